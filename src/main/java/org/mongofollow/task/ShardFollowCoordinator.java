@@ -40,7 +40,8 @@ import java.util.function.Consumer;
  * While fewer than {@code max_outstanding_write_requests} writes are out, a batch is taken from the head of the buffer (a
  * priority queue in oplog order), only from operations at or below the read watermark (every range before them read), up to
  * {@code max_write_request_operation_count} operations and {@code max_write_request_size} bytes (a single bigger operation
- * goes alone). Two batches in flight never touch the same document: an operation whose document is in flight stays in the
+ * goes alone); a batch cut by a limit does not split one document's operations of one transaction unless they fill it alone.
+ * Two batches in flight never touch the same document: an operation whose document is in flight stays in the
  * buffer, and so do the later operations of that document, while operations of other documents pass it. A barrier
  * (an operation with no document id) is written alone, when nothing is in flight and nothing before it waits; nothing passes
  * it.
@@ -493,7 +494,8 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         Set<String> batchDocuments = new HashSet<>();
         long batchBytes = 0;
         boolean barrier = false;
-        while (buffer.isEmpty() == false && batch.size() < maxCount) {
+        Op cutAt = null;
+        while (buffer.isEmpty() == false) {
             Op op = buffer.peek();
             if (op.position().value() > watermark) {
                 break; // a range before it is not read yet
@@ -514,12 +516,16 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
                 skipped.add(buffer.poll());
                 continue;
             }
-            if (batch.isEmpty() == false && op.sizeInBytes() > maxBytes - batchBytes) {
+            if (batch.size() >= maxCount || (batch.isEmpty() == false && op.sizeInBytes() > maxBytes - batchBytes)) {
+                cutAt = op;
                 break;
             }
             batch.add(buffer.poll());
             batchBytes += op.sizeInBytes();
             batchDocuments.add(id);
+        }
+        if (cutAt != null) {
+            batchBytes -= keepEntryTogether(batch, cutAt, skipped, batchDocuments);
         }
         buffer.addAll(skipped);
         if (batch.isEmpty()) {
@@ -531,6 +537,30 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         barrierInFlight = barrier;
         inFlightBatchStarts.merge(batch.get(0).position().value(), 1, Integer::sum);
         return batch;
+    }
+
+    /**
+     * A batch cut by its limits does not split the operations of one document in one oplog entry (one transaction), unless
+     * they are all the batch holds: those operations carry the same version, and the writer applies them together. Moves
+     * them from {@code batch} to {@code putBack} and returns their size.
+     */
+    private long keepEntryTogether(List<Op> batch, Op cutAt, List<Op> putBack, Set<String> batchDocuments) {
+        String id = cutAt.documentId();
+        List<Op> group = new ArrayList<>();
+        for (Op op : batch) {
+            if (op.position().equals(cutAt.position()) && id.equals(op.documentId())) {
+                group.add(op);
+            }
+        }
+        if (group.isEmpty() || group.size() == batch.size()) {
+            return 0;
+        }
+        batch.removeIf(op -> op.position().equals(cutAt.position()) && id.equals(op.documentId()));
+        putBack.addAll(group);
+        if (batch.stream().noneMatch(op -> id.equals(op.documentId()))) {
+            batchDocuments.remove(id);
+        }
+        return group.stream().mapToLong(Op::sizeInBytes).sum();
     }
 
     private void sendWriteRequest(List<Op> batch, int retries) {

@@ -312,6 +312,18 @@ public class ShardFollowCoordinatorTests {
     }
 
     @Test
+    public void testBatchLimitDoesNotSplitOneDocumentsOperationsOfOneTransaction() {
+        FollowBudgets b = budgets().maxWriteRequestOperationCount(2).maxOutstandingWriteRequests(5).build();
+        Recording c = caughtUp(b, pos(20, 0),
+            TestOp.put(15, 1, 0, "a", 10), TestOp.put(15, 1, 1, "b", 10), TestOp.put(15, 1, 2, "a", 10),
+            TestOp.put(16, 1, 0, "c", 10), TestOp.put(16, 1, 1, "c", 10), TestOp.put(16, 1, 2, "c", 10));
+        // [a, b] would split a's two operations of 15:1: a waits for the next batch; c's three cannot fit any batch
+        assertEquals(List.of(List.of("b"), List.of("a", "a"), List.of("c", "c")), c.writes.stream().map(w -> ids(w.ops())).toList());
+        c.writes.pollLast().onSuccess().accept(WriteResponse.OK);
+        assertEquals(List.of("c"), ids(c.writes.pollLast().ops()));
+    }
+
+    @Test
     public void testOutstandingWriteBudget() {
         FollowBudgets b = budgets().maxWriteRequestOperationCount(1).maxOutstandingWriteRequests(2).build();
         Recording c = caughtUp(b, pos(20, 0), TestOp.put(11, 0, "a", "1"), TestOp.put(12, 0, "b", "1"), TestOp.put(13, 0, "c", "1"));
