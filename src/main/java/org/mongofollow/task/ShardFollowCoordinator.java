@@ -34,7 +34,9 @@ import java.util.function.Consumer;
  * requested everything up to the head and no read is out, exactly one tail read ({@link ReadRequest#isTail()}) waits at
  * the head for {@code read_poll_timeout}; its response tells the new head. No read goes out while the buffer holds
  * {@code max_write_buffer_count} operations or {@code max_write_buffer_size} bytes; a follow-up read that meets a full
- * buffer waits, and goes out before any new range.
+ * buffer waits, and goes out before any new range. The one exception is the range right after the read watermark when
+ * every buffered operation lies above it: they cannot be written until it is read, so it goes out (within the read slots)
+ * even then.
  *
  * <h2>Writes</h2>
  * While fewer than {@code max_outstanding_write_requests} writes are out, a batch is taken from the head of the buffer (a
@@ -228,9 +230,13 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         try {
             do {
                 readsRequested = false;
-                while (isRunning() && hasReadBudget()) {
-                    Map.Entry<Long, Long> pending = pendingRanges.pollFirstEntry();
+                while (isRunning()) {
+                    Map.Entry<Long, Long> pending = pendingRanges.firstEntry();
+                    if (hasReadBudget() == false && hasReadBudgetForWatermarkRange(pending) == false) {
+                        break;
+                    }
                     if (pending != null) {
+                        pendingRanges.pollFirstEntry();
                         outstandingReads++;
                         sendReadRequest(rangeRead(new OplogPosition(pending.getKey()), new OplogPosition(pending.getValue())), 0);
                     } else if (lastRequested.before(sourceHead)) {
@@ -257,6 +263,24 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     /** Whether another read may go out: a free read slot and a buffer under both of its limits. */
     synchronized boolean hasReadBudget() {
         return outstandingReads < budgets.maxOutstandingReadRequests() && bufferHasRoom();
+    }
+
+    /**
+     * Whether {@code pending} is the range right after the read watermark and nothing in the buffer can be written. That
+     * range goes out even when the buffer is full: the buffered operations are above it and cannot be written before it is
+     * read, so holding it back would stall.
+     */
+    private boolean hasReadBudgetForWatermarkRange(@Nullable Map.Entry<Long, Long> pending) {
+        return outstandingReads < budgets.maxOutstandingReadRequests()
+            && pending != null
+            && pending.getKey() == readWatermark.value()
+            && nothingWritable();
+    }
+
+    /** Whether every buffered operation waits for a range before it to be read. */
+    private boolean nothingWritable() {
+        Op lowest = buffer.peek();
+        return lowest == null || lowest.position().after(readWatermark);
     }
 
     private boolean bufferHasRoom() {
@@ -350,7 +374,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         if (isRunning() == false) {
             outstandingReads--;
             pendingRanges.put(scannedTo.value(), to.value());
-        } else if (bufferHasRoom()) {
+        } else if (bufferHasRoom() || (scannedTo.equals(readWatermark) && nothingWritable())) {
             sendReadRequest(rangeRead(scannedTo, to), 0);
         } else {
             outstandingReads--;
