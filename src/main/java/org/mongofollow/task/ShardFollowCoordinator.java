@@ -1,0 +1,757 @@
+package org.mongofollow.task;
+
+import org.elasticsearch.core.Nullable;
+import org.elasticsearch.core.TimeValue;
+import org.mongofollow.source.OplogPosition;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The read/write coordinator of one follower shard: a state machine that decides which oplog ranges to read, which buffered
+ * operations to write and how far the checkpoint may go, with every side effect cut out into an abstract {@code inner*}
+ * method (as CCR's {@code ShardFollowNodeTask}). The ES layer subclasses it with real oplog reads and shard writes; the tests
+ * subclass it with a simulated source and sink.
+ *
+ * <h2>Reads</h2>
+ * While the follower is behind the source head (the majority commit point last seen), up to
+ * {@code max_outstanding_read_requests} range reads {@code (from, to]} go out, each with {@code to} at most the head: reads
+ * never go past the majority commit point. Positions are not dense, so a range's end is chosen by time: the coordinator
+ * learns the density of the (filtered) oplog in entries per second of the timestamps' clock from the responses (an
+ * exponentially weighted average) and spans each range over the whole seconds expected to hold
+ * {@code max_read_request_operation_count} entries (at least one second, never past the head). Before it has an estimate it
+ * sends one probe read over the whole backlog. A read that comes back full ({@code scannedTo < to}) continues its own range
+ * with a follow-up read {@code (scannedTo, to]} in the same slot; if that range is the last one requested, its remainder is
+ * first cut down to one estimated span and the rest handed back, so parallel reads can take it. When the follower has
+ * requested everything up to the head and no read is out, exactly one tail read ({@link ReadRequest#isTail()}) waits at
+ * the head for {@code read_poll_timeout}; its response tells the new head. No read goes out while the buffer holds
+ * {@code max_write_buffer_count} operations or {@code max_write_buffer_size} bytes; a follow-up read that meets a full
+ * buffer waits, and goes out before any new range. The one exception is the range right after the read watermark when
+ * every buffered operation lies above it: they cannot be written until it is read, so it goes out (within the read slots)
+ * even then.
+ *
+ * <h2>Writes</h2>
+ * While fewer than {@code max_outstanding_write_requests} writes are out, a batch is taken from the head of the buffer (a
+ * priority queue in oplog order), only from operations at or below the read watermark (every range before them read), up to
+ * {@code max_write_request_operation_count} operations and {@code max_write_request_size} bytes (a single bigger operation
+ * goes alone); a batch cut by a limit does not split one document's operations of one transaction unless they fill it alone.
+ * Two batches in flight never touch the same document: an operation whose document is in flight stays in the
+ * buffer, and so do the later operations of that document, while operations of other documents pass it. A barrier
+ * (an operation with no document id) is written alone, when nothing is in flight and nothing before it waits; nothing passes
+ * it.
+ *
+ * <h2>Checkpoint</h2>
+ * The highest position P such that every range up to P has been read and every operation at or below P has been applied:
+ * {@code min(read watermark, (lowest unapplied operation's position) - 1)}. It moves with the majority commit point while
+ * the shard has nothing to write, and never passes an unapplied operation (operations sharing a position hold it below that
+ * position until all of them are applied). Every advance is reported through {@link #innerPersistCheckpoint}. The value can
+ * be a position that is not an entry's (for example {@code 99:4294967295}, just below {@code 100:0}); reading from it again
+ * reads exactly the unapplied rest.
+ *
+ * <h2>Failures</h2>
+ * {@link #shouldRetry(Exception)} decides. A retryable failure resends the same request after a jittered exponential backoff
+ * capped by {@code max_retry_delay} (read failures are listed in {@code read_exceptions} until the read succeeds); any other
+ * failure becomes the {@code fatal_exception} and stops the coordinator, which keeps its checkpoint. Once stopped, nothing
+ * new is sent; responses of requests still in flight are still accounted (a completed write still advances the checkpoint).
+ *
+ * <h2>Threads</h2>
+ * Every state transition holds this object's monitor. Callbacks may come from any thread, also synchronously from inside
+ * an {@code inner*} call. The {@code inner*} methods and {@link #schedule} are called while holding the monitor: they must
+ * hand their work off and never block.
+ */
+public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
+
+    /** The first retry waits up to this long; every further retry doubles it, up to {@code max_retry_delay}. */
+    static final long INITIAL_RETRY_DELAY_MILLIS = 50;
+    /** Smoothing of the density estimate: the weight of the newest observation. */
+    private static final double DENSITY_WEIGHT = 0.5;
+
+    private final String index;
+    private final int shardId;
+    private final String source;
+    private final FollowBudgets budgets;
+
+    // reads
+    private OplogPosition sourceHead;
+    private OplogPosition lastRequested;
+    private OplogPosition readWatermark;
+    /** Ranges read completely but not contiguous with the watermark yet: fromExclusive -> scannedTo. */
+    private final TreeMap<Long, Long> scannedRanges = new TreeMap<>();
+    /** Follow-up reads that met a full buffer and wait for read budget: fromExclusive -> toInclusive. */
+    private final TreeMap<Long, Long> pendingRanges = new TreeMap<>();
+    private int outstandingReads;
+    /** Raw entries per second of the oplog's clock, or -1 while unknown. */
+    private double entriesPerSecond = -1;
+
+    // writes
+    private final PriorityQueue<Op> buffer = new PriorityQueue<>(FollowOperation.ORDER);
+    private long bufferSizeInBytes;
+    private int outstandingWrites;
+    private final Set<String> documentsInFlight = new HashSet<>();
+    private boolean barrierInFlight;
+    /** The lowest position of each batch in flight, as a multiset. */
+    private final TreeMap<Long, Integer> inFlightBatchStarts = new TreeMap<>();
+
+    // checkpoint and life cycle
+    private OplogPosition checkpoint;
+    private boolean started;
+    private boolean stopped;
+    private Exception fatalException;
+    private boolean coordinatingReads;
+    private boolean readsRequested;
+    private boolean coordinatingWrites;
+    private boolean writesRequested;
+
+    // stats
+    private final TreeMap<Long, ShardFollowStatus.ReadException> readExceptions = new TreeMap<>();
+    private long successfulReadRequests;
+    private long failedReadRequests;
+    private long operationsRead;
+    private long operationsSkipped;
+    private long bytesRead;
+    private long totalReadTimeNanos;
+    private long successfulWriteRequests;
+    private long failedWriteRequests;
+    private long operationsWritten;
+    private long documentsRejected;
+    private long totalWriteTimeNanos;
+    private long lastReadNanos = -1;
+
+    protected ShardFollowCoordinator(String index, int shardId, String source, FollowBudgets budgets) {
+        this.index = index;
+        this.shardId = shardId;
+        this.source = source;
+        this.budgets = budgets;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------------
+    // I/O, implemented by the ES layer (and by the tests)
+
+    /**
+     * Reads the oplog for this shard. Exactly one of the callbacks is called, once, from any thread (also synchronously).
+     */
+    protected abstract void innerSendReadRequest(
+        ReadRequest request,
+        Consumer<ReadResponse<Op>> onResponse,
+        Consumer<Exception> onFailure
+    );
+
+    /**
+     * Applies a batch, in its order, to the follower shard (every operation with its position as external version, so a
+     * replay is harmless; the operations of one transaction share a version, so an equal version must be accepted).
+     * Exactly one of the callbacks is called, once, from any thread (also synchronously). A failed batch may have been
+     * applied in part; it is sent again whole.
+     */
+    protected abstract void innerSendWriteRequest(List<Op> operations, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure);
+
+    /** The checkpoint advanced to {@code checkpoint}. The ES layer stores it, batched and rate-limited. */
+    protected abstract void innerPersistCheckpoint(OplogPosition checkpoint);
+
+    /** Runs {@code task} after {@code delay} (used for retries). */
+    protected abstract void schedule(TimeValue delay, Runnable task);
+
+    /** Whether a failed request is worth sending again; every other failure stops the coordinator. */
+    protected abstract boolean shouldRetry(Exception e);
+
+    /** A monotonic clock for durations. */
+    protected abstract long relativeTimeNanos();
+
+    /** A uniformly random value in {@code [0, bound)}, for retry jitter; tests override it to be deterministic. */
+    protected long randomJitter(long bound) {
+        return bound <= 0 ? 0 : ThreadLocalRandom.current().nextLong(bound);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------------
+    // life cycle
+
+    /**
+     * Starts following after {@code checkpoint}.
+     *
+     * @param knownSourceHead the majority commit position if the caller knows it, else {@code null} (the first read is then
+     *                        a tail read, whose response tells the head)
+     */
+    public synchronized void start(OplogPosition checkpoint, @Nullable OplogPosition knownSourceHead) {
+        if (started) {
+            throw new IllegalStateException("the coordinator of [" + index + "][" + shardId + "] is already started");
+        }
+        started = true;
+        this.checkpoint = checkpoint;
+        this.readWatermark = checkpoint;
+        this.lastRequested = checkpoint;
+        this.sourceHead = knownSourceHead == null ? checkpoint : OplogPosition.max(checkpoint, knownSourceHead);
+        coordinateReads();
+    }
+
+    /** Stops sending requests; responses of requests in flight are still accounted. */
+    public synchronized void stop() {
+        stopped = true;
+    }
+
+    public synchronized boolean isStopped() {
+        return stopped;
+    }
+
+    public synchronized boolean isRunning() {
+        return started && stopped == false;
+    }
+
+    @Nullable
+    public synchronized Exception getFatalException() {
+        return fatalException;
+    }
+
+    public synchronized OplogPosition getCheckpoint() {
+        return checkpoint;
+    }
+
+    public FollowBudgets getBudgets() {
+        return budgets;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------------
+    // reads
+
+    /** Sends reads while there is read budget: waiting follow-ups first, then new ranges, then (if idle) the tail read. */
+    synchronized void coordinateReads() {
+        if (coordinatingReads) {
+            // re-entered from a synchronous callback: the loop below runs again
+            readsRequested = true;
+            return;
+        }
+        coordinatingReads = true;
+        try {
+            do {
+                readsRequested = false;
+                while (isRunning()) {
+                    Map.Entry<Long, Long> pending = pendingRanges.firstEntry();
+                    if (hasReadBudget() == false && hasReadBudgetForWatermarkRange(pending) == false) {
+                        break;
+                    }
+                    if (pending != null) {
+                        pendingRanges.pollFirstEntry();
+                        outstandingReads++;
+                        sendReadRequest(rangeRead(new OplogPosition(pending.getKey()), new OplogPosition(pending.getValue())), 0);
+                    } else if (lastRequested.before(sourceHead)) {
+                        OplogPosition from = lastRequested;
+                        OplogPosition to = nextRangeEnd(from);
+                        lastRequested = to;
+                        outstandingReads++;
+                        sendReadRequest(rangeRead(from, to), 0);
+                    } else if (outstandingReads == 0) {
+                        outstandingReads++;
+                        sendReadRequest(new ReadRequest(lastRequested, null, budgets.maxReadRequestOperationCount(),
+                            budgets.maxReadRequestSize().getBytes(), budgets.readPollTimeout()), 0);
+                        break;
+                    } else {
+                        break;
+                    }
+                }
+            } while (readsRequested);
+        } finally {
+            coordinatingReads = false;
+        }
+    }
+
+    /** Whether another read may go out: a free read slot and a buffer under both of its limits. */
+    synchronized boolean hasReadBudget() {
+        return outstandingReads < budgets.maxOutstandingReadRequests() && bufferHasRoom();
+    }
+
+    /**
+     * Whether {@code pending} is the range right after the read watermark and nothing in the buffer can be written. That
+     * range goes out even when the buffer is full: the buffered operations are above it and cannot be written before it is
+     * read, so holding it back would stall.
+     */
+    private boolean hasReadBudgetForWatermarkRange(@Nullable Map.Entry<Long, Long> pending) {
+        return outstandingReads < budgets.maxOutstandingReadRequests()
+            && pending != null
+            && pending.getKey() == readWatermark.value()
+            && nothingWritable();
+    }
+
+    /** Whether every buffered operation waits for a range before it to be read. */
+    private boolean nothingWritable() {
+        Op lowest = buffer.peek();
+        return lowest == null || lowest.position().after(readWatermark);
+    }
+
+    private boolean bufferHasRoom() {
+        return buffer.size() < budgets.maxWriteBufferCount() && bufferSizeInBytes < budgets.maxWriteBufferSize().getBytes();
+    }
+
+    private ReadRequest rangeRead(OplogPosition from, OplogPosition to) {
+        return new ReadRequest(from, to, budgets.maxReadRequestOperationCount(), budgets.maxReadRequestSize().getBytes(),
+            TimeValue.ZERO);
+    }
+
+    /** The end of the next range after {@code from}: one estimated span of whole seconds, never past the head. */
+    private OplogPosition nextRangeEnd(OplogPosition from) {
+        if (entriesPerSecond < 0) {
+            return sourceHead; // no estimate yet: one probe over the whole backlog
+        }
+        long spanSeconds = estimatedSpanSeconds();
+        long remainingSeconds = (sourceHead.value() - from.value()) >>> 32;
+        if (spanSeconds > remainingSeconds) {
+            return sourceHead;
+        }
+        return OplogPosition.min(sourceHead, new OplogPosition(from.value() + (spanSeconds << 32)));
+    }
+
+    private long estimatedSpanSeconds() {
+        double seconds = budgets.maxReadRequestOperationCount() / Math.max(entriesPerSecond, 1e-9);
+        return (long) Math.max(1, Math.min(Math.ceil(seconds), Integer.MAX_VALUE));
+    }
+
+    private void sendReadRequest(ReadRequest request, int retries) {
+        long startNanos = relativeTimeNanos();
+        innerSendReadRequest(
+            request,
+            response -> handleReadResponse(request, startNanos, response),
+            e -> handleReadFailure(request, retries, e)
+        );
+    }
+
+    /** Accounts a read: buffers its operations, marks its range read, continues a full batch, then coordinates. */
+    synchronized void handleReadResponse(ReadRequest request, long startNanos, ReadResponse<Op> response) {
+        long now = relativeTimeNanos();
+        successfulReadRequests++;
+        totalReadTimeNanos += Math.max(0, now - startNanos);
+        lastReadNanos = now;
+        readExceptions.remove(request.fromExclusive().value());
+
+        String invalid = validate(request, response);
+        if (invalid != null) {
+            outstandingReads--;
+            markFatal(new IllegalStateException("invalid response to " + request + ": " + invalid));
+            return;
+        }
+        operationsRead += response.operations().size();
+        operationsSkipped += response.operationsSkipped();
+        bytesRead += response.bytesRead();
+        sourceHead = OplogPosition.max(sourceHead, response.majorityCommitPosition());
+        for (Op op : response.operations()) {
+            buffer.add(op);
+            bufferSizeInBytes += op.sizeInBytes();
+        }
+        OplogPosition from = request.fromExclusive();
+        OplogPosition scannedTo = response.scannedTo();
+        markScanned(from, scannedTo);
+
+        if (request.isTail()) {
+            outstandingReads--;
+            lastRequested = OplogPosition.max(lastRequested, scannedTo);
+        } else {
+            learnDensity(from, scannedTo, response.rawEntriesRead(), scannedTo.before(request.toInclusive()));
+            if (scannedTo.before(request.toInclusive())) {
+                continueRange(scannedTo, request.toInclusive());
+            } else {
+                outstandingReads--;
+            }
+        }
+        updateCheckpoint();
+        coordinateWrites();
+        coordinateReads();
+    }
+
+    /** A full batch continues its own range, in the same read slot if the buffer has room. */
+    private void continueRange(OplogPosition scannedTo, OplogPosition to) {
+        if (to.equals(lastRequested) && entriesPerSecond >= 0) {
+            // the last range requested: keep one span of it and hand the rest back, so parallel reads can take it
+            long spanSeconds = estimatedSpanSeconds();
+            if (spanSeconds <= ((to.value() - scannedTo.value()) >>> 32)) {
+                to = new OplogPosition(scannedTo.value() + (spanSeconds << 32));
+                lastRequested = to;
+            }
+        }
+        if (isRunning() == false) {
+            outstandingReads--;
+            pendingRanges.put(scannedTo.value(), to.value());
+        } else if (bufferHasRoom() || (scannedTo.equals(readWatermark) && nothingWritable())) {
+            sendReadRequest(rangeRead(scannedTo, to), 0);
+        } else {
+            outstandingReads--;
+            pendingRanges.put(scannedTo.value(), to.value());
+        }
+    }
+
+    private void learnDensity(OplogPosition from, OplogPosition scannedTo, int rawEntries, boolean full) {
+        long seconds = (scannedTo.value() - from.value()) >>> 32;
+        if (full == false && seconds == 0) {
+            return; // a sub-second range that was not full says little about the density
+        }
+        double observed = rawEntries / (double) Math.max(1, seconds);
+        entriesPerSecond = entriesPerSecond < 0 ? observed : (1 - DENSITY_WEIGHT) * entriesPerSecond + DENSITY_WEIGHT * observed;
+    }
+
+    private void markScanned(OplogPosition from, OplogPosition scannedTo) {
+        if (scannedTo.after(from) == false) {
+            return;
+        }
+        scannedRanges.merge(from.value(), scannedTo.value(), Math::max);
+        Long next;
+        while ((next = scannedRanges.remove(readWatermark.value())) != null) {
+            readWatermark = new OplogPosition(next);
+        }
+    }
+
+    @Nullable
+    private static String validate(ReadRequest request, ReadResponse<?> response) {
+        OplogPosition from = request.fromExclusive();
+        OplogPosition scannedTo = response.scannedTo();
+        if (scannedTo.before(from)) {
+            return "scannedTo [" + scannedTo + "] is before the range";
+        }
+        if (request.isTail() == false && (scannedTo.after(request.toInclusive()) || scannedTo.equals(from))) {
+            return "scannedTo [" + scannedTo + "] is outside the range";
+        }
+        if (scannedTo.after(response.majorityCommitPosition())) {
+            return "scannedTo [" + scannedTo + "] is past the majority commit position [" + response.majorityCommitPosition() + "]";
+        }
+        for (FollowOperation op : response.operations()) {
+            if (op.position().after(from) == false || op.position().after(scannedTo)) {
+                return "operation at [" + op.position() + "] is outside (" + from + ", " + scannedTo + "]";
+            }
+        }
+        return null;
+    }
+
+    private void handleReadFailure(ReadRequest request, int retries, Exception e) {
+        synchronized (this) {
+            failedReadRequests++;
+            if (isRunning() == false) {
+                outstandingReads--;
+                return;
+            }
+            if (shouldRetry(e) == false) {
+                outstandingReads--;
+                markFatal(e);
+                return;
+            }
+            int retry = retries + 1;
+            readExceptions.put(
+                request.fromExclusive().value(),
+                new ShardFollowStatus.ReadException(request.fromExclusive(), retry, ShardFollowStatus.ExceptionInfo.of(e))
+            );
+            while (readExceptions.size() > 2 * budgets.maxOutstandingReadRequests()) {
+                readExceptions.pollFirstEntry();
+            }
+            schedule(retryDelay(retry), () -> retryRead(request, retry));
+        }
+    }
+
+    private synchronized void retryRead(ReadRequest request, int retries) {
+        if (isRunning()) {
+            sendReadRequest(request, retries);
+        } else {
+            outstandingReads--;
+            if (request.isTail() == false) {
+                pendingRanges.put(request.fromExclusive().value(), request.toInclusive().value());
+            }
+        }
+    }
+
+    /**
+     * The delay before retry number {@code retry} (from 1): uniformly random in the upper half of
+     * {@code min(max_retry_delay, 50ms * 2^(retry-1))}, so never more than {@code max_retry_delay}.
+     */
+    TimeValue retryDelay(int retry) {
+        long maxMillis = budgets.maxRetryDelay().millis();
+        int shift = Math.min(Math.max(retry - 1, 0), 30);
+        long bound = Math.min(maxMillis, INITIAL_RETRY_DELAY_MILLIS << shift);
+        long half = bound / 2;
+        return TimeValue.timeValueMillis(half + randomJitter(bound - half + 1));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------------
+    // writes
+
+    /** Sends batches while there is write budget and something writable in the buffer. */
+    synchronized void coordinateWrites() {
+        if (coordinatingWrites) {
+            writesRequested = true;
+            return;
+        }
+        coordinatingWrites = true;
+        boolean tookAny = false;
+        try {
+            do {
+                writesRequested = false;
+                while (isRunning() && hasWriteBudget()) {
+                    List<Op> batch = takeBatch();
+                    if (batch.isEmpty()) {
+                        break;
+                    }
+                    tookAny = true;
+                    sendWriteRequest(batch, 0);
+                }
+            } while (writesRequested);
+        } finally {
+            coordinatingWrites = false;
+        }
+        if (tookAny) {
+            coordinateReads(); // the buffer shrank
+        }
+    }
+
+    /** Whether another write may go out: a free write slot and no barrier in flight. */
+    synchronized boolean hasWriteBudget() {
+        return outstandingWrites < budgets.maxOutstandingWriteRequests() && barrierInFlight == false;
+    }
+
+    /** Takes the next batch off the buffer and marks it in flight (empty if nothing can go now). */
+    private List<Op> takeBatch() {
+        final long watermark = readWatermark.value();
+        final int maxCount = budgets.maxWriteRequestOperationCount();
+        final long maxBytes = budgets.maxWriteRequestSize().getBytes();
+        // skipping operations of documents in flight costs a poll and an add each: bound it per batch
+        final int maxSkipped = Math.max(maxCount, 64);
+        List<Op> batch = new ArrayList<>();
+        List<Op> skipped = new ArrayList<>();
+        Set<String> batchDocuments = new HashSet<>();
+        long batchBytes = 0;
+        boolean barrier = false;
+        Op cutAt = null;
+        while (buffer.isEmpty() == false) {
+            Op op = buffer.peek();
+            if (op.position().value() > watermark) {
+                break; // a range before it is not read yet
+            }
+            String id = op.documentId();
+            if (id == null) {
+                if (batch.isEmpty() && skipped.isEmpty() && outstandingWrites == 0) {
+                    batch.add(buffer.poll());
+                    batchBytes += op.sizeInBytes();
+                    barrier = true;
+                }
+                break; // nothing passes a barrier
+            }
+            if (documentsInFlight.contains(id)) {
+                if (skipped.size() >= maxSkipped) {
+                    break;
+                }
+                skipped.add(buffer.poll());
+                continue;
+            }
+            if (batch.size() >= maxCount || (batch.isEmpty() == false && op.sizeInBytes() > maxBytes - batchBytes)) {
+                cutAt = op;
+                break;
+            }
+            batch.add(buffer.poll());
+            batchBytes += op.sizeInBytes();
+            batchDocuments.add(id);
+        }
+        if (cutAt != null) {
+            batchBytes -= keepEntryTogether(batch, cutAt, skipped, batchDocuments);
+        }
+        buffer.addAll(skipped);
+        if (batch.isEmpty()) {
+            return batch;
+        }
+        bufferSizeInBytes -= batchBytes;
+        outstandingWrites++;
+        documentsInFlight.addAll(batchDocuments);
+        barrierInFlight = barrier;
+        inFlightBatchStarts.merge(batch.get(0).position().value(), 1, Integer::sum);
+        return batch;
+    }
+
+    /**
+     * A batch cut by its limits does not split the operations of one document in one oplog entry (one transaction), unless
+     * they are all the batch holds: those operations carry the same version, and the writer applies them together. Moves
+     * them from {@code batch} to {@code putBack} and returns their size.
+     */
+    private long keepEntryTogether(List<Op> batch, Op cutAt, List<Op> putBack, Set<String> batchDocuments) {
+        String id = cutAt.documentId();
+        List<Op> group = new ArrayList<>();
+        for (Op op : batch) {
+            if (op.position().equals(cutAt.position()) && id.equals(op.documentId())) {
+                group.add(op);
+            }
+        }
+        if (group.isEmpty() || group.size() == batch.size()) {
+            return 0;
+        }
+        batch.removeIf(op -> op.position().equals(cutAt.position()) && id.equals(op.documentId()));
+        putBack.addAll(group);
+        if (batch.stream().noneMatch(op -> id.equals(op.documentId()))) {
+            batchDocuments.remove(id);
+        }
+        return group.stream().mapToLong(Op::sizeInBytes).sum();
+    }
+
+    private void sendWriteRequest(List<Op> batch, int retries) {
+        long startNanos = relativeTimeNanos();
+        innerSendWriteRequest(
+            batch,
+            response -> handleWriteResponse(batch, startNanos, response),
+            e -> handleWriteFailure(batch, retries, e)
+        );
+    }
+
+    /** Accounts a written batch, releases its documents, advances the checkpoint, then coordinates. */
+    synchronized void handleWriteResponse(List<Op> batch, long startNanos, WriteResponse response) {
+        successfulWriteRequests++;
+        operationsWritten += batch.size();
+        documentsRejected += response.documentsRejected();
+        totalWriteTimeNanos += Math.max(0, relativeTimeNanos() - startNanos);
+        release(batch);
+        updateCheckpoint();
+        coordinateWrites();
+        coordinateReads();
+    }
+
+    private void release(List<Op> batch) {
+        outstandingWrites--;
+        for (Op op : batch) {
+            if (op.documentId() == null) {
+                barrierInFlight = false;
+            } else {
+                documentsInFlight.remove(op.documentId());
+            }
+        }
+        inFlightBatchStarts.computeIfPresent(batch.get(0).position().value(), (k, n) -> n == 1 ? null : n - 1);
+    }
+
+    /** An unwritten batch goes back to the buffer, where it holds the checkpoint below it. */
+    private void putBack(List<Op> batch) {
+        release(batch);
+        for (Op op : batch) {
+            buffer.add(op);
+            bufferSizeInBytes += op.sizeInBytes();
+        }
+    }
+
+    private void handleWriteFailure(List<Op> batch, int retries, Exception e) {
+        synchronized (this) {
+            failedWriteRequests++;
+            if (isRunning() == false) {
+                putBack(batch);
+                return;
+            }
+            if (shouldRetry(e) == false) {
+                putBack(batch);
+                markFatal(e);
+                return;
+            }
+            int retry = retries + 1;
+            schedule(retryDelay(retry), () -> retryWrite(batch, retry));
+        }
+    }
+
+    private synchronized void retryWrite(List<Op> batch, int retries) {
+        if (isRunning()) {
+            sendWriteRequest(batch, retries);
+        } else {
+            putBack(batch);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------------
+    // checkpoint and failures
+
+    private void updateCheckpoint() {
+        long bound = readWatermark.value();
+        Op lowestBuffered = buffer.peek();
+        if (lowestBuffered != null) {
+            bound = Math.min(bound, lowestBuffered.position().value() - 1);
+        }
+        if (inFlightBatchStarts.isEmpty() == false) {
+            bound = Math.min(bound, inFlightBatchStarts.firstKey() - 1);
+        }
+        if (bound > checkpoint.value()) {
+            checkpoint = new OplogPosition(bound);
+            innerPersistCheckpoint(checkpoint);
+        }
+    }
+
+    /** Records a non-retryable failure and stops; the first one wins. */
+    synchronized void markFatal(Exception e) {
+        if (fatalException == null) {
+            fatalException = e;
+        }
+        stopped = true;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------------
+    // status
+
+    /** A snapshot with the status label {@code failed}, {@code stopped} or {@code active}. */
+    public synchronized ShardFollowStatus getStatus() {
+        String label = fatalException != null ? "failed" : stopped ? "stopped" : "active";
+        return getStatus(label);
+    }
+
+    /** A snapshot with the caller's status label (the ES layer knows about paused or copying follows). */
+    public synchronized ShardFollowStatus getStatus(String statusLabel) {
+        long lagMillis = -1;
+        if (started) {
+            lagMillis = Math.max(0L, ((long) sourceHead.seconds() - checkpoint.seconds()) * 1000L);
+        }
+        long now = relativeTimeNanos();
+        return new ShardFollowStatus(
+            index,
+            shardId,
+            source,
+            statusLabel,
+            sourceHead,
+            lastRequested,
+            checkpoint,
+            lagMillis,
+            outstandingReads,
+            outstandingWrites,
+            buffer.size(),
+            bufferSizeInBytes,
+            successfulReadRequests,
+            failedReadRequests,
+            operationsRead,
+            operationsSkipped,
+            bytesRead,
+            TimeUnit.NANOSECONDS.toMillis(totalReadTimeNanos),
+            successfulWriteRequests,
+            failedWriteRequests,
+            operationsWritten,
+            documentsRejected,
+            TimeUnit.NANOSECONDS.toMillis(totalWriteTimeNanos),
+            List.copyOf(readExceptions.values()),
+            lastReadNanos < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(Math.max(0, now - lastReadNanos)),
+            fatalException == null ? null : ShardFollowStatus.ExceptionInfo.of(fatalException)
+        );
+    }
+
+    // for tests
+    synchronized OplogPosition readWatermark() {
+        return readWatermark;
+    }
+
+    synchronized int bufferedOperations() {
+        return buffer.size();
+    }
+
+    synchronized int outstandingReads() {
+        return outstandingReads;
+    }
+
+    synchronized int outstandingWrites() {
+        return outstandingWrites;
+    }
+
+    synchronized OplogPosition lastRequested() {
+        return lastRequested;
+    }
+
+    synchronized OplogPosition sourceHead() {
+        return sourceHead;
+    }
+
+    synchronized double entriesPerSecond() {
+        return entriesPerSecond;
+    }
+}

@@ -1,0 +1,294 @@
+package org.mongofollow.task;
+
+import org.elasticsearch.ElasticsearchException;
+import org.elasticsearch.common.Strings;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.io.stream.Writeable;
+import org.elasticsearch.core.Nullable;
+import org.elasticsearch.tasks.Task;
+import org.elasticsearch.xcontent.ParseField;
+import org.elasticsearch.xcontent.ToXContentObject;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.mongofollow.source.OplogPosition;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A snapshot of one follower shard's progress (DESIGN.md section 5), built by {@link ShardFollowCoordinator#getStatus} and
+ * rendered by the stats APIs. The identity fields ({@code index}, {@code shard_id}, {@code source}, {@code status}) come
+ * from the caller, who knows them; the rest from the coordinator.
+ * <p>
+ * Positions render as strings {@code "seconds:increment"} ({@link OplogPosition#toString()}). {@code lag_millis} is the
+ * distance, in the oplog timestamps' wall-clock seconds, between the source head and the checkpoint (so second
+ * resolution, 0 when the follower has applied everything committed), or -1 before anything is known.
+ * {@code time_since_last_read_millis} is -1 before the first successful read.
+ */
+public record ShardFollowStatus(
+    String index,
+    int shardId,
+    String source,
+    String status,
+    @Nullable OplogPosition sourceHeadPosition,
+    @Nullable OplogPosition lastRequestedPosition,
+    @Nullable OplogPosition checkpoint,
+    long lagMillis,
+    int outstandingReadRequests,
+    int outstandingWriteRequests,
+    int writeBufferOperationCount,
+    long writeBufferSizeInBytes,
+    long successfulReadRequests,
+    long failedReadRequests,
+    long operationsRead,
+    long operationsSkipped,
+    long bytesRead,
+    long totalReadTimeMillis,
+    long successfulWriteRequests,
+    long failedWriteRequests,
+    long operationsWritten,
+    long documentsRejected,
+    long totalWriteTimeMillis,
+    List<ReadException> readExceptions,
+    long timeSinceLastReadMillis,
+    @Nullable ExceptionInfo fatalException
+) implements Task.Status {
+
+    public static final String NAME = "mongo-follow-shard-status";
+
+    public static final ParseField INDEX = new ParseField("index");
+    public static final ParseField SHARD_ID = new ParseField("shard_id");
+    public static final ParseField SOURCE = new ParseField("source");
+    public static final ParseField STATUS = new ParseField("status");
+    public static final ParseField SOURCE_HEAD_POSITION = new ParseField("source_head_position");
+    public static final ParseField LAST_REQUESTED_POSITION = new ParseField("last_requested_position");
+    public static final ParseField CHECKPOINT = new ParseField("checkpoint");
+    public static final ParseField LAG_MILLIS = new ParseField("lag_millis");
+    public static final ParseField OUTSTANDING_READ_REQUESTS = new ParseField("outstanding_read_requests");
+    public static final ParseField OUTSTANDING_WRITE_REQUESTS = new ParseField("outstanding_write_requests");
+    public static final ParseField WRITE_BUFFER_OPERATION_COUNT = new ParseField("write_buffer_operation_count");
+    public static final ParseField WRITE_BUFFER_SIZE_IN_BYTES = new ParseField("write_buffer_size_in_bytes");
+    public static final ParseField SUCCESSFUL_READ_REQUESTS = new ParseField("successful_read_requests");
+    public static final ParseField FAILED_READ_REQUESTS = new ParseField("failed_read_requests");
+    public static final ParseField OPERATIONS_READ = new ParseField("operations_read");
+    public static final ParseField OPERATIONS_SKIPPED = new ParseField("operations_skipped");
+    public static final ParseField BYTES_READ = new ParseField("bytes_read");
+    public static final ParseField TOTAL_READ_TIME_MILLIS = new ParseField("total_read_time_millis");
+    public static final ParseField SUCCESSFUL_WRITE_REQUESTS = new ParseField("successful_write_requests");
+    public static final ParseField FAILED_WRITE_REQUESTS = new ParseField("failed_write_requests");
+    public static final ParseField OPERATIONS_WRITTEN = new ParseField("operations_written");
+    public static final ParseField DOCUMENTS_REJECTED = new ParseField("documents_rejected");
+    public static final ParseField TOTAL_WRITE_TIME_MILLIS = new ParseField("total_write_time_millis");
+    public static final ParseField READ_EXCEPTIONS = new ParseField("read_exceptions");
+    public static final ParseField TIME_SINCE_LAST_READ_MILLIS = new ParseField("time_since_last_read_millis");
+    public static final ParseField FATAL_EXCEPTION = new ParseField("fatal_exception");
+    public static final ParseField FROM_POSITION = new ParseField("from_position");
+    public static final ParseField RETRIES = new ParseField("retries");
+    public static final ParseField EXCEPTION = new ParseField("exception");
+    public static final ParseField TYPE = new ParseField("type");
+    public static final ParseField REASON = new ParseField("reason");
+
+    public ShardFollowStatus {
+        Objects.requireNonNull(index, "index");
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(status, "status");
+        readExceptions = List.copyOf(readExceptions);
+    }
+
+    public ShardFollowStatus(StreamInput in) throws IOException {
+        this(
+            in.readString(),
+            in.readVInt(),
+            in.readString(),
+            in.readString(),
+            readOptionalPosition(in),
+            readOptionalPosition(in),
+            readOptionalPosition(in),
+            in.readZLong(),
+            in.readVInt(),
+            in.readVInt(),
+            in.readVInt(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readVLong(),
+            in.readCollectionAsList(ReadException::new),
+            in.readZLong(),
+            in.readOptionalWriteable(ExceptionInfo::new)
+        );
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        out.writeString(index);
+        out.writeVInt(shardId);
+        out.writeString(source);
+        out.writeString(status);
+        writeOptionalPosition(out, sourceHeadPosition);
+        writeOptionalPosition(out, lastRequestedPosition);
+        writeOptionalPosition(out, checkpoint);
+        out.writeZLong(lagMillis);
+        out.writeVInt(outstandingReadRequests);
+        out.writeVInt(outstandingWriteRequests);
+        out.writeVInt(writeBufferOperationCount);
+        out.writeVLong(writeBufferSizeInBytes);
+        out.writeVLong(successfulReadRequests);
+        out.writeVLong(failedReadRequests);
+        out.writeVLong(operationsRead);
+        out.writeVLong(operationsSkipped);
+        out.writeVLong(bytesRead);
+        out.writeVLong(totalReadTimeMillis);
+        out.writeVLong(successfulWriteRequests);
+        out.writeVLong(failedWriteRequests);
+        out.writeVLong(operationsWritten);
+        out.writeVLong(documentsRejected);
+        out.writeVLong(totalWriteTimeMillis);
+        out.writeCollection(readExceptions);
+        out.writeZLong(timeSinceLastReadMillis);
+        out.writeOptionalWriteable(fatalException);
+    }
+
+    @Override
+    public String getWriteableName() {
+        return NAME;
+    }
+
+    @Override
+    public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+        builder.startObject();
+        builder.field(INDEX.getPreferredName(), index);
+        builder.field(SHARD_ID.getPreferredName(), shardId);
+        builder.field(SOURCE.getPreferredName(), source);
+        builder.field(STATUS.getPreferredName(), status);
+        positionField(builder, SOURCE_HEAD_POSITION, sourceHeadPosition);
+        positionField(builder, LAST_REQUESTED_POSITION, lastRequestedPosition);
+        positionField(builder, CHECKPOINT, checkpoint);
+        builder.field(LAG_MILLIS.getPreferredName(), lagMillis);
+        builder.field(OUTSTANDING_READ_REQUESTS.getPreferredName(), outstandingReadRequests);
+        builder.field(OUTSTANDING_WRITE_REQUESTS.getPreferredName(), outstandingWriteRequests);
+        builder.field(WRITE_BUFFER_OPERATION_COUNT.getPreferredName(), writeBufferOperationCount);
+        builder.field(WRITE_BUFFER_SIZE_IN_BYTES.getPreferredName(), writeBufferSizeInBytes);
+        builder.field(SUCCESSFUL_READ_REQUESTS.getPreferredName(), successfulReadRequests);
+        builder.field(FAILED_READ_REQUESTS.getPreferredName(), failedReadRequests);
+        builder.field(OPERATIONS_READ.getPreferredName(), operationsRead);
+        builder.field(OPERATIONS_SKIPPED.getPreferredName(), operationsSkipped);
+        builder.field(BYTES_READ.getPreferredName(), bytesRead);
+        builder.field(TOTAL_READ_TIME_MILLIS.getPreferredName(), totalReadTimeMillis);
+        builder.field(SUCCESSFUL_WRITE_REQUESTS.getPreferredName(), successfulWriteRequests);
+        builder.field(FAILED_WRITE_REQUESTS.getPreferredName(), failedWriteRequests);
+        builder.field(OPERATIONS_WRITTEN.getPreferredName(), operationsWritten);
+        builder.field(DOCUMENTS_REJECTED.getPreferredName(), documentsRejected);
+        builder.field(TOTAL_WRITE_TIME_MILLIS.getPreferredName(), totalWriteTimeMillis);
+        builder.startArray(READ_EXCEPTIONS.getPreferredName());
+        for (ReadException readException : readExceptions) {
+            readException.toXContent(builder, params);
+        }
+        builder.endArray();
+        builder.field(TIME_SINCE_LAST_READ_MILLIS.getPreferredName(), timeSinceLastReadMillis);
+        if (fatalException == null) {
+            builder.nullField(FATAL_EXCEPTION.getPreferredName());
+        } else {
+            builder.field(FATAL_EXCEPTION.getPreferredName());
+            fatalException.toXContent(builder, params);
+        }
+        builder.endObject();
+        return builder;
+    }
+
+    @Override
+    public String toString() {
+        return Strings.toString(this);
+    }
+
+    private static void positionField(XContentBuilder builder, ParseField field, @Nullable OplogPosition position)
+        throws IOException {
+        if (position == null) {
+            builder.nullField(field.getPreferredName());
+        } else {
+            builder.field(field.getPreferredName(), position.toString());
+        }
+    }
+
+    private static OplogPosition readOptionalPosition(StreamInput in) throws IOException {
+        return in.readBoolean() ? new OplogPosition(in.readVLong()) : null;
+    }
+
+    private static void writeOptionalPosition(StreamOutput out, @Nullable OplogPosition position) throws IOException {
+        out.writeBoolean(position != null);
+        if (position != null) {
+            out.writeVLong(position.value());
+        }
+    }
+
+    /** An exception as the stats show it: its Elasticsearch-style type name and its message. */
+    public record ExceptionInfo(String type, @Nullable String reason) implements Writeable, ToXContentObject {
+
+        public ExceptionInfo {
+            Objects.requireNonNull(type, "type");
+        }
+
+        public static ExceptionInfo of(Exception e) {
+            return new ExceptionInfo(ElasticsearchException.getExceptionName(e), e.getMessage());
+        }
+
+        public ExceptionInfo(StreamInput in) throws IOException {
+            this(in.readString(), in.readOptionalString());
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeString(type);
+            out.writeOptionalString(reason);
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+            builder.startObject();
+            builder.field(TYPE.getPreferredName(), type);
+            builder.field(REASON.getPreferredName(), reason);
+            return builder.endObject();
+        }
+    }
+
+    /** A read that failed and is being retried: the position its range starts after, how often it failed, the last error. */
+    public record ReadException(OplogPosition fromPosition, int retries, ExceptionInfo exception)
+        implements
+            Writeable,
+            ToXContentObject {
+
+        public ReadException {
+            Objects.requireNonNull(fromPosition, "fromPosition");
+            Objects.requireNonNull(exception, "exception");
+        }
+
+        public ReadException(StreamInput in) throws IOException {
+            this(new OplogPosition(in.readVLong()), in.readVInt(), new ExceptionInfo(in));
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeVLong(fromPosition.value());
+            out.writeVInt(retries);
+            exception.writeTo(out);
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+            builder.startObject();
+            builder.field(FROM_POSITION.getPreferredName(), fromPosition.toString());
+            builder.field(RETRIES.getPreferredName(), retries);
+            builder.field(EXCEPTION.getPreferredName());
+            exception.toXContent(builder, params);
+            return builder.endObject();
+        }
+    }
+}
