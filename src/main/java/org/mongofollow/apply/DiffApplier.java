@@ -50,6 +50,7 @@ public final class DiffApplier {
      * @throws RejectedDocumentException   when a new value or field name cannot be taken
      */
     public static Map<String, Object> apply(Map<String, Object> document, BsonDocument diff) {
+        checkSupported(diff); // also the parts that meet no target in this document
         return applyToObject(document, diff, "");
     }
 
