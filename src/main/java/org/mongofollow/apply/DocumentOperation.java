@@ -1,0 +1,108 @@
+package org.mongofollow.apply;
+
+import org.bson.BsonDocument;
+import org.bson.BsonValue;
+import org.bson.RawBsonDocument;
+import org.bson.codecs.BsonDocumentCodec;
+import org.bson.codecs.EncoderContext;
+import org.bson.io.BasicOutputBuffer;
+import org.bson.BsonBinaryWriter;
+import org.mongofollow.source.OplogPosition;
+
+import java.util.Objects;
+
+/**
+ * One change to one follower document (or, for {@link Kind#DROP_ALL}, to all of them), decoded from
+ * an oplog entry.
+ *
+ * @param kind         what to do
+ * @param position     the oplog position the change takes effect at (for a transaction: its commit entry)
+ * @param indexInEntry the order of this operation among the operations sharing {@code position}
+ *                     (0 for a plain entry; the running index inside a transaction or applyOps)
+ * @param documentId   the Elasticsearch {@code _id} ({@link DocumentIds#toElasticsearchId}); null for DROP_ALL
+ * @param mongoId      the MongoDB {@code _id} value as it is in the oplog (for look-ups); null for DROP_ALL
+ * @param payload      INDEX: the full MongoDB document as logged, {@code _id} included ({@link BsonToJson#toSource}
+ *                     leaves it out of {@code _source}); UPDATE_DIFF: the {@code diff} document of a {@code $v:2}
+ *                     entry; UPDATE_V1: the whole {@code o} ({@code {$v:1, $set:{..}, $unset:{..}}});
+ *                     DELETE and DROP_ALL: null
+ * @param sizeInBytes  an estimate of the memory/bytes this operation stands for (BSON size of the payload plus
+ *                     a small constant), for buffer budgets
+ */
+public record DocumentOperation(
+    Kind kind,
+    OplogPosition position,
+    int indexInEntry,
+    String documentId,
+    BsonValue mongoId,
+    BsonDocument payload,
+    long sizeInBytes
+) {
+
+    /** What an operation does. */
+    public enum Kind {
+        /** Index the full document in {@code payload} (an insert or a replacement). */
+        INDEX,
+        /** Apply the {@code $v:2} diff in {@code payload} to the current document ({@link DiffApplier}). */
+        UPDATE_DIFF,
+        /** Apply the {@code $v:1} {@code $set}/{@code $unset} update in {@code payload} ({@link V1UpdateApplier}). */
+        UPDATE_V1,
+        /** Delete the document. */
+        DELETE,
+        /** Remove every document of the follower (the collection or its database was dropped); a barrier. */
+        DROP_ALL
+    }
+
+    /** Fixed per-operation overhead counted in {@link #sizeInBytes()}. */
+    public static final long OVERHEAD_BYTES = 64;
+
+    public DocumentOperation {
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(position, "position");
+        if (kind == Kind.DROP_ALL) {
+            if (documentId != null || mongoId != null || payload != null) {
+                throw new IllegalArgumentException("DROP_ALL has no document id and no payload");
+            }
+        } else {
+            Objects.requireNonNull(documentId, "documentId");
+            Objects.requireNonNull(mongoId, "mongoId");
+            if ((kind == Kind.DELETE) != (payload == null)) {
+                throw new IllegalArgumentException(kind + (kind == Kind.DELETE ? " has no payload" : " needs a payload"));
+            }
+        }
+    }
+
+    /** An operation of the given kind for one document, its size estimated from the payload. */
+    public static DocumentOperation of(Kind kind, OplogPosition position, int indexInEntry, BsonValue mongoId, BsonDocument payload) {
+        String id = DocumentIds.toElasticsearchId(mongoId);
+        return new DocumentOperation(kind, position, indexInEntry, id, mongoId, payload, OVERHEAD_BYTES + id.length() + bsonSize(payload));
+    }
+
+    /** A DROP_ALL barrier. */
+    public static DocumentOperation dropAll(OplogPosition position, int indexInEntry) {
+        return new DocumentOperation(Kind.DROP_ALL, position, indexInEntry, null, null, null, OVERHEAD_BYTES);
+    }
+
+    /** The same operation at another position and index (transactions take effect at their commit entry). */
+    public DocumentOperation at(OplogPosition newPosition, int newIndexInEntry) {
+        return new DocumentOperation(kind, newPosition, newIndexInEntry, documentId, mongoId, payload, sizeInBytes);
+    }
+
+    /** The BSON size of a document: exact for a {@link RawBsonDocument}, by encoding otherwise; 0 for null. */
+    static long bsonSize(BsonDocument document) {
+        if (document == null) {
+            return 0;
+        }
+        if (document instanceof RawBsonDocument raw) {
+            return raw.getByteBuffer().remaining();
+        }
+        try (BasicOutputBuffer buffer = new BasicOutputBuffer(); BsonBinaryWriter writer = new BsonBinaryWriter(buffer)) {
+            new BsonDocumentCodec().encode(writer, document, EncoderContext.builder().build());
+            return buffer.getPosition();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return kind + "[" + position + "#" + indexInEntry + (documentId == null ? "" : " " + documentId) + "]";
+    }
+}

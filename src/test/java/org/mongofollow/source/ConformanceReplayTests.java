@@ -1,0 +1,195 @@
+package org.mongofollow.source;
+
+import org.bson.BsonArray;
+import org.bson.BsonDocument;
+import org.bson.BsonTimestamp;
+import org.bson.BsonValue;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.mongofollow.apply.BsonToJson;
+import org.mongofollow.apply.DocumentApplier;
+import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.apply.DocumentOperation;
+import org.mongofollow.apply.RejectedDocumentException;
+import org.mongofollow.apply.UnapplicableUpdateException;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+import static org.mongofollow.apply.JsonAssert.assertStrictEquals;
+
+/**
+ * Replays every conformance case under {@code src/test/resources/conformance/} (recursively) through
+ * {@link OplogEntryDecoder} and {@link DocumentApplier} against an in-memory "index" keyed by
+ * Elasticsearch id, and compares the result with the case's {@code after} converted by the same
+ * mapping (field order and number types included).
+ *
+ * <p>Rules of the replay (the end-to-end harness follows the same ones): {@code before} and
+ * {@code after} documents whose mapping is rejected ({@link RejectedDocumentException}) are expected
+ * to be absent from the index (they go to the dead-letter index); an operation whose result is
+ * rejected removes the document; {@code expect: "fatal"} passes when the decoder returns a fatal
+ * decision or an update is unapplicable, with an explanation.
+ */
+@RunWith(Parameterized.class)
+public class ConformanceReplayTests {
+
+    private static final Set<String> FORMAT_FIELDS = Set.of("name", "namespace", "before", "oplog", "after", "expect", "notes");
+
+    private final Path file;
+
+    public ConformanceReplayTests(String name, Path file) {
+        this.file = file;
+    }
+
+    @Parameterized.Parameters(name = "{0}")
+    public static Collection<Object[]> cases() throws IOException, URISyntaxException {
+        Path root = Paths.get(ConformanceReplayTests.class.getResource("/conformance").toURI());
+        List<Object[]> cases = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(root)) {
+            files.filter(p -> p.toString().endsWith(".json")).sorted()
+                .forEach(p -> cases.add(new Object[] { root.relativize(p).toString(), p }));
+        }
+        return cases;
+    }
+
+    @Test
+    public void replay() throws IOException {
+        BsonDocument testCase = BsonDocument.parse(Files.readString(file, StandardCharsets.UTF_8));
+        checkFormat(testCase);
+        String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
+        OplogEntryDecoder decoder = new OplogEntryDecoder(namespace[0], namespace[1]);
+
+        Map<String, Map<String, Object>> index = new LinkedHashMap<>();
+        for (BsonValue doc : testCase.getArray("before")) {
+            Map<String, Object> source = convertOrNull(doc.asDocument());
+            if (source != null) {
+                index.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
+            }
+        }
+
+        String fatal = null;
+        for (BsonValue value : testCase.getArray("oplog")) {
+            BsonDocument entry = value.asDocument();
+            DecodedEntry decoded = decoder.decode(entry);
+            assertEquals(position(entry), decoded.position());
+            if (decoded.isFatal()) {
+                fatal = decoded.reason();
+                break;
+            }
+            if (decoded.outcome() != DecodedEntry.Outcome.OPERATIONS) {
+                assertNotNull(decoded.reason());
+                continue;
+            }
+            int expectedIndex = 0;
+            for (DocumentOperation op : decoded.operations()) {
+                assertEquals(decoded.position(), op.position());
+                assertEquals(expectedIndex++, op.indexInEntry());
+                if (op.kind() == DocumentOperation.Kind.DROP_ALL) {
+                    index.clear();
+                    continue;
+                }
+                try {
+                    Map<String, Object> result = DocumentApplier.apply(index.get(op.documentId()), op);
+                    if (result == null) {
+                        index.remove(op.documentId());
+                    } else {
+                        index.put(op.documentId(), result);
+                    }
+                } catch (RejectedDocumentException e) {
+                    index.remove(op.documentId()); // to the dead-letter index
+                } catch (UnapplicableUpdateException e) {
+                    fatal = e.getMessage();
+                    break;
+                }
+            }
+            if (fatal != null) {
+                break;
+            }
+        }
+
+        String expect = testCase.getString("expect").getValue();
+        if (expect.equals("fatal")) {
+            assertNotNull("expected a fatal decision", fatal);
+            assertFalse("a fatal decision needs an explanation", fatal.isBlank());
+            return;
+        }
+        if (fatal != null) {
+            fail("unexpected fatal decision: " + fatal);
+        }
+        Map<String, Map<String, Object>> expected = new LinkedHashMap<>();
+        for (BsonValue doc : testCase.getArray("after")) {
+            Map<String, Object> source = convertOrNull(doc.asDocument());
+            if (source != null) {
+                expected.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
+            }
+        }
+        assertEquals("document ids", new TreeSet<>(expected.keySet()), new TreeSet<>(index.keySet()));
+        for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
+            assertStrictEquals("document [" + e.getKey() + "]", e.getValue(), index.get(e.getKey()));
+        }
+    }
+
+    private static Map<String, Object> convertOrNull(BsonDocument doc) {
+        try {
+            return BsonToJson.toSource(doc);
+        } catch (RejectedDocumentException e) {
+            return null;
+        }
+    }
+
+    private static OplogPosition position(BsonDocument entry) {
+        BsonTimestamp ts = entry.getTimestamp("ts");
+        return OplogPosition.of(ts.getTime(), ts.getInc());
+    }
+
+    /** The case file format of OPLOG-FORMAT.md, so the end-to-end harness can run the same files. */
+    private void checkFormat(BsonDocument testCase) {
+        assertTrue("unknown fields " + testCase.keySet(), FORMAT_FIELDS.containsAll(testCase.keySet()));
+        String name = testCase.getString("name").getValue();
+        assertEquals("name matches the file name", file.getFileName().toString(), name + ".json");
+        assertTrue(testCase.getString("namespace").getValue().matches("[^.$]+\\.[^$]+"));
+        String expect = testCase.getString("expect").getValue();
+        assertTrue(expect, expect.equals("documents") || expect.equals("fatal"));
+        if (expect.equals("documents")) {
+            assertTrue(testCase.get("after").isArray());
+        } else {
+            assertTrue("after is null for a fatal case", testCase.get("after").isNull());
+        }
+        assertTrue(testCase.getString("notes").getValue().isBlank() == false);
+        Set<String> ids = new TreeSet<>();
+        for (BsonValue doc : testCase.getArray("before")) {
+            assertTrue("before documents have an _id", doc.asDocument().containsKey("_id"));
+            assertTrue("unique _id in before", ids.add(DocumentIds.toElasticsearchId(doc.asDocument().get("_id"))));
+        }
+        BsonArray oplog = testCase.getArray("oplog");
+        assertFalse("at least one entry", oplog.isEmpty());
+        BsonTimestamp last = null;
+        for (BsonValue value : oplog) {
+            BsonDocument entry = value.asDocument();
+            for (String field : List.of("op", "ns", "o", "ts")) {
+                assertTrue("entry without " + field + ": " + entry.toJson(), entry.containsKey(field));
+            }
+            BsonTimestamp ts = entry.getTimestamp("ts");
+            assertTrue("entries in increasing ts order", last == null || ts.compareTo(last) > 0);
+            last = ts;
+        }
+    }
+}
