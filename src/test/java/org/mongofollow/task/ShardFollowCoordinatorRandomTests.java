@@ -362,7 +362,8 @@ public class ShardFollowCoordinatorRandomTests {
         }
 
         boolean done() {
-            return source.entries.size() >= totalEntries
+            return current.isRunning()
+                && source.entries.size() >= totalEntries
                 && source.majorityIndex == source.entries.size() - 1
                 && current.getCheckpoint().equals(source.majority())
                 && current.outstandingWrites() == 0;
