@@ -25,7 +25,7 @@ import static org.junit.Assert.fail;
 /**
  * Runs {@link ShardFollowCoordinator} against a simulated MongoDB oplog and a simulated follower shard, on a deterministic
  * scheduler (a simulated clock and a task queue), with random budgets, latencies, failures, restarts and a source that keeps
- * being written. Asserts, at every step, that no budget is exceeded, that no document sees an operation while an earlier
+ * being written, and non-retryable failures after which the follow resumes from its checkpoint. Asserts, at every step, that no budget is exceeded, that no document sees an operation while an earlier
  * one of its own is unapplied, that the checkpoint never passes an unapplied operation nor the majority commit point; and
  * at the end that the follower holds exactly the source's documents.
  * <p>
@@ -274,6 +274,9 @@ public class ShardFollowCoordinatorRandomTests {
         final double writeFailureRate;
         final int maxLatencyMillis;
         final int restarts;
+        final int fatalFailures;
+        int fatalFailuresDone;
+        boolean resuming;
         final boolean[] delivered;
         int deliveredPrefix;
         SimCoordinator current;
@@ -309,14 +312,24 @@ public class ShardFollowCoordinatorRandomTests {
             this.writeFailureRate = random.nextInt(3) == 0 ? 0 : random.nextDouble() * 0.25;
             this.maxLatencyMillis = 1 + random.nextInt(50);
             this.restarts = random.nextInt(3) == 0 ? 1 + random.nextInt(3) : 0;
+            this.fatalFailures = random.nextInt(4) == 0 ? 1 + random.nextInt(2) : 0;
+        }
+
+        /** Sometimes a non-retryable failure, while the seed still has some to inject. */
+        boolean injectFatal() {
+            if (fatalFailuresDone < fatalFailures && random.nextInt(50) == 0) {
+                fatalFailuresDone++;
+                return true;
+            }
+            return false;
         }
 
         String describe() {
             return String.format(
-                "%d entries, %d ops, %d ids, barriers %s, %s, read failures %.2f, write failures %.2f, restarts %d, "
+                "%d entries, %d ops, %d ids, barriers %s, %s, read failures %.2f, write failures %.2f, restarts %d, fatal %d, "
                     + "%d reads, %d writes, %d steps, %d ms simulated",
                 source.entries.size(), source.shardOps.size(), source.idSpace, source.barriers, budgets,
-                readFailureRate, writeFailureRate, restartsDone, readRequests, writeRequests, steps, scheduler.nanos / 1_000_000
+                readFailureRate, writeFailureRate, restartsDone, fatalFailuresDone, readRequests, writeRequests, steps, scheduler.nanos / 1_000_000
             );
         }
 
@@ -337,6 +350,15 @@ public class ShardFollowCoordinatorRandomTests {
                 }
                 steps++;
                 checkInvariants();
+                if (current.getFatalException() != null && resuming == false) {
+                    // the follow failed and kept its checkpoint; the user fixes the cause and resumes
+                    assertTrue(current.isStopped());
+                    resuming = true;
+                    scheduler.schedule(random.nextInt(500), () -> {
+                        resuming = false;
+                        startCoordinator();
+                    });
+                }
                 if (steps > 5_000_000 || scheduler.nanos > 3_600_000_000_000L) {
                     fail("did not converge: " + current.getStatus());
                 }
@@ -409,10 +431,12 @@ public class ShardFollowCoordinatorRandomTests {
         final Set<String> documentsInFlight = new HashSet<>();
         boolean barrierInFlight;
         OplogPosition lastPersisted;
+        final OplogPosition startedFrom;
 
         SimCoordinator(Simulation sim) {
             super("follower", 0, "sim", sim.budgets);
             this.sim = sim;
+            this.startedFrom = sim.persisted;
         }
 
         @Override
@@ -436,7 +460,7 @@ public class ShardFollowCoordinatorRandomTests {
             Source source = sim.source;
             if (sim.random.nextDouble() < sim.readFailureRate) {
                 readsAtSource--;
-                onFailure.accept(new TransientException("read failed"));
+                onFailure.accept(sim.injectFatal() ? new IllegalStateException("fatal read") : new TransientException("read failed"));
                 return;
             }
             OplogPosition upper = request.isTail() ? source.majority() : request.toInclusive();
@@ -524,7 +548,7 @@ public class ShardFollowCoordinatorRandomTests {
                 documentsInFlight.removeAll(ids);
                 barrierInFlight = false;
                 if (failed) {
-                    onFailure.accept(new TransientException("write failed"));
+                    onFailure.accept(sim.injectFatal() ? new IllegalStateException("fatal write") : new TransientException("write failed"));
                 } else {
                     onSuccess.accept(WriteResponse.OK);
                 }
@@ -534,6 +558,7 @@ public class ShardFollowCoordinatorRandomTests {
         @Override
         protected void innerPersistCheckpoint(OplogPosition checkpoint) {
             assertTrue("checkpoint went back", lastPersisted == null || checkpoint.after(lastPersisted));
+            assertTrue("checkpoint before the start", checkpoint.after(startedFrom));
             lastPersisted = checkpoint;
             Source source = sim.source;
             assertTrue("checkpoint " + checkpoint + " past the majority commit point", checkpoint.compareTo(source.majority()) <= 0);
