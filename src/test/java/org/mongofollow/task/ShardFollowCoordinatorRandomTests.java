@@ -183,6 +183,33 @@ public class ShardFollowCoordinatorRandomTests {
             return lo;
         }
 
+        /** Reads {@code (from, upper]} from entry {@code first} on, as the oplog reader does (see {@link ReadResponse}). */
+        ReadResponse<TestOp> read(ReadRequest request, OplogPosition upper, int first) {
+            List<TestOp> ops = new ArrayList<>();
+            int raw = 0;
+            long skipped = 0;
+            long bytes = 0;
+            OplogPosition scannedTo = upper;
+            for (int i = first; i < entries.size(); i++) {
+                Entry entry = entries.get(i);
+                if (entry.position().after(upper)) {
+                    break;
+                }
+                raw++;
+                bytes += entry.bytes();
+                ops.addAll(entry.ops());
+                skipped += entry.otherOps();
+                if (raw >= request.maxOperations() || bytes >= request.maxBytes()) {
+                    scannedTo = entry.position();
+                    break;
+                }
+            }
+            if (scannedTo.before(request.fromExclusive())) {
+                scannedTo = request.fromExclusive();
+            }
+            return new ReadResponse<>(ops, scannedTo, majority(), raw, skipped, bytes);
+        }
+
         /** The documents after every operation, in order. */
         Map<String, String> finalState() {
             Map<String, String> docs = new TreeMap<>();
@@ -471,32 +498,13 @@ public class ShardFollowCoordinatorRandomTests {
                 sim.scheduler.schedule(1 + sim.random.nextInt(20), () -> serve(request, deadline, onResponse, onFailure));
                 return;
             }
-            List<TestOp> ops = new ArrayList<>();
-            int raw = 0;
-            long skipped = 0;
-            long bytes = 0;
-            OplogPosition scannedTo = upper;
-            for (int i = first; i < source.entries.size(); i++) {
-                Source.Entry entry = source.entries.get(i);
-                if (entry.position().after(upper)) {
-                    break;
-                }
-                raw++;
-                bytes += entry.bytes();
-                ops.addAll(entry.ops());
-                skipped += entry.otherOps();
-                if (raw >= request.maxOperations() || bytes >= request.maxBytes()) {
-                    scannedTo = entry.position();
-                    break;
-                }
-            }
-            if (scannedTo.before(request.fromExclusive())) {
-                scannedTo = request.fromExclusive();
-            }
+            ReadResponse<TestOp> response = source.read(request, upper, first);
+            List<TestOp> ops = new ArrayList<>(response.operations());
             Collections.shuffle(ops, sim.random); // the coordinator orders them
             ops.forEach(sim::markDelivered);
             readsAtSource--;
-            onResponse.accept(new ReadResponse<>(ops, scannedTo, source.majority(), raw, skipped, bytes));
+            onResponse.accept(new ReadResponse<>(ops, response.scannedTo(), response.majorityCommitPosition(),
+                response.rawEntriesRead(), response.operationsSkipped(), response.bytesRead()));
         }
 
         @Override
