@@ -86,7 +86,10 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     private OplogPosition readWatermark;
     /** Ranges read completely but not contiguous with the watermark yet: fromExclusive -> scannedTo. */
     private final TreeMap<Long, Long> scannedRanges = new TreeMap<>();
-    /** Follow-up reads that met a full buffer and wait for read budget: fromExclusive -> toInclusive. */
+    /**
+     * Requested ranges waiting for a read slot (follow-ups that met a full buffer, remainders handed back by a full batch,
+     * reads interrupted by a stop): fromExclusive -> toInclusive. They go out before any new range.
+     */
     private final TreeMap<Long, Long> pendingRanges = new TreeMap<>();
     private int outstandingReads;
     /** Raw entries per second of the oplog's clock, or -1 while unknown. */
