@@ -29,8 +29,9 @@ import java.util.function.Consumer;
  * exponentially weighted average) and spans each range over the whole seconds expected to hold
  * {@code max_read_request_operation_count} entries (at least one second, never past the head). Before it has an estimate it
  * sends one probe read over the whole backlog. A read that comes back full ({@code scannedTo < to}) continues its own range
- * with a follow-up read {@code (scannedTo, to]} in the same slot; if that range is the last one requested, its remainder is
- * first cut down to one estimated span and the rest handed back, so parallel reads can take it. When the follower has
+ * with a follow-up read {@code (scannedTo, to]} in the same slot; a remainder longer than one estimated span is first cut
+ * down to one span and the rest handed back (as a pending range, or to the unrequested space if it was the last range
+ * requested), so parallel reads can take it. When the follower has
  * requested everything up to the head and no read is out, exactly one tail read ({@link ReadRequest#isTail()}) waits at
  * the head for {@code read_poll_timeout}; its response tells the new head. No read goes out while the buffer holds
  * {@code max_write_buffer_count} operations or {@code max_write_buffer_size} bytes; a follow-up read that meets a full
@@ -85,7 +86,10 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     private OplogPosition readWatermark;
     /** Ranges read completely but not contiguous with the watermark yet: fromExclusive -> scannedTo. */
     private final TreeMap<Long, Long> scannedRanges = new TreeMap<>();
-    /** Follow-up reads that met a full buffer and wait for read budget: fromExclusive -> toInclusive. */
+    /**
+     * Requested ranges waiting for a read slot (follow-ups that met a full buffer, remainders handed back by a full batch,
+     * reads interrupted by a stop): fromExclusive -> toInclusive. They go out before any new range.
+     */
     private final TreeMap<Long, Long> pendingRanges = new TreeMap<>();
     private int outstandingReads;
     /** Raw entries per second of the oplog's clock, or -1 while unknown. */
@@ -361,14 +365,22 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         coordinateReads();
     }
 
-    /** A full batch continues its own range, in the same read slot if the buffer has room. */
+    /**
+     * A full batch continues its own range, in the same read slot if the buffer has room. A remainder longer than one
+     * estimated span is cut: the slot continues with one span, the rest is handed back (to the unrequested space if it was
+     * the last range requested, else as a pending range) so that parallel reads can take it.
+     */
     private void continueRange(OplogPosition scannedTo, OplogPosition to) {
-        if (to.equals(lastRequested) && entriesPerSecond >= 0) {
-            // the last range requested: keep one span of it and hand the rest back, so parallel reads can take it
+        if (entriesPerSecond >= 0) {
             long spanSeconds = estimatedSpanSeconds();
-            if (spanSeconds <= ((to.value() - scannedTo.value()) >>> 32)) {
-                to = new OplogPosition(scannedTo.value() + (spanSeconds << 32));
-                lastRequested = to;
+            if (spanSeconds <= ((to.value() - scannedTo.value()) >>> 32) && scannedTo.value() + (spanSeconds << 32) < to.value()) {
+                OplogPosition cut = new OplogPosition(scannedTo.value() + (spanSeconds << 32));
+                if (to.equals(lastRequested)) {
+                    lastRequested = cut;
+                } else {
+                    pendingRanges.put(cut.value(), to.value());
+                }
+                to = cut;
             }
         }
         if (isRunning() == false) {

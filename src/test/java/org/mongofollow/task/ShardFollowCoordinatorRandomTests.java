@@ -25,7 +25,7 @@ import static org.junit.Assert.fail;
 /**
  * Runs {@link ShardFollowCoordinator} against a simulated MongoDB oplog and a simulated follower shard, on a deterministic
  * scheduler (a simulated clock and a task queue), with random budgets, latencies, failures, restarts and a source that keeps
- * being written. Asserts, at every step, that no budget is exceeded, that no document sees an operation while an earlier
+ * being written, and non-retryable failures after which the follow resumes from its checkpoint. Asserts, at every step, that no budget is exceeded, that no document sees an operation while an earlier
  * one of its own is unapplied, that the checkpoint never passes an unapplied operation nor the majority commit point; and
  * at the end that the follower holds exactly the source's documents.
  * <p>
@@ -183,6 +183,33 @@ public class ShardFollowCoordinatorRandomTests {
             return lo;
         }
 
+        /** Reads {@code (from, upper]} from entry {@code first} on, as the oplog reader does (see {@link ReadResponse}). */
+        ReadResponse<TestOp> read(ReadRequest request, OplogPosition upper, int first) {
+            List<TestOp> ops = new ArrayList<>();
+            int raw = 0;
+            long skipped = 0;
+            long bytes = 0;
+            OplogPosition scannedTo = upper;
+            for (int i = first; i < entries.size(); i++) {
+                Entry entry = entries.get(i);
+                if (entry.position().after(upper)) {
+                    break;
+                }
+                raw++;
+                bytes += entry.bytes();
+                ops.addAll(entry.ops());
+                skipped += entry.otherOps();
+                if (raw >= request.maxOperations() || bytes >= request.maxBytes()) {
+                    scannedTo = entry.position();
+                    break;
+                }
+            }
+            if (scannedTo.before(request.fromExclusive())) {
+                scannedTo = request.fromExclusive();
+            }
+            return new ReadResponse<>(ops, scannedTo, majority(), raw, skipped, bytes);
+        }
+
         /** The documents after every operation, in order. */
         Map<String, String> finalState() {
             Map<String, String> docs = new TreeMap<>();
@@ -274,6 +301,9 @@ public class ShardFollowCoordinatorRandomTests {
         final double writeFailureRate;
         final int maxLatencyMillis;
         final int restarts;
+        final int fatalFailures;
+        int fatalFailuresDone;
+        boolean resuming;
         final boolean[] delivered;
         int deliveredPrefix;
         SimCoordinator current;
@@ -309,14 +339,24 @@ public class ShardFollowCoordinatorRandomTests {
             this.writeFailureRate = random.nextInt(3) == 0 ? 0 : random.nextDouble() * 0.25;
             this.maxLatencyMillis = 1 + random.nextInt(50);
             this.restarts = random.nextInt(3) == 0 ? 1 + random.nextInt(3) : 0;
+            this.fatalFailures = random.nextInt(4) == 0 ? 1 + random.nextInt(2) : 0;
+        }
+
+        /** Sometimes a non-retryable failure, while the seed still has some to inject. */
+        boolean injectFatal() {
+            if (fatalFailuresDone < fatalFailures && random.nextInt(50) == 0) {
+                fatalFailuresDone++;
+                return true;
+            }
+            return false;
         }
 
         String describe() {
             return String.format(
-                "%d entries, %d ops, %d ids, barriers %s, %s, read failures %.2f, write failures %.2f, restarts %d, "
+                "%d entries, %d ops, %d ids, barriers %s, %s, read failures %.2f, write failures %.2f, restarts %d, fatal %d, "
                     + "%d reads, %d writes, %d steps, %d ms simulated",
                 source.entries.size(), source.shardOps.size(), source.idSpace, source.barriers, budgets,
-                readFailureRate, writeFailureRate, restartsDone, readRequests, writeRequests, steps, scheduler.nanos / 1_000_000
+                readFailureRate, writeFailureRate, restartsDone, fatalFailuresDone, readRequests, writeRequests, steps, scheduler.nanos / 1_000_000
             );
         }
 
@@ -337,6 +377,15 @@ public class ShardFollowCoordinatorRandomTests {
                 }
                 steps++;
                 checkInvariants();
+                if (current.getFatalException() != null && resuming == false) {
+                    // the follow failed and kept its checkpoint; the user fixes the cause and resumes
+                    assertTrue(current.isStopped());
+                    resuming = true;
+                    scheduler.schedule(random.nextInt(500), () -> {
+                        resuming = false;
+                        startCoordinator();
+                    });
+                }
                 if (steps > 5_000_000 || scheduler.nanos > 3_600_000_000_000L) {
                     fail("did not converge: " + current.getStatus());
                 }
@@ -362,7 +411,8 @@ public class ShardFollowCoordinatorRandomTests {
         }
 
         boolean done() {
-            return source.entries.size() >= totalEntries
+            return current.isRunning()
+                && source.entries.size() >= totalEntries
                 && source.majorityIndex == source.entries.size() - 1
                 && current.getCheckpoint().equals(source.majority())
                 && current.outstandingWrites() == 0;
@@ -408,10 +458,12 @@ public class ShardFollowCoordinatorRandomTests {
         final Set<String> documentsInFlight = new HashSet<>();
         boolean barrierInFlight;
         OplogPosition lastPersisted;
+        final OplogPosition startedFrom;
 
         SimCoordinator(Simulation sim) {
             super("follower", 0, "sim", sim.budgets);
             this.sim = sim;
+            this.startedFrom = sim.persisted;
         }
 
         @Override
@@ -435,7 +487,7 @@ public class ShardFollowCoordinatorRandomTests {
             Source source = sim.source;
             if (sim.random.nextDouble() < sim.readFailureRate) {
                 readsAtSource--;
-                onFailure.accept(new TransientException("read failed"));
+                onFailure.accept(sim.injectFatal() ? new IllegalStateException("fatal read") : new TransientException("read failed"));
                 return;
             }
             OplogPosition upper = request.isTail() ? source.majority() : request.toInclusive();
@@ -446,32 +498,13 @@ public class ShardFollowCoordinatorRandomTests {
                 sim.scheduler.schedule(1 + sim.random.nextInt(20), () -> serve(request, deadline, onResponse, onFailure));
                 return;
             }
-            List<TestOp> ops = new ArrayList<>();
-            int raw = 0;
-            long skipped = 0;
-            long bytes = 0;
-            OplogPosition scannedTo = upper;
-            for (int i = first; i < source.entries.size(); i++) {
-                Source.Entry entry = source.entries.get(i);
-                if (entry.position().after(upper)) {
-                    break;
-                }
-                raw++;
-                bytes += entry.bytes();
-                ops.addAll(entry.ops());
-                skipped += entry.otherOps();
-                if (raw >= request.maxOperations() || bytes >= request.maxBytes()) {
-                    scannedTo = entry.position();
-                    break;
-                }
-            }
-            if (scannedTo.before(request.fromExclusive())) {
-                scannedTo = request.fromExclusive();
-            }
+            ReadResponse<TestOp> response = source.read(request, upper, first);
+            List<TestOp> ops = new ArrayList<>(response.operations());
             Collections.shuffle(ops, sim.random); // the coordinator orders them
             ops.forEach(sim::markDelivered);
             readsAtSource--;
-            onResponse.accept(new ReadResponse<>(ops, scannedTo, source.majority(), raw, skipped, bytes));
+            onResponse.accept(new ReadResponse<>(ops, response.scannedTo(), response.majorityCommitPosition(),
+                response.rawEntriesRead(), response.operationsSkipped(), response.bytesRead()));
         }
 
         @Override
@@ -523,7 +556,7 @@ public class ShardFollowCoordinatorRandomTests {
                 documentsInFlight.removeAll(ids);
                 barrierInFlight = false;
                 if (failed) {
-                    onFailure.accept(new TransientException("write failed"));
+                    onFailure.accept(sim.injectFatal() ? new IllegalStateException("fatal write") : new TransientException("write failed"));
                 } else {
                     onSuccess.accept(WriteResponse.OK);
                 }
@@ -533,6 +566,7 @@ public class ShardFollowCoordinatorRandomTests {
         @Override
         protected void innerPersistCheckpoint(OplogPosition checkpoint) {
             assertTrue("checkpoint went back", lastPersisted == null || checkpoint.after(lastPersisted));
+            assertTrue("checkpoint before the start", checkpoint.after(startedFrom));
             lastPersisted = checkpoint;
             Source source = sim.source;
             assertTrue("checkpoint " + checkpoint + " past the majority commit point", checkpoint.compareTo(source.majority()) <= 0);

@@ -197,6 +197,26 @@ public class ShardFollowCoordinatorTests {
     }
 
     @Test
+    public void testLongRemainderOfAFullBatchIsSharedWithOtherReads() {
+        Recording c = new Recording(budgets().maxOutstandingReadRequests(2).build());
+        c.start(pos(100, 0), pos(200, 0));
+        c.reads.poll().onResponse().accept(response(List.of(), pos(110, 0), pos(200, 0), 10)); // 1 entry/s: 10s spans
+        Recording.Read followUp = c.reads.poll();
+        Recording.Read next = c.reads.poll();
+        assertEquals(pos(120, 0), followUp.request().toInclusive());
+        assertEquals(pos(130, 0), next.request().toInclusive());
+        // denser than estimated: 10 entries in one second, so the estimate becomes 5.5/s and a span 2s
+        followUp.onResponse().accept(response(List.of(), pos(111, 0), pos(200, 0), 10));
+        Recording.Read continued = c.reads.poll();
+        assertEquals(pos(111, 0), continued.request().fromExclusive());
+        assertEquals(pos(113, 0), continued.request().toInclusive());
+        assertTrue(c.reads.isEmpty());
+        next.onResponse().accept(response(List.of(), pos(130, 0), pos(200, 0), 3));
+        assertEquals("the handed back remainder goes before new ranges", pos(113, 0), c.reads.peek().request().fromExclusive());
+        assertEquals(pos(120, 0), c.reads.peek().request().toInclusive());
+    }
+
+    @Test
     public void testTailReadOnlyWhenCaughtUpAndNoReadIsOut() {
         Recording c = new Recording(budgets().build());
         c.start(pos(100, 0), pos(200, 0));
