@@ -4,6 +4,7 @@ import org.bson.BsonArray;
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 import org.mongofollow.apply.DiffApplier;
+import org.mongofollow.apply.DocumentIds;
 import org.mongofollow.apply.DocumentOperation;
 import org.mongofollow.apply.DocumentOperation.Kind;
 import org.mongofollow.apply.UnapplicableUpdateException;
@@ -386,14 +387,14 @@ public final class OplogEntryDecoder {
                     try {
                         DiffApplier.checkSupported(diff.asDocument());
                     } catch (UnapplicableUpdateException e) {
-                        throw new FatalEntryException("update at " + position + " of document [" + key + "] cannot be applied: " + e.getMessage());
+                        throw new FatalEntryException("update at " + position + " of document [" + DocumentIds.toElasticsearchId(key) + "] cannot be applied: " + e.getMessage());
                     }
                     return DocumentOperation.of(Kind.UPDATE_DIFF, position, index, key, diff.asDocument());
                 }
                 try {
                     V1UpdateApplier.checkSupported(o);
                 } catch (UnapplicableUpdateException e) {
-                    throw new FatalEntryException("update at " + position + " of document [" + key + "] cannot be applied: " + e.getMessage());
+                    throw new FatalEntryException("update at " + position + " of document [" + DocumentIds.toElasticsearchId(key) + "] cannot be applied: " + e.getMessage());
                 }
                 return DocumentOperation.of(Kind.UPDATE_V1, position, index, key, o);
             }
