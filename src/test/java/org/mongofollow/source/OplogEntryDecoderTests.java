@@ -222,6 +222,14 @@ public class OplogEntryDecoderTests {
     }
 
     @Test
+    public void followedNameCreatedAsViewOrTimeSeriesIsFatal() {
+        assertFatal(decode(1, "op: 'c', ns: 'test.$cmd', o: {create: 'coll', viewOn: 'system.buckets.coll', pipeline: []}"), "view on");
+        assertFatal(decode(2, "op: 'c', ns: 'test.$cmd', o: {create: 'coll', timeseries: {timeField: 't'}}"), "time-series");
+        assertSkipped(decode(3, "op: 'c', ns: 'test.$cmd', o: {create: 'coll2', viewOn: 'coll', pipeline: []}"), "does not change documents");
+        assertSkipped(decode(4, "op: 'c', ns: 'test.$cmd', o: {create: 'system.buckets.coll', validator: {}, clusteredIndex: true}"), "does not change documents");
+    }
+
+    @Test
     public void unknownCommandOnFollowedCollectionIsFatal() {
         assertFatal(decode(1, "op: 'c', ns: 'test.$cmd', o: {importCollection: 'coll'}"), "unsupported command [importCollection]");
         assertSkipped(decode(2, "op: 'c', ns: 'test.$cmd', o: {importCollection: 'coll2'}"), "does not concern");
