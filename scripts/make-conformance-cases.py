@@ -955,6 +955,20 @@ def _():
     return c
 
 
+@case
+def _():
+    c = Case(110, "cmd_followed_name_becomes_timeseries_fatal")
+    c.before = [{"_id": I(1)}]
+    c.cmd({"drop": "coll"}, o2={"numRecords": I(1)})
+    c.cmd({"create": "system.buckets.coll", "validator": {}, "clusteredIndex": True,
+           "timeseries": {"timeField": "t", "granularity": "seconds", "bucketMaxSpanSeconds": I(3600)}}, ui=UI_OTHER)
+    c.cmd({"create": "coll", "viewOn": "system.buckets.coll", "pipeline": []}, ui=None)
+    c.expect = "fatal"
+    c.notes = ("A time-series collection is a view over system.buckets.<name>: its documents never appear under the followed "
+               "namespace, so the follow stops with an explanation instead of silently following nothing. Create options are illustrative.")
+    return c
+
+
 # ---------------------------------------------------------------- skips
 
 @case

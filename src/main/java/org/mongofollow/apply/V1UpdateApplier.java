@@ -70,7 +70,7 @@ public final class V1UpdateApplier {
                 case "$v" -> {
                     BsonValue v = section.getValue();
                     if (v.isNumber() == false || v.asNumber().intValue() != 1) {
-                        throw new UnapplicableUpdateException("update entry with $v: " + v + " is not a $v:1 update");
+                        throw new UnapplicableUpdateException("update entry with $v: " + DocumentIds.toElasticsearchId(v) + " is not a $v:1 update");
                     }
                 }
                 case "$set", "$unset" -> {

@@ -39,19 +39,19 @@ public record DecodedEntry(Outcome outcome, OplogPosition position, List<Documen
         }
     }
 
-    static DecodedEntry operations(OplogPosition position, List<DocumentOperation> operations) {
+    public static DecodedEntry operations(OplogPosition position, List<DocumentOperation> operations) {
         return new DecodedEntry(Outcome.OPERATIONS, position, operations, null);
     }
 
-    static DecodedEntry skipped(OplogPosition position, String reason) {
+    public static DecodedEntry skipped(OplogPosition position, String reason) {
         return new DecodedEntry(Outcome.SKIPPED, position, List.of(), reason);
     }
 
-    static DecodedEntry buffered(OplogPosition position, String reason) {
+    public static DecodedEntry buffered(OplogPosition position, String reason) {
         return new DecodedEntry(Outcome.BUFFERED, position, List.of(), reason);
     }
 
-    static DecodedEntry fatal(OplogPosition position, String reason) {
+    public static DecodedEntry fatal(OplogPosition position, String reason) {
         return new DecodedEntry(Outcome.FATAL, position, List.of(), reason);
     }
 

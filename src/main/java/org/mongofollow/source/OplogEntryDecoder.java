@@ -4,6 +4,7 @@ import org.bson.BsonArray;
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 import org.mongofollow.apply.DiffApplier;
+import org.mongofollow.apply.DocumentIds;
 import org.mongofollow.apply.DocumentOperation;
 import org.mongofollow.apply.DocumentOperation.Kind;
 import org.mongofollow.apply.UnapplicableUpdateException;
@@ -34,7 +35,8 @@ import java.util.Set;
  *   <li>Commands on {@code <db>.$cmd}: {@code drop} of the collection, {@code dropDatabase} of its
  *       database and {@code emptycapped} of the collection give a DROP_ALL barrier; a
  *       {@code renameCollection} from or to the followed namespace is fatal (the collection's content
- *       can no longer be followed faithfully); {@code create}, {@code createIndexes}, index builds,
+ *       can no longer be followed faithfully), and so is a {@code create} of the followed name as a view or a
+ *       time-series collection; {@code create}, {@code createIndexes}, index builds,
  *       {@code dropIndexes} and {@code collMod} are skipped; any other command naming the collection is
  *       fatal, other commands are skipped.</li>
  *   <li>{@code applyOps} (on {@code admin.$cmd}; nested applyOps are flattened): the operations of the
@@ -85,7 +87,8 @@ public final class OplogEntryDecoder {
 
     /**
      * The position of the first entry of the oldest transaction that has buffered entries but is not
-     * committed or aborted yet; empty when no transaction is open.
+     * committed or aborted yet; empty when no transaction is open. A checkpoint must stay below it:
+     * after a restart, reading must start at or before this entry, with a new decoder.
      */
     public Optional<OplogPosition> oldestOpenTransactionPosition() {
         OplogPosition oldest = null;
@@ -192,6 +195,14 @@ public final class OplogEntryDecoder {
                 return namesCollection ? null : command + " of another collection";
             case "dropDatabase":
                 return null;
+            case "create":
+                if (namesCollection && (o.containsKey("viewOn") || o.containsKey("timeseries"))) {
+                    throw new FatalEntryException("the followed namespace [" + namespace + "] was created as a "
+                        + (o.containsKey("timeseries") ? "time-series collection" : "view on [" + o.get("viewOn") + "]") + " at "
+                        + position + ": its documents are not written to the oplog under this namespace (a view has none, "
+                        + "a time-series collection stores buckets in system.buckets." + collection + "), so the follow stops");
+                }
+                return "create does not change documents";
             default:
                 if (IGNORED_COMMANDS.contains(command)) {
                     return command + " does not change documents";
@@ -386,14 +397,14 @@ public final class OplogEntryDecoder {
                     try {
                         DiffApplier.checkSupported(diff.asDocument());
                     } catch (UnapplicableUpdateException e) {
-                        throw new FatalEntryException("update at " + position + " of document [" + key + "] cannot be applied: " + e.getMessage());
+                        throw new FatalEntryException("update at " + position + " of document [" + DocumentIds.toElasticsearchId(key) + "] cannot be applied: " + e.getMessage());
                     }
                     return DocumentOperation.of(Kind.UPDATE_DIFF, position, index, key, diff.asDocument());
                 }
                 try {
                     V1UpdateApplier.checkSupported(o);
                 } catch (UnapplicableUpdateException e) {
-                    throw new FatalEntryException("update at " + position + " of document [" + key + "] cannot be applied: " + e.getMessage());
+                    throw new FatalEntryException("update at " + position + " of document [" + DocumentIds.toElasticsearchId(key) + "] cannot be applied: " + e.getMessage());
                 }
                 return DocumentOperation.of(Kind.UPDATE_V1, position, index, key, o);
             }

@@ -75,6 +75,11 @@ public class V1UpdateApplierTests {
     }
 
     @Test
+    public void missingParentWithNumericNameIsAnObject() {
+        check("{a: 1}", "{$v: 1, $set: {'x.0.y': 1}}", "{a: 1, x: {'0': {y: 1}}}");
+    }
+
+    @Test
     public void pathThroughScalarOrNullIsIgnored() {
         check("{a: 'scalar', n: null, b: 1}", "{$v: 1, $set: {'a.x': 1, 'n.y': 1, b: 2}}", "{a: 'scalar', n: null, b: 2}");
     }

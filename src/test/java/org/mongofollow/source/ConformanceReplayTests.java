@@ -32,6 +32,7 @@ import java.util.stream.Stream;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 import static org.mongofollow.apply.JsonAssert.assertStrictEquals;
@@ -47,6 +48,10 @@ import static org.mongofollow.apply.JsonAssert.assertStrictEquals;
  * to be absent from the index (they go to the dead-letter index); an operation whose result is
  * rejected removes the document; {@code expect: "fatal"} passes when the decoder returns a fatal
  * decision or an update is unapplicable, with an explanation.
+ *
+ * <p>For {@code documents} cases it also checks convergence: a state taken after any prefix of the
+ * oplog, with the whole oplog applied again over it, ends equal to {@code after} (what an initial copy
+ * read while the collection is written relies on, DESIGN.md section 3).
  */
 @RunWith(Parameterized.class)
 public class ConformanceReplayTests {
@@ -77,6 +82,48 @@ public class ConformanceReplayTests {
         String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
         OplogEntryDecoder decoder = new OplogEntryDecoder(namespace[0], namespace[1]);
 
+        Map<String, Map<String, Object>> index = beforeIndex(testCase);
+        String fatal = replay(testCase, decoder, index);
+
+        String expect = testCase.getString("expect").getValue();
+        if (expect.equals("fatal")) {
+            assertNotNull("expected a fatal decision", fatal);
+            assertFalse("a fatal decision needs an explanation", fatal.isBlank());
+            return;
+        }
+        if (fatal != null) {
+            fail("unexpected fatal decision: " + fatal);
+        }
+        Map<String, Map<String, Object>> expected = new LinkedHashMap<>();
+        for (BsonValue doc : testCase.getArray("after")) {
+            Map<String, Object> source = convertOrNull(doc.asDocument());
+            if (source != null) {
+                expected.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
+            }
+        }
+        assertEquals("document ids", new TreeSet<>(expected.keySet()), new TreeSet<>(index.keySet()));
+        for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
+            assertStrictEquals("document [" + e.getKey() + "]", e.getValue(), index.get(e.getKey()));
+        }
+
+        // Applying the whole oplog again over a state taken after any prefix of it (the state an initial
+        // copy may read while the collection is written, DESIGN.md section 3) converges to the same result.
+        BsonArray oplog = testCase.getArray("oplog");
+        for (int k = 0; k <= oplog.size(); k++) {
+            Map<String, Map<String, Object>> copy = beforeIndex(testCase);
+            BsonDocument prefix = testCase.clone();
+            prefix.put("oplog", new BsonArray(oplog.subList(0, k)));
+            assertNull(replay(prefix, new OplogEntryDecoder(namespace[0], namespace[1]), copy));
+            String again = replay(testCase, new OplogEntryDecoder(namespace[0], namespace[1]), copy);
+            assertNull("replay: " + again, again);
+            assertEquals("document ids, copy after " + k + " entries", new TreeSet<>(expected.keySet()), new TreeSet<>(copy.keySet()));
+            for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
+                assertStrictEquals("document [" + e.getKey() + "], copy after " + k + " entries", e.getValue(), copy.get(e.getKey()));
+            }
+        }
+    }
+
+    private static Map<String, Map<String, Object>> beforeIndex(BsonDocument testCase) {
         Map<String, Map<String, Object>> index = new LinkedHashMap<>();
         for (BsonValue doc : testCase.getArray("before")) {
             Map<String, Object> source = convertOrNull(doc.asDocument());
@@ -84,7 +131,13 @@ public class ConformanceReplayTests {
                 index.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
             }
         }
+        return index;
+    }
 
+    /**
+     * Applies every entry of the case to {@code index}; returns the fatal explanation, or null.
+     */
+    private static String replay(BsonDocument testCase, OplogEntryDecoder decoder, Map<String, Map<String, Object>> index) {
         String fatal = null;
         for (BsonValue value : testCase.getArray("oplog")) {
             BsonDocument entry = value.asDocument();
@@ -125,26 +178,7 @@ public class ConformanceReplayTests {
             }
         }
 
-        String expect = testCase.getString("expect").getValue();
-        if (expect.equals("fatal")) {
-            assertNotNull("expected a fatal decision", fatal);
-            assertFalse("a fatal decision needs an explanation", fatal.isBlank());
-            return;
-        }
-        if (fatal != null) {
-            fail("unexpected fatal decision: " + fatal);
-        }
-        Map<String, Map<String, Object>> expected = new LinkedHashMap<>();
-        for (BsonValue doc : testCase.getArray("after")) {
-            Map<String, Object> source = convertOrNull(doc.asDocument());
-            if (source != null) {
-                expected.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
-            }
-        }
-        assertEquals("document ids", new TreeSet<>(expected.keySet()), new TreeSet<>(index.keySet()));
-        for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
-            assertStrictEquals("document [" + e.getKey() + "]", e.getValue(), index.get(e.getKey()));
-        }
+        return fatal;
     }
 
     private static Map<String, Object> convertOrNull(BsonDocument doc) {
