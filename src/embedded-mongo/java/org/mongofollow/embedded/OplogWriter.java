@@ -68,6 +68,8 @@ final class OplogWriter {
         Transaction transaction;
         boolean suppressed;
         boolean pipelineUpdate;
+        int nextStmtId;
+        Document prevOpTime = nullOpTime();
 
         CommandContext(String command, Document body) {
             this.command = command;
@@ -195,20 +197,52 @@ final class OplogWriter {
         if (!OplogWriter.isReplicated(collection.getDatabaseName(), collection.getCollectionName())) {
             return;
         }
-        Document entry = new Document("op", op)
-            .append("ns", collection.getFullName())
-            .append("ui", collection.getUuid())
-            .append("o", o);
+        CommandContext ctx = context.get();
+        boolean inTransaction = ctx != null && ctx.transaction != null;
+        boolean retryable = !inTransaction && ctx != null && ctx.body.get("lsid") instanceof Document
+            && ctx.body.get("txnNumber") instanceof Number;
+        Document entry = new Document();
+        if (retryable) {
+            entry.put("lsid", sessionId((Document) ctx.body.get("lsid")));
+            entry.put("txnNumber", ((Number) ctx.body.get("txnNumber")).longValue());
+        }
+        entry.append("op", op).append("ns", collection.getFullName()).append("ui", collection.getUuid()).append("o", o);
         if (o2 != null) {
             entry.put("o2", o2);
         }
-        CommandContext ctx = context.get();
-        if (ctx != null && ctx.transaction != null) {
+        if (inTransaction) {
             ctx.transaction.ops.add(entry);
             ctx.transaction.undo.add(undo);
+        } else if (retryable) {
+            // a retryable write: the statements of one command are chained by stmtId and prevOpTime
+            stamp(entry);
+            entry.put("stmtId", ctx.nextStmtId++);
+            entry.put("prevOpTime", ctx.prevOpTime);
+            ctx.prevOpTime = new Document("ts", entry.get("ts")).append("t", entry.get("t"));
+            appendStamped(entry);
         } else {
             append(entry);
         }
+    }
+
+    /** The session id as the server logs it: the driver's {@code id} plus the {@code uid} of the (empty) user. */
+    private static Document sessionId(Document lsid) {
+        return new Document("id", lsid.get("id")).append("uid", EMPTY_USER_DIGEST);
+    }
+
+    /** SHA-256 of the empty user name, which is what an unauthenticated session's {@code lsid.uid} holds. */
+    private static final de.bwaldvogel.mongo.bson.BinData EMPTY_USER_DIGEST = emptyUserDigest();
+
+    private static de.bwaldvogel.mongo.bson.BinData emptyUserDigest() {
+        try {
+            return new de.bwaldvogel.mongo.bson.BinData(java.security.MessageDigest.getInstance("SHA-256").digest(new byte[0]));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Document nullOpTime() {
+        return new Document("ts", new BsonTimestamp(0)).append("t", -1L);
     }
 
     // ---------------------------------------------------------------- DDL hooks
@@ -320,12 +354,15 @@ final class OplogWriter {
 
     /** Stamps {@code ts}, {@code t}, {@code v}, {@code wall} and appends. Caller holds the write lock. */
     private void append(Document entry) {
-        BsonTimestamp ts = clock.next();
-        entry.put("ts", ts);
+        stamp(entry);
+        appendStamped(entry);
+    }
+
+    private void stamp(Document entry) {
+        entry.put("ts", clock.next());
         entry.put("t", term);
         entry.put("v", OPLOG_VERSION);
         entry.put("wall", Instant.ofEpochMilli(clock.wallMillis()));
-        appendStamped(entry);
     }
 
     private void appendStamped(Document entry) {
@@ -392,7 +429,7 @@ final class OplogWriter {
     Document lastAppliedOpTime() {
         BsonTimestamp ts = lastWritten;
         if (ts == null) {
-            return new Document("ts", new BsonTimestamp(0)).append("t", -1L);
+            return nullOpTime();
         }
         return new Document("ts", ts).append("t", lastWrittenTerm);
     }
@@ -490,17 +527,13 @@ final class OplogWriter {
             }
             committed.add(key);
             if (!txn.ops.isEmpty() && !raw) {
-                Document entry = new Document("lsid", txn.lsid)
+                Document entry = new Document("lsid", sessionId(txn.lsid))
                     .append("txnNumber", key.txnNumber())
                     .append("op", "c")
                     .append("ns", "admin.$cmd")
                     .append("o", new Document("applyOps", txn.ops));
-                BsonTimestamp ts = clock.next();
-                entry.put("ts", ts);
-                entry.put("t", term);
-                entry.put("v", OPLOG_VERSION);
-                entry.put("wall", Instant.ofEpochMilli(clock.wallMillis()));
-                entry.put("prevOpTime", new Document("ts", new BsonTimestamp(0)).append("t", -1L));
+                stamp(entry);
+                entry.put("prevOpTime", nullOpTime());
                 appendStamped(entry);
             }
             return ok();

@@ -149,6 +149,13 @@ final class ReplicaSetBackend extends MemoryBackend {
                     return createIndexes(channel, databaseName, command, query);
                 case "dropdatabase":
                     return dropDatabaseLogged(channel, databaseName, command, query);
+                case "create":
+                    // the library cannot cap collections: the collection is created uncapped, the entry keeps the options
+                    Document uncapped = new Document(query);
+                    uncapped.remove("capped");
+                    uncapped.remove("size");
+                    uncapped.remove("max");
+                    return super.handleCommand(channel, databaseName, command, uncapped);
                 default:
                     return super.handleCommand(channel, databaseName, command, query);
             }
