@@ -35,6 +35,7 @@ public final class EmbeddedMongo implements AutoCloseable {
         private long oplogMaxBytes = 0;
         private long noopIntervalMillis = 1000;
         private String replicaSetName = "rs0";
+        private int eventLoopThreads = 2;
 
         /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
         public Options port(int port) {
@@ -63,6 +64,12 @@ public final class EmbeddedMongo implements AutoCloseable {
         /** Interval of the periodic {@code {msg:"periodic noop"}} entries when idle; 0 disables them. Default 1000. */
         public Options noopIntervalMillis(long noopIntervalMillis) {
             this.noopIntervalMillis = noopIntervalMillis;
+            return this;
+        }
+
+        /** Netty event-loop threads serving connections (default 2). */
+        public Options eventLoopThreads(int eventLoopThreads) {
+            this.eventLoopThreads = eventLoopThreads;
             return this;
         }
 
@@ -135,7 +142,7 @@ public final class EmbeddedMongo implements AutoCloseable {
 
     private synchronized void bind(int requestedPort) {
         ReplicaSetServer s = new ReplicaSetServer(backend);
-        s.bind(new InetSocketAddress(HOST, requestedPort), 1, 2);
+        s.bind(new InetSocketAddress(HOST, requestedPort), 1, options.eventLoopThreads);
         server = s;
         port = s.getLocalAddress().getPort();
         backend.setHostAndPort(HOST + ":" + port);

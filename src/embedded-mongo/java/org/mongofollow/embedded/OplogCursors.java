@@ -142,6 +142,16 @@ final class OplogCursors {
         return direction instanceof Number && ((Number) direction).intValue() < 0;
     }
 
+    /** Counts what {@code find} would return (skip and limit honoured), without keeping a cursor. */
+    long count(Document findCommand) {
+        Document command = new Document(findCommand);
+        command.put("batchSize", Integer.MAX_VALUE);
+        command.put("singleBatch", true);
+        command.remove("projection");
+        Document response = find(command);
+        return ((List<?>) ((Document) response.get("cursor")).get("firstBatch")).size();
+    }
+
     // ---------------------------------------------------------------- getMore
 
     /** Serves a getMore; may block up to maxTimeMS for an await-data cursor (call it off the event loop). */

@@ -381,6 +381,7 @@ final class OplogWriter {
                 throw new MongoServerError(2, "BadValue", "an oplog entry needs a Timestamp 'ts' field");
             }
             BsonTimestamp ts = (BsonTimestamp) entry.get("ts");
+            entry.remove("_id"); // drivers add one to every inserted document; oplog entries have none
             clock.advancePast(ts);
             store.append(entry);
             BsonTimestamp newest = store.newestTs();

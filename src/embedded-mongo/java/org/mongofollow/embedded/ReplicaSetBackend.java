@@ -335,13 +335,71 @@ final class ReplicaSetBackend extends MemoryBackend {
                 return new Document("n", (int) n).append("ok", 1.0);
             }
             case "count": {
-                return new Document("n", (int) writer.store().size()).append("ok", 1.0);
+                Document find = new Document("find", "oplog.rs").append("filter", query.getOrDefault("query", new Document()));
+                return new Document("n", (int) oplogCursors.count(find)).append("ok", 1.0);
             }
+            case "aggregate":
+                return countAggregate(query);
             default:
                 throw new MongoServerError(20, "IllegalOperation",
                     "local.oplog.rs supports find, getMore, killCursors, insert (inject entries), delete {} and drop;"
                         + " not " + cmd);
         }
+    }
+
+    /** The aggregations a client counts the oplog with ({@code countDocuments}): $match, $skip, $limit, $group count. */
+    private Document countAggregate(Document query) {
+        Document filter = new Document();
+        long skip = 0;
+        long limit = 0;
+        Document group = null;
+        for (Object stage : (List<?>) query.get("pipeline")) {
+            Document s = (Document) stage;
+            String name = s.keySet().iterator().next();
+            Object spec = s.get(name);
+            if (name.equals("$match") && group == null && skip == 0 && limit == 0) {
+                filter = (Document) spec;
+            } else if (name.equals("$skip") && group == null) {
+                skip = ((Number) spec).longValue();
+            } else if (name.equals("$limit") && group == null) {
+                limit = ((Number) spec).longValue();
+            } else if (name.equals("$group") && group == null && isCountGroup((Document) spec)) {
+                group = (Document) spec;
+            } else {
+                throw new MongoServerError(20, "IllegalOperation",
+                    "local.oplog.rs: only counting aggregations ($match, $skip, $limit, $group with $sum: 1) are supported");
+            }
+        }
+        if (group == null) {
+            throw new MongoServerError(20, "IllegalOperation", "local.oplog.rs: aggregate is only supported for counting");
+        }
+        Document find = new Document("find", "oplog.rs").append("filter", filter).append("skip", (int) skip).append("limit", limit);
+        long n = oplogCursors.count(find);
+        List<Document> batch = new ArrayList<>();
+        if (n > 0) {
+            Document result = new Document("_id", group.get("_id"));
+            for (String key : group.keySet()) {
+                if (!key.equals("_id")) {
+                    result.put(key, (int) n);
+                }
+            }
+            batch.add(result);
+        }
+        return new Document("cursor", new Document("firstBatch", batch).append("id", 0L).append("ns", "local.oplog.rs"))
+            .append("ok", 1.0);
+    }
+
+    private static boolean isCountGroup(Document group) {
+        for (String key : group.keySet()) {
+            if (!key.equals("_id")) {
+                Object acc = group.get(key);
+                if (!(acc instanceof Document) || !(((Document) acc).get("$sum") instanceof Number)
+                    || ((Number) ((Document) acc).get("$sum")).intValue() != 1) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static boolean deletesEverything(Document query) {
