@@ -1,0 +1,115 @@
+package org.mongofollow.embedded;
+
+import java.util.UUID;
+
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.ArrayFilters;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.oplog.Oplog;
+
+/**
+ * A memory collection whose storage hooks feed the {@link OplogWriter}: every document really added,
+ * changed (with its pre- and post-image) or removed becomes an oplog entry, whichever command did it
+ * (insert, update, delete, findAndModify, upsert). Carries its own UUID ({@code ui}), renewed when the
+ * collection moves to another database.
+ */
+final class OplogCollection extends MemoryCollection {
+
+    private volatile UUID uuid = UUID.randomUUID();
+
+    OplogCollection(MongoDatabase database, String collectionName, CollectionOptions options,
+                    CursorRegistry cursorRegistry) {
+        super(database, collectionName, options, cursorRegistry);
+    }
+
+    private OplogWriter writer() {
+        MongoDatabase database = getDatabase();
+        return database instanceof OplogDatabase ? ((OplogDatabase) database).writer() : null;
+    }
+
+    private boolean replicated() {
+        return OplogWriter.isReplicated(getDatabaseName(), getCollectionName()) && writer() != null;
+    }
+
+    @Override
+    public UUID getUuid() {
+        return uuid;
+    }
+
+    void renewUuid() {
+        uuid = UUID.randomUUID();
+    }
+
+    @Override
+    public synchronized void addDocument(Document document) {
+        super.addDocument(document);
+        if (replicated()) {
+            writer().onInsert(this, document);
+        }
+    }
+
+    @Override
+    protected synchronized void removeDocument(Integer position) {
+        Document before = getDocument(position);
+        super.removeDocument(position);
+        if (before != null && replicated()) {
+            writer().onDelete(this, before);
+        }
+    }
+
+    @Override
+    protected void handleUpdate(Integer position, Document oldDocument, Document newDocument) {
+        super.handleUpdate(position, oldDocument, newDocument);
+        if (replicated()) {
+            writer().onUpdate(this, oldDocument, newDocument);
+        }
+    }
+
+    @Override
+    public synchronized Document updateDocuments(Document selector, Document updateQuery, ArrayFilters arrayFilters,
+                                                 boolean isMulti, boolean isUpsert, Oplog oplog) {
+        if (replicated()) {
+            writer().setUpdateShape(updateQuery);
+        }
+        return super.updateDocuments(selector, updateQuery, arrayFilters, isMulti, isUpsert, oplog);
+    }
+
+    @Override
+    public synchronized Document findAndModify(Document query) {
+        if (replicated()) {
+            writer().setUpdateShape(query.get("update"));
+        }
+        return super.findAndModify(query);
+    }
+
+    // ---------------------------------------------------------------- transaction undo (run with logging off)
+
+    synchronized void undoInsert(Object id) {
+        Document current = findById(id);
+        if (current != null) {
+            removeDocument(current);
+        }
+    }
+
+    synchronized void undoUpdate(Document preImage) {
+        Document current = findById(preImage.get("_id"));
+        if (current != null) {
+            removeDocument(current);
+        }
+        super.addDocument(BsonValues.deepCopy(preImage));
+    }
+
+    synchronized void undoDelete(Document preImage) {
+        super.addDocument(BsonValues.deepCopy(preImage));
+    }
+
+    private Document findById(Object id) {
+        for (Document d : handleQuery(new Document("_id", id))) {
+            return d;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,396 @@
+package org.mongofollow.embedded;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.DefaultQueryMatcher;
+import de.bwaldvogel.mongo.bson.BsonTimestamp;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.MongoServerError;
+
+/**
+ * {@code find} and {@code getMore} on {@code local.oplog.rs} as a replica set serves them: a {@code ts}
+ * range in the filter is turned into a seek in the {@link OplogStore} (O(log n + k)), other conditions are
+ * evaluated with the library's own query matcher, tailable cursors stay open at the end of the oplog, and
+ * an await-data {@code getMore} waits up to {@code maxTimeMS} for new entries (it is run off the event loop,
+ * see {@link ReplicaSetServer}). A cursor whose position fell off the capped oplog fails with
+ * {@code CappedPositionLost} (136).
+ */
+final class OplogCursors {
+
+    static final String NAMESPACE = "local.oplog.rs";
+    private static final int DEFAULT_FIRST_BATCH = 101;
+    private static final int MAX_BATCH_BYTES = 16 * 1024 * 1024;
+    private static final long DEFAULT_AWAIT_MILLIS = 1000;
+    private static final long IDLE_CURSOR_TIMEOUT_MILLIS = 10 * 60 * 1000;
+
+    private final OplogStore store;
+    private final CursorRegistry ids;
+    private final Map<Long, OplogCursor> cursors = new ConcurrentHashMap<>();
+
+    OplogCursors(OplogStore store, CursorRegistry ids) {
+        this.store = store;
+        this.ids = ids;
+    }
+
+    boolean owns(long cursorId) {
+        return cursors.containsKey(cursorId);
+    }
+
+    int openCursors() {
+        return cursors.size();
+    }
+
+    private static final class OplogCursor {
+        final long id;
+        final Document filter;
+        final Long upper; // inclusive upper bound on ts, unsigned
+        Long lower; // exclusive lower bound on ts (descending scans stop there)
+        final boolean descending;
+        final boolean tailable;
+        final boolean awaitData;
+        final Document projection;
+        final DefaultQueryMatcher matcher = new DefaultQueryMatcher();
+        Long position; // ts of the last examined entry; null before the first
+        long remaining; // documents still allowed by limit (Long.MAX_VALUE when none)
+        int toSkip;
+        volatile boolean killed;
+        volatile long lastUsed = System.currentTimeMillis();
+
+        OplogCursor(long id, Document filter, Long upper, boolean descending, boolean tailable, boolean awaitData,
+                    Document projection) {
+            this.id = id;
+            this.filter = filter;
+            this.upper = upper;
+            this.descending = descending;
+            this.tailable = tailable;
+            this.awaitData = awaitData;
+            this.projection = projection;
+        }
+    }
+
+    // ---------------------------------------------------------------- find
+
+    Document find(Document command) {
+        Document filter = command.get("filter") instanceof Document ? (Document) command.get("filter") : new Document();
+        boolean descending = isDescending(command.get("sort"));
+        boolean tailable = Boolean.TRUE.equals(command.get("tailable"));
+        boolean awaitData = tailable && Boolean.TRUE.equals(command.get("awaitData"));
+        if (descending && tailable) {
+            throw new MongoServerError(2, "BadValue", "cannot use tailable option with a descending sort");
+        }
+        long limit = command.get("limit") instanceof Number ? ((Number) command.get("limit")).longValue() : 0;
+        boolean singleBatch = Boolean.TRUE.equals(command.get("singleBatch")) || limit < 0;
+        limit = Math.abs(limit);
+        int batchSize = command.get("batchSize") instanceof Number
+            ? ((Number) command.get("batchSize")).intValue() : DEFAULT_FIRST_BATCH;
+        int skip = command.get("skip") instanceof Number ? ((Number) command.get("skip")).intValue() : 0;
+
+        Bounds bounds = Bounds.of(filter);
+        OplogCursor cursor = new OplogCursor(ids.generateCursorId(), filter, bounds.upperInclusive, descending,
+            tailable, awaitData, (Document) command.get("projection"));
+        cursor.remaining = limit == 0 ? Long.MAX_VALUE : limit;
+        cursor.toSkip = skip;
+        if (descending) {
+            // position is exclusive from above: one past the inclusive upper bound
+            cursor.position = bounds.upperInclusive == null || bounds.upperInclusive == -1L
+                ? null : bounds.upperInclusive + 1;
+            cursor.lower = bounds.lowerExclusive;
+        } else {
+            cursor.position = bounds.lowerExclusive;
+            Long evicted = store.lastEvicted();
+            if (evicted != null && (cursor.position == null || Long.compareUnsigned(evicted, cursor.position) > 0)) {
+                cursor.position = evicted; // a reader starting before the oldest entry starts at the oldest
+            }
+        }
+        List<Document> batch = fill(cursor, batchSize <= 0 ? DEFAULT_FIRST_BATCH : batchSize);
+        long id = keepOpen(cursor, batch, singleBatch) ? cursor.id : 0L;
+        if (id != 0) {
+            cursors.put(id, cursor);
+        }
+        return response("firstBatch", batch, id);
+    }
+
+    private boolean keepOpen(OplogCursor cursor, List<Document> batch, boolean singleBatch) {
+        if (singleBatch || cursor.remaining == 0 || cursor.killed) {
+            return false;
+        }
+        if (cursor.tailable) {
+            return true;
+        }
+        return hasMore(cursor);
+    }
+
+    private boolean hasMore(OplogCursor cursor) {
+        return !range(cursor).isEmpty();
+    }
+
+    private static boolean isDescending(Object sort) {
+        if (!(sort instanceof Document) || ((Document) sort).isEmpty()) {
+            return false;
+        }
+        Document s = (Document) sort;
+        if (s.size() != 1 || !(s.containsKey("$natural") || s.containsKey("ts"))) {
+            throw new MongoServerError(2, "BadValue", "local.oplog.rs can only be sorted by ts or $natural, got " + s);
+        }
+        Object direction = s.values().iterator().next();
+        return direction instanceof Number && ((Number) direction).intValue() < 0;
+    }
+
+    /** Counts what {@code find} would return (skip and limit honoured), without keeping a cursor. */
+    long count(Document findCommand) {
+        Document command = new Document(findCommand);
+        command.put("batchSize", Integer.MAX_VALUE);
+        command.put("singleBatch", true);
+        command.remove("projection");
+        Document response = find(command);
+        return ((List<?>) ((Document) response.get("cursor")).get("firstBatch")).size();
+    }
+
+    // ---------------------------------------------------------------- getMore
+
+    /** Serves a getMore; may block up to maxTimeMS for an await-data cursor (call it off the event loop). */
+    Document getMore(Document command) {
+        long id = ((Number) command.get("getMore")).longValue();
+        OplogCursor cursor = cursors.get(id);
+        if (cursor == null) {
+            throw new MongoServerError(43, "CursorNotFound", "cursor id " + id + " not found");
+        }
+        synchronized (cursor) {
+            cursor.lastUsed = System.currentTimeMillis();
+            int batchSize = command.get("batchSize") instanceof Number
+                ? ((Number) command.get("batchSize")).intValue() : Integer.MAX_VALUE;
+            if (batchSize <= 0) {
+                batchSize = Integer.MAX_VALUE;
+            }
+            checkPosition(cursor);
+            List<Document> batch = fill(cursor, batchSize);
+            if (batch.isEmpty() && cursor.awaitData) {
+                long awaitMillis = command.get("maxTimeMS") instanceof Number
+                    ? ((Number) command.get("maxTimeMS")).longValue() : DEFAULT_AWAIT_MILLIS;
+                long deadline = System.nanoTime() + awaitMillis * 1_000_000L;
+                while (batch.isEmpty() && !cursor.killed && System.nanoTime() < deadline) {
+                    long after = cursor.position == null ? 0L : cursor.position;
+                    try {
+                        if (!store.awaitNewerThan(after, deadline)) {
+                            break;
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                    checkPosition(cursor);
+                    batch = fill(cursor, batchSize);
+                }
+            }
+            cursor.lastUsed = System.currentTimeMillis();
+            boolean open = keepOpen(cursor, batch, false);
+            if (!open) {
+                cursors.remove(id);
+            }
+            return response("nextBatch", batch, open ? id : 0L);
+        }
+    }
+
+    private void checkPosition(OplogCursor cursor) {
+        Long evicted = store.lastEvicted();
+        if (!cursor.descending && evicted != null
+            && (cursor.position == null || Long.compareUnsigned(evicted, cursor.position) > 0)) {
+            cursors.remove(cursor.id);
+            cursor.killed = true;
+            throw new MongoServerError(136, "CappedPositionLost",
+                "CollectionScan died due to position in capped collection being deleted. Last seen record id: "
+                    + (cursor.position == null ? "none" : new BsonTimestamp(cursor.position)));
+        }
+    }
+
+    /** Kills the cursors this class owns; returns the ids it did not know. */
+    List<Long> kill(List<Long> cursorIds, List<Long> killed) {
+        List<Long> unknown = new ArrayList<>();
+        for (Long id : cursorIds) {
+            OplogCursor cursor = cursors.remove(id);
+            if (cursor != null) {
+                cursor.killed = true;
+                killed.add(id);
+            } else {
+                unknown.add(id);
+            }
+        }
+        return unknown;
+    }
+
+    void expireIdleCursors() {
+        long now = System.currentTimeMillis();
+        cursors.values().removeIf(c -> now - c.lastUsed > IDLE_CURSOR_TIMEOUT_MILLIS);
+    }
+
+    void killAll() {
+        cursors.values().forEach(c -> c.killed = true);
+        cursors.clear();
+    }
+
+    // ---------------------------------------------------------------- scanning
+
+    private NavigableMap<Long, Document> range(OplogCursor cursor) {
+        NavigableMap<Long, Document> all = store.all();
+        NavigableMap<Long, Document> range;
+        if (cursor.descending) {
+            range = cursor.position == null ? all : all.headMap(cursor.position, false);
+            if (cursor.lower != null) {
+                range = range.tailMap(cursor.lower, false);
+            }
+            return range.descendingMap();
+        }
+        range = cursor.position == null ? all : all.tailMap(cursor.position, false);
+        if (cursor.upper != null) {
+            range = range.headMap(cursor.upper, true);
+        }
+        return range;
+    }
+
+    private List<Document> fill(OplogCursor cursor, int batchSize) {
+        List<Document> batch = new ArrayList<>();
+        if (cursor.remaining == 0) {
+            return batch;
+        }
+        NavigableMap<Long, Document> range = range(cursor);
+        long bytes = 0;
+        Iterator<Map.Entry<Long, Document>> it = range.entrySet().iterator();
+        while (it.hasNext() && batch.size() < batchSize && cursor.remaining > 0) {
+            Map.Entry<Long, Document> e = it.next();
+            cursor.position = e.getKey();
+            Document entry = e.getValue();
+            if (!cursor.filter.isEmpty() && !cursor.matcher.matches(entry, cursor.filter)) {
+                continue;
+            }
+            if (cursor.toSkip > 0) {
+                cursor.toSkip--;
+                continue;
+            }
+            Document out = project(entry, cursor.projection);
+            bytes += BsonValues.documentSize(out);
+            batch.add(out);
+            if (cursor.remaining != Long.MAX_VALUE) {
+                cursor.remaining--;
+            }
+            if (bytes > MAX_BATCH_BYTES) {
+                break;
+            }
+        }
+        return batch;
+    }
+
+    private static Document project(Document entry, Document projection) {
+        if (projection == null || projection.isEmpty()) {
+            return entry;
+        }
+        boolean inclusion = false;
+        for (Map.Entry<String, Object> p : projection.entrySet()) {
+            if (!p.getKey().equals("_id") && isTrue(p.getValue())) {
+                inclusion = true;
+            }
+        }
+        Document out = new Document();
+        for (Map.Entry<String, Object> field : entry.entrySet()) {
+            Object spec = projection.get(field.getKey());
+            boolean keep = inclusion ? spec != null && isTrue(spec) : spec == null || isTrue(spec);
+            if (keep) {
+                out.put(field.getKey(), field.getValue());
+            }
+        }
+        return out;
+    }
+
+    private static boolean isTrue(Object value) {
+        return value instanceof Boolean ? (Boolean) value : value instanceof Number && ((Number) value).doubleValue() != 0;
+    }
+
+    private static Document response(String batchName, List<Document> batch, long id) {
+        Document cursor = new Document(batchName, batch).append("id", id).append("ns", NAMESPACE);
+        return new Document("cursor", cursor).append("ok", 1.0);
+    }
+
+    // ---------------------------------------------------------------- ts bounds of a filter
+
+    /** The ts range a filter allows, as exclusive lower / inclusive upper unsigned keys (null = open). */
+    static final class Bounds {
+        Long lowerExclusive;
+        Long upperInclusive;
+
+        static Bounds of(Document filter) {
+            Bounds b = new Bounds();
+            b.add(filter.get("ts"));
+            Object and = filter.get("$and");
+            if (and instanceof List) {
+                for (Object clause : (List<?>) and) {
+                    if (clause instanceof Document) {
+                        b.add(((Document) clause).get("ts"));
+                    }
+                }
+            }
+            return b;
+        }
+
+        private void add(Object condition) {
+            if (condition instanceof BsonTimestamp) {
+                lower(((BsonTimestamp) condition).getValue(), true);
+                upper(((BsonTimestamp) condition).getValue(), true);
+            } else if (condition instanceof Document) {
+                for (Map.Entry<String, Object> op : ((Document) condition).entrySet()) {
+                    if (!(op.getValue() instanceof BsonTimestamp)) {
+                        continue;
+                    }
+                    long v = ((BsonTimestamp) op.getValue()).getValue();
+                    switch (op.getKey()) {
+                        case "$gt" -> lower(v, false);
+                        case "$gte" -> lower(v, true);
+                        case "$lt" -> upper(v, false);
+                        case "$lte" -> upper(v, true);
+                        case "$eq" -> {
+                            lower(v, true);
+                            upper(v, true);
+                        }
+                        default -> {
+                        }
+                    }
+                }
+            }
+        }
+
+        private void lower(long v, boolean inclusive) {
+            Long exclusive;
+            if (inclusive) {
+                if (v == 0) {
+                    return; // $gte Timestamp(0,0): everything
+                }
+                exclusive = v - 1;
+            } else {
+                exclusive = v;
+            }
+            if (lowerExclusive == null || Long.compareUnsigned(exclusive, lowerExclusive) > 0) {
+                lowerExclusive = exclusive;
+            }
+        }
+
+        private void upper(long v, boolean inclusive) {
+            Long inclusiveBound;
+            if (inclusive) {
+                inclusiveBound = v;
+            } else {
+                if (v == 0) {
+                    inclusiveBound = 0L; // $lt Timestamp(0,0): nothing real; ts 0 never exists
+                } else {
+                    inclusiveBound = v - 1;
+                }
+            }
+            if (upperInclusive == null || Long.compareUnsigned(inclusiveBound, upperInclusive) < 0) {
+                upperInclusive = inclusiveBound;
+            }
+        }
+    }
+}

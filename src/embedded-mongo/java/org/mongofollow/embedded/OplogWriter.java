@@ -1,0 +1,589 @@
+package org.mongofollow.embedded;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+import de.bwaldvogel.mongo.bson.BsonTimestamp;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.MongoServerError;
+
+/**
+ * Writes the replica set's oplog in MongoDB 5.0+ format from the storage hooks of
+ * {@link OplogCollection} and {@link OplogDatabase}, and owns what makes it consistent:
+ * <ul>
+ *   <li>one write lock, held for every write command, so {@code ts} order is the order writes were applied;</li>
+ *   <li>the command context of the current thread (its update shape, session and transaction);</li>
+ *   <li>multi-document transactions: their operations are buffered and logged as one {@code applyOps} entry
+ *   on {@code admin.$cmd} at commit, and undone from the pre-images on abort;</li>
+ *   <li>the term, the last written optime and the majority commit point (which a test may hold back).</li>
+ * </ul>
+ * In raw mode nothing is logged: clients insert the oplog themselves.
+ */
+final class OplogWriter {
+
+    static final long OPLOG_VERSION = 2L;
+
+    private final OplogStore store;
+    private final OplogClock clock;
+    private final boolean raw;
+    private final ReentrantLock writeLock = new ReentrantLock(true);
+    private final ThreadLocal<CommandContext> context = new ThreadLocal<>();
+    private final Map<TransactionKey, Transaction> transactions = new ConcurrentHashMap<>();
+    private final Set<TransactionKey> committed = ConcurrentHashMap.newKeySet();
+
+    private volatile long term = 1;
+    private volatile BsonTimestamp lastWritten;
+    private volatile long lastWrittenTerm = -1;
+    private volatile long lastWriteNanos = System.nanoTime();
+    private volatile Document heldMajority; // {ts, t} while the majority commit point is held back
+
+    OplogWriter(OplogStore store, OplogClock clock, boolean raw) {
+        this.store = store;
+        this.clock = clock;
+        this.raw = raw;
+    }
+
+    boolean isRaw() {
+        return raw;
+    }
+
+    OplogStore store() {
+        return store;
+    }
+
+    // ---------------------------------------------------------------- command context
+
+    /** What the write command running on this thread is. */
+    static final class CommandContext {
+        final String command;
+        final Document body;
+        UpdateShape updateShape = UpdateShape.UNKNOWN;
+        Transaction transaction;
+        boolean suppressed;
+        boolean pipelineUpdate;
+        int nextStmtId;
+        Document prevOpTime = nullOpTime();
+
+        CommandContext(String command, Document body) {
+            this.command = command;
+            this.body = body;
+        }
+    }
+
+    /** Runs a write command under the write lock with its context set. */
+    <T> T write(String command, Document body, Transaction transaction, Supplier<T> action) {
+        writeLock.lock();
+        CommandContext previous = context.get();
+        CommandContext ctx = new CommandContext(command, body);
+        ctx.transaction = transaction;
+        context.set(ctx);
+        try {
+            return action.get();
+        } finally {
+            if (previous == null) {
+                context.remove();
+            } else {
+                context.set(previous);
+            }
+            writeLock.unlock();
+        }
+    }
+
+    CommandContext context() {
+        return context.get();
+    }
+
+    /** Runs {@code action} with logging switched off on this thread (undo of an aborted transaction, internals). */
+    <T> T suppressed(Supplier<T> action) {
+        CommandContext ctx = context.get();
+        boolean owner = ctx == null;
+        if (owner) {
+            ctx = new CommandContext("internal", new Document());
+            context.set(ctx);
+        }
+        boolean before = ctx.suppressed;
+        ctx.suppressed = true;
+        try {
+            return action.get();
+        } finally {
+            ctx.suppressed = before;
+            if (owner) {
+                context.remove();
+            }
+        }
+    }
+
+    /** Records the update specification the library is about to apply (a pipeline's post-image counts as pipeline). */
+    void setUpdateShape(Object update) {
+        CommandContext ctx = context.get();
+        if (ctx != null) {
+            ctx.updateShape = ctx.pipelineUpdate ? UpdateShape.PIPELINE : UpdateShape.of(update);
+        }
+    }
+
+    private boolean logging() {
+        CommandContext ctx = context.get();
+        return !raw && (ctx == null || !ctx.suppressed);
+    }
+
+    static boolean isReplicated(String databaseName, String collectionName) {
+        return !databaseName.equals("local") && !databaseName.equals("config")
+            && !collectionName.startsWith("system.");
+    }
+
+    // ---------------------------------------------------------------- CRUD hooks
+
+    void onInsert(OplogCollection collection, Document stored) {
+        if (!logging()) {
+            return;
+        }
+        Document copy = BsonValues.deepCopy(stored);
+        crud(collection, "i", copy, null, () -> collection.undoInsert(copy.get("_id")));
+    }
+
+    void onUpdate(OplogCollection collection, Document before, Document after) {
+        if (!logging()) {
+            return;
+        }
+        CommandContext ctx = context.get();
+        UpdateShape shape = ctx == null ? UpdateShape.UNKNOWN : ctx.updateShape;
+        Document o;
+        if (shape.kind == UpdateShape.Kind.REPLACEMENT) {
+            o = replacement(after);
+        } else {
+            Document diff = shape.kind == UpdateShape.Kind.PIPELINE
+                ? DiffCalculator.calculatorDiff(before, after)
+                : DiffCalculator.operatorDiff(before, after, shape.atomicPaths);
+            if (diff.isEmpty()) {
+                return;
+            }
+            if (shape.kind == UpdateShape.Kind.PIPELINE
+                && BsonValues.documentSize(diff) >= BsonValues.documentSize(after)) {
+                o = replacement(after);
+            } else {
+                o = new Document("$v", 2).append("diff", diff);
+            }
+        }
+        Document preImage = BsonValues.deepCopy(before);
+        crud(collection, "u", o, new Document("_id", after.get("_id")), () -> collection.undoUpdate(preImage));
+    }
+
+    private static Document replacement(Document after) {
+        Document o = new Document("_id", BsonValues.deepCopy(after.get("_id")));
+        for (Map.Entry<String, Object> e : after.entrySet()) {
+            if (!e.getKey().equals("_id")) {
+                o.put(e.getKey(), BsonValues.deepCopy(e.getValue()));
+            }
+        }
+        return o;
+    }
+
+    void onDelete(OplogCollection collection, Document before) {
+        if (!logging()) {
+            return;
+        }
+        Document preImage = BsonValues.deepCopy(before);
+        crud(collection, "d", new Document("_id", preImage.get("_id")), null, () -> collection.undoDelete(preImage));
+    }
+
+    private void crud(OplogCollection collection, String op, Document o, Document o2, Runnable undo) {
+        if (!OplogWriter.isReplicated(collection.getDatabaseName(), collection.getCollectionName())) {
+            return;
+        }
+        CommandContext ctx = context.get();
+        boolean inTransaction = ctx != null && ctx.transaction != null;
+        boolean retryable = !inTransaction && ctx != null && ctx.body.get("lsid") instanceof Document
+            && ctx.body.get("txnNumber") instanceof Number;
+        Document entry = new Document();
+        if (retryable) {
+            entry.put("lsid", sessionId((Document) ctx.body.get("lsid")));
+            entry.put("txnNumber", ((Number) ctx.body.get("txnNumber")).longValue());
+        }
+        entry.append("op", op).append("ns", collection.getFullName()).append("ui", collection.getUuid()).append("o", o);
+        if (o2 != null) {
+            entry.put("o2", o2);
+        }
+        if (inTransaction) {
+            ctx.transaction.ops.add(entry);
+            ctx.transaction.undo.add(undo);
+        } else if (retryable) {
+            // a retryable write: the statements of one command are chained by stmtId and prevOpTime
+            stamp(entry);
+            entry.put("stmtId", ctx.nextStmtId++);
+            entry.put("prevOpTime", ctx.prevOpTime);
+            ctx.prevOpTime = new Document("ts", entry.get("ts")).append("t", entry.get("t"));
+            appendStamped(entry);
+        } else {
+            append(entry);
+        }
+    }
+
+    /** The session id as the server logs it: the driver's {@code id} plus the {@code uid} of the (empty) user. */
+    private static Document sessionId(Document lsid) {
+        return new Document("id", lsid.get("id")).append("uid", EMPTY_USER_DIGEST);
+    }
+
+    /** SHA-256 of the empty user name, which is what an unauthenticated session's {@code lsid.uid} holds. */
+    private static final de.bwaldvogel.mongo.bson.BinData EMPTY_USER_DIGEST = emptyUserDigest();
+
+    private static de.bwaldvogel.mongo.bson.BinData emptyUserDigest() {
+        try {
+            return new de.bwaldvogel.mongo.bson.BinData(java.security.MessageDigest.getInstance("SHA-256").digest(new byte[0]));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Document nullOpTime() {
+        return new Document("ts", new BsonTimestamp(0)).append("t", -1L);
+    }
+
+    // ---------------------------------------------------------------- DDL hooks
+
+    void onCreate(String databaseName, String collectionName, UUID uuid) {
+        if (!logging() || !isReplicated(databaseName, collectionName)) {
+            return;
+        }
+        Document o = new Document("create", collectionName);
+        CommandContext ctx = context.get();
+        if (ctx != null && ctx.command.equalsIgnoreCase("create")
+            && collectionName.equals(String.valueOf(ctx.body.get(ctx.command)))) {
+            for (Map.Entry<String, Object> option : ctx.body.entrySet()) {
+                String key = option.getKey();
+                if (!key.equals(ctx.command) && !key.startsWith("$") && !COMMAND_ENVELOPE.contains(key)) {
+                    o.put(key, BsonValues.deepCopy(option.getValue()));
+                }
+            }
+        }
+        o.put("idIndex", new Document("v", 2).append("key", new Document("_id", 1)).append("name", "_id_"));
+        appendCommand(databaseName, uuid, o, null);
+    }
+
+    private static final Set<String> COMMAND_ENVELOPE = Set.of(
+        "lsid", "txnNumber", "autocommit", "startTransaction", "writeConcern", "readConcern", "comment",
+        "maxTimeMS", "apiVersion", "apiStrict", "apiDeprecationErrors");
+
+    void onDrop(String databaseName, String collectionName, UUID uuid, int numRecords) {
+        if (!logging() || !isReplicated(databaseName, collectionName)) {
+            return;
+        }
+        appendCommand(databaseName, uuid, new Document("drop", collectionName),
+            new Document("numRecords", numRecords));
+    }
+
+    void onDropDatabase(String databaseName) {
+        if (!logging() || !isReplicated(databaseName, "")) {
+            return;
+        }
+        appendCommand(databaseName, null, new Document("dropDatabase", 1), null);
+    }
+
+    void onRename(String sourceNs, String targetNs, UUID uuid, UUID droppedTarget, int droppedRecords) {
+        String databaseName = sourceNs.substring(0, sourceNs.indexOf('.'));
+        if (!logging() || !isReplicated(databaseName, "")) {
+            return;
+        }
+        Document o = new Document("renameCollection", sourceNs).append("to", targetNs).append("stayTemp", false);
+        Document o2 = null;
+        if (droppedTarget != null) {
+            o.put("dropTarget", droppedTarget);
+            o2 = new Document("numRecords", droppedRecords);
+        }
+        appendCommand(databaseName, uuid, o, o2);
+    }
+
+    void onCreateIndex(String databaseName, String collectionName, UUID uuid, Document spec) {
+        if (!logging() || !isReplicated(databaseName, collectionName)) {
+            return;
+        }
+        Document o = new Document("createIndexes", collectionName);
+        o.put("v", 2);
+        for (Map.Entry<String, Object> e : spec.entrySet()) {
+            if (!e.getKey().equals("ns") && !e.getKey().equals("v")) {
+                o.put(e.getKey(), BsonValues.deepCopy(e.getValue()));
+            }
+        }
+        appendCommand(databaseName, uuid, o, null);
+    }
+
+    private void appendCommand(String databaseName, UUID uuid, Document o, Document o2) {
+        Document entry = new Document("op", "c").append("ns", databaseName + ".$cmd");
+        if (uuid != null) {
+            entry.put("ui", uuid);
+        }
+        entry.put("o", o);
+        if (o2 != null) {
+            entry.put("o2", o2);
+        }
+        append(entry);
+    }
+
+    /** Writes an {@code n} entry ({@code ns:""}, {@code o:{msg}}), e.g. the periodic no-op. */
+    void noop(String message) {
+        if (raw) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            append(new Document("op", "n").append("ns", "").append("o", new Document("msg", message)));
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Writes a periodic no-op if nothing was written for {@code idleMillis}. */
+    void noopIfIdle(long idleMillis) {
+        if (raw || System.nanoTime() - lastWriteNanos < idleMillis * 1_000_000L) {
+            return;
+        }
+        if (writeLock.tryLock()) {
+            try {
+                append(new Document("op", "n").append("ns", "").append("o", new Document("msg", "periodic noop")));
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    /** Stamps {@code ts}, {@code t}, {@code v}, {@code wall} and appends. Caller holds the write lock. */
+    private void append(Document entry) {
+        stamp(entry);
+        appendStamped(entry);
+    }
+
+    private void stamp(Document entry) {
+        entry.put("ts", clock.next());
+        entry.put("t", term);
+        entry.put("v", OPLOG_VERSION);
+        entry.put("wall", Instant.ofEpochMilli(clock.wallMillis()));
+    }
+
+    private void appendStamped(Document entry) {
+        store.append(entry);
+        lastWritten = (BsonTimestamp) entry.get("ts");
+        Object t = entry.get("t");
+        lastWrittenTerm = t instanceof Number ? ((Number) t).longValue() : term;
+        lastWriteNanos = System.nanoTime();
+    }
+
+    /** Raw mode (or injection): a client-supplied entry becomes part of the oplog as it is. */
+    void inject(Document entry) {
+        writeLock.lock();
+        try {
+            if (!(entry.get("ts") instanceof BsonTimestamp)) {
+                throw new MongoServerError(2, "BadValue", "an oplog entry needs a Timestamp 'ts' field");
+            }
+            BsonTimestamp ts = (BsonTimestamp) entry.get("ts");
+            entry.remove("_id"); // drivers add one to every inserted document; oplog entries have none
+            clock.advancePast(ts);
+            store.append(entry);
+            BsonTimestamp newest = store.newestTs();
+            Document newestEntry = store.newest();
+            lastWritten = newest;
+            Object t = newestEntry == null ? null : newestEntry.get("t");
+            lastWrittenTerm = t instanceof Number ? ((Number) t).longValue() : -1;
+            lastWriteNanos = System.nanoTime();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    void clearRawOplog() {
+        writeLock.lock();
+        try {
+            store.clear();
+            lastWritten = null;
+            lastWrittenTerm = -1;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- terms and optimes
+
+    /** A new primary after an outage: the term goes up and, as on a real server, a "new primary" no-op is logged. */
+    void newTerm() {
+        if (raw) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            term++;
+            append(new Document("op", "n").append("ns", "").append("o", new Document("msg", "new primary")));
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    long term() {
+        return term;
+    }
+
+    /** {@code {ts, t}} of the newest entry, {@code {ts: Timestamp(0,0), t: -1}} when there is none. */
+    Document lastAppliedOpTime() {
+        BsonTimestamp ts = lastWritten;
+        if (ts == null) {
+            return nullOpTime();
+        }
+        return new Document("ts", ts).append("t", lastWrittenTerm);
+    }
+
+    Document majorityOpTime() {
+        Document held = heldMajority;
+        return held != null ? held : lastAppliedOpTime();
+    }
+
+    void holdMajority() {
+        writeLock.lock();
+        try {
+            if (heldMajority == null) {
+                heldMajority = lastAppliedOpTime();
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    void releaseMajority() {
+        heldMajority = null;
+    }
+
+    boolean isMajorityHeld() {
+        return heldMajority != null;
+    }
+
+    // ---------------------------------------------------------------- transactions
+
+    record TransactionKey(Object sessionId, long txnNumber) {
+    }
+
+    static final class Transaction {
+        final TransactionKey key;
+        final Document lsid;
+        final List<Document> ops = new ArrayList<>();
+        final List<Runnable> undo = new ArrayList<>();
+
+        Transaction(TransactionKey key, Document lsid) {
+            this.key = key;
+            this.lsid = lsid;
+        }
+    }
+
+    /** The transaction a command with {@code autocommit:false} belongs to; starts one on {@code startTransaction}. */
+    Transaction transactionFor(Document body) {
+        Document lsid = (Document) body.get("lsid");
+        Object txnNumber = body.get("txnNumber");
+        if (lsid == null || !(txnNumber instanceof Number)) {
+            throw new MongoServerError(72, "InvalidOptions", "a transaction needs lsid and txnNumber");
+        }
+        TransactionKey key = new TransactionKey(lsid.get("id"), ((Number) txnNumber).longValue());
+        if (Boolean.TRUE.equals(body.get("startTransaction"))) {
+            // a new transaction on the session aborts an older one still open
+            transactions.keySet().removeIf(k -> k.sessionId().equals(key.sessionId()) && k.txnNumber() < key.txnNumber()
+                && abortQuietly(k));
+            Transaction txn = new Transaction(key, lsid);
+            if (transactions.putIfAbsent(key, txn) != null || committed.contains(key)) {
+                throw new MongoServerError(225, "TransactionTooOld",
+                    "txnNumber " + key.txnNumber() + " was already used on this session");
+            }
+            return txn;
+        }
+        Transaction txn = transactions.get(key);
+        if (txn == null) {
+            throw noSuchTransaction(key);
+        }
+        return txn;
+    }
+
+    private boolean abortQuietly(TransactionKey key) {
+        Transaction txn = transactions.get(key);
+        if (txn != null) {
+            undo(txn);
+        }
+        return true;
+    }
+
+    private static MongoServerError noSuchTransaction(TransactionKey key) {
+        return new MongoServerError(251, "NoSuchTransaction",
+            "Transaction with { txnNumber: " + key.txnNumber() + " } has been aborted or does not exist");
+    }
+
+    Document commit(Document body) {
+        TransactionKey key = keyOf(body);
+        writeLock.lock();
+        try {
+            Transaction txn = transactions.remove(key);
+            if (txn == null) {
+                if (committed.contains(key)) {
+                    return ok(); // a retried commit
+                }
+                throw noSuchTransaction(key);
+            }
+            committed.add(key);
+            if (!txn.ops.isEmpty() && !raw) {
+                Document entry = new Document("lsid", sessionId(txn.lsid))
+                    .append("txnNumber", key.txnNumber())
+                    .append("op", "c")
+                    .append("ns", "admin.$cmd")
+                    .append("o", new Document("applyOps", txn.ops));
+                stamp(entry);
+                entry.put("prevOpTime", nullOpTime());
+                appendStamped(entry);
+            }
+            return ok();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    Document abort(Document body) {
+        TransactionKey key = keyOf(body);
+        writeLock.lock();
+        try {
+            Transaction txn = transactions.remove(key);
+            if (txn == null) {
+                throw noSuchTransaction(key);
+            }
+            undo(txn);
+            return ok();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private void undo(Transaction txn) {
+        writeLock.lock();
+        try {
+            suppressed(() -> {
+                for (int i = txn.undo.size() - 1; i >= 0; i--) {
+                    txn.undo.get(i).run();
+                }
+                return null;
+            });
+            txn.undo.clear();
+            txn.ops.clear();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private static TransactionKey keyOf(Document body) {
+        Document lsid = (Document) body.get("lsid");
+        Object txnNumber = body.get("txnNumber");
+        if (lsid == null || !(txnNumber instanceof Number)) {
+            throw new MongoServerError(251, "NoSuchTransaction", "no transaction: lsid and txnNumber are required");
+        }
+        return new TransactionKey(lsid.get("id"), ((Number) txnNumber).longValue());
+    }
+
+    private static Document ok() {
+        return new Document("ok", 1.0);
+    }
+}

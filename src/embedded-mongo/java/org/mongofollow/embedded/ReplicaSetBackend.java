@@ -1,0 +1,521 @@
+package org.mongofollow.embedded;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
+import de.bwaldvogel.mongo.bson.BsonTimestamp;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.bson.ObjectId;
+import de.bwaldvogel.mongo.exception.MongoServerError;
+import de.bwaldvogel.mongo.wire.BsonConstants;
+import de.bwaldvogel.mongo.wire.MongoWireProtocolHandler;
+import io.netty.channel.Channel;
+
+/**
+ * The memory backend of mongo-java-server, made to answer as the primary of a one-member replica set
+ * ({@code hello}, {@code isMaster}, {@code replSetGetStatus}, {@code buildInfo}, sessions and transactions)
+ * and to keep a real oplog ({@link OplogWriter}, {@link OplogStore}) served by {@link OplogCursors}.
+ */
+final class ReplicaSetBackend extends MemoryBackend {
+
+    static final int MAX_WIRE_VERSION = 13; // MongoDB 5.0
+    static final String VERSION = "5.0.99-mongo-follow-embedded";
+
+    private final String replicaSetName;
+    private final OplogWriter writer;
+    private final OplogCursors oplogCursors;
+    private final Control control;
+    private final Instant started = Instant.now();
+    private volatile String hostAndPort = "127.0.0.1:0";
+
+    /** What the {@code mongoFollowTest} admin command can ask of the process that runs this backend. */
+    interface Control {
+        void holdMajority();
+
+        void releaseMajority();
+
+        void outage(long millis);
+    }
+
+    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, Control control) {
+        super(Clock.systemUTC());
+        this.replicaSetName = replicaSetName;
+        this.writer = new OplogWriter(store, new OplogClock(Clock.systemUTC()), raw);
+        this.oplogCursors = new OplogCursors(store, getCursorRegistry());
+        this.control = control;
+    }
+
+    OplogWriter writer() {
+        return writer;
+    }
+
+    OplogCursors oplogCursors() {
+        return oplogCursors;
+    }
+
+    void setHostAndPort(String hostAndPort) {
+        this.hostAndPort = hostAndPort;
+    }
+
+    @Override
+    public MemoryDatabase openOrCreateDatabase(String databaseName) {
+        return new OplogDatabase(databaseName, getCursorRegistry(), writer);
+    }
+
+    /** Whether a getMore is for an oplog cursor (served off the event loop, since it may wait). */
+    boolean isOplogGetMore(Document command) {
+        Object id = command.get("getMore");
+        return id instanceof Number && oplogCursors.owns(((Number) id).longValue());
+    }
+
+    @Override
+    public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+        String cmd = command.toLowerCase(Locale.ROOT);
+        switch (cmd) {
+            case "hello":
+            case "ismaster":
+                return hello(cmd.equals("hello"));
+            case "buildinfo":
+                return buildInfo();
+            case "replsetgetstatus":
+                return replSetGetStatus();
+            case "mongofollowtest":
+                return testControl(query);
+            case "committransaction":
+                return writer.commit(query);
+            case "aborttransaction":
+                return writer.abort(query);
+            case "getmore":
+                if (isOplogGetMore(query)) {
+                    return oplogCursors.getMore(query);
+                }
+                return super.handleCommand(channel, databaseName, command, query);
+            case "killcursors":
+                return killCursors(channel, databaseName, command, query);
+            default:
+                break;
+        }
+        if (databaseName.equals("local") && "oplog.rs".equals(String.valueOf(query.get(command)))) {
+            return oplogCommand(cmd, query);
+        }
+        if (isWrite(cmd, databaseName)) {
+            return write(channel, databaseName, command, cmd, query);
+        }
+        return super.handleCommand(channel, databaseName, command, query);
+    }
+
+    private static boolean isWrite(String cmd, String databaseName) {
+        switch (cmd) {
+            case "insert", "update", "delete", "findandmodify", "create", "drop", "createindexes", "dropindexes",
+                "dropdatabase", "aggregate" -> {
+                return !databaseName.equals("local");
+            }
+            case "renamecollection" -> {
+                return true;
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+
+    private Document write(Channel channel, String databaseName, String command, String cmd, Document query) {
+        OplogWriter.Transaction txn = Boolean.FALSE.equals(query.get("autocommit")) ? writer.transactionFor(query) : null;
+        if (cmd.equals("update")) {
+            refusePipelines(query);
+        } else if (cmd.equals("findandmodify") && query.get("update") instanceof List) {
+            throw pipelineRefused();
+        }
+        if (cmd.equals("aggregate") && !writesViaOut(query)) {
+            return super.handleCommand(channel, databaseName, command, query);
+        }
+        return writer.write(command, query, txn, () -> {
+            switch (cmd) {
+                case "renamecollection":
+                    return renameCollection(channel, databaseName, command, query);
+                case "createindexes":
+                    return createIndexes(channel, databaseName, command, query);
+                case "dropdatabase":
+                    return dropDatabaseLogged(channel, databaseName, command, query);
+                case "create":
+                    // the library cannot cap collections: the collection is created uncapped, the entry keeps the options
+                    Document uncapped = new Document(query);
+                    uncapped.remove("capped");
+                    uncapped.remove("size");
+                    uncapped.remove("max");
+                    return super.handleCommand(channel, databaseName, command, uncapped);
+                default:
+                    return super.handleCommand(channel, databaseName, command, query);
+            }
+        });
+    }
+
+    private static boolean writesViaOut(Document query) {
+        Object pipeline = query.get("pipeline");
+        if (pipeline instanceof List && !((List<?>) pipeline).isEmpty()) {
+            Object last = ((List<?>) pipeline).get(((List<?>) pipeline).size() - 1);
+            return last instanceof Document && (((Document) last).containsKey("$out") || ((Document) last).containsKey("$merge"));
+        }
+        return false;
+    }
+
+    private static void refusePipelines(Document query) {
+        Object updates = query.get("updates");
+        if (updates instanceof List) {
+            for (Object u : (List<?>) updates) {
+                if (u instanceof Document && ((Document) u).get("u") instanceof List) {
+                    throw pipelineRefused();
+                }
+            }
+        }
+    }
+
+    private static MongoServerError pipelineRefused() {
+        return new MongoServerError(2, "BadValue",
+            "pipeline-style updates are not supported by the mongo-follow embedded MongoDB: use update operators"
+                + " or a replacement document");
+    }
+
+    // ---------------------------------------------------------------- replica-set identity
+
+    private Document hello(boolean helloCommand) {
+        Document response = new Document();
+        if (helloCommand) {
+            response.put("isWritablePrimary", Boolean.TRUE);
+        } else {
+            response.put("ismaster", Boolean.TRUE);
+        }
+        // no topologyVersion: the driver would then stream hello, which this server cannot serve
+        response.put("hosts", List.of(hostAndPort));
+        response.put("setName", replicaSetName);
+        response.put("setVersion", 1);
+        response.put("secondary", Boolean.FALSE);
+        response.put("primary", hostAndPort);
+        response.put("me", hostAndPort);
+        response.put("electionId", new ObjectId(String.format("7fffffff%016x", writer.term())));
+        Document lastApplied = writer.lastAppliedOpTime();
+        Document majority = writer.majorityOpTime();
+        response.put("lastWrite", new Document("opTime", lastApplied)
+            .append("lastWriteDate", wallOf(lastApplied))
+            .append("majorityOpTime", majority)
+            .append("majorityWriteDate", wallOf(majority)));
+        response.put("maxBsonObjectSize", BsonConstants.MAX_BSON_OBJECT_SIZE);
+        response.put("maxMessageSizeBytes", MongoWireProtocolHandler.MAX_MESSAGE_SIZE_BYTES);
+        response.put("maxWriteBatchSize", MongoWireProtocolHandler.MAX_WRITE_BATCH_SIZE);
+        response.put("localTime", Instant.now());
+        response.put("logicalSessionTimeoutMinutes", 30);
+        response.put("connectionId", 1);
+        response.put("minWireVersion", 0);
+        response.put("maxWireVersion", MAX_WIRE_VERSION);
+        response.put("readOnly", Boolean.FALSE);
+        response.put("ok", 1.0);
+        return response;
+    }
+
+    private static Instant wallOf(Document opTime) {
+        BsonTimestamp ts = (BsonTimestamp) opTime.get("ts");
+        return Instant.ofEpochSecond(Integer.toUnsignedLong(ts.getTime()));
+    }
+
+    private Document buildInfo() {
+        return new Document("version", VERSION)
+            .append("gitVersion", "mongo-follow-embedded")
+            .append("versionArray", List.of(5, 0, 99, 0))
+            .append("bits", 64)
+            .append("maxBsonObjectSize", BsonConstants.MAX_BSON_OBJECT_SIZE)
+            .append("storageEngines", List.of("memory"))
+            .append("ok", 1.0);
+    }
+
+    private Document replSetGetStatus() {
+        Document applied = writer.lastAppliedOpTime();
+        Document majority = writer.majorityOpTime();
+        Document optimes = new Document("lastCommittedOpTime", majority)
+            .append("lastCommittedWallTime", wallOf(majority))
+            .append("readConcernMajorityOpTime", majority)
+            .append("readConcernMajorityWallTime", wallOf(majority))
+            .append("appliedOpTime", applied)
+            .append("durableOpTime", applied)
+            .append("lastAppliedWallTime", wallOf(applied))
+            .append("lastDurableWallTime", wallOf(applied));
+        long uptime = java.time.Duration.between(started, Instant.now()).getSeconds();
+        Document member = new Document("_id", 0)
+            .append("name", hostAndPort)
+            .append("health", 1.0)
+            .append("state", 1)
+            .append("stateStr", "PRIMARY")
+            .append("uptime", (int) uptime)
+            .append("optime", applied)
+            .append("optimeDate", wallOf(applied))
+            .append("lastAppliedWallTime", wallOf(applied))
+            .append("lastDurableWallTime", wallOf(applied))
+            .append("syncSourceHost", "")
+            .append("syncSourceId", -1)
+            .append("infoMessage", "")
+            .append("electionTime", new BsonTimestamp(Instant.ofEpochSecond(started.getEpochSecond()), 1))
+            .append("electionDate", Instant.ofEpochSecond(started.getEpochSecond()))
+            .append("configVersion", 1)
+            .append("configTerm", writer.term())
+            .append("self", Boolean.TRUE)
+            .append("lastHeartbeatMessage", "");
+        return new Document("set", replicaSetName)
+            .append("date", Instant.now())
+            .append("myState", 1)
+            .append("term", writer.term())
+            .append("syncSourceHost", "")
+            .append("syncSourceId", -1)
+            .append("heartbeatIntervalMillis", 2000L)
+            .append("majorityVoteCount", 1)
+            .append("writeMajorityCount", 1)
+            .append("votingMembersCount", 1)
+            .append("writableVotingMembersCount", 1)
+            .append("optimes", optimes)
+            .append("members", List.of(member))
+            .append("ok", 1.0);
+    }
+
+    private Document testControl(Document query) {
+        String action = String.valueOf(query.get("mongoFollowTest"));
+        switch (action) {
+            case "holdMajority" -> control.holdMajority();
+            case "releaseMajority" -> control.releaseMajority();
+            case "outage" -> {
+                long millis = query.get("millis") instanceof Number ? ((Number) query.get("millis")).longValue() : 1000;
+                control.outage(millis);
+            }
+            case "noop" -> writer.noop(String.valueOf(query.getOrDefault("msg", "periodic noop")));
+            case "status" -> {
+            }
+            default -> throw new MongoServerError(2, "BadValue",
+                "mongoFollowTest: unknown action '" + action + "' (holdMajority, releaseMajority, outage, noop, status)");
+        }
+        return new Document("raw", writer.isRaw())
+            .append("majorityHeld", writer.isMajorityHeld())
+            .append("majorityOpTime", writer.majorityOpTime())
+            .append("appliedOpTime", writer.lastAppliedOpTime())
+            .append("oplogEntries", writer.store().size())
+            .append("ok", 1.0);
+    }
+
+    // ---------------------------------------------------------------- local.oplog.rs
+
+    private Document oplogCommand(String cmd, Document query) {
+        switch (cmd) {
+            case "find":
+                return oplogCursors.find(query);
+            case "insert": {
+                List<?> documents = (List<?>) query.get("documents");
+                int n = 0;
+                for (Object d : documents) {
+                    writer.inject((Document) d);
+                    n++;
+                }
+                return new Document("n", n).append("ok", 1.0);
+            }
+            case "delete":
+            case "drop": {
+                if (cmd.equals("delete") && !deletesEverything(query)) {
+                    throw new MongoServerError(20, "IllegalOperation",
+                        "local.oplog.rs: only delete with an empty filter (clear) is supported");
+                }
+                long n = writer.store().size();
+                writer.clearRawOplog();
+                return new Document("n", (int) n).append("ok", 1.0);
+            }
+            case "count": {
+                Document find = new Document("find", "oplog.rs").append("filter", query.getOrDefault("query", new Document()));
+                return new Document("n", (int) oplogCursors.count(find)).append("ok", 1.0);
+            }
+            case "aggregate":
+                return countAggregate(query);
+            default:
+                throw new MongoServerError(20, "IllegalOperation",
+                    "local.oplog.rs supports find, getMore, killCursors, insert (inject entries), delete {} and drop;"
+                        + " not " + cmd);
+        }
+    }
+
+    /** The aggregations a client counts the oplog with ({@code countDocuments}): $match, $skip, $limit, $group count. */
+    private Document countAggregate(Document query) {
+        Document filter = new Document();
+        long skip = 0;
+        long limit = 0;
+        Document group = null;
+        for (Object stage : (List<?>) query.get("pipeline")) {
+            Document s = (Document) stage;
+            String name = s.keySet().iterator().next();
+            Object spec = s.get(name);
+            if (name.equals("$match") && group == null && skip == 0 && limit == 0) {
+                filter = (Document) spec;
+            } else if (name.equals("$skip") && group == null) {
+                skip = ((Number) spec).longValue();
+            } else if (name.equals("$limit") && group == null) {
+                limit = ((Number) spec).longValue();
+            } else if (name.equals("$group") && group == null && isCountGroup((Document) spec)) {
+                group = (Document) spec;
+            } else {
+                throw new MongoServerError(20, "IllegalOperation",
+                    "local.oplog.rs: only counting aggregations ($match, $skip, $limit, $group with $sum: 1) are supported");
+            }
+        }
+        if (group == null) {
+            throw new MongoServerError(20, "IllegalOperation", "local.oplog.rs: aggregate is only supported for counting");
+        }
+        Document find = new Document("find", "oplog.rs").append("filter", filter).append("skip", (int) skip).append("limit", limit);
+        long n = oplogCursors.count(find);
+        List<Document> batch = new ArrayList<>();
+        if (n > 0) {
+            Document result = new Document("_id", group.get("_id"));
+            for (String key : group.keySet()) {
+                if (!key.equals("_id")) {
+                    result.put(key, (int) n);
+                }
+            }
+            batch.add(result);
+        }
+        return new Document("cursor", new Document("firstBatch", batch).append("id", 0L).append("ns", "local.oplog.rs"))
+            .append("ok", 1.0);
+    }
+
+    private static boolean isCountGroup(Document group) {
+        for (String key : group.keySet()) {
+            if (!key.equals("_id")) {
+                Object acc = group.get(key);
+                if (!(acc instanceof Document) || !(((Document) acc).get("$sum") instanceof Number)
+                    || ((Number) ((Document) acc).get("$sum")).intValue() != 1) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static boolean deletesEverything(Document query) {
+        Object deletes = query.get("deletes");
+        if (!(deletes instanceof List)) {
+            return false;
+        }
+        for (Object d : (List<?>) deletes) {
+            Object q = d instanceof Document ? ((Document) d).get("q") : null;
+            if (!(q instanceof Document) || !((Document) q).isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Document killCursors(Channel channel, String databaseName, String command, Document query) {
+        List<Long> requested = new ArrayList<>();
+        for (Object id : (List<Object>) query.get("cursors")) {
+            requested.add(((Number) id).longValue());
+        }
+        List<Long> killed = new ArrayList<>();
+        List<Long> rest = oplogCursors.kill(requested, killed);
+        if (rest.isEmpty()) {
+            return new Document("cursorsKilled", killed).append("cursorsNotFound", List.of())
+                .append("cursorsAlive", List.of()).append("cursorsUnknown", List.of()).append("ok", 1.0);
+        }
+        Document forLibrary = new Document(query);
+        forLibrary.put("cursors", rest);
+        Document response = handleKillCursors(forLibrary);
+        ((List<Long>) response.get("cursorsKilled")).addAll(killed);
+        return response;
+    }
+
+    // ---------------------------------------------------------------- DDL that the library does not log
+
+    private Document renameCollection(Channel channel, String databaseName, String command, Document query) {
+        String source = String.valueOf(query.get(command));
+        String target = String.valueOf(query.get("to"));
+        boolean dropTarget = Boolean.TRUE.equals(query.get("dropTarget"))
+            || (query.get("dropTarget") instanceof Number && ((Number) query.get("dropTarget")).intValue() != 0);
+        MongoCollection<?> sourceCollection = collection(source);
+        MongoCollection<?> targetCollection = collection(target);
+        if (sourceCollection == null) {
+            throw new MongoServerError(26, "NamespaceNotFound", "source namespace does not exist: " + source);
+        }
+        String sourceDb = source.substring(0, source.indexOf('.'));
+        String targetDb = target.substring(0, target.indexOf('.'));
+        boolean sameDb = sourceDb.equals(targetDb);
+        UUID sourceUuid = sourceCollection.getUuid();
+        UUID targetUuid = targetCollection == null ? null : targetCollection.getUuid();
+        int targetCount = targetCollection == null ? 0 : targetCollection.count();
+        int sourceCount = sourceCollection.count();
+        Supplier<Document> rename = () -> super.handleCommand(channel, databaseName, command, query);
+        Document response = sameDb && targetCollection != null && dropTarget ? writer.suppressed(rename) : rename.get();
+        if (sameDb) {
+            writer.onRename(source, target, sourceUuid, dropTarget ? targetUuid : null, targetCount);
+        } else {
+            // as a real server: the data is copied into a new collection in the target database, then the source drops
+            OplogCollection moved = (OplogCollection) collection(target);
+            moved.renewUuid();
+            String targetCollectionName = target.substring(target.indexOf('.') + 1);
+            writer.onCreate(targetDb, targetCollectionName, moved.getUuid());
+            for (Document d : moved.queryAll()) {
+                writer.onInsert(moved, d);
+            }
+            writer.onDrop(sourceDb, source.substring(source.indexOf('.') + 1), sourceUuid, sourceCount);
+        }
+        return response;
+    }
+
+    private MongoCollection<?> collection(String namespace) {
+        int dot = namespace.indexOf('.');
+        if (dot < 0) {
+            throw new MongoServerError(73, "InvalidNamespace", "invalid namespace: " + namespace);
+        }
+        MongoDatabase database = resolveDatabase(namespace.substring(0, dot));
+        return database.resolveCollection(namespace.substring(dot + 1), false);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Document createIndexes(Channel channel, String databaseName, String command, Document query) {
+        String collectionName = String.valueOf(query.get(command));
+        MongoCollection<?> before = resolveDatabase(databaseName).resolveCollection(collectionName, false);
+        Set<String> existing = new HashSet<>();
+        if (before != null) {
+            for (Index<?> index : before.getIndexes()) {
+                existing.add(index.getName());
+            }
+        }
+        Document response = super.handleCommand(channel, databaseName, command, query);
+        MongoCollection<?> after = resolveDatabase(databaseName).resolveCollection(collectionName, false);
+        if (after != null) {
+            for (Object spec : (List<Object>) query.get("indexes")) {
+                Document indexSpec = (Document) spec;
+                String name = String.valueOf(indexSpec.get("name"));
+                if (!existing.contains(name) && !name.equals("_id_") && isOk(response)) {
+                    writer.onCreateIndex(databaseName, collectionName, after.getUuid(), indexSpec);
+                }
+            }
+        }
+        return response;
+    }
+
+    private static boolean isOk(Document response) {
+        Object ok = response.get("ok");
+        return ok instanceof Number && ((Number) ok).doubleValue() == 1.0;
+    }
+
+    private Document dropDatabaseLogged(Channel channel, String databaseName, String command, Document query) {
+        boolean existed = listDatabaseNames().contains(databaseName);
+        Document response = super.handleCommand(channel, databaseName, command, query);
+        if (existed) {
+            writer.onDropDatabase(databaseName);
+        }
+        return response;
+    }
+}
