@@ -2,35 +2,126 @@ package org.mongofollow;
 
 import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionResponse;
+import org.elasticsearch.client.internal.Client;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.node.DiscoveryNodes;
+import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.io.stream.NamedWriteableRegistry;
 import org.elasticsearch.common.settings.ClusterSettings;
 import org.elasticsearch.common.settings.IndexScopedSettings;
+import org.elasticsearch.common.settings.Setting;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.common.settings.SettingsFilter;
+import org.elasticsearch.common.settings.SettingsModule;
+import org.elasticsearch.common.util.concurrent.EsExecutors;
 import org.elasticsearch.features.NodeFeature;
+import org.elasticsearch.persistent.PersistentTaskParams;
+import org.elasticsearch.persistent.PersistentTasksExecutor;
+import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.plugins.ActionPlugin;
+import org.elasticsearch.plugins.PersistentTaskPlugin;
 import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.plugins.ReloadablePlugin;
 import org.elasticsearch.rest.RestController;
 import org.elasticsearch.rest.RestHandler;
+import org.elasticsearch.tasks.Task;
+import org.elasticsearch.threadpool.ExecutorBuilder;
+import org.elasticsearch.threadpool.FixedExecutorBuilder;
+import org.elasticsearch.threadpool.ThreadPool;
+import org.elasticsearch.xcontent.NamedXContentRegistry;
+import org.elasticsearch.xcontent.ParseField;
+import org.mongofollow.action.FollowInfoAction;
+import org.mongofollow.action.FollowLifecycleActions;
 import org.mongofollow.action.FollowStatsAction;
+import org.mongofollow.action.PutFollowAction;
 import org.mongofollow.action.TransportFollowStatsAction;
+import org.mongofollow.apply.ApplyOperationsAction;
+import org.mongofollow.apply.TransportApplyOperationsAction;
+import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.rest.RestCatMongoFollowAction;
+import org.mongofollow.rest.RestFollowActions;
 import org.mongofollow.rest.RestFollowStatsAction;
+import org.mongofollow.source.FollowClientSettings;
+import org.mongofollow.source.MongoClientService;
+import org.mongofollow.task.CheckpointPublisher;
+import org.mongofollow.task.FollowTaskCleaner;
+import org.mongofollow.task.ShardFollowNodeTask;
+import org.mongofollow.task.ShardFollowStatus;
+import org.mongofollow.task.ShardFollowTask;
+import org.mongofollow.task.ShardFollowTasksExecutor;
 
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
- * The mongo-follow plugin: makes an Elasticsearch index a live follower of a MongoDB collection.
+ * The mongo-follow plugin: makes an Elasticsearch index a live follower of a MongoDB collection. One
+ * persistent task per follower shard reads the collection's part of the oplog and applies it to the
+ * shard; the follow lives in the follower index's metadata, credentials in the keystore.
  */
-public class MongoFollowPlugin extends Plugin implements ActionPlugin {
+public class MongoFollowPlugin extends Plugin implements ActionPlugin, PersistentTaskPlugin, ReloadablePlugin {
+
+    /** The thread pool of the MongoDB reads (blocking driver calls) and of the shard tasks' bookkeeping. */
+    public static final String THREAD_POOL = "mongo_follow";
+
+    private volatile MongoClientService mongoClients;
+    private volatile CheckpointPublisher checkpoints;
+
+    @Override
+    public List<Setting<?>> getSettings() {
+        return FollowClientSettings.all();
+    }
+
+    @Override
+    public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
+        return List.of(
+            new FixedExecutorBuilder(settings, THREAD_POOL, 32, 1000, "mongo_follow.thread_pool", EsExecutors.TaskTrackingConfig.DO_NOT_TRACK)
+        );
+    }
+
+    @Override
+    public Collection<?> createComponents(PluginServices services) {
+        // the keystore is open now: read the named clients' credentials, then let them go
+        mongoClients = new MongoClientService(services.environment().settings());
+        checkpoints = new CheckpointPublisher(services.client(), services.threadPool());
+        PersistentTasksService persistentTasks = new PersistentTasksService(services.clusterService(), services.threadPool(), services.client());
+        services.clusterService().addListener(new FollowTaskCleaner(persistentTasks));
+        return List.of(mongoClients, checkpoints);
+    }
+
+    @Override
+    public List<PersistentTasksExecutor<?>> getPersistentTasksExecutor(
+        ClusterService clusterService,
+        ThreadPool threadPool,
+        Client client,
+        SettingsModule settingsModule,
+        IndexNameExpressionResolver expressionResolver
+    ) {
+        ShardFollowNodeTask.Services services = new ShardFollowNodeTask.Services(
+            client,
+            threadPool,
+            threadPool.executor(THREAD_POOL),
+            mongoClients,
+            checkpoints
+        );
+        return List.of(new ShardFollowTasksExecutor(clusterService, services));
+    }
 
     @Override
     public Collection<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
-        return List.of(new ActionHandler<>(FollowStatsAction.INSTANCE, TransportFollowStatsAction.class));
+        return List.of(
+            new ActionHandler<>(FollowStatsAction.INSTANCE, TransportFollowStatsAction.class),
+            new ActionHandler<>(PutFollowAction.INSTANCE, PutFollowAction.TransportAction.class),
+            new ActionHandler<>(FollowLifecycleActions.PAUSE, FollowLifecycleActions.TransportPauseAction.class),
+            new ActionHandler<>(FollowLifecycleActions.RESUME, FollowLifecycleActions.TransportResumeAction.class),
+            new ActionHandler<>(FollowLifecycleActions.UNFOLLOW, FollowLifecycleActions.TransportUnfollowAction.class),
+            new ActionHandler<>(FollowInfoAction.INSTANCE, FollowInfoAction.TransportAction.class),
+            new ActionHandler<>(UpdateFollowMetadataAction.INSTANCE, UpdateFollowMetadataAction.TransportAction.class),
+            new ActionHandler<>(ApplyOperationsAction.INSTANCE, TransportApplyOperationsAction.class)
+        );
     }
 
     @Override
@@ -45,6 +136,36 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin {
         Supplier<DiscoveryNodes> nodesInCluster,
         Predicate<NodeFeature> clusterSupportsFeature
     ) {
-        return List.of(new RestFollowStatsAction());
+        List<RestHandler> handlers = new ArrayList<>(RestFollowActions.all());
+        handlers.add(new RestFollowStatsAction());
+        handlers.add(new RestCatMongoFollowAction());
+        return handlers;
+    }
+
+    @Override
+    public List<NamedWriteableRegistry.Entry> getNamedWriteables() {
+        return List.of(
+            new NamedWriteableRegistry.Entry(PersistentTaskParams.class, ShardFollowTask.NAME, ShardFollowTask::new),
+            new NamedWriteableRegistry.Entry(Task.Status.class, ShardFollowStatus.NAME, ShardFollowStatus::new)
+        );
+    }
+
+    @Override
+    public List<NamedXContentRegistry.Entry> getNamedXContent() {
+        return List.of(
+            new NamedXContentRegistry.Entry(PersistentTaskParams.class, new ParseField(ShardFollowTask.NAME), ShardFollowTask::fromXContent)
+        );
+    }
+
+    @Override
+    public void reload(Settings settings) {
+        mongoClients.reload(settings);
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (mongoClients != null) {
+            mongoClients.close();
+        }
     }
 }

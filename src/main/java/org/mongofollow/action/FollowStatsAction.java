@@ -1,25 +1,35 @@
 package org.mongofollow.action;
 
-import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionRequestValidationException;
-import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.action.ActionType;
+import org.elasticsearch.action.FailedNodeException;
 import org.elasticsearch.action.IndicesRequest;
+import org.elasticsearch.action.TaskOperationFailure;
 import org.elasticsearch.action.support.IndicesOptions;
+import org.elasticsearch.action.support.tasks.BaseTasksRequest;
+import org.elasticsearch.action.support.tasks.BaseTasksResponse;
 import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.tasks.Task;
 import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
+import org.mongofollow.task.ShardFollowNodeTask;
+import org.mongofollow.task.ShardFollowStatus;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
- * {@code GET /_mongo_follow/_stats} and {@code GET /{index}/_mongo_follow/_stats}: statistics of every
- * follower shard, grouped by follower index.
+ * {@code GET /_mongo_follow/_stats} and {@code GET /{index}/_mongo_follow/_stats}: the status of every
+ * shard follow task, collected from the nodes that run them (as CCR's follow stats), grouped by follower
+ * index.
  */
 public final class FollowStatsAction {
 
@@ -28,9 +38,11 @@ public final class FollowStatsAction {
 
     private FollowStatsAction() {}
 
-    public static final class Request extends ActionRequest implements IndicesRequest.Replaceable {
+    public static final class Request extends BaseTasksRequest<Request> implements IndicesRequest.Replaceable {
 
         private String[] indices;
+        /** The follower indices resolved on the coordinating node, with their follow status. */
+        private Map<String, String> followers = Map.of();
 
         /** @param indices index names or patterns; none means every follower index */
         public Request(String... indices) {
@@ -40,17 +52,19 @@ public final class FollowStatsAction {
         public Request(StreamInput in) throws IOException {
             super(in);
             this.indices = in.readStringArray();
+            this.followers = in.readMap(StreamInput::readString);
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
             out.writeStringArray(indices);
+            out.writeMap(followers, StreamOutput::writeString);
         }
 
         /** Whether the request names no index, so every follower index is wanted. */
         public boolean allFollowers() {
-            return indices.length == 0 || (indices.length == 1 && ("_all".equals(indices[0]) || "*".equals(indices[0])));
+            return FollowerIndices.allFollowers(indices);
         }
 
         @Override
@@ -64,9 +78,22 @@ public final class FollowStatsAction {
             return this;
         }
 
+        void followers(Map<String, String> followers) {
+            this.followers = Map.copyOf(followers);
+        }
+
+        Map<String, String> followers() {
+            return followers;
+        }
+
         @Override
         public IndicesOptions indicesOptions() {
             return IndicesOptions.strictExpandOpenAndForbidClosed();
+        }
+
+        @Override
+        public boolean match(Task task) {
+            return task instanceof ShardFollowNodeTask shardTask && followers.containsKey(shardTask.params().index());
         }
 
         @Override
@@ -85,20 +112,30 @@ public final class FollowStatsAction {
         }
     }
 
-    /** The statistics of one follower index. */
-    public record IndexStats(String index, List<ShardStats> shards) {}
+    /** The statistics of one follower index: its follow status and one entry per running shard task. */
+    public record IndexStats(String index, String status, List<ShardFollowStatus> shards) {}
 
-    /**
-     * The statistics of one follower shard. The follow engine fills these from its shard tasks' status;
-     * until a follow runs there is nothing to report.
-     */
-    public interface ShardStats extends ToXContentObject {}
-
-    public static final class Response extends ActionResponse implements ToXContentObject {
+    public static final class Response extends BaseTasksResponse implements ToXContentObject {
 
         private final List<IndexStats> indices;
 
-        public Response(List<IndexStats> indices) {
+        public Response(
+            Map<String, String> followers,
+            List<ShardFollowStatus> statuses,
+            List<TaskOperationFailure> taskFailures,
+            List<? extends FailedNodeException> nodeFailures
+        ) {
+            super(taskFailures, nodeFailures);
+            Map<String, List<ShardFollowStatus>> byIndex = new TreeMap<>();
+            followers.keySet().forEach(index -> byIndex.put(index, new ArrayList<>()));
+            for (ShardFollowStatus status : statuses) {
+                byIndex.computeIfAbsent(status.index(), i -> new ArrayList<>()).add(status);
+            }
+            List<IndexStats> indices = new ArrayList<>();
+            byIndex.forEach((index, shards) -> {
+                shards.sort(Comparator.comparingInt(ShardFollowStatus::shardId));
+                indices.add(new IndexStats(index, followers.getOrDefault(index, "active"), List.copyOf(shards)));
+            });
             this.indices = List.copyOf(indices);
         }
 
@@ -107,20 +144,21 @@ public final class FollowStatsAction {
         }
 
         @Override
-        public void writeTo(StreamOutput out) throws IOException {
-            // Served on the coordinating node only (HandledTransportAction), never sent over the wire.
-            throw new UnsupportedOperationException("follow stats responses are not serialized");
+        public void writeTo(StreamOutput out) {
+            throw new UnsupportedOperationException("follow stats responses are served on the coordinating node");
         }
 
         @Override
         public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
             builder.startObject();
+            toXContentCommon(builder, params);
             builder.startArray("indices");
             for (IndexStats index : indices) {
                 builder.startObject();
                 builder.field("index", index.index());
+                builder.field("status", index.status());
                 builder.startArray("shards");
-                for (ShardStats shard : index.shards()) {
+                for (ShardFollowStatus shard : index.shards()) {
                     shard.toXContent(builder, params);
                 }
                 builder.endArray();
@@ -135,4 +173,5 @@ public final class FollowStatsAction {
             return Strings.toString(this);
         }
     }
+
 }

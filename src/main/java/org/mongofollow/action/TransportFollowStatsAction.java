@@ -1,26 +1,34 @@
 package org.mongofollow.action;
 
-import org.elasticsearch.ResourceNotFoundException;
 import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.FailedNodeException;
+import org.elasticsearch.action.TaskOperationFailure;
 import org.elasticsearch.action.support.ActionFilters;
-import org.elasticsearch.action.support.HandledTransportAction;
+import org.elasticsearch.action.support.tasks.TransportTasksAction;
 import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.util.concurrent.EsExecutors;
 import org.elasticsearch.injection.guice.Inject;
+import org.elasticsearch.tasks.CancellableTask;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.transport.TransportService;
 import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.task.ShardFollowNodeTask;
+import org.mongofollow.task.ShardFollowStatus;
 
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
-/** Answers follow statistics from the cluster state's follower indices. */
-public class TransportFollowStatsAction extends HandledTransportAction<FollowStatsAction.Request, FollowStatsAction.Response> {
+/** Collects the status of the shard follow tasks of the requested follower indices from every node. */
+public class TransportFollowStatsAction extends TransportTasksAction<
+    ShardFollowNodeTask,
+    FollowStatsAction.Request,
+    FollowStatsAction.Response,
+    ShardFollowStatus> {
 
-    private final ClusterService clusterService;
     private final IndexNameExpressionResolver indexNameExpressionResolver;
 
     @Inject
@@ -30,54 +38,61 @@ public class TransportFollowStatsAction extends HandledTransportAction<FollowSta
         ClusterService clusterService,
         IndexNameExpressionResolver indexNameExpressionResolver
     ) {
-        super(FollowStatsAction.NAME, transportService, actionFilters, FollowStatsAction.Request::new, EsExecutors.DIRECT_EXECUTOR_SERVICE);
-        this.clusterService = clusterService;
+        super(
+            FollowStatsAction.NAME,
+            clusterService,
+            transportService,
+            actionFilters,
+            FollowStatsAction.Request::new,
+            ShardFollowStatus::new,
+            EsExecutors.DIRECT_EXECUTOR_SERVICE
+        );
         this.indexNameExpressionResolver = indexNameExpressionResolver;
     }
 
     @Override
     protected void doExecute(Task task, FollowStatsAction.Request request, ActionListener<FollowStatsAction.Response> listener) {
-        ActionListener.completeWith(listener, () -> {
+        Map<String, String> followers = new HashMap<>();
+        try {
             ClusterState state = clusterService.state();
-            List<IndexMetadata> followers = followerIndices(state, request);
-            List<FollowStatsAction.IndexStats> stats = new ArrayList<>(followers.size());
-            for (IndexMetadata follower : followers) {
-                stats.add(new FollowStatsAction.IndexStats(follower.getIndex().getName(), List.of()));
+            for (IndexMetadata index : FollowerIndices.resolve(state, indexNameExpressionResolver, request.indices(), request)) {
+                followers.put(index.getIndex().getName(), FollowMetadata.of(index).status().label());
             }
-            return new FollowStatsAction.Response(stats);
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
+        }
+        request.followers(followers);
+        if (followers.isEmpty()) {
+            listener.onResponse(new FollowStatsAction.Response(followers, List.of(), List.of(), List.of()));
+            return;
+        }
+        super.doExecute(task, request, listener);
+    }
+
+    @Override
+    protected FollowStatsAction.Response newResponse(
+        FollowStatsAction.Request request,
+        List<ShardFollowStatus> statuses,
+        List<TaskOperationFailure> taskFailures,
+        List<FailedNodeException> nodeFailures
+    ) {
+        return new FollowStatsAction.Response(request.followers(), statuses, taskFailures, nodeFailures);
+    }
+
+    @Override
+    protected void taskOperation(
+        CancellableTask actionTask,
+        FollowStatsAction.Request request,
+        ShardFollowNodeTask task,
+        ActionListener<ShardFollowStatus> listener
+    ) {
+        ActionListener.completeWith(listener, () -> {
+            ShardFollowStatus status = task.getStatus();
+            if (status == null) {
+                throw new IllegalStateException("shard follow task [" + task.params().index() + "][" + task.params().shard() + "] has not started yet");
+            }
+            return status;
         });
-    }
-
-    private List<IndexMetadata> followerIndices(ClusterState state, FollowStatsAction.Request request) {
-        List<IndexMetadata> followers = new ArrayList<>();
-        if (request.allFollowers()) {
-            for (IndexMetadata indexMetadata : state.metadata()) {
-                if (FollowMetadata.isFollowerIndex(indexMetadata)) {
-                    followers.add(indexMetadata);
-                }
-            }
-            followers.sort((a, b) -> a.getIndex().getName().compareTo(b.getIndex().getName()));
-            return followers;
-        }
-        for (String name : indexNameExpressionResolver.concreteIndexNames(state, request)) {
-            IndexMetadata indexMetadata = state.metadata().index(name);
-            if (FollowMetadata.isFollowerIndex(indexMetadata)) {
-                followers.add(indexMetadata);
-            } else if (isExplicitName(request, name)) {
-                throw new ResourceNotFoundException("index [{}] is not a mongo follower index", name);
-            }
-        }
-        followers.sort((a, b) -> a.getIndex().getName().compareTo(b.getIndex().getName()));
-        return followers;
-    }
-
-    /** A plain index named explicitly is an error; one matched by a pattern is simply not a follower. */
-    private static boolean isExplicitName(FollowStatsAction.Request request, String name) {
-        for (String expression : request.indices()) {
-            if (expression.equals(name)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

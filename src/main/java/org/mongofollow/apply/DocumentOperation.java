@@ -1,5 +1,7 @@
 package org.mongofollow.apply;
 
+import org.mongofollow.task.FollowOperation;
+
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 import org.bson.RawBsonDocument;
@@ -36,7 +38,7 @@ public record DocumentOperation(
     BsonValue mongoId,
     BsonDocument payload,
     long sizeInBytes
-) {
+) implements FollowOperation {
 
     /** What an operation does. */
     public enum Kind {

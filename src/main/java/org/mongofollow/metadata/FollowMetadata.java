@@ -1,20 +1,106 @@
 package org.mongofollow.metadata;
 
 import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.common.Strings;
+import org.elasticsearch.common.xcontent.XContentHelper;
+import org.elasticsearch.xcontent.XContentParser;
+import org.elasticsearch.xcontent.XContentParserConfiguration;
+import org.elasticsearch.xcontent.XContentType;
+import org.mongofollow.source.OplogPosition;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * Where a follow lives: the follower index's custom metadata under {@link #CUSTOM_KEY}, as CCR keeps
- * its follower information under "ccr".
+ * A follow as it lives in the follower index's custom metadata under {@link #CUSTOM_KEY} (as CCR keeps
+ * its follower information under "ccr"): the parameters, the status and every shard's checkpoint (the
+ * oplog position up to which everything of the shard is applied). Custom index metadata is a plain
+ * {@code Map<String, String>}, so this class is its codec.
  */
-public final class FollowMetadata {
+public record FollowMetadata(FollowParameters parameters, Status status, Map<Integer, OplogPosition> checkpoints) {
 
     /** The key of the follower index's custom metadata map. */
     public static final String CUSTOM_KEY = "mongo_follow";
 
-    private FollowMetadata() {}
+    private static final String PARAMETERS = "parameters";
+    private static final String STATUS = "status";
+    private static final String CHECKPOINT_PREFIX = "checkpoint.";
+
+    public enum Status {
+        ACTIVE,
+        PAUSED;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public FollowMetadata {
+        checkpoints = Map.copyOf(checkpoints);
+    }
 
     /** Whether this index is a mongo-follow follower index (it carries the follow's custom metadata). */
     public static boolean isFollowerIndex(IndexMetadata indexMetadata) {
-        return indexMetadata.getCustomData(CUSTOM_KEY) != null;
+        return indexMetadata != null && indexMetadata.getCustomData(CUSTOM_KEY) != null;
+    }
+
+    /** The follow of this index, or null for a plain index. */
+    public static FollowMetadata of(IndexMetadata indexMetadata) {
+        Map<String, String> custom = indexMetadata == null ? null : indexMetadata.getCustomData(CUSTOM_KEY);
+        return custom == null ? null : fromCustomData(custom);
+    }
+
+    public OplogPosition checkpoint(int shard) {
+        return checkpoints.get(shard);
+    }
+
+    public FollowMetadata withStatus(Status newStatus) {
+        return new FollowMetadata(parameters, newStatus, checkpoints);
+    }
+
+    public FollowMetadata withParameters(FollowParameters newParameters) {
+        return new FollowMetadata(newParameters, status, checkpoints);
+    }
+
+    /** Moves checkpoints forward only: a late or replayed update never takes a shard back. */
+    public FollowMetadata withCheckpoints(Map<Integer, OplogPosition> advanced) {
+        Map<Integer, OplogPosition> merged = new HashMap<>(checkpoints);
+        advanced.forEach((shard, position) -> merged.merge(shard, position, (a, b) -> a.compareTo(b) >= 0 ? a : b));
+        return new FollowMetadata(parameters, status, merged);
+    }
+
+    public Map<String, String> toCustomData() {
+        Map<String, String> data = new TreeMap<>();
+        data.put(PARAMETERS, Strings.toString(parameters));
+        data.put(STATUS, status.label());
+        checkpoints.forEach((shard, position) -> data.put(CHECKPOINT_PREFIX + shard, Long.toUnsignedString(position.value())));
+        return data;
+    }
+
+    public static FollowMetadata fromCustomData(Map<String, String> data) {
+        FollowParameters parameters;
+        try (
+            XContentParser parser = XContentHelper.createParserNotCompressed(
+                XContentParserConfiguration.EMPTY,
+                new org.elasticsearch.common.bytes.BytesArray(data.get(PARAMETERS)),
+                XContentType.JSON
+            )
+        ) {
+            parameters = FollowParameters.fromXContent(parser);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Status status = Status.valueOf(data.get(STATUS).toUpperCase(Locale.ROOT));
+        Map<Integer, OplogPosition> checkpoints = new HashMap<>();
+        data.forEach((key, value) -> {
+            if (key.startsWith(CHECKPOINT_PREFIX)) {
+                checkpoints.put(Integer.parseInt(key.substring(CHECKPOINT_PREFIX.length())), new OplogPosition(Long.parseUnsignedLong(value)));
+            }
+        });
+        return new FollowMetadata(parameters, status, checkpoints);
     }
 }

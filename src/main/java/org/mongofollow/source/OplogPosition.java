@@ -44,6 +44,15 @@ public record OplogPosition(long value) implements Comparable<OplogPosition> {
         }
     }
 
+    /** The position of a BSON timestamp, as in an oplog entry's {@code ts}. */
+    public static OplogPosition of(org.bson.BsonTimestamp ts) {
+        return new OplogPosition(ts.getValue());
+    }
+
+    public org.bson.BsonTimestamp toBsonTimestamp() {
+        return new org.bson.BsonTimestamp(value);
+    }
+
     public int seconds() {
         return (int) (value >>> 32);
     }

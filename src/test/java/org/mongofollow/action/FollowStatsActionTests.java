@@ -28,11 +28,17 @@ public class FollowStatsActionTests extends ESTestCase {
         assertFalse(new FollowStatsAction.Request("*", "b").allFollowers());
     }
 
-    public void testResponseRendersIndicesWithTheirShards() {
+    public void testResponseGroupsShardStatusesByFollowerIndex() {
         FollowStatsAction.Response response = new FollowStatsAction.Response(
-            List.of(new FollowStatsAction.IndexStats("a", List.of()), new FollowStatsAction.IndexStats("b", List.of()))
+            java.util.Map.of("a", "active", "b", "paused"),
+            List.of(),
+            List.of(),
+            List.of()
         );
-        assertThat(Strings.toString(response), equalTo("{\"indices\":[{\"index\":\"a\",\"shards\":[]},{\"index\":\"b\",\"shards\":[]}]}"));
-        assertThat(Strings.toString(new FollowStatsAction.Response(List.of())), equalTo("{\"indices\":[]}"));
+        assertThat(
+            Strings.toString(response),
+            equalTo("{\"indices\":[{\"index\":\"a\",\"status\":\"active\",\"shards\":[]},{\"index\":\"b\",\"status\":\"paused\",\"shards\":[]}]}")
+        );
+        assertThat(Strings.toString(new FollowStatsAction.Response(java.util.Map.of(), List.of(), List.of(), List.of())), equalTo("{\"indices\":[]}"));
     }
 }

@@ -3,6 +3,7 @@ package org.mongofollow.source;
 import org.junit.Test;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 public class OplogPositionTests {
@@ -17,12 +18,13 @@ public class OplogPositionTests {
     }
 
     @Test
-    public void unsignedParts() {
-        OplogPosition p = OplogPosition.of(-1, -1);
-        assertEquals("4294967295:4294967295", p.toString());
-        assertEquals(-1, p.seconds());
+    public void incrementIsUnsignedAndSecondsStayAnExternalVersion() {
+        OplogPosition p = OplogPosition.of(Integer.MAX_VALUE, -1);
+        assertEquals(Integer.MAX_VALUE + ":4294967295", p.toString());
         assertEquals(-1, p.increment());
-        assertTrue(p.compareTo(OplogPosition.of(Integer.MAX_VALUE, 0)) > 0);
+        assertTrue(p.value() > 0);
+        // positions are Elasticsearch external versions, which are never negative: seconds past 2^31 are refused
+        assertThrows(IllegalArgumentException.class, () -> OplogPosition.of(-1, 0));
     }
 
     @Test

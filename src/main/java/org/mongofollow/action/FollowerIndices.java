@@ -1,0 +1,45 @@
+package org.mongofollow.action;
+
+import org.elasticsearch.action.IndicesRequest;
+import org.elasticsearch.cluster.ClusterState;
+import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
+import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.metadata.UpdateFollowMetadataAction;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/** Which follower indices a request names: a missing index is a 404, a plain index named explicitly too. */
+final class FollowerIndices {
+
+    private FollowerIndices() {}
+
+    /** No name, {@code _all} or {@code *}: every follower index. */
+    static boolean allFollowers(String[] indices) {
+        return indices.length == 0 || (indices.length == 1 && ("_all".equals(indices[0]) || "*".equals(indices[0])));
+    }
+
+    static List<IndexMetadata> resolve(ClusterState state, IndexNameExpressionResolver resolver, String[] expressions, IndicesRequest request) {
+        List<IndexMetadata> followers = new ArrayList<>();
+        if (allFollowers(expressions)) {
+            for (IndexMetadata indexMetadata : state.metadata()) {
+                if (FollowMetadata.isFollowerIndex(indexMetadata)) {
+                    followers.add(indexMetadata);
+                }
+            }
+        } else {
+            for (String name : resolver.concreteIndexNames(state, request)) {
+                IndexMetadata indexMetadata = state.metadata().index(name);
+                if (FollowMetadata.isFollowerIndex(indexMetadata)) {
+                    followers.add(indexMetadata);
+                } else if (List.of(expressions).contains(name)) {
+                    throw UpdateFollowMetadataAction.notAFollower(name);
+                }
+            }
+        }
+        followers.sort(Comparator.comparing(i -> i.getIndex().getName()));
+        return followers;
+    }
+}

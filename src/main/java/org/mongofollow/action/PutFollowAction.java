@@ -1,0 +1,247 @@
+package org.mongofollow.action;
+
+import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.ActionRequest;
+import org.elasticsearch.action.ActionRequestValidationException;
+import org.elasticsearch.action.ActionResponse;
+import org.elasticsearch.action.ActionType;
+import org.elasticsearch.action.admin.indices.create.CreateIndexRequest;
+import org.elasticsearch.action.support.ActionFilters;
+import org.elasticsearch.action.support.HandledTransportAction;
+import org.elasticsearch.client.internal.Client;
+import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.cluster.metadata.MetadataCreateIndexService;
+import org.elasticsearch.cluster.service.ClusterService;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.common.util.concurrent.EsExecutors;
+import org.elasticsearch.indices.InvalidIndexNameException;
+import org.elasticsearch.injection.guice.Inject;
+import org.elasticsearch.persistent.PersistentTasksService;
+import org.elasticsearch.tasks.Task;
+import org.elasticsearch.threadpool.ThreadPool;
+import org.elasticsearch.transport.TransportService;
+import org.elasticsearch.xcontent.ObjectParser;
+import org.elasticsearch.xcontent.ParseField;
+import org.elasticsearch.xcontent.ToXContentObject;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.XContentParser;
+import org.mongofollow.MongoFollowPlugin;
+import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.metadata.FollowParameters;
+import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.source.MongoClientService;
+import org.mongofollow.source.MongoProbe;
+import org.mongofollow.source.OplogPosition;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * {@code PUT /{index}/_mongo_follow}: validates the follow (index name, namespace, budgets, client or
+ * connection, the MongoDB replica set itself) before changing anything, creates the follower index if it
+ * does not exist (with {@code settings} from the body), stores the follow in the index's metadata and
+ * starts one shard follow task per shard.
+ */
+public final class PutFollowAction {
+
+    public static final String NAME = "indices:admin/mongo_follow/put";
+    public static final ActionType<Response> INSTANCE = new ActionType<>(NAME);
+
+    private static final ParseField SETTINGS = new ParseField("settings");
+
+    private PutFollowAction() {}
+
+    public static final class Request extends ActionRequest {
+        private final String index;
+        private final FollowParameters follow;
+        private final Settings settings;
+
+        public Request(String index, FollowParameters follow, Settings settings) {
+            this.index = Objects.requireNonNull(index);
+            this.follow = Objects.requireNonNull(follow);
+            this.settings = settings;
+        }
+
+        public Request(StreamInput in) throws IOException {
+            super(in);
+            this.index = in.readString();
+            this.follow = new FollowParameters(in);
+            this.settings = in.readBoolean() ? Settings.readSettingsFromStream(in) : null;
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            super.writeTo(out);
+            out.writeString(index);
+            follow.writeTo(out);
+            out.writeBoolean(settings != null);
+            if (settings != null) {
+                settings.writeTo(out);
+            }
+        }
+
+        private static final class Body {
+            final FollowParameters.Builder follow = new FollowParameters.Builder();
+            Settings settings;
+        }
+
+        private static final ObjectParser<Body, Void> PARSER = new ObjectParser<>("mongo_follow", Body::new);
+
+        static {
+            FollowParameters.declareFollowFields(PARSER, b -> b.follow);
+            PARSER.declareObject((b, s) -> b.settings = s, (p, c) -> Settings.fromXContent(p), SETTINGS);
+        }
+
+        public static Request fromXContent(String index, XContentParser parser) {
+            Body body = PARSER.apply(parser, null);
+            return new Request(index, body.follow.build(), body.settings);
+        }
+
+        public String index() {
+            return index;
+        }
+
+        public FollowParameters follow() {
+            return follow;
+        }
+
+        @Override
+        public ActionRequestValidationException validate() {
+            return null;
+        }
+    }
+
+    public static final class Response extends ActionResponse implements ToXContentObject {
+        private final boolean indexCreated;
+        private final OplogPosition startPosition;
+
+        public Response(boolean indexCreated, OplogPosition startPosition) {
+            this.indexCreated = indexCreated;
+            this.startPosition = startPosition;
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeBoolean(indexCreated);
+            out.writeLong(startPosition.value());
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+            return builder.startObject()
+                .field("acknowledged", true)
+                .field("index_created", indexCreated)
+                .field("start_position", startPosition.toString())
+                .endObject();
+        }
+    }
+
+    public static class TransportAction extends HandledTransportAction<Request, Response> {
+
+        private final ClusterService clusterService;
+        private final Client client;
+        private final PersistentTasksService persistentTasks;
+        private final MongoClientService mongoClients;
+        private final ThreadPool threadPool;
+
+        @Inject
+        public TransportAction(
+            TransportService transportService,
+            ActionFilters actionFilters,
+            ClusterService clusterService,
+            Client client,
+            PersistentTasksService persistentTasks,
+            MongoClientService mongoClients,
+            ThreadPool threadPool
+        ) {
+            super(NAME, transportService, actionFilters, Request::new, EsExecutors.DIRECT_EXECUTOR_SERVICE);
+            this.clusterService = clusterService;
+            this.client = client;
+            this.persistentTasks = persistentTasks;
+            this.mongoClients = mongoClients;
+            this.threadPool = threadPool;
+        }
+
+        @Override
+        protected void doExecute(Task task, Request request, ActionListener<Response> listener) {
+            try {
+                validateBeforeConnecting(request);
+            } catch (Exception e) {
+                listener.onFailure(e);
+                return;
+            }
+            // the probe blocks for up to the client's server selection timeout: not on a transport thread
+            threadPool.executor(MongoFollowPlugin.THREAD_POOL).execute(() -> {
+                OplogPosition start;
+                try {
+                    start = MongoProbe.majorityCommitPoint(mongoClients, request.follow.endpoint(), request.follow.database(), request.follow.collection());
+                } catch (Exception e) {
+                    listener.onFailure(e);
+                    return;
+                }
+                createIndexIfAbsent(request, listener.delegateFailureAndWrap((l, created) -> startFollow(request, created, start, l)));
+            });
+        }
+
+        private void validateBeforeConnecting(Request request) {
+            if (request.follow.initialCopy()) {
+                throw new IllegalArgumentException(
+                    "[initial_copy] is not supported yet: follow with \"initial_copy\": false to start from the current head of the oplog "
+                        + "(documents already in the collection are then not copied)"
+                );
+            }
+            MetadataCreateIndexService.validateIndexOrAliasName(request.index, InvalidIndexNameException::new);
+            if (request.follow.endpoint().clientName() != null) {
+                mongoClients.namedClient(request.follow.endpoint().clientName());
+            }
+            IndexMetadata existing = clusterService.state().metadata().index(request.index);
+            if (existing != null) {
+                FollowMetadata follow = FollowMetadata.of(existing);
+                if (follow != null) {
+                    throw new org.elasticsearch.ResourceAlreadyExistsException(
+                        "index [{}] already follows [{}]; unfollow it first",
+                        request.index,
+                        follow.parameters().namespace()
+                    );
+                }
+                if (request.settings != null) {
+                    throw new IllegalArgumentException("[settings] apply only to a new follower index, and index [" + request.index + "] exists");
+                }
+            }
+        }
+
+        private void createIndexIfAbsent(Request request, ActionListener<Boolean> listener) {
+            if (clusterService.state().metadata().index(request.index) != null) {
+                listener.onResponse(false);
+                return;
+            }
+            CreateIndexRequest create = new CreateIndexRequest(request.index, request.settings == null ? Settings.EMPTY : request.settings);
+            client.admin().indices().create(create, listener.delegateFailureAndWrap((l, r) -> l.onResponse(true)));
+        }
+
+        private void startFollow(Request request, boolean created, OplogPosition start, ActionListener<Response> listener) {
+            IndexMetadata index = clusterService.state().metadata().index(request.index);
+            Map<Integer, OplogPosition> checkpoints = new HashMap<>();
+            for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
+                checkpoints.put(shard, start);
+            }
+            FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints);
+            client.execute(
+                UpdateFollowMetadataAction.INSTANCE,
+                UpdateFollowMetadataAction.Request.start(request.index, follow),
+                listener.delegateFailureAndWrap(
+                    (l, ack) -> ShardFollowTasks.start(
+                        persistentTasks,
+                        clusterService.state().metadata().index(request.index),
+                        request.follow,
+                        l.delegateFailureAndWrap((l2, v) -> l2.onResponse(new Response(created, start)))
+                    )
+                )
+            );
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package org.mongofollow.apply;
+
+import org.elasticsearch.action.ActionType;
+import org.elasticsearch.action.support.replication.ReplicatedWriteRequest;
+import org.elasticsearch.action.support.replication.ReplicationResponse;
+import org.elasticsearch.action.support.WriteResponse;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.io.stream.Writeable;
+import org.elasticsearch.index.shard.ShardId;
+import org.elasticsearch.index.translog.Translog;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The shard-level write of a follow: applies a batch of {@link ShardOperation}s on the follower shard's
+ * primary and replicates what it did to the replicas (as CCR's bulk shard operations action does).
+ */
+public final class ApplyOperationsAction {
+
+    public static final String NAME = "indices:data/write/mongo_follow/apply[s]";
+    public static final ActionType<Response> INSTANCE = new ActionType<>(NAME);
+
+    private ApplyOperationsAction() {}
+
+    /** The primary's request: the operations in the order they must be applied. */
+    public static final class Request extends ReplicatedWriteRequest<Request> {
+
+        private final List<ShardOperation> operations;
+
+        public Request(ShardId shardId, List<ShardOperation> operations) {
+            super(shardId);
+            this.operations = List.copyOf(operations);
+        }
+
+        public Request(StreamInput in) throws IOException {
+            super(in);
+            this.operations = in.readCollectionAsList(ShardOperation::new);
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            super.writeTo(out);
+            out.writeCollection(operations);
+        }
+
+        public List<ShardOperation> operations() {
+            return operations;
+        }
+
+        @Override
+        public String toString() {
+            return "ApplyOperationsRequest{shard=" + shardId + ", operations=" + operations.size() + "}";
+        }
+    }
+
+    /** The replicas' request: exactly what the primary did, as translog operations. */
+    public static final class ReplicaRequest extends ReplicatedWriteRequest<ReplicaRequest> {
+
+        private final List<Translog.Operation> operations;
+
+        public ReplicaRequest(ShardId shardId, List<Translog.Operation> operations) {
+            super(shardId);
+            this.operations = List.copyOf(operations);
+        }
+
+        public ReplicaRequest(StreamInput in) throws IOException {
+            super(in);
+            this.operations = in.readCollectionAsList(Translog.Operation::readOperation);
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            super.writeTo(out);
+            out.writeCollection(operations);
+        }
+
+        public List<Translog.Operation> operations() {
+            return operations;
+        }
+
+        @Override
+        public String toString() {
+            return "ApplyOperationsReplicaRequest{shard=" + shardId + ", operations=" + operations.size() + "}";
+        }
+    }
+
+    /** A document Elasticsearch refused (a mapping conflict, a value it cannot take): never blocks the follow. */
+    public record Rejection(String id, long version, String reason) implements Writeable {
+        public Rejection(StreamInput in) throws IOException {
+            this(in.readString(), in.readVLong(), in.readString());
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeString(id);
+            out.writeVLong(version);
+            out.writeString(reason);
+        }
+    }
+
+    /** An update whose base document the follower does not have: the task looks it up in MongoDB. */
+    public record MissingBase(String id, long version) implements Writeable {
+        public MissingBase(StreamInput in) throws IOException {
+            this(in.readString(), in.readVLong());
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeString(id);
+            out.writeVLong(version);
+        }
+    }
+
+    public static final class Response extends ReplicationResponse implements WriteResponse {
+
+        private int applied;
+        private int stale;
+        private List<Rejection> rejections;
+        private List<MissingBase> missingBases;
+
+        public Response(int applied, int stale, List<Rejection> rejections, List<MissingBase> missingBases) {
+            this.applied = applied;
+            this.stale = stale;
+            this.rejections = List.copyOf(rejections);
+            this.missingBases = List.copyOf(missingBases);
+        }
+
+        public Response(StreamInput in) throws IOException {
+            super(in);
+            this.applied = in.readVInt();
+            this.stale = in.readVInt();
+            this.rejections = in.readCollectionAsList(Rejection::new);
+            this.missingBases = in.readCollectionAsList(MissingBase::new);
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            super.writeTo(out);
+            out.writeVInt(applied);
+            out.writeVInt(stale);
+            out.writeCollection(rejections);
+            out.writeCollection(missingBases);
+        }
+
+        /** Operations written. */
+        public int applied() {
+            return applied;
+        }
+
+        /** Operations older than the document's version: a replay, harmlessly skipped. */
+        public int stale() {
+            return stale;
+        }
+
+        public List<Rejection> rejections() {
+            return rejections;
+        }
+
+        public List<MissingBase> missingBases() {
+            return missingBases;
+        }
+
+        @Override
+        public void setForcedRefresh(boolean forcedRefresh) {
+            // no refresh is ever forced
+        }
+    }
+}

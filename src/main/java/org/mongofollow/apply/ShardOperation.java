@@ -1,0 +1,58 @@
+package org.mongofollow.apply;
+
+import org.elasticsearch.common.bytes.BytesReference;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.io.stream.Writeable;
+
+import java.io.IOException;
+import java.util.Objects;
+
+/**
+ * One document write that a shard follow task sends to the follower shard's primary: the document's
+ * Elasticsearch {@code _id}, the oplog position as external version, and what to do.
+ *
+ * @param kind    what to do
+ * @param id      the document's Elasticsearch {@code _id}
+ * @param version the oplog position of the operation (the document's external version)
+ * @param payload {@link Kind#INDEX}: the JSON {@code _source}; {@link Kind#UPDATE_DIFF} and
+ *                {@link Kind#UPDATE_V1}: the update's BSON ({@code o} of the oplog entry); {@link Kind#DELETE}: empty
+ */
+public record ShardOperation(Kind kind, String id, long version, BytesReference payload) implements Writeable {
+
+    public enum Kind {
+        /** Index the full document (an insert, a replacement, a copied or looked-up document). */
+        INDEX,
+        /** Apply a {@code $v:2} delta to the current document. */
+        UPDATE_DIFF,
+        /** Apply a {@code $v:1} {@code $set}/{@code $unset} update to the current document. */
+        UPDATE_V1,
+        /** Delete the document. */
+        DELETE
+    }
+
+    public ShardOperation {
+        Objects.requireNonNull(kind);
+        Objects.requireNonNull(id);
+        Objects.requireNonNull(payload);
+        if (version < 0) {
+            throw new IllegalArgumentException("an external version is never negative, got " + version);
+        }
+    }
+
+    public ShardOperation(StreamInput in) throws IOException {
+        this(in.readEnum(Kind.class), in.readString(), in.readVLong(), in.readBytesReference());
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        out.writeEnum(kind);
+        out.writeString(id);
+        out.writeVLong(version);
+        out.writeBytesReference(payload);
+    }
+
+    public long sizeInBytes() {
+        return 32 + id.length() * 2L + payload.length();
+    }
+}

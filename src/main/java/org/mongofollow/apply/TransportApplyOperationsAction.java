@@ -1,0 +1,361 @@
+package org.mongofollow.apply;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.elasticsearch.ExceptionsHelper;
+import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.support.ActionFilters;
+import org.elasticsearch.action.support.replication.TransportReplicationAction;
+import org.elasticsearch.action.support.replication.TransportWriteAction;
+import org.elasticsearch.cluster.ClusterState;
+import org.elasticsearch.cluster.ClusterStateObserver;
+import org.elasticsearch.cluster.action.index.MappingUpdatedAction;
+import org.elasticsearch.cluster.action.shard.ShardStateAction;
+import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.cluster.service.ClusterService;
+import org.elasticsearch.common.bytes.BytesReference;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.common.xcontent.XContentHelper;
+import org.elasticsearch.core.TimeValue;
+import org.elasticsearch.index.IndexingPressure;
+import org.elasticsearch.index.VersionType;
+import org.elasticsearch.index.engine.Engine;
+import org.elasticsearch.index.engine.VersionConflictEngineException;
+import org.elasticsearch.index.get.GetResult;
+import org.elasticsearch.index.mapper.DocumentParsingException;
+import org.elasticsearch.index.mapper.MapperException;
+import org.elasticsearch.index.mapper.Mapping;
+import org.elasticsearch.index.mapper.SourceToParse;
+import org.elasticsearch.index.seqno.SequenceNumbers;
+import org.elasticsearch.index.shard.IndexShard;
+import org.elasticsearch.index.translog.Translog;
+import org.elasticsearch.indices.ExecutorSelector;
+import org.elasticsearch.indices.IndicesService;
+import org.elasticsearch.indices.SystemIndices;
+import org.elasticsearch.injection.guice.Inject;
+import org.elasticsearch.node.NodeClosedException;
+import org.elasticsearch.threadpool.ThreadPool;
+import org.elasticsearch.transport.TransportService;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.XContentType;
+import org.elasticsearch.xcontent.json.JsonXContent;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.elasticsearch.action.index.IndexRequest.UNSET_AUTO_GENERATED_TIMESTAMP;
+
+/**
+ * Applies a batch of {@link ShardOperation}s on the follower shard's primary with the operations' oplog
+ * positions as external versions ({@link VersionType#EXTERNAL_GTE}: an older operation is a harmless
+ * conflict, an equal one — a replay, or the operations of one transaction — is applied again), reading
+ * the current document in real time for updates, and replicates exactly what it did to the replicas.
+ * Dynamic mapping updates go through the master as a bulk write's do.
+ */
+public class TransportApplyOperationsAction extends TransportWriteAction<
+    ApplyOperationsAction.Request,
+    ApplyOperationsAction.ReplicaRequest,
+    ApplyOperationsAction.Response> {
+
+    private static final Logger logger = LogManager.getLogger(TransportApplyOperationsAction.class);
+
+    private final MappingUpdatedAction mappingUpdatedAction;
+
+    @Inject
+    public TransportApplyOperationsAction(
+        Settings settings,
+        TransportService transportService,
+        ClusterService clusterService,
+        IndicesService indicesService,
+        ThreadPool threadPool,
+        ShardStateAction shardStateAction,
+        ActionFilters actionFilters,
+        IndexingPressure indexingPressure,
+        SystemIndices systemIndices,
+        MappingUpdatedAction mappingUpdatedAction
+    ) {
+        super(
+            settings,
+            ApplyOperationsAction.NAME,
+            transportService,
+            clusterService,
+            indicesService,
+            threadPool,
+            shardStateAction,
+            actionFilters,
+            ApplyOperationsAction.Request::new,
+            ApplyOperationsAction.ReplicaRequest::new,
+            ExecutorSelector.getWriteExecutorForShard(threadPool),
+            PrimaryActionExecution.RejectOnOverload,
+            indexingPressure,
+            systemIndices,
+            ReplicaActionExecution.SubjectToCircuitBreaker
+        );
+        this.mappingUpdatedAction = mappingUpdatedAction;
+    }
+
+    @Override
+    protected ApplyOperationsAction.Response newResponseInstance(StreamInput in) throws IOException {
+        return new ApplyOperationsAction.Response(in);
+    }
+
+    @Override
+    protected int primaryOperationCount(ApplyOperationsAction.Request request) {
+        return request.operations().size();
+    }
+
+    @Override
+    protected long primaryOperationSize(ApplyOperationsAction.Request request) {
+        return request.operations().stream().mapToLong(ShardOperation::sizeInBytes).sum();
+    }
+
+    @Override
+    protected int replicaOperationCount(ApplyOperationsAction.ReplicaRequest request) {
+        return request.operations().size();
+    }
+
+    @Override
+    protected long replicaOperationSize(ApplyOperationsAction.ReplicaRequest request) {
+        return request.operations().stream().mapToLong(Translog.Operation::estimateSize).sum();
+    }
+
+    @Override
+    protected void dispatchedShardOperationOnPrimary(
+        ApplyOperationsAction.Request request,
+        IndexShard primary,
+        ActionListener<PrimaryResult<ApplyOperationsAction.ReplicaRequest, ApplyOperationsAction.Response>> listener
+    ) {
+        new PrimaryBatch(request, primary, listener).run();
+    }
+
+    @Override
+    protected void dispatchedShardOperationOnReplica(
+        ApplyOperationsAction.ReplicaRequest request,
+        IndexShard replica,
+        ActionListener<ReplicaResult> listener
+    ) {
+        ActionListener.completeWith(listener, () -> {
+            Translog.Location location = null;
+            for (Translog.Operation operation : request.operations()) {
+                Engine.Result result = replica.applyTranslogOperation(operation, Engine.Operation.Origin.REPLICA);
+                if (result.getResultType() == Engine.Result.Type.MAPPING_UPDATE_REQUIRED) {
+                    throw new TransportReplicationAction.RetryOnReplicaException(
+                        replica.shardId(),
+                        "mappings are not available on the replica yet, triggered update: " + result.getRequiredMappingUpdate()
+                    );
+                }
+                location = syncOperationResultOrThrow(result, location);
+            }
+            return new WriteReplicaResult<>(request, location, null, replica, logger);
+        });
+    }
+
+    /** One batch on the primary: applies operation after operation, pausing for mapping updates. */
+    private final class PrimaryBatch {
+        private final ApplyOperationsAction.Request request;
+        private final IndexShard primary;
+        private final ActionListener<PrimaryResult<ApplyOperationsAction.ReplicaRequest, ApplyOperationsAction.Response>> listener;
+        private final List<Translog.Operation> replicated = new ArrayList<>();
+        private final List<ApplyOperationsAction.Rejection> rejections = new ArrayList<>();
+        private final List<ApplyOperationsAction.MissingBase> missingBases = new ArrayList<>();
+        private Translog.Location location;
+        /** The source of the last index operation, which the replicas receive as it was indexed. */
+        private BytesReference lastIndexedSource;
+        private int applied;
+        private int stale;
+        private int next;
+
+        PrimaryBatch(
+            ApplyOperationsAction.Request request,
+            IndexShard primary,
+            ActionListener<PrimaryResult<ApplyOperationsAction.ReplicaRequest, ApplyOperationsAction.Response>> listener
+        ) {
+            this.request = request;
+            this.primary = primary;
+            this.listener = listener;
+        }
+
+        void run() {
+            try {
+                List<ShardOperation> operations = request.operations();
+                while (next < operations.size()) {
+                    ShardOperation operation = operations.get(next);
+                    Engine.Result result = applyOnPrimary(operation);
+                    if (result != null && result.getResultType() == Engine.Result.Type.MAPPING_UPDATE_REQUIRED) {
+                        updateMappingThenContinue(operation, result.getRequiredMappingUpdate());
+                        return;
+                    }
+                    if (result != null) {
+                        record(operation, result);
+                    }
+                    next++;
+                }
+                ApplyOperationsAction.ReplicaRequest replicaRequest = new ApplyOperationsAction.ReplicaRequest(request.shardId(), replicated);
+                replicaRequest.setParentTask(request.getParentTask());
+                listener.onResponse(
+                    new WritePrimaryResult<>(
+                        replicaRequest,
+                        new ApplyOperationsAction.Response(applied, stale, rejections, missingBases),
+                        location,
+                        primary,
+                        logger,
+                        postWriteRefresh
+                    )
+                );
+            } catch (Exception e) {
+                listener.onFailure(e);
+            }
+        }
+
+        /** Applies one operation; null when there is nothing to write (a stale update, a missing base). */
+        private Engine.Result applyOnPrimary(ShardOperation operation) throws IOException {
+            return switch (operation.kind()) {
+                case INDEX -> index(operation.id(), operation.version(), operation.payload());
+                case DELETE -> primary.applyDeleteOperationOnPrimary(
+                    operation.version(),
+                    operation.id(),
+                    VersionType.EXTERNAL_GTE,
+                    SequenceNumbers.UNASSIGNED_SEQ_NO,
+                    SequenceNumbers.UNASSIGNED_PRIMARY_TERM
+                );
+                case UPDATE_DIFF, UPDATE_V1 -> update(operation);
+            };
+        }
+
+        private Engine.Result update(ShardOperation operation) throws IOException {
+            GetResult current = primary.getService()
+                .getForUpdate(operation.id(), SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
+            if (current.isExists() == false) {
+                missingBases.add(new ApplyOperationsAction.MissingBase(operation.id(), operation.version()));
+                return null;
+            }
+            if (current.getVersion() > operation.version()) {
+                stale++;
+                return null;
+            }
+            Map<String, Object> document = XContentHelper.convertToMap(current.internalSourceRef(), true, XContentType.JSON).v2();
+            Map<String, Object> updated;
+            try {
+                updated = DocumentUpdates.apply(operation, document);
+            } catch (RejectedDocumentException e) {
+                // the updated document cannot be taken: it leaves the index rather than stay behind in an old version
+                rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), e.getMessage()));
+                return primary.applyDeleteOperationOnPrimary(
+                    operation.version(),
+                    operation.id(),
+                    VersionType.EXTERNAL_GTE,
+                    SequenceNumbers.UNASSIGNED_SEQ_NO,
+                    SequenceNumbers.UNASSIGNED_PRIMARY_TERM
+                );
+            }
+            try (XContentBuilder builder = JsonXContent.contentBuilder()) {
+                builder.map(updated);
+                return index(operation.id(), operation.version(), BytesReference.bytes(builder));
+            }
+        }
+
+        private Engine.IndexResult index(String id, long version, BytesReference source) throws IOException {
+            lastIndexedSource = source;
+            return primary.applyIndexOperationOnPrimary(
+                version,
+                VersionType.EXTERNAL_GTE,
+                new SourceToParse(id, source, XContentType.JSON),
+                SequenceNumbers.UNASSIGNED_SEQ_NO,
+                SequenceNumbers.UNASSIGNED_PRIMARY_TERM,
+                UNSET_AUTO_GENERATED_TIMESTAMP,
+                false
+            );
+        }
+
+        private void record(ShardOperation operation, Engine.Result result) throws Exception {
+            if (result.getResultType() == Engine.Result.Type.SUCCESS) {
+                applied++;
+                if (result instanceof Engine.IndexResult) {
+                    replicated.add(
+                        new Translog.Index(
+                            operation.id(),
+                            result.getSeqNo(),
+                            result.getTerm(),
+                            result.getVersion(),
+                            lastIndexedSource,
+                            null,
+                            UNSET_AUTO_GENERATED_TIMESTAMP
+                        )
+                    );
+                } else {
+                    replicated.add(new Translog.Delete(operation.id(), result.getSeqNo(), result.getTerm(), result.getVersion()));
+                }
+                location = locationToSync(location, result.getTranslogLocation());
+                return;
+            }
+            Exception failure = result.getFailure();
+            if (ExceptionsHelper.unwrapCause(failure) instanceof VersionConflictEngineException) {
+                stale++; // an older operation than the document's: a replay, harmless
+                return;
+            }
+            if (isDocumentFailure(failure) == false) {
+                throw failure;
+            }
+            rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), ExceptionsHelper.unwrapCause(failure).getMessage()));
+            if (result.getSeqNo() != SequenceNumbers.UNASSIGNED_SEQ_NO) {
+                replicated.add(new Translog.NoOp(result.getSeqNo(), result.getTerm(), "mongo_follow rejected document: " + failure.getMessage()));
+                location = locationToSync(location, result.getTranslogLocation());
+            }
+        }
+
+
+        private void updateMappingThenContinue(ShardOperation operation, Mapping update) {
+            long mappingVersion = primary.mapperService().mappingVersion();
+            mappingUpdatedAction.updateMappingOnMaster(primary.shardId().getIndex(), update, new ActionListener<>() {
+                @Override
+                public void onResponse(Void unused) {
+                    waitForMappingVersion(mappingVersion);
+                }
+
+                @Override
+                public void onFailure(Exception e) {
+                    rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + e.getMessage()));
+                    next++;
+                    continueOnWritePool();
+                }
+            });
+        }
+
+        private void waitForMappingVersion(long previousVersion) {
+            ClusterStateObserver observer = new ClusterStateObserver(clusterService, request.timeout(), logger, threadPool.getThreadContext());
+            observer.waitForNextChange(new ClusterStateObserver.Listener() {
+                @Override
+                public void onNewClusterState(ClusterState state) {
+                    continueOnWritePool();
+                }
+
+                @Override
+                public void onClusterServiceClose() {
+                    listener.onFailure(new NodeClosedException(clusterService.localNode()));
+                }
+
+                @Override
+                public void onTimeout(TimeValue timeout) {
+                    listener.onFailure(new MapperException("timed out while waiting for a dynamic mapping update"));
+                }
+            }, state -> {
+                IndexMetadata indexMetadata = state.metadata().index(primary.shardId().getIndex());
+                return indexMetadata == null || indexMetadata.getMappingVersion() != previousVersion;
+            });
+        }
+
+        private void continueOnWritePool() {
+            threadPool.executor(ThreadPool.Names.WRITE).execute(this::run);
+        }
+    }
+
+    /** Failures of one document (its content or mapping) rather than of the shard or node. */
+    static boolean isDocumentFailure(Exception failure) {
+        Throwable cause = ExceptionsHelper.unwrapCause(failure);
+        return cause instanceof MapperException || cause instanceof IllegalArgumentException
+            || cause instanceof DocumentParsingException;
+    }
+}

@@ -1,0 +1,223 @@
+package org.mongofollow.metadata;
+
+import org.elasticsearch.common.Strings;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.io.stream.Writeable;
+import org.elasticsearch.common.unit.ByteSizeValue;
+import org.elasticsearch.core.TimeValue;
+import org.elasticsearch.xcontent.ObjectParser;
+import org.elasticsearch.xcontent.ParseField;
+import org.elasticsearch.xcontent.ToXContentObject;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.XContentParser;
+import org.mongofollow.source.MongoEndpoint;
+import org.mongofollow.task.FollowBudgets;
+
+import java.io.IOException;
+import java.util.Objects;
+
+/**
+ * What a follow follows and how: the MongoDB endpoint (a named client or a credential-free connection
+ * string), the namespace, whether it starts with an initial copy, and its budgets. One immutable value,
+ * parsed once from the REST body, validated, and shared by the transport requests, the follower index's
+ * metadata and the shard tasks' params. It never holds a credential.
+ */
+public record FollowParameters(MongoEndpoint endpoint, String database, String collection, boolean initialCopy, FollowBudgets budgets)
+    implements
+        Writeable,
+        ToXContentObject {
+
+    public static final ParseField CLIENT = new ParseField("client");
+    public static final ParseField CONNECTION = new ParseField("connection");
+    public static final ParseField DATABASE = new ParseField("database");
+    public static final ParseField COLLECTION = new ParseField("collection");
+    public static final ParseField INITIAL_COPY = new ParseField("initial_copy");
+
+    public FollowParameters {
+        Objects.requireNonNull(endpoint);
+        Objects.requireNonNull(budgets);
+        validateDatabase(database);
+        validateCollection(collection);
+    }
+
+    /** MongoDB's own rules for database names. */
+    static void validateDatabase(String database) {
+        if (database == null || database.isEmpty()) {
+            throw new IllegalArgumentException("[database] is required");
+        }
+        if (database.length() > 63 || database.matches(".*[/\\\\. \"$\u0000].*")) {
+            throw new IllegalArgumentException("[database] [" + database + "] is not a valid MongoDB database name");
+        }
+        if (database.equals("local") || database.equals("config")) {
+            throw new IllegalArgumentException("[database] [" + database + "] is an internal MongoDB database and cannot be followed");
+        }
+    }
+
+    /** MongoDB's own rules for collection names. */
+    static void validateCollection(String collection) {
+        if (collection == null || collection.isEmpty()) {
+            throw new IllegalArgumentException("[collection] is required");
+        }
+        if (collection.contains("$") || collection.contains("\u0000")) {
+            throw new IllegalArgumentException("[collection] [" + collection + "] is not a valid MongoDB collection name");
+        }
+        if (collection.startsWith("system.")) {
+            throw new IllegalArgumentException("[collection] [" + collection + "] is a system collection and cannot be followed");
+        }
+    }
+
+    public String namespace() {
+        return database + "." + collection;
+    }
+
+    public FollowParameters withBudgets(FollowBudgets newBudgets) {
+        return new FollowParameters(endpoint, database, collection, initialCopy, newBudgets);
+    }
+
+    public FollowParameters(StreamInput in) throws IOException {
+        this(new MongoEndpoint(in), in.readString(), in.readString(), in.readBoolean(), new FollowBudgets(in));
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        endpoint.writeTo(out);
+        out.writeString(database);
+        out.writeString(collection);
+        out.writeBoolean(initialCopy);
+        budgets.writeTo(out);
+    }
+
+    @Override
+    public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+        builder.startObject();
+        if (endpoint.clientName() != null) {
+            builder.field(CLIENT.getPreferredName(), endpoint.clientName());
+        } else {
+            builder.field(CONNECTION.getPreferredName(), endpoint.connection());
+        }
+        builder.field(DATABASE.getPreferredName(), database);
+        builder.field(COLLECTION.getPreferredName(), collection);
+        builder.field(INITIAL_COPY.getPreferredName(), initialCopy);
+        budgets.toXContent(builder, params);
+        return builder.endObject();
+    }
+
+    @Override
+    public String toString() {
+        return Strings.toString(this);
+    }
+
+    /** Collects the fields of a body; {@link #build()} validates them. */
+    public static final class Builder {
+        private String client;
+        private String connection;
+        private String database;
+        private String collection;
+        private boolean initialCopy = true;
+        private final FollowBudgets.Builder budgets;
+
+        public Builder() {
+            this(FollowBudgets.builder());
+        }
+
+        private Builder(FollowBudgets.Builder budgets) {
+            this.budgets = budgets;
+        }
+
+        public Builder client(String client) {
+            this.client = client;
+            return this;
+        }
+
+        public Builder connection(String connection) {
+            this.connection = connection;
+            return this;
+        }
+
+        public Builder database(String database) {
+            this.database = database;
+            return this;
+        }
+
+        public Builder collection(String collection) {
+            this.collection = collection;
+            return this;
+        }
+
+        public Builder initialCopy(boolean initialCopy) {
+            this.initialCopy = initialCopy;
+            return this;
+        }
+
+        public FollowBudgets.Builder budgets() {
+            return budgets;
+        }
+
+        public FollowParameters build() {
+            if (client != null && connection != null) {
+                throw new IllegalArgumentException("[client] and [connection] cannot both be set: name a client or give a connection string");
+            }
+            if (client == null && connection == null) {
+                throw new IllegalArgumentException("one of [client] (a named client, mongo_follow.client.NAME.*) or [connection] (a MongoDB URI) is required");
+            }
+            MongoEndpoint endpoint = client != null ? MongoEndpoint.client(client) : MongoEndpoint.connection(connection);
+            return new FollowParameters(endpoint, database, collection, initialCopy, budgets.build());
+        }
+    }
+
+    /** Declares the budget fields on any parser whose value can hand out a {@link FollowBudgets.Builder}. */
+    public static <T> void declareBudgets(ObjectParser<T, Void> parser, java.util.function.Function<T, FollowBudgets.Builder> budgets) {
+        parser.declareInt((t, v) -> budgets.apply(t).maxReadRequestOperationCount(v), FollowBudgets.MAX_READ_REQUEST_OPERATION_COUNT);
+        parser.declareInt((t, v) -> budgets.apply(t).maxOutstandingReadRequests(v), FollowBudgets.MAX_OUTSTANDING_READ_REQUESTS);
+        parser.declareString(
+            (t, v) -> budgets.apply(t).maxReadRequestSize(byteSize(v, FollowBudgets.MAX_READ_REQUEST_SIZE)),
+            FollowBudgets.MAX_READ_REQUEST_SIZE
+        );
+        parser.declareInt((t, v) -> budgets.apply(t).maxWriteRequestOperationCount(v), FollowBudgets.MAX_WRITE_REQUEST_OPERATION_COUNT);
+        parser.declareString(
+            (t, v) -> budgets.apply(t).maxWriteRequestSize(byteSize(v, FollowBudgets.MAX_WRITE_REQUEST_SIZE)),
+            FollowBudgets.MAX_WRITE_REQUEST_SIZE
+        );
+        parser.declareInt((t, v) -> budgets.apply(t).maxOutstandingWriteRequests(v), FollowBudgets.MAX_OUTSTANDING_WRITE_REQUESTS);
+        parser.declareInt((t, v) -> budgets.apply(t).maxWriteBufferCount(v), FollowBudgets.MAX_WRITE_BUFFER_COUNT);
+        parser.declareString(
+            (t, v) -> budgets.apply(t).maxWriteBufferSize(byteSize(v, FollowBudgets.MAX_WRITE_BUFFER_SIZE)),
+            FollowBudgets.MAX_WRITE_BUFFER_SIZE
+        );
+        parser.declareString((t, v) -> budgets.apply(t).maxRetryDelay(time(v, FollowBudgets.MAX_RETRY_DELAY)), FollowBudgets.MAX_RETRY_DELAY);
+        parser.declareString((t, v) -> budgets.apply(t).readPollTimeout(time(v, FollowBudgets.READ_POLL_TIMEOUT)), FollowBudgets.READ_POLL_TIMEOUT);
+        parser.declareString(
+            (t, v) -> budgets.apply(t).checkpointInterval(time(v, FollowBudgets.CHECKPOINT_INTERVAL)),
+            FollowBudgets.CHECKPOINT_INTERVAL
+        );
+    }
+
+    private static ByteSizeValue byteSize(String value, ParseField field) {
+        return ByteSizeValue.parseBytesSizeValue(value, field.getPreferredName());
+    }
+
+    private static TimeValue time(String value, ParseField field) {
+        return TimeValue.parseTimeValue(value, field.getPreferredName());
+    }
+
+    /** The parser of the follow fields, shared by the PUT body and the stored metadata. */
+    public static <T> void declareFollowFields(ObjectParser<T, Void> parser, java.util.function.Function<T, Builder> follow) {
+        parser.declareString((t, v) -> follow.apply(t).client(v), CLIENT);
+        parser.declareString((t, v) -> follow.apply(t).connection(v), CONNECTION);
+        parser.declareString((t, v) -> follow.apply(t).database(v), DATABASE);
+        parser.declareString((t, v) -> follow.apply(t).collection(v), COLLECTION);
+        parser.declareBoolean((t, v) -> follow.apply(t).initialCopy(v), INITIAL_COPY);
+        declareBudgets(parser, t -> follow.apply(t).budgets());
+    }
+
+    private static final ObjectParser<Builder, Void> PARSER = new ObjectParser<>("mongo_follow", Builder::new);
+
+    static {
+        declareFollowFields(PARSER, b -> b);
+    }
+
+    public static FollowParameters fromXContent(XContentParser parser) {
+        return PARSER.apply(parser, null).build();
+    }
+}

@@ -1,0 +1,250 @@
+package org.mongofollow.metadata;
+
+import org.elasticsearch.ResourceAlreadyExistsException;
+import org.elasticsearch.ResourceNotFoundException;
+import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.ActionRequestValidationException;
+import org.elasticsearch.action.ActionType;
+import org.elasticsearch.action.support.ActionFilters;
+import org.elasticsearch.action.support.master.AcknowledgedResponse;
+import org.elasticsearch.action.support.master.MasterNodeRequest;
+import org.elasticsearch.action.support.master.TransportMasterNodeAction;
+import org.elasticsearch.cluster.ClusterState;
+import org.elasticsearch.cluster.ClusterStateTaskListener;
+import org.elasticsearch.cluster.SimpleBatchedExecutor;
+import org.elasticsearch.cluster.block.ClusterBlockException;
+import org.elasticsearch.cluster.block.ClusterBlockLevel;
+import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.cluster.metadata.Metadata;
+import org.elasticsearch.cluster.service.ClusterService;
+import org.elasticsearch.cluster.service.MasterServiceTaskQueue;
+import org.elasticsearch.common.Priority;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.util.concurrent.EsExecutors;
+import org.elasticsearch.core.TimeValue;
+import org.elasticsearch.core.Tuple;
+import org.elasticsearch.index.IndexNotFoundException;
+import org.elasticsearch.injection.guice.Inject;
+import org.elasticsearch.tasks.Task;
+import org.elasticsearch.threadpool.ThreadPool;
+import org.elasticsearch.transport.TransportService;
+import org.mongofollow.source.OplogPosition;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Every change to a follow's metadata goes through the master as one batched cluster-state task:
+ * starting a follow, pausing and resuming it, ending it, and advancing shard checkpoints (which shard
+ * tasks send rate-limited, and which only ever move forward).
+ */
+public final class UpdateFollowMetadataAction {
+
+    public static final String NAME = "indices:admin/mongo_follow/metadata/update";
+    public static final ActionType<AcknowledgedResponse> INSTANCE = new ActionType<>(NAME);
+
+    private UpdateFollowMetadataAction() {}
+
+    public enum Change {
+        /** Make a plain index a follower index. */
+        START,
+        /** Set the status (and, on resume, new parameters). */
+        SET_STATUS,
+        /** Remove the follow: the index stays as a plain index. */
+        REMOVE,
+        /** Advance shard checkpoints. */
+        CHECKPOINTS
+    }
+
+    public static final class Request extends MasterNodeRequest<Request> {
+        private final String index;
+        private final Change change;
+        private final FollowMetadata follow;
+        private final FollowMetadata.Status status;
+        private final FollowMetadata.Status expectedStatus;
+        private final FollowParameters parameters;
+        private final Map<Integer, OplogPosition> checkpoints;
+
+        private Request(
+            String index,
+            Change change,
+            FollowMetadata follow,
+            FollowMetadata.Status status,
+            FollowMetadata.Status expectedStatus,
+            FollowParameters parameters,
+            Map<Integer, OplogPosition> checkpoints
+        ) {
+            super(TimeValue.THIRTY_SECONDS);
+            this.index = Objects.requireNonNull(index);
+            this.change = change;
+            this.follow = follow;
+            this.status = status;
+            this.expectedStatus = expectedStatus;
+            this.parameters = parameters;
+            this.checkpoints = checkpoints == null ? Map.of() : Map.copyOf(checkpoints);
+        }
+
+        public static Request start(String index, FollowMetadata follow) {
+            return new Request(index, Change.START, follow, null, null, null, null);
+        }
+
+        /** Changes the status from {@code expected} to {@code status}; {@code parameters} may replace the old ones. */
+        public static Request setStatus(String index, FollowMetadata.Status expected, FollowMetadata.Status status, FollowParameters parameters) {
+            return new Request(index, Change.SET_STATUS, null, status, expected, parameters, null);
+        }
+
+        public static Request remove(String index) {
+            return new Request(index, Change.REMOVE, null, null, null, null, null);
+        }
+
+        public static Request checkpoints(String index, Map<Integer, OplogPosition> checkpoints) {
+            return new Request(index, Change.CHECKPOINTS, null, null, null, null, checkpoints);
+        }
+
+        public Request(StreamInput in) throws IOException {
+            super(in);
+            this.index = in.readString();
+            this.change = in.readEnum(Change.class);
+            this.follow = in.readBoolean() ? FollowMetadata.fromCustomData(in.readMap(StreamInput::readString)) : null;
+            this.status = in.readOptionalEnum(FollowMetadata.Status.class);
+            this.expectedStatus = in.readOptionalEnum(FollowMetadata.Status.class);
+            this.parameters = in.readOptionalWriteable(FollowParameters::new);
+            this.checkpoints = in.readMap(StreamInput::readVInt, i -> new OplogPosition(i.readLong()));
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            super.writeTo(out);
+            out.writeString(index);
+            out.writeEnum(change);
+            out.writeBoolean(follow != null);
+            if (follow != null) {
+                out.writeMap(follow.toCustomData(), StreamOutput::writeString);
+            }
+            out.writeOptionalEnum(status);
+            out.writeOptionalEnum(expectedStatus);
+            out.writeOptionalWriteable(parameters);
+            out.writeMap(checkpoints, StreamOutput::writeVInt, (o, p) -> o.writeLong(p.value()));
+        }
+
+        @Override
+        public ActionRequestValidationException validate() {
+            return null;
+        }
+
+        /** The follow after this change, or null when it ends; fails when the change does not fit. */
+        FollowMetadata apply(FollowMetadata current) {
+            switch (change) {
+                case START -> {
+                    if (current != null) {
+                        throw new ResourceAlreadyExistsException("index [{}] already follows [{}]", index, current.parameters().namespace());
+                    }
+                    return follow;
+                }
+                case SET_STATUS -> {
+                    if (current == null) {
+                        throw notAFollower(index);
+                    }
+                    if (expectedStatus != null && current.status() != expectedStatus) {
+                        throw new IllegalArgumentException(
+                            "the follow of index [" + index + "] is " + current.status().label() + ", not " + expectedStatus.label()
+                        );
+                    }
+                    FollowMetadata updated = current.withStatus(status);
+                    return parameters == null ? updated : updated.withParameters(parameters);
+                }
+                case REMOVE -> {
+                    if (current == null) {
+                        throw notAFollower(index);
+                    }
+                    return null;
+                }
+                case CHECKPOINTS -> {
+                    return current == null ? null : current.withCheckpoints(checkpoints);
+                }
+                default -> throw new AssertionError(change);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "UpdateFollowMetadata{" + index + ", " + change + "}";
+        }
+    }
+
+    public static ResourceNotFoundException notAFollower(String index) {
+        return new ResourceNotFoundException("index [{}] is not a mongo follower index", index);
+    }
+
+    private record UpdateTask(Request request, ActionListener<AcknowledgedResponse> listener) implements ClusterStateTaskListener {
+        @Override
+        public void onFailure(Exception e) {
+            listener.onFailure(e);
+        }
+    }
+
+    public static class TransportAction extends TransportMasterNodeAction<Request, AcknowledgedResponse> {
+
+        private final MasterServiceTaskQueue<UpdateTask> queue;
+
+        @Inject
+        public TransportAction(TransportService transportService, ClusterService clusterService, ThreadPool threadPool, ActionFilters actionFilters) {
+            super(
+                NAME,
+                transportService,
+                clusterService,
+                threadPool,
+                actionFilters,
+                Request::new,
+                AcknowledgedResponse::readFrom,
+                EsExecutors.DIRECT_EXECUTOR_SERVICE
+            );
+            this.queue = clusterService.createTaskQueue("mongo-follow-metadata", Priority.NORMAL, new Executor());
+        }
+
+        @Override
+        protected void masterOperation(Task task, Request request, ClusterState state, ActionListener<AcknowledgedResponse> listener) {
+            queue.submitTask("mongo_follow " + request.change.name().toLowerCase(java.util.Locale.ROOT) + " [" + request.index + "]", new UpdateTask(request, listener), request.masterNodeTimeout());
+        }
+
+        @Override
+        protected ClusterBlockException checkBlock(Request request, ClusterState state) {
+            return state.blocks().globalBlockedException(ClusterBlockLevel.METADATA_WRITE);
+        }
+    }
+
+    private static final class Executor extends SimpleBatchedExecutor<UpdateTask, Void> {
+        @Override
+        public Tuple<ClusterState, Void> executeTask(UpdateTask task, ClusterState state) {
+            Request request = task.request();
+            IndexMetadata indexMetadata = state.metadata().index(request.index);
+            if (indexMetadata == null) {
+                if (request.change == Change.CHECKPOINTS) {
+                    return Tuple.tuple(state, null); // the index is gone: a late checkpoint of a stopped task
+                }
+                throw new IndexNotFoundException(request.index);
+            }
+            FollowMetadata current = FollowMetadata.of(indexMetadata);
+            FollowMetadata updated = request.apply(current);
+            if (Objects.equals(current, updated)) {
+                return Tuple.tuple(state, null);
+            }
+            IndexMetadata.Builder builder = IndexMetadata.builder(indexMetadata);
+            if (updated == null) {
+                builder.removeCustom(FollowMetadata.CUSTOM_KEY);
+            } else {
+                builder.putCustom(FollowMetadata.CUSTOM_KEY, updated.toCustomData());
+            }
+            builder.version(indexMetadata.getVersion() + 1);
+            ClusterState newState = ClusterState.builder(state).metadata(Metadata.builder(state.metadata()).put(builder)).build();
+            return Tuple.tuple(newState, null);
+        }
+
+        @Override
+        public void taskSucceeded(UpdateTask task, Void unused) {
+            task.listener().onResponse(AcknowledgedResponse.TRUE);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package org.mongofollow.rest;
+
+import org.elasticsearch.client.internal.node.NodeClient;
+import org.elasticsearch.common.Strings;
+import org.elasticsearch.common.Table;
+import org.elasticsearch.rest.RestRequest;
+import org.elasticsearch.rest.RestResponse;
+import org.elasticsearch.rest.action.RestResponseListener;
+import org.elasticsearch.rest.action.cat.AbstractCatAction;
+import org.elasticsearch.rest.action.cat.RestTable;
+import org.mongofollow.action.FollowStatsAction;
+import org.mongofollow.task.ShardFollowStatus;
+
+import java.util.List;
+
+import static org.elasticsearch.rest.RestRequest.Method.GET;
+
+/** {@code GET /_cat/mongo_follow[/{index}]}: one line per follower shard, for people. */
+public class RestCatMongoFollowAction extends AbstractCatAction {
+
+    @Override
+    public String getName() {
+        return "cat_mongo_follow_action";
+    }
+
+    @Override
+    public List<Route> routes() {
+        return List.of(new Route(GET, "/_cat/mongo_follow"), new Route(GET, "/_cat/mongo_follow/{index}"));
+    }
+
+    @Override
+    protected void documentation(StringBuilder sb) {
+        sb.append("/_cat/mongo_follow\n/_cat/mongo_follow/{index}\n");
+    }
+
+    @Override
+    protected RestChannelConsumer doCatRequest(RestRequest request, NodeClient client) {
+        FollowStatsAction.Request stats = new FollowStatsAction.Request(Strings.splitStringByCommaToArray(request.param("index")));
+        return channel -> client.execute(FollowStatsAction.INSTANCE, stats, new RestResponseListener<>(channel) {
+            @Override
+            public RestResponse buildResponse(FollowStatsAction.Response response) throws Exception {
+                return RestTable.buildResponse(buildTable(request, response), channel);
+            }
+        });
+    }
+
+    @Override
+    protected Table getTableWithHeader(RestRequest request) {
+        return new Table().startHeaders()
+            .addCell("index", "alias:i;desc:follower index")
+            .addCell("shard", "alias:s;desc:shard")
+            .addCell("status", "alias:st;desc:follow status")
+            .addCell("checkpoint", "alias:cp;desc:oplog position up to which everything is applied")
+            .addCell("lag", "desc:lag behind the source head, in milliseconds")
+            .addCell("buffered_ops", "alias:bo;desc:operations read and waiting to be written")
+            .addCell("ops_written", "alias:ow;desc:operations written")
+            .addCell("errors", "alias:e;desc:failed reads and writes, and the fatal error if any")
+            .endHeaders();
+    }
+
+    private Table buildTable(RestRequest request, FollowStatsAction.Response response) {
+        Table table = getTableWithHeader(request);
+        for (FollowStatsAction.IndexStats index : response.indices()) {
+            if (index.shards().isEmpty()) {
+                table.startRow().addCell(index.index()).addCell("-").addCell(index.status());
+                table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(null).endRow();
+                continue;
+            }
+            for (ShardFollowStatus shard : index.shards()) {
+                table.startRow()
+                    .addCell(index.index())
+                    .addCell(shard.shardId())
+                    .addCell(shard.status())
+                    .addCell(shard.checkpoint() == null ? null : shard.checkpoint().toString())
+                    .addCell(shard.lagMillis())
+                    .addCell(shard.writeBufferOperationCount())
+                    .addCell(shard.operationsWritten())
+                    .addCell(errors(shard))
+                    .endRow();
+            }
+        }
+        return table;
+    }
+
+    private static String errors(ShardFollowStatus shard) {
+        long count = shard.failedReadRequests() + shard.failedWriteRequests();
+        return shard.fatalException() == null ? Long.toString(count) : count + " fatal: " + shard.fatalException().reason();
+    }
+}

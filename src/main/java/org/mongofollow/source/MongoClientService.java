@@ -1,0 +1,134 @@
+package org.mongofollow.source;
+
+import com.mongodb.ConnectionString;
+import com.mongodb.MongoClientSettings;
+import com.mongodb.MongoCredential;
+import com.mongodb.ServerAddress;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.elasticsearch.common.settings.Settings;
+
+import java.io.Closeable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Hands out one {@link MongoClient} per endpoint and node, built from the named clients' settings or
+ * from a credential-free connection string. {@link #reload(Settings)} takes new keystore credentials:
+ * clients whose settings changed are closed and rebuilt on next use (a read in flight on a closed
+ * client fails and is retried by its shard task).
+ */
+public class MongoClientService implements Closeable {
+
+    private static final Logger logger = LogManager.getLogger(MongoClientService.class);
+
+    private volatile Map<String, FollowClientSettings> namedSettings;
+    private final Map<MongoEndpoint, MongoClient> clients = new HashMap<>();
+
+    public MongoClientService(Settings settings) {
+        this.namedSettings = FollowClientSettings.load(settings);
+    }
+
+    /** The named client's settings; an unknown name is a clear 400. */
+    public FollowClientSettings namedClient(String name) {
+        FollowClientSettings settings = namedSettings.get(name);
+        if (settings == null) {
+            throw new IllegalArgumentException(
+                "no mongo_follow client named [" + name + "]: set mongo_follow.client." + name + ".hosts in elasticsearch.yml on every node"
+                    + (namedSettings.isEmpty() ? "" : " (known clients: " + String.join(", ", namedSettings.keySet().stream().sorted().toList()) + ")")
+            );
+        }
+        return settings;
+    }
+
+    public synchronized MongoClient client(MongoEndpoint endpoint) {
+        MongoClient client = clients.get(endpoint);
+        if (client == null) {
+            client = MongoClients.create(clientSettings(endpoint));
+            clients.put(endpoint, client);
+        }
+        return client;
+    }
+
+    /** Where the endpoint points, safe to show: hosts and replica set, never credentials. */
+    public String describe(MongoEndpoint endpoint) {
+        if (endpoint.clientName() != null) {
+            FollowClientSettings settings = namedSettings.get(endpoint.clientName());
+            return settings == null ? endpoint.describe() : settings.describe();
+        }
+        return endpoint.connection();
+    }
+
+    private MongoClientSettings clientSettings(MongoEndpoint endpoint) {
+        MongoClientSettings.Builder builder = MongoClientSettings.builder().applicationName("elasticsearch-mongo-follow");
+        if (endpoint.connection() != null) {
+            ConnectionString connection = MongoEndpoint.validateConnection(endpoint.connection());
+            builder.applyConnectionString(connection);
+            if (connection.getServerSelectionTimeout() == null) {
+                builder.applyToClusterSettings(c -> c.serverSelectionTimeout(10, TimeUnit.SECONDS));
+            }
+            if (connection.getConnectTimeout() == null) {
+                builder.applyToSocketSettings(s -> s.connectTimeout(10, TimeUnit.SECONDS));
+            }
+            return builder.build();
+        }
+        FollowClientSettings settings = namedClient(endpoint.clientName());
+        List<ServerAddress> hosts = new ArrayList<>();
+        for (String host : settings.hosts()) {
+            hosts.add(new ServerAddress(host));
+        }
+        builder.applyToClusterSettings(c -> {
+            c.hosts(hosts).serverSelectionTimeout(settings.serverSelectionTimeout().millis(), TimeUnit.MILLISECONDS);
+            if (settings.replicaSet() != null) {
+                c.requiredReplicaSetName(settings.replicaSet());
+            }
+        });
+        builder.applyToSocketSettings(s -> s.connectTimeout((int) settings.connectTimeout().millis(), TimeUnit.MILLISECONDS));
+        builder.applyToSslSettings(s -> s.enabled(settings.tlsEnabled()).invalidHostNameAllowed(settings.tlsAllowInvalidHostnames()));
+        if (settings.hasCredentials()) {
+            builder.credential(settings.withCredentials(MongoCredential::createCredential));
+        }
+        return builder.build();
+    }
+
+    /** New keystore or yml values: drop the clients whose settings changed; they are rebuilt on next use. */
+    public void reload(Settings settings) {
+        Map<String, FollowClientSettings> reloaded = FollowClientSettings.load(settings);
+        List<MongoClient> stale = new ArrayList<>();
+        synchronized (this) {
+            Map<String, FollowClientSettings> previous = namedSettings;
+            namedSettings = reloaded;
+            clients.entrySet().removeIf(entry -> {
+                String name = entry.getKey().clientName();
+                if (name != null && reloaded.get(name) != null && reloaded.get(name).sameClientAs(previous.get(name))) {
+                    return false;
+                }
+                if (name == null) {
+                    return false;
+                }
+                stale.add(entry.getValue());
+                return true;
+            });
+        }
+        for (MongoClient client : stale) {
+            client.close();
+        }
+        logger.info("reloaded mongo_follow client settings: {} named client(s)", reloaded.size());
+    }
+
+    @Override
+    public void close() {
+        List<MongoClient> all;
+        synchronized (this) {
+            all = new ArrayList<>(clients.values());
+            clients.clear();
+        }
+        all.forEach(MongoClient::close);
+    }
+}

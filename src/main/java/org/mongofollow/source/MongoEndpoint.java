@@ -1,0 +1,77 @@
+package org.mongofollow.source;
+
+import com.mongodb.ConnectionString;
+
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.io.stream.Writeable;
+
+import java.io.IOException;
+
+/**
+ * Which MongoDB deployment a follow reads: a named client ({@code mongo_follow.client.NAME.*}, whose
+ * credentials live in the keystore) or a connection string without credentials. Only this value travels
+ * in requests, index metadata and task parameters, so none of them ever holds a credential.
+ */
+public record MongoEndpoint(String clientName, String connection) implements Writeable {
+
+    public MongoEndpoint {
+        if ((clientName == null) == (connection == null)) {
+            throw new IllegalArgumentException("a follow needs exactly one of [client] (a named client) or [connection] (a MongoDB URI)");
+        }
+        if (connection != null) {
+            validateConnection(connection);
+        }
+    }
+
+    public static MongoEndpoint client(String name) {
+        return new MongoEndpoint(name, null);
+    }
+
+    public static MongoEndpoint connection(String uri) {
+        return new MongoEndpoint(null, uri);
+    }
+
+    public MongoEndpoint(StreamInput in) throws IOException {
+        this(in.readOptionalString(), in.readOptionalString());
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        out.writeOptionalString(clientName);
+        out.writeOptionalString(connection);
+    }
+
+    /**
+     * Refuses a connection string that carries credentials (or cannot be parsed), with a message that
+     * never repeats the string itself: it may hold a password.
+     */
+    static ConnectionString validateConnection(String uri) {
+        ConnectionString parsed;
+        try {
+            parsed = new ConnectionString(uri);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                "[connection] is not a valid MongoDB connection string (it must look like mongodb://host:port/?replicaSet=NAME)"
+            );
+        }
+        if (parsed.getUsername() != null || parsed.getPassword() != null || parsed.getCredential() != null) {
+            throw new IllegalArgumentException(
+                "[connection] must not carry credentials: put them in the Elasticsearch keystore as "
+                    + "mongo_follow.client.NAME.username and mongo_follow.client.NAME.password, set mongo_follow.client.NAME.hosts "
+                    + "in elasticsearch.yml, and follow with \"client\": \"NAME\""
+            );
+        }
+        return parsed;
+    }
+
+    /** A description safe for stats, logs and errors. */
+    public String describe() {
+        return clientName != null ? "client [" + clientName + "]" : connection;
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}

@@ -1,0 +1,47 @@
+package org.mongofollow.source;
+
+import com.mongodb.MongoException;
+import com.mongodb.MongoSecurityException;
+import com.mongodb.MongoTimeoutException;
+
+import org.elasticsearch.ElasticsearchStatusException;
+import org.elasticsearch.rest.RestStatus;
+
+/**
+ * Checks, before a follow changes anything, that its MongoDB endpoint answers as a replica set member
+ * whose oplog can be followed, within the client's server selection timeout; answers the majority
+ * commit point, where a follow without initial copy starts. Errors are clear and never show credentials.
+ */
+public final class MongoProbe {
+
+    private MongoProbe() {}
+
+    public static OplogPosition majorityCommitPoint(MongoClientService clients, MongoEndpoint endpoint, String database, String collection) {
+        String where = clients.describe(endpoint);
+        try {
+            return new OplogReader(clients.client(endpoint), database, collection).majorityCommitPoint();
+        } catch (OplogReader.NotAReplicaSetException e) {
+            throw new IllegalArgumentException("MongoDB at [" + where + "] cannot be followed: " + e.getMessage());
+        } catch (MongoTimeoutException e) {
+            throw new ElasticsearchStatusException(
+                "cannot reach a MongoDB replica set member at [{}] within the server selection timeout; check the hosts, the replica set name and the network",
+                RestStatus.SERVICE_UNAVAILABLE,
+                where
+            );
+        } catch (MongoSecurityException e) {
+            throw new ElasticsearchStatusException(
+                "MongoDB at [{}] refused the credentials of the follow's client (authentication failed); check mongo_follow.client.NAME.username and password in the keystore",
+                RestStatus.FORBIDDEN,
+                where
+            );
+        } catch (MongoException e) {
+            throw new ElasticsearchStatusException(
+                "MongoDB at [{}] answered with error {}: {}",
+                RestStatus.BAD_GATEWAY,
+                where,
+                e.getCode(),
+                e.getMessage()
+            );
+        }
+    }
+}

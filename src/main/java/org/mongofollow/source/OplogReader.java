@@ -1,0 +1,182 @@
+package org.mongofollow.source;
+
+import com.mongodb.CursorType;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoCollection;
+import com.mongodb.client.MongoCursor;
+import com.mongodb.client.model.Filters;
+
+import org.bson.BsonDocument;
+import org.bson.BsonTimestamp;
+import org.bson.BsonValue;
+import org.bson.Document;
+import org.bson.RawBsonDocument;
+import org.bson.conversions.Bson;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Reads one namespace's part of a replica set's oplog ({@code local.oplog.rs}): range reads
+ * {@code ts in (from, to]}, a tailing read that waits at the head, the majority commit point and the
+ * oldest entry still in the oplog. The server-side filter keeps only what can matter to the follow:
+ * the namespace's entries, its database's commands and transaction entries. Blocking: call it on the
+ * plugin's thread pool.
+ */
+public final class OplogReader {
+
+    /** A read's result: the entries, and how far the requested range has been completely read. */
+    public record Batch(List<RawBsonDocument> entries, OplogPosition scannedTo, OplogPosition majorityCommitPoint, long bytes) {}
+
+    /** The longest one getMore of a tailing read waits before the read checks whether it should go on waiting. */
+    static final long MAX_AWAIT_SLICE_MILLIS = 1000;
+
+    private final MongoClient client;
+    private final String database;
+    private final String collection;
+    private final MongoCollection<RawBsonDocument> oplog;
+
+    public OplogReader(MongoClient client, String database, String collection) {
+        this.client = client;
+        this.database = database;
+        this.collection = collection;
+        this.oplog = client.getDatabase("local").getCollection("oplog.rs", RawBsonDocument.class);
+    }
+
+    /** What can matter to a follow of {@code database.collection}. */
+    Bson namespaceFilter() {
+        return Filters.or(
+            Filters.eq("ns", database + "." + collection),
+            Filters.eq("ns", database + ".$cmd"),
+            Filters.eq("ns", "admin.$cmd")
+        );
+    }
+
+    /**
+     * Reads {@code (from, to]}, at most {@code maxOperations} entries and about {@code maxBytes}. A full
+     * batch has read the range up to its last entry only; otherwise the whole range is read.
+     */
+    public Batch readRange(OplogPosition from, OplogPosition to, int maxOperations, long maxBytes) {
+        Bson filter = Filters.and(
+            Filters.gt("ts", from.toBsonTimestamp()),
+            Filters.lte("ts", to.toBsonTimestamp()),
+            namespaceFilter()
+        );
+        List<RawBsonDocument> entries = new ArrayList<>();
+        long bytes = 0;
+        boolean complete = true;
+        try (MongoCursor<RawBsonDocument> cursor = oplog.find(filter).batchSize(Math.min(maxOperations, 1000)).limit(maxOperations).iterator()) {
+            while (cursor.hasNext()) {
+                RawBsonDocument entry = cursor.next();
+                entries.add(entry);
+                bytes += entry.getByteBuffer().remaining();
+                if (entries.size() >= maxOperations || bytes >= maxBytes) {
+                    complete = entries.size() < maxOperations && cursor.hasNext() == false;
+                    break;
+                }
+            }
+        }
+        OplogPosition scannedTo = complete ? to : position(entries.get(entries.size() - 1));
+        return new Batch(entries, scannedTo, null, bytes);
+    }
+
+    /**
+     * Waits up to {@code timeoutMillis} (or until {@code abandon} says so) at the head for entries after {@code from} (a tailable, await-data
+     * cursor), and returns only those at or below the majority commit point. With nothing new, the whole
+     * range up to the majority commit point seen before the wait has been read.
+     */
+    public Batch tail(OplogPosition from, int maxOperations, long maxBytes, long timeoutMillis, BooleanSupplier abandon) {
+        OplogPosition majorityBefore = majorityCommitPoint();
+        Bson filter = Filters.and(Filters.gt("ts", from.toBsonTimestamp()), namespaceFilter());
+        List<RawBsonDocument> entries = new ArrayList<>();
+        long bytes = 0;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        try (
+            MongoCursor<RawBsonDocument> cursor = oplog.find(filter)
+                .cursorType(CursorType.TailableAwait)
+                .maxAwaitTime(Math.max(1, Math.min(timeoutMillis, MAX_AWAIT_SLICE_MILLIS)), TimeUnit.MILLISECONDS)
+                .batchSize(Math.min(maxOperations, 1000))
+                .iterator()
+        ) {
+            // each getMore waits at most one slice, so a stopping task or node is never held for the whole timeout
+            while (true) {
+                RawBsonDocument entry = cursor.tryNext();
+                if (entry == null) {
+                    if (entries.isEmpty() == false || System.nanoTime() - deadline >= 0 || abandon.getAsBoolean()) {
+                        break;
+                    }
+                    continue;
+                }
+                entries.add(entry);
+                bytes += entry.getByteBuffer().remaining();
+                if (entries.size() >= maxOperations || bytes >= maxBytes || cursor.available() == 0) {
+                    break;
+                }
+            }
+        }
+        if (entries.isEmpty()) {
+            OplogPosition scannedTo = majorityBefore.compareTo(from) > 0 ? majorityBefore : from;
+            return new Batch(entries, scannedTo, majorityBefore, 0);
+        }
+        OplogPosition majority = majorityCommitPoint();
+        List<RawBsonDocument> committed = new ArrayList<>(entries.size());
+        long committedBytes = 0;
+        for (RawBsonDocument entry : entries) {
+            if (position(entry).compareTo(majority) > 0) {
+                break;
+            }
+            committed.add(entry);
+            committedBytes += entry.getByteBuffer().remaining();
+        }
+        OplogPosition scannedTo = committed.isEmpty() ? from : position(committed.get(committed.size() - 1));
+        if (committed.isEmpty() && majorityBefore.compareTo(from) > 0) {
+            // nothing new was committed, but everything up to the earlier majority point has been seen
+            scannedTo = majorityBefore.compareTo(position(entries.get(0))) < 0 ? majorityBefore : from;
+        }
+        return new Batch(committed, scannedTo, majority, committedBytes);
+    }
+
+    /**
+     * The newest majority-committed position: {@code hello}'s {@code lastWrite.majorityOpTime}, or
+     * {@code replSetGetStatus}'s {@code optimes.lastCommittedOpTime}.
+     */
+    public OplogPosition majorityCommitPoint() {
+        Document hello = client.getDatabase("admin").runCommand(new Document("hello", 1));
+        if (hello.get("setName") == null) {
+            throw new NotAReplicaSetException();
+        }
+        Object lastWrite = hello.get("lastWrite");
+        if (lastWrite instanceof Document lw && lw.get("majorityOpTime") instanceof Document opTime && opTime.get("ts") instanceof BsonTimestamp ts) {
+            return OplogPosition.of(ts);
+        }
+        Document status = client.getDatabase("admin").runCommand(new Document("replSetGetStatus", 1));
+        Object optimes = status.get("optimes");
+        if (optimes instanceof Document o && o.get("lastCommittedOpTime") instanceof Document opTime && opTime.get("ts") instanceof BsonTimestamp ts) {
+            return OplogPosition.of(ts);
+        }
+        throw new IllegalStateException("the MongoDB server reports no majority commit point (replSetGetStatus has no optimes.lastCommittedOpTime)");
+    }
+
+    /** The oldest entry still in the (capped) oplog, or null when it is empty. */
+    public OplogPosition oldestPosition() {
+        RawBsonDocument first = oplog.find().sort(new Document("$natural", 1)).limit(1).first();
+        return first == null ? null : position(first);
+    }
+
+    public static OplogPosition position(BsonDocument entry) {
+        BsonValue ts = entry.get("ts");
+        if (ts == null || ts.isTimestamp() == false) {
+            throw new IllegalArgumentException("oplog entry without a timestamp [ts]");
+        }
+        return OplogPosition.of(ts.asTimestamp());
+    }
+
+    /** Thrown when the server is not a replica set member: a standalone server has no oplog to follow. */
+    public static final class NotAReplicaSetException extends IllegalStateException {
+        public NotAReplicaSetException() {
+            super("the MongoDB server is not a replica set member, so it has no oplog to follow: start mongod with --replSet (a one-member replica set is enough)");
+        }
+    }
+}

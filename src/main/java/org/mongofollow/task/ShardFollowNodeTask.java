@@ -1,0 +1,363 @@
+package org.mongofollow.task;
+
+import com.mongodb.MongoException;
+import com.mongodb.ReadConcern;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.model.Filters;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.bson.BsonDocument;
+import org.bson.RawBsonDocument;
+import org.bson.codecs.BsonDocumentCodec;
+import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.client.internal.Client;
+import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.cluster.routing.IndexRouting;
+import org.elasticsearch.common.bytes.BytesArray;
+import org.elasticsearch.common.bytes.BytesReference;
+import org.elasticsearch.core.TimeValue;
+import org.elasticsearch.index.shard.ShardId;
+import org.elasticsearch.persistent.AllocatedPersistentTask;
+import org.elasticsearch.tasks.TaskId;
+import org.elasticsearch.threadpool.ThreadPool;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.json.JsonXContent;
+import org.mongofollow.apply.ApplyOperationsAction;
+import org.mongofollow.apply.BsonToJson;
+import org.mongofollow.apply.DocumentOperation;
+import org.mongofollow.apply.RejectedDocumentException;
+import org.mongofollow.apply.ShardOperation;
+import org.mongofollow.source.DecodedEntry;
+import org.mongofollow.source.MongoClientService;
+import org.mongofollow.source.OplogEntryDecoder;
+import org.mongofollow.source.OplogPosition;
+import org.mongofollow.source.OplogReader;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+
+/**
+ * The persistent task of one follower shard on the node it is assigned to: runs the shard's
+ * {@link ShardFollowCoordinator} with real I/O — oplog reads through the MongoDB driver on the plugin's
+ * thread pool, shard writes through {@link ApplyOperationsAction}, checkpoints through the
+ * {@link CheckpointPublisher} — and reports its status to the stats API.
+ */
+public class ShardFollowNodeTask extends AllocatedPersistentTask {
+
+    private static final Logger logger = LogManager.getLogger(ShardFollowNodeTask.class);
+
+    /** What the task needs from the node. */
+    public record Services(Client client, ThreadPool threadPool, Executor executor, MongoClientService mongoClients, CheckpointPublisher checkpoints) {}
+
+    private final ShardFollowTask params;
+    private final Services services;
+    private volatile Coordinator coordinator;
+
+    public ShardFollowNodeTask(
+        long id,
+        String type,
+        String action,
+        String description,
+        TaskId parentTask,
+        Map<String, String> headers,
+        ShardFollowTask params,
+        Services services
+    ) {
+        super(id, type, action, description, parentTask, headers);
+        this.params = params;
+        this.services = services;
+    }
+
+    public ShardFollowTask params() {
+        return params;
+    }
+
+    /** Starts following after {@code checkpoint}; {@code head} is the majority commit point if known. */
+    void start(IndexMetadata indexMetadata, OplogPosition checkpoint, OplogPosition head) {
+        Coordinator started = new Coordinator(new ShardId(indexMetadata.getIndex(), params.shard()), IndexRouting.fromIndexMetadata(indexMetadata));
+        this.coordinator = started;
+        logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
+        started.start(checkpoint, head);
+    }
+
+    @Override
+    public ShardFollowStatus getStatus() {
+        Coordinator current = coordinator;
+        return current == null ? null : current.getStatus();
+    }
+
+    /** The checkpoint the task has reached, or null before it started. */
+    public OplogPosition checkpoint() {
+        Coordinator current = coordinator;
+        return current == null ? null : current.getCheckpoint();
+    }
+
+    @Override
+    protected void onCancelled() {
+        Coordinator current = coordinator;
+        if (current != null) {
+            current.stop();
+            services.checkpoints().flush(params.index());
+        }
+        markAsCompleted();
+    }
+
+    private final class Coordinator extends ShardFollowCoordinator<DocumentOperation> {
+        private final ShardId shardId;
+        private final IndexRouting routing;
+        private final OplogEntryDecoder decoder;
+        private MongoClient client;
+        private OplogReader reader;
+
+        Coordinator(ShardId shardId, IndexRouting routing) {
+            super(
+                params.index(),
+                params.shard(),
+                services.mongoClients().describe(params.follow().endpoint()) + " " + params.follow().namespace(),
+                params.follow().budgets()
+            );
+            this.shardId = shardId;
+            this.routing = routing;
+            this.decoder = new OplogEntryDecoder(params.follow().database(), params.follow().collection());
+        }
+
+        /** The reader on the endpoint's current client (a settings reload replaces the client). */
+        private synchronized OplogReader reader() {
+            MongoClient current = services.mongoClients().client(params.follow().endpoint());
+            if (current != client) {
+                client = current;
+                reader = new OplogReader(current, params.follow().database(), params.follow().collection());
+            }
+            return reader;
+        }
+
+        /** A tailing read stops waiting when the task stops or the node shuts down. */
+        private boolean abandoned() {
+            return isStopped() || services.threadPool().executor(org.mongofollow.MongoFollowPlugin.THREAD_POOL).isShutdown();
+        }
+
+        private synchronized MongoClient currentClient() {
+            reader();
+            return client;
+        }
+
+        @Override
+        protected void innerSendReadRequest(ReadRequest request, Consumer<ReadResponse<DocumentOperation>> onResponse, Consumer<Exception> onFailure) {
+            services.executor().execute(() -> {
+                ReadResponse<DocumentOperation> response;
+                try {
+                    response = read(request);
+                } catch (Exception e) {
+                    onFailure.accept(e);
+                    return;
+                }
+                onResponse.accept(response);
+            });
+        }
+
+        private ReadResponse<DocumentOperation> read(ReadRequest request) {
+            OplogReader oplog = reader();
+            checkHistory(oplog, request.fromExclusive());
+            OplogReader.Batch batch;
+            try {
+                batch = request.isTail()
+                    ? oplog.tail(request.fromExclusive(), request.maxOperations(), request.maxBytes(), request.pollTimeout().millis(), this::abandoned)
+                    : oplog.readRange(request.fromExclusive(), request.toInclusive(), request.maxOperations(), request.maxBytes());
+            } catch (MongoException e) {
+                if (e.getCode() == FollowFailures.CAPPED_POSITION_LOST) {
+                    throw historyLost(request.fromExclusive(), oplog.oldestPosition());
+                }
+                throw e;
+            }
+            List<DocumentOperation> operations = new ArrayList<>();
+            long skipped = 0;
+            for (RawBsonDocument entry : batch.entries()) {
+                DecodedEntry decoded;
+                synchronized (decoder) {
+                    decoded = decoder.decode(entry);
+                }
+                switch (decoded.outcome()) {
+                    case SKIPPED -> skipped++;
+                    case FATAL -> throw new FollowFatalException("the follow of [{}] cannot go on: {}", params.follow().namespace(), decoded.reason());
+                    case BUFFERED -> throw new FollowFatalException(
+                        "the follow of [{}] met a transaction that spans several oplog entries at {} ({}); such transactions are not supported yet",
+                        params.follow().namespace(),
+                        decoded.position(),
+                        decoded.reason()
+                    );
+                    case OPERATIONS -> {
+                        for (DocumentOperation operation : decoded.operations()) {
+                            if (operation.isBarrier() || routing.getShard(operation.documentId(), null) == shardId.id()) {
+                                operations.add(operation);
+                            } else {
+                                skipped++;
+                            }
+                        }
+                    }
+                }
+            }
+            OplogPosition majority = batch.majorityCommitPoint() != null ? batch.majorityCommitPoint() : oplog.majorityCommitPoint();
+            return new ReadResponse<>(
+                operations,
+                batch.scannedTo(),
+                OplogPosition.max(majority, batch.scannedTo()),
+                batch.entries().size(),
+                skipped,
+                batch.bytes()
+            );
+        }
+
+        /** A position older than the oldest entry of the (capped) oplog: entries the follow needed are gone. */
+        private void checkHistory(OplogReader oplog, OplogPosition from) {
+            if (from.equals(OplogPosition.MIN)) {
+                return; // followed from the very beginning of an empty oplog
+            }
+            OplogPosition oldest = oplog.oldestPosition();
+            if (oldest != null && from.compareTo(oldest) < 0) {
+                throw historyLost(from, oldest);
+            }
+        }
+
+        private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest) {
+            return new FollowFatalException(
+                "history lost: the MongoDB oplog no longer holds position {} of this follow (its oldest entry is {}), so changes made "
+                    + "while the follow was behind are gone from the log and the index can no longer be kept exact from it. Make the index "
+                    + "exact again by unfollowing, deleting the index and following again; to prevent it, give the oplog more room "
+                    + "(replSetResizeOplog) or keep the follow from falling that far behind",
+                from,
+                oldest == null ? "unknown" : oldest
+            );
+        }
+
+        @Override
+        protected void innerSendWriteRequest(List<DocumentOperation> operations, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
+            if (operations.size() == 1 && operations.get(0).isBarrier()) {
+                onFailure.accept(
+                    new FollowFatalException(
+                        "the followed collection [{}] (or its database) was dropped at {}; emptying the index on a drop is not supported yet",
+                        params.follow().namespace(),
+                        operations.get(0).position()
+                    )
+                );
+                return;
+            }
+            List<ShardOperation> writes = new ArrayList<>(operations.size());
+            long rejected = 0;
+            for (DocumentOperation operation : operations) {
+                try {
+                    writes.add(toShardOperation(operation));
+                } catch (RejectedDocumentException e) {
+                    rejected++;
+                    logger.warn("[{}][{}] document [{}] at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), e.getMessage());
+                    writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), operation.position().value(), BytesArray.EMPTY));
+                } catch (IOException e) {
+                    onFailure.accept(e);
+                    return;
+                }
+            }
+            long rejectedBeforeWrite = rejected;
+            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes), ActionListener.wrap(response -> {
+                long total = rejectedBeforeWrite + response.rejections().size();
+                for (ApplyOperationsAction.Rejection rejection : response.rejections()) {
+                    logger.warn("[{}][{}] document [{}] at version {} rejected: {}", params.index(), params.shard(), rejection.id(), rejection.version(), rejection.reason());
+                }
+                if (response.missingBases().isEmpty()) {
+                    onSuccess.accept(new WriteResponse(total));
+                } else {
+                    services.executor().execute(() -> lookUpMissingBases(operations, response.missingBases(), total, onSuccess, onFailure));
+                }
+            }, onFailure));
+        }
+
+        /** Updates whose base document the follower lacks: index the document as MongoDB has it now (majority-committed). */
+        private void lookUpMissingBases(
+            List<DocumentOperation> batch,
+            List<ApplyOperationsAction.MissingBase> missing,
+            long rejected,
+            Consumer<WriteResponse> onSuccess,
+            Consumer<Exception> onFailure
+        ) {
+            List<ShardOperation> writes = new ArrayList<>();
+            try {
+                var collection = currentClient().getDatabase(params.follow().database())
+                    .getCollection(params.follow().collection(), RawBsonDocument.class)
+                    .withReadConcern(ReadConcern.MAJORITY);
+                for (ApplyOperationsAction.MissingBase base : missing) {
+                    DocumentOperation operation = batch.stream()
+                        .filter(o -> base.id().equals(o.documentId()) && o.position().value() == base.version())
+                        .findFirst()
+                        .orElseThrow();
+                    RawBsonDocument current = collection.find(Filters.eq("_id", operation.mongoId())).first();
+                    if (current != null) {
+                        writes.add(new ShardOperation(ShardOperation.Kind.INDEX, operation.documentId(), base.version(), json(current)));
+                    }
+                }
+            } catch (Exception e) {
+                onFailure.accept(e);
+                return;
+            }
+            if (writes.isEmpty()) {
+                onSuccess.accept(new WriteResponse(rejected));
+                return;
+            }
+            services.client().execute(
+                ApplyOperationsAction.INSTANCE,
+                new ApplyOperationsAction.Request(shardId, writes),
+                ActionListener.wrap(r -> onSuccess.accept(new WriteResponse(rejected + r.rejections().size())), onFailure)
+            );
+        }
+
+        @Override
+        protected void innerPersistCheckpoint(OplogPosition checkpoint) {
+            services.checkpoints().publish(params.index(), params.shard(), checkpoint, params.follow().budgets().checkpointInterval());
+        }
+
+        @Override
+        protected void schedule(TimeValue delay, Runnable task) {
+            services.threadPool().schedule(task, delay, services.executor());
+        }
+
+        @Override
+        protected boolean shouldRetry(Exception e) {
+            return FollowFailures.shouldRetry(e);
+        }
+
+        @Override
+        protected long relativeTimeNanos() {
+            return System.nanoTime();
+        }
+    }
+
+    static ShardOperation toShardOperation(DocumentOperation operation) throws IOException {
+        long version = operation.position().value();
+        return switch (operation.kind()) {
+            case INDEX -> new ShardOperation(ShardOperation.Kind.INDEX, operation.documentId(), version, json(operation.payload()));
+            case UPDATE_DIFF -> new ShardOperation(ShardOperation.Kind.UPDATE_DIFF, operation.documentId(), version, bson(operation.payload()));
+            case UPDATE_V1 -> new ShardOperation(ShardOperation.Kind.UPDATE_V1, operation.documentId(), version, bson(operation.payload()));
+            case DELETE -> new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), version, BytesArray.EMPTY);
+            case DROP_ALL -> throw new IllegalArgumentException("a drop is not a document operation");
+        };
+    }
+
+    /** The document's {@code _source}: the documented BSON to JSON mapping, {@code _id} left out. */
+    static BytesReference json(BsonDocument document) throws IOException {
+        try (XContentBuilder builder = JsonXContent.contentBuilder()) {
+            builder.map(BsonToJson.toSource(document));
+            return BytesReference.bytes(builder);
+        }
+    }
+
+    static BytesReference bson(BsonDocument document) {
+        RawBsonDocument raw = document instanceof RawBsonDocument r ? r : new RawBsonDocument(document, new BsonDocumentCodec());
+        ByteBuffer buffer = raw.getByteBuffer().asNIO();
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return new BytesArray(bytes);
+    }
+}

@@ -1,0 +1,168 @@
+package org.mongofollow.it;
+
+import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import com.mongodb.client.MongoCollection;
+
+import org.bson.BsonDocument;
+import org.elasticsearch.action.search.SearchResponse;
+import org.elasticsearch.client.Request;
+import org.elasticsearch.client.Response;
+import org.elasticsearch.common.Strings;
+import org.elasticsearch.common.xcontent.XContentHelper;
+import org.elasticsearch.core.TimeValue;
+import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.search.SearchHit;
+import org.elasticsearch.test.ESIntegTestCase;
+import org.elasticsearch.test.GraalVMThreadsFilter;
+import org.elasticsearch.test.JnaCleanerThreadsFilter;
+import org.elasticsearch.test.NettyGlobalThreadsFilter;
+import org.elasticsearch.transport.netty4.Netty4Plugin;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.XContentType;
+import org.elasticsearch.xcontent.json.JsonXContent;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.mongofollow.MongoFollowPlugin;
+import org.mongofollow.apply.BsonToJson;
+import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.embedded.EmbeddedMongo;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
+import static org.hamcrest.Matchers.equalTo;
+
+/**
+ * An internal cluster with the plugin and real HTTP, following the project's embedded MongoDB (a real
+ * wire-protocol replica-set primary writing a real-format oplog) that lives for the whole suite.
+ */
+@ThreadLeakFilters(
+    filters = { GraalVMThreadsFilter.class, NettyGlobalThreadsFilter.class, JnaCleanerThreadsFilter.class, MongoThreadsFilter.class }
+)
+public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
+
+    protected static EmbeddedMongo mongo;
+    protected static MongoClient mongoClient;
+
+    @BeforeClass
+    public static void startMongo() {
+        mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(200));
+        mongoClient = MongoClients.create(mongo.connectionString());
+    }
+
+    @AfterClass
+    public static void stopMongo() {
+        if (mongoClient != null) {
+            mongoClient.close();
+            mongoClient = null;
+        }
+        if (mongo != null) {
+            mongo.close();
+            mongo = null;
+        }
+    }
+
+    @Override
+    protected Collection<Class<? extends Plugin>> nodePlugins() {
+        return List.of(MongoFollowPlugin.class, Netty4Plugin.class);
+    }
+
+    @Override
+    protected boolean addMockHttpTransport() {
+        return false;
+    }
+
+    protected MongoCollection<BsonDocument> collection(String database, String name) {
+        return mongoClient.getDatabase(database).getCollection(name, BsonDocument.class);
+    }
+
+    /** Starts a follow over HTTP; returns the response body. */
+    protected Map<String, Object> putFollow(String index, String database, String collection, String extraBody) throws IOException {
+        Request put = new Request("PUT", "/" + index + "/_mongo_follow");
+        put.setJsonEntity(
+            "{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"" + database + "\", \"collection\": \"" + collection
+                + "\", \"initial_copy\": false" + (extraBody == null ? "" : ", " + extraBody) + "}"
+        );
+        return call(put);
+    }
+
+    protected static Map<String, Object> call(Request request) throws IOException {
+        Response response = getRestClient().performRequest(request);
+        try (InputStream in = response.getEntity().getContent()) {
+            return XContentHelper.convertToMap(XContentType.JSON.xContent(), in, true);
+        }
+    }
+
+    protected static Map<String, Object> call(String method, String path) throws IOException {
+        return call(new Request(method, path));
+    }
+
+    /** The collection's documents as the follower must hold them: {@code _id} mapping and BSON to JSON mapping. */
+    protected Map<String, Map<String, Object>> expectedDocuments(MongoCollection<BsonDocument> collection) throws IOException {
+        Map<String, Map<String, Object>> expected = new HashMap<>();
+        for (BsonDocument document : collection.find()) {
+            expected.put(DocumentIds.toElasticsearchId(document.get("_id")), normalize(BsonToJson.toSource(document)));
+        }
+        return expected;
+    }
+
+    /** Every document of the index, by {@code _id}. */
+    protected Map<String, Map<String, Object>> indexedDocuments(String index) throws IOException {
+        indicesAdmin().prepareRefresh(index).get();
+        Map<String, Map<String, Object>> documents = new HashMap<>();
+        assertResponse(prepareSearch(index).setSize(10_000).setTrackTotalHits(true), (SearchResponse response) -> {
+            assertTrue("more documents than one page holds", response.getHits().getTotalHits().value <= 10_000);
+            for (SearchHit hit : response.getHits().getHits()) {
+                documents.put(hit.getId(), hit.getSourceAsMap());
+            }
+        });
+        Map<String, Map<String, Object>> normalized = new HashMap<>();
+        for (var entry : documents.entrySet()) {
+            normalized.put(entry.getKey(), normalize(entry.getValue()));
+        }
+        return normalized;
+    }
+
+    /** Through JSON and back, so both sides compare with the same number types. */
+    protected static Map<String, Object> normalize(Map<String, Object> source) throws IOException {
+        try (XContentBuilder builder = JsonXContent.contentBuilder()) {
+            builder.map(source);
+            return XContentHelper.convertToMap(XContentType.JSON.xContent(), Strings.toString(builder), true);
+        }
+    }
+
+    /** Waits until the index holds exactly the collection's documents. */
+    protected void assertConverges(String index, MongoCollection<BsonDocument> collection) throws Exception {
+        Map<String, Map<String, Object>> expected = expectedDocuments(collection);
+        assertBusy(() -> {
+            Map<String, Map<String, Object>> actual = indexedDocuments(index);
+            if (actual.equals(expected) == false) {
+                Map<String, Object> diff = new HashMap<>();
+                for (var e : expected.entrySet()) {
+                    if (e.getValue().equals(actual.get(e.getKey())) == false) {
+                        diff.put(e.getKey(), "expected " + e.getValue() + " but was " + actual.get(e.getKey()));
+                    }
+                }
+                for (String id : actual.keySet()) {
+                    if (expected.containsKey(id) == false) {
+                        diff.put(id, "extra document " + actual.get(id));
+                    }
+                }
+                fail(diff.size() + " documents differ, e.g. " + diff.entrySet().stream().limit(3).toList());
+            }
+            assertThat(actual.size(), equalTo(expected.size()));
+        }, 60, TimeUnit.SECONDS);
+    }
+
+    protected static TimeValue timeout() {
+        return TimeValue.timeValueSeconds(60);
+    }
+}
