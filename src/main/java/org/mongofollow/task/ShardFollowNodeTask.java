@@ -16,6 +16,7 @@ import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.routing.IndexRouting;
 import org.elasticsearch.common.bytes.BytesArray;
 import org.elasticsearch.common.bytes.BytesReference;
+import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
 import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.index.shard.ShardId;
 import org.elasticsearch.persistent.AllocatedPersistentTask;
@@ -137,6 +138,22 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             return reader;
         }
 
+        /**
+         * Runs blocking I/O on the plugin's pool. A pool that is shutting down (the node closes) stops the
+         * coordinator quietly: the task resumes from its checkpoint wherever it runs next.
+         */
+        private void execute(Consumer<Exception> onFailure, Runnable io) {
+            try {
+                services.executor().execute(io);
+            } catch (EsRejectedExecutionException e) {
+                if (e.isExecutorShutdown()) {
+                    stop();
+                } else {
+                    onFailure.accept(e);
+                }
+            }
+        }
+
         /** A tailing read stops waiting when the task stops or the node shuts down. */
         private boolean abandoned() {
             return isStopped() || services.threadPool().executor(org.mongofollow.MongoFollowPlugin.THREAD_POOL).isShutdown();
@@ -149,7 +166,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         @Override
         protected void innerSendReadRequest(ReadRequest request, Consumer<ReadResponse<DocumentOperation>> onResponse, Consumer<Exception> onFailure) {
-            services.executor().execute(() -> {
+            execute(onFailure, () -> {
                 ReadResponse<DocumentOperation> response;
                 try {
                     response = read(request);
@@ -270,7 +287,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 if (response.missingBases().isEmpty()) {
                     onSuccess.accept(new WriteResponse(total));
                 } else {
-                    services.executor().execute(() -> lookUpMissingBases(operations, response.missingBases(), total, onSuccess, onFailure));
+                    execute(onFailure, () -> lookUpMissingBases(operations, response.missingBases(), total, onSuccess, onFailure));
                 }
             }, onFailure));
         }
@@ -320,7 +337,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         @Override
         protected void schedule(TimeValue delay, Runnable task) {
-            services.threadPool().schedule(task, delay, services.executor());
+            services.threadPool().scheduleUnlessShuttingDown(delay, services.executor(), task);
         }
 
         @Override

@@ -48,4 +48,96 @@ public class FollowEngineIT extends MongoFollowIntegTestCase {
         assertThat(written, greaterThan(0L));
         internalCluster().assertSameDocIdsOnShards();
     }
+
+    public void testRandomWorkloadConvergesExactlyOnPrimariesAndReplicas() throws Exception {
+        MongoCollection<BsonDocument> items = collection("shop", "items");
+        putFollow("items", "shop", "items", SHARDING + ", \"max_read_request_operation_count\": " + between(50, 500)
+            + ", \"max_outstanding_read_requests\": " + between(1, 8) + ", \"max_write_request_operation_count\": " + between(10, 300)
+            + ", \"max_outstanding_write_requests\": " + between(1, 8));
+        ensureGreen("items");
+        new RandomWorkload(items, randomLong(), 300).run(5_000);
+        assertConverges("items", items);
+        internalCluster().assertSameDocIdsOnShards();
+    }
+
+    public void testPauseKeepsTheCheckpointAndResumeCatchesUp() throws Exception {
+        MongoCollection<BsonDocument> items = collection("shop", "paused");
+        putFollow("paused", "shop", "paused", SHARDING);
+        ensureGreen("paused");
+        RandomWorkload workload = new RandomWorkload(items, randomLong(), 100);
+        workload.run(300);
+        assertConverges("paused", items);
+
+        call("POST", "/paused/_mongo_follow/_pause");
+        assertBusy(() -> assertThat(shardStats("paused").size(), equalTo(0)));
+        assertThat(infoStatus("paused"), equalTo("paused"));
+        workload.run(300);
+        call("POST", "/paused/_mongo_follow/_resume");
+        assertThat(infoStatus("paused"), equalTo("active"));
+        assertConverges("paused", items);
+    }
+
+    public void testTaskMovesWhenItsNodeStopsAndLosesNothing() throws Exception {
+        MongoCollection<BsonDocument> items = collection("shop", "moving");
+        putFollow("moving", "shop", "moving", SHARDING);
+        ensureGreen("moving");
+        RandomWorkload workload = new RandomWorkload(items, randomLong(), 200);
+        workload.run(500);
+        assertConverges("moving", items);
+
+        String node = nodeRunningShardTask("moving", 0);
+        internalCluster().stopNode(node);
+        workload.run(500);
+        ensureYellow("moving");
+        assertConverges("moving", items);
+        assertThat(nodeRunningShardTask("moving", 0), org.hamcrest.Matchers.not(equalTo(node)));
+    }
+
+    public void testFullClusterRestartResumesFromTheCheckpoint() throws Exception {
+        MongoCollection<BsonDocument> items = collection("shop", "restarted");
+        putFollow("restarted", "shop", "restarted", SHARDING + ", \"checkpoint_interval\": \"100ms\"");
+        ensureGreen("restarted");
+        RandomWorkload workload = new RandomWorkload(items, randomLong(), 200);
+        workload.run(500);
+        assertConverges("restarted", items);
+        // the stored checkpoints have moved off the start position
+        assertBusy(() -> {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> checkpoints = (Map<String, Object>) followerInfo("restarted").get("checkpoints");
+            assertThat(checkpoints.size(), equalTo(2));
+        });
+        internalCluster().fullRestart();
+        ensureGreen("restarted");
+        workload.run(500);
+        assertConverges("restarted", items);
+    }
+
+    private List<Map<String, Object>> shardStats(String index) throws java.io.IOException {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> shards = (List<Map<String, Object>>) indices.get(0).get("shards");
+        return shards;
+    }
+
+    private Map<String, Object> followerInfo(String index) throws java.io.IOException {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> followers = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_info").get("follower_indices");
+        return followers.get(0);
+    }
+
+    private String infoStatus(String index) throws java.io.IOException {
+        return (String) followerInfo(index).get("status");
+    }
+
+    /** The name of the node whose persistent task follows the given shard. */
+    private String nodeRunningShardTask(String index, int shard) {
+        var state = clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState();
+        var tasks = state.metadata().<org.elasticsearch.persistent.PersistentTasksCustomMetadata>custom(
+            org.elasticsearch.persistent.PersistentTasksCustomMetadata.TYPE
+        );
+        String uuid = state.metadata().index(index).getIndexUUID();
+        var task = tasks.getTask(org.mongofollow.task.ShardFollowTask.taskId(uuid, shard));
+        return state.nodes().get(task.getExecutorNode()).getName();
+    }
 }
