@@ -1,0 +1,119 @@
+package org.mongofollow.apply;
+
+import org.bson.BsonDocument;
+import org.elasticsearch.action.get.GetResponse;
+import org.elasticsearch.common.bytes.BytesArray;
+import org.elasticsearch.common.bytes.BytesReference;
+import org.elasticsearch.index.shard.ShardId;
+import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.MongoFollowPlugin;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertAcked;
+import static org.hamcrest.Matchers.equalTo;
+
+/**
+ * The shard-level write action on a real cluster: external versions make replays and stale operations
+ * harmless, updates apply to the document read in real time on the primary, replicas end up identical.
+ */
+@ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.SUITE, numDataNodes = 2, numClientNodes = 0)
+public class ApplyOperationsIT extends ESIntegTestCase {
+
+    @Override
+    protected java.util.Collection<Class<? extends Plugin>> nodePlugins() {
+        return List.of(MongoFollowPlugin.class);
+    }
+
+    private ShardId shard0(String index) {
+        assertAcked(indicesAdmin().prepareCreate(index).setSettings(indexSettings(1, 1)));
+        ensureGreen(index);
+        return new ShardId(resolveIndex(index), 0);
+    }
+
+    private ApplyOperationsAction.Response apply(ShardId shard, ShardOperation... operations) {
+        return client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shard, List.of(operations))).actionGet();
+    }
+
+    private static ShardOperation index(String id, long version, String json) {
+        return new ShardOperation(ShardOperation.Kind.INDEX, id, version, new BytesArray(json));
+    }
+
+    private static ShardOperation diff(String id, long version, String diffJson) {
+        return new ShardOperation(ShardOperation.Kind.UPDATE_DIFF, id, version, bson(diffJson));
+    }
+
+    private static BytesReference bson(String json) {
+        org.bson.RawBsonDocument raw = new org.bson.RawBsonDocument(BsonDocument.parse(json), new org.bson.codecs.BsonDocumentCodec());
+        java.nio.ByteBuffer buffer = raw.getByteBuffer().asNIO();
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return new BytesArray(bytes);
+    }
+
+    private Map<String, Object> source(String index, String id) {
+        GetResponse get = client().prepareGet(index, id).get();
+        return get.isExists() ? get.getSourceAsMap() : null;
+    }
+
+    public void testOlderOperationsAreHarmlessAndReplaysChangeNothing() throws Exception {
+        ShardId shard = shard0("versions");
+        ApplyOperationsAction.Response first = apply(shard, index("a", 100, "{\"x\":1}"), index("b", 100, "{\"y\":1}"));
+        assertThat(first.applied(), equalTo(2));
+
+        // an older insert and an older delete lose against the document's version
+        ApplyOperationsAction.Response stale = apply(shard, index("a", 50, "{\"x\":0}"), new ShardOperation(ShardOperation.Kind.DELETE, "b", 70, BytesArray.EMPTY));
+        assertThat(stale.stale(), equalTo(2));
+        assertThat(stale.applied(), equalTo(0));
+        assertThat(source("versions", "a"), equalTo(Map.of("x", 1)));
+        assertThat(source("versions", "b"), equalTo(Map.of("y", 1)));
+
+        // a diff applies to the current document; replaying it changes nothing
+        ShardOperation update = diff("a", 120, "{\"u\": {\"x\": 2}, \"i\": {\"z\": \"new\"}}");
+        assertThat(apply(shard, update).applied(), equalTo(1));
+        assertThat(source("versions", "a"), equalTo(Map.of("x", 2, "z", "new")));
+        apply(shard, update, index("a", 110, "{\"x\":-1}"));
+        assertThat(source("versions", "a"), equalTo(Map.of("x", 2, "z", "new")));
+
+        // a delete leaves a tombstone: the older insert replayed afterwards does not bring the document back
+        apply(shard, new ShardOperation(ShardOperation.Kind.DELETE, "a", 130, BytesArray.EMPTY));
+        assertThat(apply(shard, index("a", 100, "{\"x\":1}")).stale(), equalTo(1));
+        assertNull(source("versions", "a"));
+
+        internalCluster().assertSameDocIdsOnShards();
+    }
+
+    public void testUpdateOfAMissingDocumentIsReportedForALookUp() {
+        ShardId shard = shard0("missing");
+        ApplyOperationsAction.Response response = apply(shard, diff("ghost", 10, "{\"u\": {\"x\": 2}}"));
+        assertThat(response.applied(), equalTo(0));
+        assertThat(response.missingBases(), equalTo(List.of(new ApplyOperationsAction.MissingBase("ghost", 10))));
+        assertNull(source("missing", "ghost"));
+    }
+
+    public void testOperationsOfOneTransactionShareAVersionAndApplyInOrder() {
+        ShardId shard = shard0("txn");
+        ApplyOperationsAction.Response response = apply(
+            shard,
+            index("t", 200, "{\"n\":1}"),
+            diff("t", 200, "{\"u\": {\"n\": 2}}"),
+            diff("t", 200, "{\"i\": {\"m\": true}}")
+        );
+        assertThat(response.applied(), equalTo(3));
+        assertThat(source("txn", "t"), equalTo(Map.of("n", 2, "m", true)));
+    }
+
+    public void testDocumentsElasticsearchRefusesAreRejectedWithoutFailingTheBatch() throws Exception {
+        ShardId shard = shard0("mapping");
+        assertThat(apply(shard, index("a", 1, "{\"n\": 1}")).applied(), equalTo(1));
+        ApplyOperationsAction.Response response = apply(shard, index("b", 2, "{\"n\": \"not a number\"}"), index("c", 3, "{\"n\": 3}"));
+        assertThat(response.applied(), equalTo(1));
+        assertThat(response.rejections().size(), equalTo(1));
+        assertThat(response.rejections().get(0).id(), equalTo("b"));
+        assertNull(source("mapping", "b"));
+        assertThat(source("mapping", "c"), equalTo(Map.of("n", 3)));
+        internalCluster().assertSameDocIdsOnShards();
+    }
+}
