@@ -1,0 +1,122 @@
+package org.mongofollow.it;
+
+import com.mongodb.client.MongoCollection;
+
+import org.bson.BsonDocument;
+import org.bson.BsonInt32;
+import org.bson.BsonString;
+import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.source.OplogPosition;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+
+/** How a follow behaves towards its source: a quiet collection, a lagging majority, an outage. */
+@ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.TEST, numDataNodes = 1, numClientNodes = 0)
+public class FollowSourceIT extends MongoFollowIntegTestCase {
+
+    private static final String ONE_SHARD = "\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 0}";
+
+    public void testQuietCollectionCheckpointMovesWithTheMajorityCommitPoint() throws Exception {
+        Map<String, Object> put = putFollow("quiet", "busy", "quiet", ONE_SHARD + ", \"checkpoint_interval\": \"100ms\"");
+        OplogPosition start = OplogPosition.parse((String) put.get("start_position"));
+        assertThat(storedCheckpoint("quiet"), equalTo(start));
+        MongoCollection<BsonDocument> other = collection("busy", "other");
+        for (int i = 0; i < 200; i++) {
+            other.insertOne(new BsonDocument("_id", new BsonInt32(i)));
+        }
+        OplogPosition head = OplogPosition.of(mongo.majorityCommitPoint());
+        assertBusy(() -> {
+            assertThat(checkpoint("quiet"), greaterThanOrEqualTo(head));
+            assertThat(storedCheckpoint("quiet"), greaterThanOrEqualTo(head));
+        });
+        assertThat(head, greaterThan(start));
+        assertThat(indexedDocuments("quiet").size(), equalTo(0));
+        Map<String, Object> shard = shardStats("quiet");
+        assertThat(((Number) shard.get("operations_written")).longValue(), equalTo(0L));
+    }
+
+    public void testNothingPastTheMajorityCommitPointIsApplied() throws Exception {
+        MongoCollection<BsonDocument> items = collection("lagging", "items");
+        putFollow("lagging", "lagging", "items", ONE_SHARD + ", \"read_poll_timeout\": \"1s\"");
+        items.insertOne(new BsonDocument("_id", new BsonInt32(1)).append("state", new BsonString("committed")));
+        assertConverges("lagging", items);
+
+        mongo.holdMajorityCommitPoint();
+        try {
+            OplogPosition held = OplogPosition.of(mongo.majorityCommitPoint());
+            List<BsonDocument> unconfirmed = new ArrayList<>();
+            for (int i = 2; i <= 20; i++) {
+                unconfirmed.add(new BsonDocument("_id", new BsonInt32(i)).append("state", new BsonString("not yet majority")));
+            }
+            items.insertMany(unconfirmed);
+            long readsBefore = ((Number) shardStats("lagging").get("successful_read_requests")).longValue();
+            // let the follower read the head several times while the majority is held back
+            assertBusy(() -> assertThat(((Number) shardStats("lagging").get("successful_read_requests")).longValue(), greaterThan(readsBefore + 2)));
+            assertThat(checkpoint("lagging"), lessThanOrEqualTo(held));
+            assertThat(indexedDocuments("lagging").keySet(), equalTo(java.util.Set.of("1")));
+        } finally {
+            mongo.releaseMajorityCommitPoint();
+        }
+        assertConverges("lagging", items);
+    }
+
+    public void testAnOutageIsRetriedAndShowsInReadExceptions() throws Exception {
+        MongoCollection<BsonDocument> items = collection("outage", "items");
+        putFollow("outage", "outage", "items", ONE_SHARD + ", \"read_poll_timeout\": \"1s\", \"max_retry_delay\": \"200ms\"");
+        items.insertOne(new BsonDocument("_id", new BsonInt32(1)));
+        assertConverges("outage", items);
+
+        mongo.stop();
+        try {
+            assertBusy(() -> {
+                Map<String, Object> shard = shardStats("outage");
+                assertThat(((Number) shard.get("failed_read_requests")).longValue(), greaterThan(0L));
+                @SuppressWarnings("unchecked")
+                List<Map<String, Object>> readExceptions = (List<Map<String, Object>>) shard.get("read_exceptions");
+                assertThat(readExceptions.size(), greaterThan(0));
+                assertThat(shard.get("fatal_exception"), equalTo(null));
+            }, 60, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            mongo.restart();
+        }
+        items.insertOne(new BsonDocument("_id", new BsonInt32(2)));
+        assertConverges("outage", items);
+        assertBusy(() -> {
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> readExceptions = (List<Map<String, Object>>) shardStats("outage").get("read_exceptions");
+            assertThat(readExceptions.size(), equalTo(0));
+        });
+    }
+
+    private Map<String, Object> shardStats(String index) throws java.io.IOException {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> shards = (List<Map<String, Object>>) indices.get(0).get("shards");
+        assertThat(shards.size(), equalTo(1));
+        return shards.get(0);
+    }
+
+    private OplogPosition checkpoint(String index) throws java.io.IOException {
+        return OplogPosition.parse((String) shardStats(index).get("checkpoint"));
+    }
+
+    private OplogPosition storedCheckpoint(String index) throws java.io.IOException {
+        return OplogPosition.parse(storedCheckpointText(index));
+    }
+
+    private String storedCheckpointText(String index) throws java.io.IOException {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> followers = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_info").get("follower_indices");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> checkpoints = (Map<String, Object>) followers.get(0).get("checkpoints");
+        return (String) checkpoints.get("0");
+    }
+}
