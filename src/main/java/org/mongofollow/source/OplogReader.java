@@ -32,6 +32,8 @@ public final class OplogReader {
 
     /** The longest one getMore of a tailing read waits before the read checks whether it should go on waiting. */
     static final long MAX_AWAIT_SLICE_MILLIS = 1000;
+    /** How often a tailing read that found entries not yet majority-committed asks again. */
+    static final long MAJORITY_POLL_MILLIS = 50;
 
     private final MongoClient client;
     private final String database;
@@ -100,13 +102,20 @@ public final class OplogReader {
                 .batchSize(Math.min(maxOperations, 1000))
                 .iterator()
         ) {
-            // each getMore waits at most one slice, so a stopping task or node is never held for the whole timeout
+            // Each getMore waits at most one slice, so a stopping task or node is never held for the whole timeout.
+            // An empty getMore has seen every entry that was majority-committed before it started: when that point
+            // is past `from`, the read returns, so the checkpoint of a quiet collection in a busy database moves on.
+            OplogPosition majorityBeforeSlice = majorityBefore;
             while (true) {
                 RawBsonDocument entry = cursor.tryNext();
                 if (entry == null) {
                     if (entries.isEmpty() == false || System.nanoTime() - deadline >= 0 || abandon.getAsBoolean()) {
                         break;
                     }
+                    if (majorityBeforeSlice.compareTo(from) > 0) {
+                        return new Batch(entries, majorityBeforeSlice, majorityBeforeSlice, 0);
+                    }
+                    majorityBeforeSlice = majorityCommitPoint();
                     continue;
                 }
                 entries.add(entry);
@@ -121,6 +130,16 @@ public final class OplogReader {
             return new Batch(entries, scannedTo, majorityBefore, 0);
         }
         OplogPosition majority = majorityCommitPoint();
+        // entries the majority has not confirmed yet are not applied; wait (within the timeout) until it has
+        while (position(entries.get(0)).compareTo(majority) > 0 && System.nanoTime() - deadline < 0 && abandon.getAsBoolean() == false) {
+            try {
+                Thread.sleep(MAJORITY_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            majority = majorityCommitPoint();
+        }
         List<RawBsonDocument> committed = new ArrayList<>(entries.size());
         long committedBytes = 0;
         for (RawBsonDocument entry : entries) {

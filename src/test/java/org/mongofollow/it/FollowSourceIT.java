@@ -95,6 +95,42 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         });
     }
 
+    public void testAnUpdateOfADocumentTheFollowerNeverSawIsLookedUpInMongo() throws Exception {
+        MongoCollection<BsonDocument> items = collection("lookup", "items");
+        items.insertOne(new BsonDocument("_id", new BsonInt32(7)).append("name", new BsonString("before the follow")).append("n", new BsonInt32(1)));
+        putFollow("lookup", "lookup", "items", ONE_SHARD);
+        items.updateOne(com.mongodb.client.model.Filters.eq("_id", 7), com.mongodb.client.model.Updates.inc("n", 1));
+        assertConverges("lookup", items);
+        assertThat(indexedDocuments("lookup").get("7"), equalTo(Map.of("name", "before the follow", "n", 2)));
+    }
+
+    public void testRenamingTheCollectionAwayStopsTheFollowWithAnExplanation() throws Exception {
+        MongoCollection<BsonDocument> items = collection("renamed", "items");
+        putFollow("renamed", "renamed", "items", ONE_SHARD + ", \"checkpoint_interval\": \"100ms\"");
+        items.insertOne(new BsonDocument("_id", new BsonInt32(1)));
+        assertConverges("renamed", items);
+        OplogPosition converged = checkpoint("renamed");
+        items.renameCollection(new com.mongodb.MongoNamespace("renamed", "elsewhere"));
+        BsonDocument renameEntry = mongoClient.getDatabase("local")
+            .getCollection("oplog.rs", BsonDocument.class)
+            .find(com.mongodb.client.model.Filters.eq("o.renameCollection", "renamed.items"))
+            .first();
+        assertNotNull(renameEntry);
+        OplogPosition rename = OplogPosition.of(renameEntry.getTimestamp("ts"));
+        assertBusy(() -> {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> fatal = (Map<String, Object>) shardStats("renamed").get("fatal_exception");
+            assertNotNull("the follow should stop with a fatal exception", fatal);
+            assertThat((String) fatal.get("reason"), org.hamcrest.Matchers.containsString("renamed"));
+        });
+        Map<String, Object> shard = shardStats("renamed");
+        assertThat(shard.get("status"), equalTo("failed"));
+        // it keeps its place: the checkpoint stays before the rename, nothing after it was skipped
+        assertThat(checkpoint("renamed"), org.hamcrest.Matchers.lessThan(rename));
+        assertThat(checkpoint("renamed"), greaterThanOrEqualTo(converged));
+        assertThat(indexedDocuments("renamed").keySet(), equalTo(java.util.Set.of("1")));
+    }
+
     private Map<String, Object> shardStats(String index) throws java.io.IOException {
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");

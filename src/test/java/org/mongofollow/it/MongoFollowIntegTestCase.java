@@ -156,7 +156,7 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
                         diff.put(id, "extra document " + actual.get(id));
                     }
                 }
-                fail(diff.size() + " documents differ, e.g. " + diff.entrySet().stream().limit(3).toList());
+                fail(diff.size() + " documents differ, e.g. " + diff.entrySet().stream().limit(3).toList() + "; follow stats: " + call("GET", "/" + index + "/_mongo_follow/_stats"));
             }
             assertThat(actual.size(), equalTo(expected.size()));
         }, 60, TimeUnit.SECONDS);
