@@ -11,7 +11,9 @@ import org.bson.BsonDocument;
 import org.bson.RawBsonDocument;
 import org.bson.codecs.BsonDocumentCodec;
 import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.search.SearchResponse;
 import org.elasticsearch.client.internal.Client;
+import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.routing.IndexRouting;
 import org.elasticsearch.common.bytes.BytesArray;
@@ -55,6 +57,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
     /** What the task needs from the node. */
     public record Services(Client client, ThreadPool threadPool, Executor executor, MongoClientService mongoClients, CheckpointPublisher checkpoints) {}
+
+    private static final int DROP_PAGE_SIZE = 1000;
+    private static final TimeValue DROP_SCROLL_KEEP_ALIVE = TimeValue.timeValueMinutes(1);
 
     private final ShardFollowTask params;
     private final Services services;
@@ -255,13 +260,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         @Override
         protected void innerSendWriteRequest(List<DocumentOperation> operations, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
             if (operations.size() == 1 && operations.get(0).isBarrier()) {
-                onFailure.accept(
-                    new FollowFatalException(
-                        "the followed collection [{}] (or its database) was dropped at {}; emptying the index on a drop is not supported yet",
-                        params.follow().namespace(),
-                        operations.get(0).position()
-                    )
-                );
+                emptyShard(operations.get(0).position().value(), onSuccess, onFailure);
                 return;
             }
             List<ShardOperation> writes = new ArrayList<>(operations.size());
@@ -328,6 +327,51 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 new ApplyOperationsAction.Request(shardId, writes),
                 ActionListener.wrap(r -> onSuccess.accept(new WriteResponse(rejected + r.rejections().size())), onFailure)
             );
+        }
+
+        /**
+         * The followed collection (or its database) was dropped: deletes every document of this shard older than
+         * the drop, each with the drop's position as version, so the tombstones keep older replays out.
+         */
+        private void emptyShard(long dropVersion, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
+            Client client = services.client();
+            client.admin().indices().prepareRefresh(shardId.getIndexName()).execute(ActionListener.wrap(refreshed -> {
+                client.prepareSearch(shardId.getIndexName())
+                    .setPreference("_shards:" + shardId.id())
+                    .setVersion(true)
+                    .setFetchSource(false)
+                    .setSize(DROP_PAGE_SIZE)
+                    .setScroll(DROP_SCROLL_KEEP_ALIVE)
+                    .execute(ActionListener.wrap(page -> deletePage(page, dropVersion, onSuccess, onFailure), onFailure));
+            }, onFailure));
+        }
+
+        private void deletePage(SearchResponse page, long dropVersion, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
+            String scrollId = page.getScrollId();
+            List<ShardOperation> deletes = new ArrayList<>();
+            for (SearchHit hit : page.getHits().getHits()) {
+                if (hit.getVersion() < dropVersion) {
+                    deletes.add(new ShardOperation(ShardOperation.Kind.DELETE, hit.getId(), dropVersion, BytesArray.EMPTY));
+                }
+            }
+            boolean last = page.getHits().getHits().length < DROP_PAGE_SIZE;
+            Runnable next = () -> {
+                if (last) {
+                    services.client().prepareClearScroll().addScrollId(scrollId).execute(ActionListener.noop());
+                    onSuccess.accept(WriteResponse.OK);
+                } else {
+                    services.client()
+                        .prepareSearchScroll(scrollId)
+                        .setScroll(DROP_SCROLL_KEEP_ALIVE)
+                        .execute(ActionListener.wrap(p -> deletePage(p, dropVersion, onSuccess, onFailure), onFailure));
+                }
+            };
+            if (deletes.isEmpty()) {
+                next.run();
+            } else {
+                services.client()
+                    .execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, deletes), ActionListener.wrap(r -> next.run(), onFailure));
+            }
         }
 
         @Override

@@ -131,6 +131,44 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         assertThat(indexedDocuments("renamed").keySet(), equalTo(java.util.Set.of("1")));
     }
 
+    public void testDroppingTheCollectionEmptiesTheIndexAndTheFollowGoesOn() throws Exception {
+        MongoCollection<BsonDocument> items = collection("dropped", "items");
+        putFollow("dropped", "dropped", "items", "\"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 0}");
+        List<BsonDocument> documents = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            documents.add(new BsonDocument("_id", new BsonInt32(i)).append("generation", new BsonInt32(1)));
+        }
+        items.insertMany(documents);
+        assertConverges("dropped", items);
+
+        items.drop();
+        assertConverges("dropped", items);
+        assertThat(indexedDocuments("dropped").size(), equalTo(0));
+
+        items.insertOne(new BsonDocument("_id", new BsonInt32(100)).append("generation", new BsonInt32(2)));
+        assertConverges("dropped", items);
+        mongoClient.getDatabase("dropped").drop();
+        assertConverges("dropped", items);
+        assertThat(indexedDocuments("dropped").size(), equalTo(0));
+    }
+
+    public void testATransactionIsAppliedWhole() throws Exception {
+        MongoCollection<BsonDocument> accounts = collection("bank", "accounts");
+        putFollow("accounts", "bank", "accounts", "\"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 0}");
+        accounts.insertOne(new BsonDocument("_id", new BsonString("alice")).append("balance", new BsonInt32(100)));
+        accounts.insertOne(new BsonDocument("_id", new BsonString("bob")).append("balance", new BsonInt32(0)));
+        try (com.mongodb.client.ClientSession session = mongoClient.startSession()) {
+            session.withTransaction(() -> {
+                accounts.updateOne(session, com.mongodb.client.model.Filters.eq("_id", "alice"), com.mongodb.client.model.Updates.inc("balance", -30));
+                accounts.updateOne(session, com.mongodb.client.model.Filters.eq("_id", "bob"), com.mongodb.client.model.Updates.inc("balance", 30));
+                accounts.insertOne(session, new BsonDocument("_id", new BsonString("carol")).append("balance", new BsonInt32(5)));
+                return null;
+            });
+        }
+        assertConverges("accounts", accounts);
+        assertThat(indexedDocuments("accounts").get("bob"), equalTo(Map.of("balance", 30)));
+    }
+
     private Map<String, Object> shardStats(String index) throws java.io.IOException {
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
