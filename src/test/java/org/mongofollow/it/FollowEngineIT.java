@@ -112,24 +112,6 @@ public class FollowEngineIT extends MongoFollowIntegTestCase {
         assertConverges("restarted", items);
     }
 
-    private List<Map<String, Object>> shardStats(String index) throws java.io.IOException {
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> shards = (List<Map<String, Object>>) indices.get(0).get("shards");
-        return shards;
-    }
-
-    private Map<String, Object> followerInfo(String index) throws java.io.IOException {
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> followers = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_info").get("follower_indices");
-        return followers.get(0);
-    }
-
-    private String infoStatus(String index) throws java.io.IOException {
-        return (String) followerInfo(index).get("status");
-    }
-
     /** The name of the node whose persistent task follows the given shard. */
     private String nodeRunningShardTask(String index, int shard) {
         var state = clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState();

@@ -38,7 +38,7 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         });
         assertThat(head, greaterThan(start));
         assertThat(indexedDocuments("quiet").size(), equalTo(0));
-        Map<String, Object> shard = shardStats("quiet");
+        Map<String, Object> shard = onlyShardStats("quiet");
         assertThat(((Number) shard.get("operations_written")).longValue(), equalTo(0L));
     }
 
@@ -56,9 +56,9 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
                 unconfirmed.add(new BsonDocument("_id", new BsonInt32(i)).append("state", new BsonString("not yet majority")));
             }
             items.insertMany(unconfirmed);
-            long readsBefore = ((Number) shardStats("lagging").get("successful_read_requests")).longValue();
+            long readsBefore = ((Number) onlyShardStats("lagging").get("successful_read_requests")).longValue();
             // let the follower read the head several times while the majority is held back
-            assertBusy(() -> assertThat(((Number) shardStats("lagging").get("successful_read_requests")).longValue(), greaterThan(readsBefore + 2)));
+            assertBusy(() -> assertThat(((Number) onlyShardStats("lagging").get("successful_read_requests")).longValue(), greaterThan(readsBefore + 2)));
             assertThat(checkpoint("lagging"), lessThanOrEqualTo(held));
             assertThat(indexedDocuments("lagging").keySet(), equalTo(java.util.Set.of("1")));
         } finally {
@@ -76,7 +76,7 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         mongo.stop();
         try {
             assertBusy(() -> {
-                Map<String, Object> shard = shardStats("outage");
+                Map<String, Object> shard = onlyShardStats("outage");
                 assertThat(((Number) shard.get("failed_read_requests")).longValue(), greaterThan(0L));
                 @SuppressWarnings("unchecked")
                 List<Map<String, Object>> readExceptions = (List<Map<String, Object>>) shard.get("read_exceptions");
@@ -90,7 +90,7 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         assertConverges("outage", items);
         assertBusy(() -> {
             @SuppressWarnings("unchecked")
-            List<Map<String, Object>> readExceptions = (List<Map<String, Object>>) shardStats("outage").get("read_exceptions");
+            List<Map<String, Object>> readExceptions = (List<Map<String, Object>>) onlyShardStats("outage").get("read_exceptions");
             assertThat(readExceptions.size(), equalTo(0));
         });
     }
@@ -119,11 +119,11 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         OplogPosition rename = OplogPosition.of(renameEntry.getTimestamp("ts"));
         assertBusy(() -> {
             @SuppressWarnings("unchecked")
-            Map<String, Object> fatal = (Map<String, Object>) shardStats("renamed").get("fatal_exception");
+            Map<String, Object> fatal = (Map<String, Object>) onlyShardStats("renamed").get("fatal_exception");
             assertNotNull("the follow should stop with a fatal exception", fatal);
             assertThat((String) fatal.get("reason"), org.hamcrest.Matchers.containsString("renamed"));
         });
-        Map<String, Object> shard = shardStats("renamed");
+        Map<String, Object> shard = onlyShardStats("renamed");
         assertThat(shard.get("status"), equalTo("failed"));
         // it keeps its place: the checkpoint stays before the rename, nothing after it was skipped
         assertThat(checkpoint("renamed"), org.hamcrest.Matchers.lessThan(rename));
@@ -169,28 +169,19 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         assertThat(indexedDocuments("accounts").get("bob"), equalTo(Map.of("balance", 30)));
     }
 
-    private Map<String, Object> shardStats(String index) throws java.io.IOException {
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> shards = (List<Map<String, Object>>) indices.get(0).get("shards");
+    private Map<String, Object> onlyShardStats(String index) throws java.io.IOException {
+        List<Map<String, Object>> shards = shardStats(index);
         assertThat(shards.size(), equalTo(1));
         return shards.get(0);
     }
 
     private OplogPosition checkpoint(String index) throws java.io.IOException {
-        return OplogPosition.parse((String) shardStats(index).get("checkpoint"));
+        return OplogPosition.parse((String) onlyShardStats(index).get("checkpoint"));
     }
 
     private OplogPosition storedCheckpoint(String index) throws java.io.IOException {
-        return OplogPosition.parse(storedCheckpointText(index));
-    }
-
-    private String storedCheckpointText(String index) throws java.io.IOException {
         @SuppressWarnings("unchecked")
-        List<Map<String, Object>> followers = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_info").get("follower_indices");
-        @SuppressWarnings("unchecked")
-        Map<String, Object> checkpoints = (Map<String, Object>) followers.get(0).get("checkpoints");
-        return (String) checkpoints.get("0");
+        Map<String, Object> checkpoints = (Map<String, Object>) followerInfo(index).get("checkpoints");
+        return OplogPosition.parse((String) checkpoints.get("0"));
     }
 }

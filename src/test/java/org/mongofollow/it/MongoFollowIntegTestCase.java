@@ -165,4 +165,26 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
     protected static TimeValue timeout() {
         return TimeValue.timeValueSeconds(60);
     }
+
+    /** The shard entries of one follower index in {@code GET /{index}/_mongo_follow/_stats}. */
+    protected static List<Map<String, Object>> shardStats(String index) throws IOException {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
+        assertThat(indices.size(), equalTo(1));
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> shards = (List<Map<String, Object>>) indices.get(0).get("shards");
+        return shards;
+    }
+
+    /** The index's entry in {@code GET /{index}/_mongo_follow/_info}. */
+    protected static Map<String, Object> followerInfo(String index) throws IOException {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> followers = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_info").get("follower_indices");
+        assertThat(followers.size(), equalTo(1));
+        return followers.get(0);
+    }
+
+    protected static String infoStatus(String index) throws IOException {
+        return (String) followerInfo(index).get("status");
+    }
 }
