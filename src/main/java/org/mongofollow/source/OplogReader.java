@@ -178,6 +178,11 @@ public final class OplogReader {
         throw new IllegalStateException("the MongoDB server reports no majority commit point (replSetGetStatus has no optimes.lastCommittedOpTime)");
     }
 
+    /** The entry at {@code position}, or null when the oplog does not hold it. */
+    public RawBsonDocument entryAt(OplogPosition position) {
+        return oplog.find(Filters.eq("ts", position.toBsonTimestamp())).first();
+    }
+
     /** The oldest entry still in the (capped) oplog, or null when it is empty. */
     public OplogPosition oldestPosition() {
         RawBsonDocument first = oplog.find().sort(new Document("$natural", 1)).limit(1).first();

@@ -36,6 +36,7 @@ import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.OplogEntryDecoder;
 import org.mongofollow.source.OplogPosition;
 import org.mongofollow.source.OplogReader;
+import org.mongofollow.source.TransactionChains;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -117,7 +118,6 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     private final class Coordinator extends ShardFollowCoordinator<DocumentOperation> {
         private final ShardId shardId;
         private final IndexRouting routing;
-        private final OplogEntryDecoder decoder;
         private MongoClient client;
         private OplogReader reader;
 
@@ -130,7 +130,6 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             );
             this.shardId = shardId;
             this.routing = routing;
-            this.decoder = new OplogEntryDecoder(params.follow().database(), params.follow().collection());
         }
 
         /** The reader on the endpoint's current client (a settings reload replaces the client). */
@@ -200,15 +199,27 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             List<DocumentOperation> operations = new ArrayList<>();
             long skipped = 0;
             for (RawBsonDocument entry : batch.entries()) {
-                DecodedEntry decoded;
-                synchronized (decoder) {
-                    decoded = decoder.decode(entry);
+                List<BsonDocument> sequence;
+                try {
+                    sequence = TransactionChains.sequence(entry, oplog::entryAt);
+                } catch (TransactionChains.MissingEntryException e) {
+                    throw historyLost(request.fromExclusive(), oplog.oldestPosition(), e.getMessage());
+                }
+                if (sequence.isEmpty()) {
+                    skipped++; // opens or continues a transaction: decoded with its commit entry
+                    continue;
+                }
+                // a fresh decoder per entry (and its transaction chain): no state shared across reads or threads
+                OplogEntryDecoder decoder = new OplogEntryDecoder(params.follow().database(), params.follow().collection());
+                DecodedEntry decoded = null;
+                for (BsonDocument part : sequence) {
+                    decoded = decoder.decode(part);
                 }
                 switch (decoded.outcome()) {
                     case SKIPPED -> skipped++;
                     case FATAL -> throw new FollowFatalException("the follow of [{}] cannot go on: {}", params.follow().namespace(), decoded.reason());
                     case BUFFERED -> throw new FollowFatalException(
-                        "the follow of [{}] met a transaction that spans several oplog entries at {} ({}); such transactions are not supported yet",
+                        "the follow of [{}] could not decode the transaction entry at {}: {}",
                         params.follow().namespace(),
                         decoded.position(),
                         decoded.reason()
@@ -247,12 +258,16 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         }
 
         private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest) {
+            return historyLost(from, oldest, "the MongoDB oplog no longer holds position " + from + " of this follow");
+        }
+
+        private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest, String what) {
             return new FollowFatalException(
-                "history lost: the MongoDB oplog no longer holds position {} of this follow (its oldest entry is {}), so changes made "
+                "history lost: {} (its oldest entry is {}), so changes made "
                     + "while the follow was behind are gone from the log and the index can no longer be kept exact from it. Make the index "
                     + "exact again by unfollowing, deleting the index and following again; to prevent it, give the oplog more room "
                     + "(replSetResizeOplog) or keep the follow from falling that far behind",
-                from,
+                what,
                 oldest == null ? "unknown" : oldest
             );
         }

@@ -138,47 +138,107 @@ public class ConformanceReplayTests {
      * Applies every entry of the case to {@code index}; returns the fatal explanation, or null.
      */
     private static String replay(BsonDocument testCase, OplogEntryDecoder decoder, Map<String, Map<String, Object>> index) {
-        String fatal = null;
         for (BsonValue value : testCase.getArray("oplog")) {
             BsonDocument entry = value.asDocument();
             DecodedEntry decoded = decoder.decode(entry);
             assertEquals(position(entry), decoded.position());
-            if (decoded.isFatal()) {
-                fatal = decoded.reason();
-                break;
+            String fatal = apply(decoded, index);
+            if (fatal != null) {
+                return fatal;
             }
-            if (decoded.outcome() != DecodedEntry.Outcome.OPERATIONS) {
-                assertNotNull(decoded.reason());
+        }
+        return null;
+    }
+
+    /** Applies one decoded entry to {@code index}; returns the fatal explanation, or null. */
+    private static String apply(DecodedEntry decoded, Map<String, Map<String, Object>> index) {
+        if (decoded.isFatal()) {
+            return decoded.reason();
+        }
+        if (decoded.outcome() != DecodedEntry.Outcome.OPERATIONS) {
+            assertNotNull(decoded.reason());
+            return null;
+        }
+        int expectedIndex = 0;
+        for (DocumentOperation op : decoded.operations()) {
+            assertEquals(decoded.position(), op.position());
+            assertEquals(expectedIndex++, op.indexInEntry());
+            if (op.kind() == DocumentOperation.Kind.DROP_ALL) {
+                index.clear();
                 continue;
             }
-            int expectedIndex = 0;
-            for (DocumentOperation op : decoded.operations()) {
-                assertEquals(decoded.position(), op.position());
-                assertEquals(expectedIndex++, op.indexInEntry());
-                if (op.kind() == DocumentOperation.Kind.DROP_ALL) {
-                    index.clear();
-                    continue;
+            try {
+                Map<String, Object> result = DocumentApplier.apply(index.get(op.documentId()), op);
+                if (result == null) {
+                    index.remove(op.documentId());
+                } else {
+                    index.put(op.documentId(), result);
                 }
-                try {
-                    Map<String, Object> result = DocumentApplier.apply(index.get(op.documentId()), op);
-                    if (result == null) {
-                        index.remove(op.documentId());
-                    } else {
-                        index.put(op.documentId(), result);
-                    }
-                } catch (RejectedDocumentException e) {
-                    index.remove(op.documentId()); // to the dead-letter index
-                } catch (UnapplicableUpdateException e) {
-                    fatal = e.getMessage();
-                    break;
-                }
+            } catch (RejectedDocumentException e) {
+                index.remove(op.documentId()); // to the dead-letter index
+            } catch (UnapplicableUpdateException e) {
+                return e.getMessage();
             }
+        }
+        return null;
+    }
+
+    /**
+     * As the shard tasks decode: every entry on its own, in any order (here: backwards), a transaction's
+     * entries fetched through {@link TransactionChains} at its commit; then applied in oplog order.
+     */
+    @Test
+    public void replayDecodingEachEntryOnItsOwn() throws IOException {
+        BsonDocument testCase = BsonDocument.parse(Files.readString(file, StandardCharsets.UTF_8));
+        String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
+        Map<OplogPosition, BsonDocument> oplog = new java.util.HashMap<>();
+        for (BsonValue value : testCase.getArray("oplog")) {
+            oplog.put(position(value.asDocument()), value.asDocument());
+        }
+        java.util.TreeMap<OplogPosition, DecodedEntry> decoded = new java.util.TreeMap<>();
+        String fatal = null;
+        List<BsonValue> entries = new ArrayList<>(testCase.getArray("oplog"));
+        java.util.Collections.reverse(entries);
+        for (BsonValue value : entries) {
+            List<BsonDocument> sequence;
+            try {
+                sequence = TransactionChains.sequence(value.asDocument(), oplog::get);
+            } catch (TransactionChains.MissingEntryException e) {
+                fatal = e.getMessage();
+                continue;
+            }
+            OplogEntryDecoder decoder = new OplogEntryDecoder(namespace[0], namespace[1]);
+            DecodedEntry last = null;
+            for (BsonDocument part : sequence) {
+                last = decoder.decode(part);
+            }
+            if (last != null) {
+                decoded.put(position(value.asDocument()), last);
+            }
+        }
+        Map<String, Map<String, Object>> index = beforeIndex(testCase);
+        for (DecodedEntry entry : decoded.values()) {
             if (fatal != null) {
                 break;
             }
+            fatal = apply(entry, index);
         }
-
-        return fatal;
+        if (testCase.getString("expect").getValue().equals("fatal")) {
+            assertNotNull("expected a fatal decision", fatal);
+            return;
+        }
+        assertNull("unexpected fatal decision: " + fatal, fatal);
+        Map<String, Map<String, Object>> expected = new LinkedHashMap<>();
+        for (BsonValue doc : testCase.getArray("after")) {
+            Map<String, Object> source = convertOrNull(doc.asDocument());
+            if (source != null) {
+                expected.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
+            }
+        }
+        assertEquals("document ids", new TreeSet<>(expected.keySet()), new TreeSet<>(index.keySet()));
+        for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
+            assertStrictEquals("document [" + e.getKey() + "]", e.getValue(), index.get(e.getKey()));
+        }
     }
 
     private static Map<String, Object> convertOrNull(BsonDocument doc) {

@@ -1,0 +1,111 @@
+package org.mongofollow.source;
+
+import org.bson.BsonDocument;
+import org.bson.BsonValue;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Makes the decoding of transactions independent of read order. A transaction that spans several oplog
+ * entries ({@code partialTxn} chains, prepared transactions) takes effect at its last entry (the final
+ * {@code applyOps}, or {@code commitTransaction}), which links back to the earlier ones through
+ * {@code prevOpTime}. So the entries before the last are skipped where they are read, and the last one is
+ * decoded together with its chain, fetched from the oplog by position: parallel range reads in any order
+ * decode every transaction exactly once, whole, at its commit position.
+ */
+public final class TransactionChains {
+
+    /** Finds an oplog entry by its position; null when the oplog no longer holds it. */
+    @FunctionalInterface
+    public interface EntryLookup {
+        BsonDocument entryAt(OplogPosition position);
+    }
+
+    /** An entry of a transaction's chain is no longer in the oplog. */
+    public static final class MissingEntryException extends RuntimeException {
+        MissingEntryException(String message) {
+            super(message);
+        }
+    }
+
+    private TransactionChains() {}
+
+    /**
+     * The entries to decode, in order, for {@code entry}: empty when it opens or continues a transaction
+     * that a later entry commits (or it aborts one), the chain and the entry when it commits one, the
+     * entry alone otherwise.
+     */
+    public static List<BsonDocument> sequence(BsonDocument entry, EntryLookup lookup) {
+        if (isAdminCommand(entry) == false) {
+            return List.of(entry);
+        }
+        BsonDocument o = entry.getDocument("o");
+        String command = o.isEmpty() ? "" : o.getFirstKey();
+        switch (command) {
+            case "applyOps" -> {
+                if (isTrue(o, "partialTxn") || isTrue(entry, "partialTxn") || isTrue(o, "prepare") || isTrue(entry, "prepare")) {
+                    return List.of();
+                }
+                BsonValue multiOpType = entry.get("multiOpType");
+                if (multiOpType != null && multiOpType.isNumber() && multiOpType.asNumber().intValue() == 1) {
+                    return List.of(entry);
+                }
+                return withChain(entry, lookup);
+            }
+            case "commitTransaction" -> {
+                return withChain(entry, lookup);
+            }
+            case "abortTransaction" -> {
+                return List.of();
+            }
+            default -> {
+                return List.of(entry);
+            }
+        }
+    }
+
+    private static List<BsonDocument> withChain(BsonDocument last, EntryLookup lookup) {
+        Deque<BsonDocument> chain = new ArrayDeque<>();
+        chain.addFirst(last);
+        OplogPosition previous = previous(last);
+        while (previous != null) {
+            BsonDocument entry = lookup.entryAt(previous);
+            if (entry == null) {
+                throw new MissingEntryException(
+                    "entry " + previous + " of the transaction that commits at " + OplogReader.position(last) + " is no longer in the oplog"
+                );
+            }
+            chain.addFirst(entry);
+            previous = previous(entry);
+        }
+        return List.copyOf(chain);
+    }
+
+    /** The {@code prevOpTime} of a transaction entry, or null for the first entry (Timestamp(0, 0)) or none. */
+    private static OplogPosition previous(BsonDocument entry) {
+        BsonValue prevOpTime = entry.get("prevOpTime");
+        if (prevOpTime == null || prevOpTime.isDocument() == false) {
+            return null;
+        }
+        BsonValue ts = prevOpTime.asDocument().get("ts");
+        if (ts == null || ts.isTimestamp() == false || ts.asTimestamp().getValue() == 0) {
+            return null;
+        }
+        return OplogPosition.of(ts.asTimestamp());
+    }
+
+    private static boolean isAdminCommand(BsonDocument entry) {
+        BsonValue op = entry.get("op");
+        BsonValue ns = entry.get("ns");
+        BsonValue o = entry.get("o");
+        return op != null && op.isString() && op.asString().getValue().equals("c") && ns != null && ns.isString()
+            && ns.asString().getValue().equals("admin.$cmd") && o != null && o.isDocument();
+    }
+
+    private static boolean isTrue(BsonDocument document, String field) {
+        BsonValue value = document.get(field);
+        return value != null && value.isBoolean() && value.asBoolean().getValue();
+    }
+}
