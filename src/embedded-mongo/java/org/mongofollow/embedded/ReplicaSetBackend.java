@@ -136,10 +136,9 @@ final class ReplicaSetBackend extends MemoryBackend {
 
     private Document write(Channel channel, String databaseName, String command, String cmd, Document query) {
         OplogWriter.Transaction txn = Boolean.FALSE.equals(query.get("autocommit")) ? writer.transactionFor(query) : null;
-        if (cmd.equals("update")) {
-            refusePipelines(query);
-        } else if (cmd.equals("findandmodify") && query.get("update") instanceof List) {
-            throw pipelineRefused();
+        if (cmd.equals("findandmodify") && query.get("update") instanceof List) {
+            throw new MongoServerError(2, "BadValue", "findAndModify with a pipeline-style update is not supported by the"
+                + " mongo-follow embedded MongoDB: use update operators or a replacement, or an update command with a pipeline");
         }
         if (cmd.equals("aggregate") && !writesViaOut(query)) {
             return super.handleCommand(channel, databaseName, command, query);
@@ -152,6 +151,9 @@ final class ReplicaSetBackend extends MemoryBackend {
                     return createIndexes(channel, databaseName, command, query);
                 case "dropdatabase":
                     return dropDatabaseLogged(channel, databaseName, command, query);
+                case "update":
+                    return hasPipeline(query) ? PipelineUpdates.run(this, channel, databaseName, query)
+                        : super.handleCommand(channel, databaseName, command, query);
                 case "create":
                     // the library cannot cap collections: the collection is created uncapped, the entry keeps the options
                     Document uncapped = new Document(query);
@@ -174,21 +176,21 @@ final class ReplicaSetBackend extends MemoryBackend {
         return false;
     }
 
-    private static void refusePipelines(Document query) {
+    private static boolean hasPipeline(Document query) {
         Object updates = query.get("updates");
         if (updates instanceof List) {
             for (Object u : (List<?>) updates) {
                 if (u instanceof Document && ((Document) u).get("u") instanceof List) {
-                    throw pipelineRefused();
+                    return true;
                 }
             }
         }
+        return false;
     }
 
-    private static MongoServerError pipelineRefused() {
-        return new MongoServerError(2, "BadValue",
-            "pipeline-style updates are not supported by the mongo-follow embedded MongoDB: use update operators"
-                + " or a replacement document");
+    /** The library's own command handling, for {@link PipelineUpdates} (runs inside the current write context). */
+    Document libraryCommand(Channel channel, String databaseName, String command, Document query) {
+        return super.handleCommand(channel, databaseName, command, query);
     }
 
     // ---------------------------------------------------------------- replica-set identity

@@ -379,14 +379,34 @@ public class ConformanceShapeTests {
         }
     }
 
+    /** Pipeline updates are logged as the calculator logs them: cases 09 and 16a through the wire. */
     @Test
-    public void pipelineUpdatesAreRefusedWithAClearError() {
+    public void pipelineUpdatesLogCalculatorDiffs() {
+        for (String name : List.of("09_update_v2_nested_subdiff_calculator", "16a_update_v2_insert_section_moves_field_to_end")) {
+            BsonDocument c = loadCase(name);
+            coll.drop();
+            BsonTimestamp after = given(c);
+            BsonDocument post = c.getArray("after").get(0).asDocument();
+            client.getDatabase("test").getCollection("coll").updateOne(d("{_id: 1}"),
+                List.of(new Document("$replaceWith", new Document("$literal", post))));
+            assertEntries(c, entriesAfter(after), true);
+            assertSameJson(name + " stored", post, coll.find().first());
+        }
+        // a shrinking array is logged with l
+        coll.insertOne(BsonDocument.parse("{_id: 2, arr: [1, 2, 3, 4], keep: 'k'}"));
+        BsonTimestamp after = mongo.lastAppliedOpTime();
+        client.getDatabase("test").getCollection("coll").updateOne(d("{_id: 2}"), List.of(d("{$set: {arr: [1, 2]}}")));
+        assertSameJson("l", BsonDocument.parse("{$v: 2, diff: {sarr: {a: true, l: 2}}}"), entriesAfter(after).get(0).get("o"));
+    }
+
+    @Test
+    public void findAndModifyWithPipelineIsRefusedWithAClearError() {
         coll.insertOne(BsonDocument.parse("{_id: 1, a: 1}"));
         try {
-            client.getDatabase("test").getCollection("coll").updateOne(d("{_id: 1}"), List.of(d("{$set: {a: 2}}")));
-            fail("pipeline update accepted");
+            client.getDatabase("test").getCollection("coll").findOneAndUpdate(d("{_id: 1}"), List.of(d("{$set: {a: 2}}")));
+            fail("pipeline findAndModify accepted");
         } catch (com.mongodb.MongoException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains("pipeline-style updates are not supported"));
+            assertTrue(e.getMessage(), e.getMessage().contains("findAndModify with a pipeline-style update is not supported"));
         }
         assertEquals(1, coll.find().first().getInt32("a").getValue());
     }
