@@ -237,6 +237,11 @@ public final class EmbeddedMongo implements AutoCloseable {
     @Override
     public synchronized void close() {
         timer.shutdownNow();
+        try {
+            timer.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (server != null) {
             backend.oplogCursors().killAll();
             server.shutdownNow();

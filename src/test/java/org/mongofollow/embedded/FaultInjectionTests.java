@@ -67,6 +67,7 @@ public class FaultInjectionTests {
                 .applyConnectionString(new ConnectionString(mongo.connectionString()))
                 .applyToClusterSettings(b -> b.serverSelectionTimeout(10, TimeUnit.SECONDS))
                 .applyToSocketSettings(b -> b.connectTimeout(1, TimeUnit.SECONDS))
+                .applyToServerSettings(b -> b.heartbeatFrequency(500, TimeUnit.MILLISECONDS))
                 .build();
             try (MongoClient client = MongoClients.create(settings)) {
                 MongoCollection<Document> coll = client.getDatabase("db").getCollection("c");
