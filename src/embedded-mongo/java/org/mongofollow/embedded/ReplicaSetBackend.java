@@ -143,7 +143,14 @@ final class ReplicaSetBackend extends MemoryBackend {
         if (cmd.equals("aggregate") && !writesViaOut(query)) {
             return super.handleCommand(channel, databaseName, command, query);
         }
-        return writer.write(command, query, txn, () -> {
+        Object retryKey = txn == null ? retryableWriteKey(cmd, query) : null;
+        if (retryKey != null) {
+            Document earlier = executedRetryableWrites.get(retryKey);
+            if (earlier != null) {
+                return earlier; // a retried write (e.g. after an outage): answer as the first time, apply nothing twice
+            }
+        }
+        Document response = writer.write(command, query, txn, () -> {
             switch (cmd) {
                 case "renamecollection":
                     return renameCollection(channel, databaseName, command, query);
@@ -165,6 +172,31 @@ final class ReplicaSetBackend extends MemoryBackend {
                     return super.handleCommand(channel, databaseName, command, query);
             }
         });
+        if (retryKey != null) {
+            synchronized (executedRetryableWrites) {
+                executedRetryableWrites.put(retryKey, response);
+            }
+        }
+        return response;
+    }
+
+    /** Retryable writes already executed, by (session, txnNumber): a retry gets the first answer. */
+    private final java.util.Map<Object, Document> executedRetryableWrites = java.util.Collections.synchronizedMap(
+        new java.util.LinkedHashMap<>(16, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(java.util.Map.Entry<Object, Document> eldest) {
+                return size() > 10_000;
+            }
+        });
+
+    private static Object retryableWriteKey(String cmd, Document query) {
+        if (!(query.get("lsid") instanceof Document) || !(query.get("txnNumber") instanceof Number)) {
+            return null;
+        }
+        if (!cmd.equals("insert") && !cmd.equals("update") && !cmd.equals("delete") && !cmd.equals("findandmodify")) {
+            return null;
+        }
+        return List.of(((Document) query.get("lsid")).get("id"), ((Number) query.get("txnNumber")).longValue());
     }
 
     private static boolean writesViaOut(Document query) {

@@ -99,4 +99,25 @@ public class FaultInjectionTests {
             }
         }
     }
+
+    /** A retryable write that reaches the server twice (the driver retries after a network error) applies once. */
+    @Test
+    public void retriedWriteIsAppliedOnce() {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+             MongoClient client = MongoClients.create(mongo.connectionString());
+             com.mongodb.client.ClientSession session = client.startSession()) {
+            Document insert = new Document("insert", "c")
+                .append("documents", java.util.List.of(new Document("_id", 1)))
+                .append("txnNumber", 7L);
+            Document first = client.getDatabase("db").runCommand(session, insert);
+            Document second = client.getDatabase("db").runCommand(session, insert);
+            assertEquals(first.get("n"), second.get("n"));
+            assertFalse(second.containsKey("writeErrors"));
+            assertEquals(1, client.getDatabase("db").getCollection("c").countDocuments());
+            assertEquals(1, client.getDatabase("local").getCollection("oplog.rs").countDocuments(new Document("op", "i")));
+            // a new txnNumber is a new write
+            Document third = client.getDatabase("db").runCommand(session, insert.append("txnNumber", 8L));
+            assertTrue(third.containsKey("writeErrors")); // duplicate key this time
+        }
+    }
 }
