@@ -1,13 +1,9 @@
 package org.mongofollow.embedded;
 
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-
-import de.bwaldvogel.mongo.bson.Document;
 
 /**
  * An in-process MongoDB that the MongoDB Java driver sees as the primary of the one-member replica set
@@ -222,11 +218,6 @@ public final class EmbeddedMongo implements AutoCloseable {
 
     public boolean isRawOplog() {
         return options.rawOplog;
-    }
-
-    /** A snapshot of the oplog as the server holds it, in ts order (library documents; for diagnostics). */
-    List<Document> oplogSnapshot() {
-        return new ArrayList<>(store.all().values());
     }
 
     private static org.bson.BsonTimestamp toDriver(de.bwaldvogel.mongo.bson.BsonTimestamp ts) {

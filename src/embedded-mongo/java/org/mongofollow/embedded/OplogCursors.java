@@ -43,10 +43,6 @@ final class OplogCursors {
         return cursors.containsKey(cursorId);
     }
 
-    int openCursors() {
-        return cursors.size();
-    }
-
     private static final class OplogCursor {
         final long id;
         final Document filter;

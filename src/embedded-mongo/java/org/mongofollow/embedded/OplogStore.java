@@ -112,17 +112,8 @@ public final class OplogStore {
         return last == null ? null : last.getValue();
     }
 
-    BsonTimestamp oldestTs() {
-        Map.Entry<Long, Document> first = entries.firstEntry();
-        return first == null ? null : new BsonTimestamp(first.getKey());
-    }
-
     public long size() {
         return count.get();
-    }
-
-    long sizeInBytes() {
-        return bytes.get();
     }
 
     /**

@@ -3,9 +3,12 @@ package org.mongofollow.embedded;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -39,6 +42,15 @@ final class ReplicaSetBackend extends MemoryBackend {
     private final Control control;
     private final Instant started = Instant.now();
     private volatile String hostAndPort = "127.0.0.1:0";
+
+    /** Retryable writes already executed, by (session, txnNumber): a retry gets the first answer. */
+    private final Map<Object, Document> executedRetryableWrites = Collections.synchronizedMap(
+        new LinkedHashMap<>(16, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Object, Document> eldest) {
+                return size() > 10_000;
+            }
+        });
 
     /** What the {@code mongoFollowTest} admin command can ask of the process that runs this backend. */
     interface Control {
@@ -173,21 +185,10 @@ final class ReplicaSetBackend extends MemoryBackend {
             }
         });
         if (retryKey != null) {
-            synchronized (executedRetryableWrites) {
-                executedRetryableWrites.put(retryKey, response);
-            }
+            executedRetryableWrites.put(retryKey, response);
         }
         return response;
     }
-
-    /** Retryable writes already executed, by (session, txnNumber): a retry gets the first answer. */
-    private final java.util.Map<Object, Document> executedRetryableWrites = java.util.Collections.synchronizedMap(
-        new java.util.LinkedHashMap<>(16, 0.75f, false) {
-            @Override
-            protected boolean removeEldestEntry(java.util.Map.Entry<Object, Document> eldest) {
-                return size() > 10_000;
-            }
-        });
 
     private static Object retryableWriteKey(String cmd, Document query) {
         if (!(query.get("lsid") instanceof Document) || !(query.get("txnNumber") instanceof Number)) {
