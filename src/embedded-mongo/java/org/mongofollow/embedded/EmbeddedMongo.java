@@ -216,6 +216,11 @@ public final class EmbeddedMongo implements AutoCloseable {
         return store.size();
     }
 
+    /** Oplog entries looked at by reads so far (for tests of the read cost). */
+    long oplogEntriesExamined() {
+        return backend.oplogCursors().entriesExamined();
+    }
+
     public boolean isRawOplog() {
         return options.rawOplog;
     }

@@ -33,10 +33,16 @@ final class OplogCursors {
     private final OplogStore store;
     private final CursorRegistry ids;
     private final Map<Long, OplogCursor> cursors = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong examined = new java.util.concurrent.atomic.AtomicLong();
 
     OplogCursors(OplogStore store, CursorRegistry ids) {
         this.store = store;
         this.ids = ids;
+    }
+
+    /** How many oplog entries reads have looked at so far (tests check that range reads seek, not scan). */
+    long entriesExamined() {
+        return examined.get();
     }
 
     boolean owns(long cursorId) {
@@ -260,6 +266,7 @@ final class OplogCursors {
         Iterator<Map.Entry<Long, Document>> it = range.entrySet().iterator();
         while (it.hasNext() && batch.size() < batchSize && cursor.remaining > 0) {
             Map.Entry<Long, Document> e = it.next();
+            examined.incrementAndGet();
             cursor.position = e.getKey();
             Document entry = e.getValue();
             if (!cursor.filter.isEmpty() && !cursor.matcher.matches(entry, cursor.filter)) {
