@@ -8,6 +8,7 @@ import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.bson.ObjectId;
 import de.bwaldvogel.mongo.oplog.Oplog;
 
 /**
@@ -40,10 +41,25 @@ final class OplogCollection extends MemoryCollection {
 
     @Override
     public synchronized void addDocument(Document document) {
+        if (OplogWriter.isReplicated(getDatabaseName(), getCollectionName())) {
+            idFirst(document);
+        }
         super.addDocument(document);
         if (replicated()) {
             writer().onInsert(this, document);
         }
+    }
+
+    /** As MongoDB stores documents: {@code _id} first (generated when missing), whatever order the client sent. */
+    private static void idFirst(Document document) {
+        if (!document.isEmpty() && "_id".equals(document.keySet().iterator().next())) {
+            return;
+        }
+        Object id = document.containsKey("_id") ? document.remove("_id") : new ObjectId();
+        Document rest = new Document(document);
+        document.clear();
+        document.put("_id", id);
+        document.putAll(rest);
     }
 
     @Override

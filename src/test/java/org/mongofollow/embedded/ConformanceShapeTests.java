@@ -452,4 +452,22 @@ public class ConformanceShapeTests {
             assertEquals(251, e.getErrorCode());
         }
     }
+
+    /** Documents are stored and logged with _id first, as MongoDB does, whatever order the client sent. */
+    @Test
+    public void idComesFirstWhateverTheClientSent() {
+        BsonTimestamp after = mongo.lastAppliedOpTime();
+        coll.insertOne(BsonDocument.parse("{a: 1, _id: 5, b: 2}"));
+        client.getDatabase("test").getCollection("coll").updateOne(d("{_id: 6}"), d("{$set: {x: 1}}"),
+            new com.mongodb.client.model.UpdateOptions().upsert(true));
+        client.getDatabase("test").getCollection("coll").replaceOne(d("{_id: 5}"), d("{c: 3}"));
+        for (BsonDocument stored : coll.find()) {
+            assertEquals("_id", stored.getFirstKey());
+        }
+        for (BsonDocument e : entriesAfter(after)) {
+            if (!e.getString("op").getValue().equals("c")) {
+                assertEquals(e.toJson(), "_id", e.getDocument("o").getFirstKey().equals("$v") ? "_id" : e.getDocument("o").getFirstKey());
+            }
+        }
+    }
 }
