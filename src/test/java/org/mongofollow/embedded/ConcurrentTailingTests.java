@@ -51,7 +51,7 @@ public class ConcurrentTailingTests {
                     }
                 }
             }
-            CompletableFuture.allOf(running.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+            CompletableFuture.allOf(running.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
             assertEquals(writers * perWriter, seen.size());
             for (int i = 1; i < seen.size(); i++) {
                 assertTrue(seen.get(i - 1).getTimestamp("ts").compareTo(seen.get(i).getTimestamp("ts")) < 0);

@@ -248,8 +248,21 @@ public class OplogReplayPropertyTests {
                     c.updateOne(new Document("_id", id), pipeline, new UpdateOptions().upsert(random.nextInt(8) == 0));
                 } else if (kind < 63) {
                     int id = id();
-                    trace.add("positional " + name + " " + id);
-                    c.updateOne(new Document("_id", id).append("arr", 7), new Document("$set", new Document("arr.$", 70)));
+                    switch (random.nextInt(3)) {
+                        case 0 -> {
+                            trace.add("positional $ " + name + " " + id);
+                            c.updateOne(new Document("_id", id).append("arr", 7), new Document("$set", new Document("arr.$", 70)));
+                        }
+                        case 1 -> {
+                            trace.add("arrayFilters $[o] " + name + " " + id);
+                            c.updateOne(new Document("_id", id), new Document("$set", new Document("objs.$[o].v", "af" + random.nextInt(3))),
+                                new UpdateOptions().arrayFilters(List.of(new Document("o.k", 2))));
+                        }
+                        default -> {
+                            trace.add("all positional $[] " + name + " " + id);
+                            c.updateOne(new Document("_id", id), new Document("$inc", new Document("objs.$[].k", 10)));
+                        }
+                    }
                 } else if (kind < 70) {
                     int id = id();
                     Document replacement = new Document("z", random.nextInt(3)).append("n", random.nextInt(9));
