@@ -1,13 +1,9 @@
 package org.mongofollow.embedded;
 
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-
-import de.bwaldvogel.mongo.bson.Document;
 
 /**
  * An in-process MongoDB that the MongoDB Java driver sees as the primary of the one-member replica set
@@ -126,17 +122,18 @@ public final class EmbeddedMongo implements AutoCloseable {
     public static EmbeddedMongo start(Options options) {
         EmbeddedMongo mongo = new EmbeddedMongo(options);
         mongo.bind(options.port);
-        if (options.noopIntervalMillis > 0) {
-            long interval = options.noopIntervalMillis;
-            mongo.timer.scheduleWithFixedDelay(() -> {
-                try {
+        long interval = options.noopIntervalMillis;
+        long tick = interval > 0 ? Math.max(10, interval / 4) : 1000;
+        mongo.timer.scheduleWithFixedDelay(() -> {
+            try {
+                if (interval > 0) {
                     mongo.backend.writer().noopIfIdle(interval);
-                    mongo.backend.oplogCursors().expireIdleCursors();
-                } catch (RuntimeException e) {
-                    // keep the timer alive
                 }
-            }, interval, Math.max(10, interval / 4), TimeUnit.MILLISECONDS);
-        }
+                mongo.backend.oplogCursors().expireIdleCursors();
+            } catch (RuntimeException e) {
+                // keep the timer alive
+            }
+        }, tick, tick, TimeUnit.MILLISECONDS);
         return mongo;
     }
 
@@ -219,13 +216,13 @@ public final class EmbeddedMongo implements AutoCloseable {
         return store.size();
     }
 
-    public boolean isRawOplog() {
-        return options.rawOplog;
+    /** Oplog entries looked at by reads so far (for tests of the read cost). */
+    long oplogEntriesExamined() {
+        return backend.oplogCursors().entriesExamined();
     }
 
-    /** A snapshot of the oplog as the server holds it, in ts order (library documents; for diagnostics). */
-    List<Document> oplogSnapshot() {
-        return new ArrayList<>(store.all().values());
+    public boolean isRawOplog() {
+        return options.rawOplog;
     }
 
     private static org.bson.BsonTimestamp toDriver(de.bwaldvogel.mongo.bson.BsonTimestamp ts) {
@@ -236,6 +233,11 @@ public final class EmbeddedMongo implements AutoCloseable {
     @Override
     public synchronized void close() {
         timer.shutdownNow();
+        try {
+            timer.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (server != null) {
             backend.oplogCursors().killAll();
             server.shutdownNow();

@@ -8,17 +8,17 @@ import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.bson.ObjectId;
 import de.bwaldvogel.mongo.oplog.Oplog;
 
 /**
  * A memory collection whose storage hooks feed the {@link OplogWriter}: every document really added,
  * changed (with its pre- and post-image) or removed becomes an oplog entry, whichever command did it
- * (insert, update, delete, findAndModify, upsert). Carries its own UUID ({@code ui}), renewed when the
- * collection moves to another database.
+ * (insert, update, delete, findAndModify, upsert). Carries its own UUID ({@code ui}).
  */
 final class OplogCollection extends MemoryCollection {
 
-    private volatile UUID uuid = UUID.randomUUID();
+    private final UUID uuid = UUID.randomUUID();
 
     OplogCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                     CursorRegistry cursorRegistry) {
@@ -39,16 +39,27 @@ final class OplogCollection extends MemoryCollection {
         return uuid;
     }
 
-    void renewUuid() {
-        uuid = UUID.randomUUID();
-    }
-
     @Override
     public synchronized void addDocument(Document document) {
+        if (OplogWriter.isReplicated(getDatabaseName(), getCollectionName())) {
+            idFirst(document);
+        }
         super.addDocument(document);
         if (replicated()) {
             writer().onInsert(this, document);
         }
+    }
+
+    /** As MongoDB stores documents: {@code _id} first (generated when missing), whatever order the client sent. */
+    private static void idFirst(Document document) {
+        if (!document.isEmpty() && "_id".equals(document.keySet().iterator().next())) {
+            return;
+        }
+        Object id = document.containsKey("_id") ? document.remove("_id") : new ObjectId();
+        Document rest = new Document(document);
+        document.clear();
+        document.put("_id", id);
+        document.putAll(rest);
     }
 
     @Override

@@ -84,6 +84,8 @@ public final class OplogStore {
         sizes.clear();
         count.set(0);
         bytes.set(0);
+        anyEvicted = false; // a fresh oplog: nothing has fallen off it
+        lastEvicted = 0;
     }
 
     /** Entries with {@code ts} strictly after {@code afterTs} (unsigned), in ts order. */
@@ -110,17 +112,8 @@ public final class OplogStore {
         return last == null ? null : last.getValue();
     }
 
-    BsonTimestamp oldestTs() {
-        Map.Entry<Long, Document> first = entries.firstEntry();
-        return first == null ? null : new BsonTimestamp(first.getKey());
-    }
-
     public long size() {
         return count.get();
-    }
-
-    long sizeInBytes() {
-        return bytes.get();
     }
 
     /**

@@ -36,7 +36,14 @@ final class OplogWriter {
     private final ReentrantLock writeLock = new ReentrantLock(true);
     private final ThreadLocal<CommandContext> context = new ThreadLocal<>();
     private final Map<TransactionKey, Transaction> transactions = new ConcurrentHashMap<>();
-    private final Set<TransactionKey> committed = ConcurrentHashMap.newKeySet();
+    /** Recently committed transactions, so that a retried commitTransaction succeeds (bounded). */
+    private final Set<TransactionKey> committed = java.util.Collections.newSetFromMap(
+        java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(16, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<TransactionKey, Boolean> eldest) {
+                return size() > 10_000;
+            }
+        }));
 
     private volatile long term = 1;
     private volatile BsonTimestamp lastWritten;

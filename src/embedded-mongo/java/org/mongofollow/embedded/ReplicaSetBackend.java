@@ -3,9 +3,12 @@ package org.mongofollow.embedded;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -39,6 +42,15 @@ final class ReplicaSetBackend extends MemoryBackend {
     private final Control control;
     private final Instant started = Instant.now();
     private volatile String hostAndPort = "127.0.0.1:0";
+
+    /** Retryable writes already executed, by (session, txnNumber): a retry gets the first answer. */
+    private final Map<Object, Document> executedRetryableWrites = Collections.synchronizedMap(
+        new LinkedHashMap<>(16, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Object, Document> eldest) {
+                return size() > 10_000;
+            }
+        });
 
     /** What the {@code mongoFollowTest} admin command can ask of the process that runs this backend. */
     interface Control {
@@ -113,6 +125,9 @@ final class ReplicaSetBackend extends MemoryBackend {
         if (isWrite(cmd, databaseName)) {
             return write(channel, databaseName, command, cmd, query);
         }
+        if (Boolean.FALSE.equals(query.get("autocommit"))) {
+            writer.transactionFor(query); // a transaction may start with a read; later statements must find it
+        }
         return super.handleCommand(channel, databaseName, command, query);
     }
 
@@ -133,15 +148,21 @@ final class ReplicaSetBackend extends MemoryBackend {
 
     private Document write(Channel channel, String databaseName, String command, String cmd, Document query) {
         OplogWriter.Transaction txn = Boolean.FALSE.equals(query.get("autocommit")) ? writer.transactionFor(query) : null;
-        if (cmd.equals("update")) {
-            refusePipelines(query);
-        } else if (cmd.equals("findandmodify") && query.get("update") instanceof List) {
-            throw pipelineRefused();
+        if (cmd.equals("findandmodify") && query.get("update") instanceof List) {
+            throw new MongoServerError(2, "BadValue", "findAndModify with a pipeline-style update is not supported by the"
+                + " mongo-follow embedded MongoDB: use update operators or a replacement, or an update command with a pipeline");
         }
         if (cmd.equals("aggregate") && !writesViaOut(query)) {
             return super.handleCommand(channel, databaseName, command, query);
         }
-        return writer.write(command, query, txn, () -> {
+        Object retryKey = txn == null ? retryableWriteKey(cmd, query) : null;
+        if (retryKey != null) {
+            Document earlier = executedRetryableWrites.get(retryKey);
+            if (earlier != null) {
+                return earlier; // a retried write (e.g. after an outage): answer as the first time, apply nothing twice
+            }
+        }
+        Document response = writer.write(command, query, txn, () -> {
             switch (cmd) {
                 case "renamecollection":
                     return renameCollection(channel, databaseName, command, query);
@@ -149,6 +170,9 @@ final class ReplicaSetBackend extends MemoryBackend {
                     return createIndexes(channel, databaseName, command, query);
                 case "dropdatabase":
                     return dropDatabaseLogged(channel, databaseName, command, query);
+                case "update":
+                    return hasPipeline(query) ? PipelineUpdates.run(this, channel, databaseName, query)
+                        : super.handleCommand(channel, databaseName, command, query);
                 case "create":
                     // the library cannot cap collections: the collection is created uncapped, the entry keeps the options
                     Document uncapped = new Document(query);
@@ -160,6 +184,20 @@ final class ReplicaSetBackend extends MemoryBackend {
                     return super.handleCommand(channel, databaseName, command, query);
             }
         });
+        if (retryKey != null) {
+            executedRetryableWrites.put(retryKey, response);
+        }
+        return response;
+    }
+
+    private static Object retryableWriteKey(String cmd, Document query) {
+        if (!(query.get("lsid") instanceof Document) || !(query.get("txnNumber") instanceof Number)) {
+            return null;
+        }
+        if (!cmd.equals("insert") && !cmd.equals("update") && !cmd.equals("delete") && !cmd.equals("findandmodify")) {
+            return null;
+        }
+        return List.of(((Document) query.get("lsid")).get("id"), ((Number) query.get("txnNumber")).longValue());
     }
 
     private static boolean writesViaOut(Document query) {
@@ -171,21 +209,21 @@ final class ReplicaSetBackend extends MemoryBackend {
         return false;
     }
 
-    private static void refusePipelines(Document query) {
+    private static boolean hasPipeline(Document query) {
         Object updates = query.get("updates");
         if (updates instanceof List) {
             for (Object u : (List<?>) updates) {
                 if (u instanceof Document && ((Document) u).get("u") instanceof List) {
-                    throw pipelineRefused();
+                    return true;
                 }
             }
         }
+        return false;
     }
 
-    private static MongoServerError pipelineRefused() {
-        return new MongoServerError(2, "BadValue",
-            "pipeline-style updates are not supported by the mongo-follow embedded MongoDB: use update operators"
-                + " or a replacement document");
+    /** The library's own command handling, for {@link PipelineUpdates} (runs inside the current write context). */
+    Document libraryCommand(Channel channel, String databaseName, String command, Document query) {
+        return super.handleCommand(channel, databaseName, command, query);
     }
 
     // ---------------------------------------------------------------- replica-set identity
@@ -453,23 +491,46 @@ final class ReplicaSetBackend extends MemoryBackend {
         UUID sourceUuid = sourceCollection.getUuid();
         UUID targetUuid = targetCollection == null ? null : targetCollection.getUuid();
         int targetCount = targetCollection == null ? 0 : targetCollection.count();
-        int sourceCount = sourceCollection.count();
-        Supplier<Document> rename = () -> super.handleCommand(channel, databaseName, command, query);
-        Document response = sameDb && targetCollection != null && dropTarget ? writer.suppressed(rename) : rename.get();
-        if (sameDb) {
-            writer.onRename(source, target, sourceUuid, dropTarget ? targetUuid : null, targetCount);
-        } else {
-            // as a real server: the data is copied into a new collection in the target database, then the source drops
-            OplogCollection moved = (OplogCollection) collection(target);
-            moved.renewUuid();
-            String targetCollectionName = target.substring(target.indexOf('.') + 1);
-            writer.onCreate(targetDb, targetCollectionName, moved.getUuid());
-            for (Document d : moved.queryAll()) {
-                writer.onInsert(moved, d);
-            }
-            writer.onDrop(sourceDb, source.substring(source.indexOf('.') + 1), sourceUuid, sourceCount);
+        if (!sameDb) {
+            return renameAcrossDatabases(channel, source, target, targetCollection, dropTarget);
         }
+        Supplier<Document> rename = () -> super.handleCommand(channel, databaseName, command, query);
+        Document response = targetCollection != null && dropTarget ? writer.suppressed(rename) : rename.get();
+        writer.onRename(source, target, sourceUuid, dropTarget ? targetUuid : null, targetCount);
         return response;
+    }
+
+    /**
+     * As a real server does it (a copy, then a drop of the source), which also avoids the library's own
+     * cross-database move: a new collection in the target database (logged create and inserts), then a
+     * logged drop of the source.
+     */
+    private Document renameAcrossDatabases(Channel channel, String source, String target,
+                                           MongoCollection<?> targetCollection, boolean dropTarget) {
+        String sourceDb = source.substring(0, source.indexOf('.'));
+        String sourceName = source.substring(source.indexOf('.') + 1);
+        String targetDb = target.substring(0, target.indexOf('.'));
+        String targetName = target.substring(target.indexOf('.') + 1);
+        if (targetCollection != null) {
+            if (!dropTarget) {
+                throw new MongoServerError(48, "NamespaceExists", "target namespace exists: " + target);
+            }
+            super.handleCommand(channel, targetDb, "drop", new Document("drop", targetName));
+        }
+        List<Document> copies = new ArrayList<>();
+        for (Document d : collection(source).queryAll()) {
+            copies.add(BsonValues.deepCopy(d));
+        }
+        if (copies.isEmpty()) {
+            super.handleCommand(channel, targetDb, "create", new Document("create", targetName));
+        }
+        for (int i = 0; i < copies.size(); i += 1000) {
+            List<Document> chunk = copies.subList(i, Math.min(copies.size(), i + 1000));
+            super.handleCommand(channel, targetDb, "insert",
+                new Document("insert", targetName).append("documents", new ArrayList<>(chunk)).append("ordered", true));
+        }
+        super.handleCommand(channel, sourceDb, "drop", new Document("drop", sourceName));
+        return new Document("ok", 1.0);
     }
 
     private MongoCollection<?> collection(String namespace) {

@@ -123,6 +123,12 @@ final class ReplicaSetServer extends MongoServer {
             workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
             workerGroup = null;
         }
+        getMorePool.shutdownNow(); // one bind per instance: EmbeddedMongo makes a new server to start again
+        try {
+            getMorePool.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
@@ -133,7 +139,6 @@ final class ReplicaSetServer extends MongoServer {
     @Override
     public void shutdownNow() {
         stopServing();
-        getMorePool.shutdownNow();
         backend.close();
     }
 

@@ -379,14 +379,34 @@ public class ConformanceShapeTests {
         }
     }
 
+    /** Pipeline updates are logged as the calculator logs them: cases 09 and 16a through the wire. */
     @Test
-    public void pipelineUpdatesAreRefusedWithAClearError() {
+    public void pipelineUpdatesLogCalculatorDiffs() {
+        for (String name : List.of("09_update_v2_nested_subdiff_calculator", "16a_update_v2_insert_section_moves_field_to_end")) {
+            BsonDocument c = loadCase(name);
+            coll.drop();
+            BsonTimestamp after = given(c);
+            BsonDocument post = c.getArray("after").get(0).asDocument();
+            client.getDatabase("test").getCollection("coll").updateOne(d("{_id: 1}"),
+                List.of(new Document("$replaceWith", new Document("$literal", post))));
+            assertEntries(c, entriesAfter(after), true);
+            assertSameJson(name + " stored", post, coll.find().first());
+        }
+        // a shrinking array is logged with l
+        coll.insertOne(BsonDocument.parse("{_id: 2, arr: [1, 2, 3, 4], keep: 'k'}"));
+        BsonTimestamp after = mongo.lastAppliedOpTime();
+        client.getDatabase("test").getCollection("coll").updateOne(d("{_id: 2}"), List.of(d("{$set: {arr: [1, 2]}}")));
+        assertSameJson("l", BsonDocument.parse("{$v: 2, diff: {sarr: {a: true, l: 2}}}"), entriesAfter(after).get(0).get("o"));
+    }
+
+    @Test
+    public void findAndModifyWithPipelineIsRefusedWithAClearError() {
         coll.insertOne(BsonDocument.parse("{_id: 1, a: 1}"));
         try {
-            client.getDatabase("test").getCollection("coll").updateOne(d("{_id: 1}"), List.of(d("{$set: {a: 2}}")));
-            fail("pipeline update accepted");
+            client.getDatabase("test").getCollection("coll").findOneAndUpdate(d("{_id: 1}"), List.of(d("{$set: {a: 2}}")));
+            fail("pipeline findAndModify accepted");
         } catch (com.mongodb.MongoException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains("pipeline-style updates are not supported"));
+            assertTrue(e.getMessage(), e.getMessage().contains("findAndModify with a pipeline-style update is not supported"));
         }
         assertEquals(1, coll.find().first().getInt32("a").getValue());
     }
@@ -430,6 +450,24 @@ public class ConformanceShapeTests {
             fail("commit of an unknown transaction succeeded");
         } catch (MongoCommandException e) {
             assertEquals(251, e.getErrorCode());
+        }
+    }
+
+    /** Documents are stored and logged with _id first, as MongoDB does, whatever order the client sent. */
+    @Test
+    public void idComesFirstWhateverTheClientSent() {
+        BsonTimestamp after = mongo.lastAppliedOpTime();
+        coll.insertOne(BsonDocument.parse("{a: 1, _id: 5, b: 2}"));
+        client.getDatabase("test").getCollection("coll").updateOne(d("{_id: 6}"), d("{$set: {x: 1}}"),
+            new com.mongodb.client.model.UpdateOptions().upsert(true));
+        client.getDatabase("test").getCollection("coll").replaceOne(d("{_id: 5}"), d("{c: 3}"));
+        for (BsonDocument stored : coll.find()) {
+            assertEquals("_id", stored.getFirstKey());
+        }
+        for (BsonDocument e : entriesAfter(after)) {
+            if (!e.getString("op").getValue().equals("c")) {
+                assertEquals(e.toJson(), "_id", e.getDocument("o").getFirstKey().equals("$v") ? "_id" : e.getDocument("o").getFirstKey());
+            }
         }
     }
 }

@@ -67,6 +67,7 @@ public class FaultInjectionTests {
                 .applyConnectionString(new ConnectionString(mongo.connectionString()))
                 .applyToClusterSettings(b -> b.serverSelectionTimeout(10, TimeUnit.SECONDS))
                 .applyToSocketSettings(b -> b.connectTimeout(1, TimeUnit.SECONDS))
+                .applyToServerSettings(b -> b.heartbeatFrequency(500, TimeUnit.MILLISECONDS))
                 .build();
             try (MongoClient client = MongoClients.create(settings)) {
                 MongoCollection<Document> coll = client.getDatabase("db").getCollection("c");
@@ -96,6 +97,27 @@ public class FaultInjectionTests {
                 Document status = client.getDatabase("admin").runCommand(new Document("replSetGetStatus", 1));
                 assertEquals(2L, ((Number) status.get("term")).longValue());
             }
+        }
+    }
+
+    /** A retryable write that reaches the server twice (the driver retries after a network error) applies once. */
+    @Test
+    public void retriedWriteIsAppliedOnce() {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+             MongoClient client = MongoClients.create(mongo.connectionString());
+             com.mongodb.client.ClientSession session = client.startSession()) {
+            Document insert = new Document("insert", "c")
+                .append("documents", java.util.List.of(new Document("_id", 1)))
+                .append("txnNumber", 7L);
+            Document first = client.getDatabase("db").runCommand(session, insert);
+            Document second = client.getDatabase("db").runCommand(session, insert);
+            assertEquals(first.get("n"), second.get("n"));
+            assertFalse(second.containsKey("writeErrors"));
+            assertEquals(1, client.getDatabase("db").getCollection("c").countDocuments());
+            assertEquals(1, client.getDatabase("local").getCollection("oplog.rs").countDocuments(new Document("op", "i")));
+            // a new txnNumber is a new write
+            Document third = client.getDatabase("db").runCommand(session, insert.append("txnNumber", 8L));
+            assertTrue(third.containsKey("writeErrors")); // duplicate key this time
         }
     }
 }

@@ -135,4 +135,34 @@ public class OplogReadTests {
             assertEquals(99, all(client).get((int) count - 1).getDocument("o").getInt32("_id").getValue());
         }
     }
+
+    /** A ts range read looks only at the entries in the range (a seek), however long the oplog is. */
+    @Test
+    public void rangeReadsSeekInsteadOfScanning() {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+             MongoClient client = MongoClients.create(mongo.connectionString())) {
+            MongoCollection<Document> coll = client.getDatabase("db").getCollection("c");
+            List<Document> docs = new ArrayList<>();
+            for (int i = 0; i < 5000; i++) {
+                docs.add(new Document("_id", i));
+            }
+            coll.insertMany(docs);
+            List<BsonDocument> entries = all(client);
+            MongoCollection<BsonDocument> oplog = client.getDatabase("local").getCollection("oplog.rs", BsonDocument.class);
+
+            long before = mongo.oplogEntriesExamined();
+            List<BsonDocument> range = oplog.find(new Document("ts", new Document("$gt", ts(entries.get(2500))).append("$lte", ts(entries.get(2510))))
+                .append("$or", List.of(new Document("ns", "db.c"), new Document("op", "n")))).into(new ArrayList<>());
+            assertEquals(10, range.size());
+            assertEquals(10, mongo.oplogEntriesExamined() - before);
+
+            before = mongo.oplogEntriesExamined();
+            assertEquals(null, oplog.find(new Document("ts", new Document("$gt", ts(entries.get(entries.size() - 1))))).first());
+            assertEquals(0, mongo.oplogEntriesExamined() - before); // an empty poll at the end looks at nothing
+
+            before = mongo.oplogEntriesExamined();
+            oplog.find().sort(new Document("$natural", -1)).limit(1).first();
+            assertEquals(1, mongo.oplogEntriesExamined() - before);
+        }
+    }
 }

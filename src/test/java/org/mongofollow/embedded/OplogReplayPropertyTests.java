@@ -109,7 +109,8 @@ public class OplogReplayPropertyTests {
     private static String kindOf(BsonDocument entry) {
         String op = entry.getString("op").getValue();
         if (op.equals("u")) {
-            return entry.getDocument("o").containsKey("_id") ? "u-replace" : "u-diff";
+            BsonDocument o = entry.getDocument("o");
+            return o.containsKey("_id") ? "u-replace" : o.toJson().contains("\"l\":") ? "u-diff-l" : "u-diff";
         }
         if (op.equals("c")) {
             return "c-" + entry.getDocument("o").getFirstKey();
@@ -197,6 +198,18 @@ public class OplogReplayPropertyTests {
             }
         }
 
+        private List<Document> randomPipeline() {
+            switch (random.nextInt(6)) {
+                case 0: return List.of(new Document("$set", new Document("n", new Document("$add", List.of("$n", 1)))));
+                case 1: return List.of(new Document("$unset", "s"), new Document("$set", new Document("p", random.nextInt(3))));
+                case 2: return List.of(new Document("$set", new Document("arr", List.of(random.nextInt(3), 7))));
+                case 3: return List.of(new Document("$replaceWith", new Document("$literal",
+                    new Document("sub", new Document("x", random.nextInt(5))).append("n", random.nextInt(50)))));
+                case 4: return List.of(new Document("$set", new Document("arr", new Document("$slice", List.of("$arr", 2)))));
+                default: return List.of(new Document("$project", new Document("tags", 1).append("n", 1)));
+            }
+        }
+
         void step() {
             MongoCollection<Document> c = coll();
             int kind = random.nextInt(100);
@@ -214,6 +227,11 @@ public class OplogReplayPropertyTests {
                     boolean ordered = random.nextBoolean();
                     trace.add("insertMany " + name + " ordered=" + ordered + " " + docs);
                     c.insertMany(docs, new InsertManyOptions().ordered(ordered));
+                } else if (kind < 56 && random.nextInt(5) == 0) {
+                    List<Document> pipeline = randomPipeline();
+                    int id = id();
+                    trace.add("pipelineUpdate " + name + " " + id + " " + pipeline);
+                    c.updateOne(new Document("_id", id), pipeline, new UpdateOptions().upsert(random.nextInt(8) == 0));
                 } else if (kind < 56) {
                     Bson u = randomUpdate();
                     int id = id();
@@ -223,10 +241,28 @@ public class OplogReplayPropertyTests {
                     Bson u = randomUpdate();
                     trace.add("updateMany " + name + " " + u);
                     c.updateMany(new Document("n", new Document("$gte", 50)), u);
+                } else if (kind < 61) {
+                    List<Document> pipeline = randomPipeline();
+                    int id = id();
+                    trace.add("pipelineUpdate " + name + " " + id + " " + pipeline);
+                    c.updateOne(new Document("_id", id), pipeline, new UpdateOptions().upsert(random.nextInt(8) == 0));
                 } else if (kind < 63) {
                     int id = id();
-                    trace.add("positional " + name + " " + id);
-                    c.updateOne(new Document("_id", id).append("arr", 7), new Document("$set", new Document("arr.$", 70)));
+                    switch (random.nextInt(3)) {
+                        case 0 -> {
+                            trace.add("positional $ " + name + " " + id);
+                            c.updateOne(new Document("_id", id).append("arr", 7), new Document("$set", new Document("arr.$", 70)));
+                        }
+                        case 1 -> {
+                            trace.add("arrayFilters $[o] " + name + " " + id);
+                            c.updateOne(new Document("_id", id), new Document("$set", new Document("objs.$[o].v", "af" + random.nextInt(3))),
+                                new UpdateOptions().arrayFilters(List.of(new Document("o.k", 2))));
+                        }
+                        default -> {
+                            trace.add("all positional $[] " + name + " " + id);
+                            c.updateOne(new Document("_id", id), new Document("$inc", new Document("objs.$[].k", 10)));
+                        }
+                    }
                 } else if (kind < 70) {
                     int id = id();
                     Document replacement = new Document("z", random.nextInt(3)).append("n", random.nextInt(9));
