@@ -1,5 +1,6 @@
 package org.mongofollow.source;
 
+import com.mongodb.MongoCommandException;
 import com.mongodb.MongoException;
 import com.mongodb.MongoSecurityException;
 import com.mongodb.MongoTimeoutException;
@@ -29,10 +30,14 @@ public final class MongoProbe {
                 where
             );
         } catch (MongoSecurityException e) {
+            // never e.getMessage(): the driver's message names the credential (user name, mechanism, source)
             throw new ElasticsearchStatusException(
-                "MongoDB at [{}] refused the credentials of the follow's client (authentication failed); check mongo_follow.client.NAME.username and password in the keystore",
+                "MongoDB at [{}] refused the credentials of the follow's client (authentication failed{}); check "
+                    + "mongo_follow.client.NAME.username and mongo_follow.client.NAME.password in the keystore, and that the server "
+                    + "has authentication enabled",
                 RestStatus.FORBIDDEN,
-                where
+                where,
+                serverAnswer(e)
             );
         } catch (MongoException e) {
             throw new ElasticsearchStatusException(
@@ -43,5 +48,20 @@ public final class MongoProbe {
                 e.getMessage()
             );
         }
+    }
+
+    /**
+     * What the server answered to the authentication, when it answered with a command error: its code,
+     * code name and message come from the server and never contain the client's credentials.
+     */
+    static String serverAnswer(MongoSecurityException e) {
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof MongoCommandException command) {
+                return ": the server answered error " + command.getErrorCode()
+                    + (command.getErrorCodeName().isEmpty() ? "" : " (" + command.getErrorCodeName() + ")")
+                    + ": " + command.getErrorMessage();
+            }
+        }
+        return "";
     }
 }
