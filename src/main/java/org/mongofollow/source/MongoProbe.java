@@ -33,11 +33,13 @@ public final class MongoProbe {
             // never e.getMessage(): the driver's message names the credential (user name, mechanism, source)
             throw new ElasticsearchStatusException(
                 "MongoDB at [{}] refused the credentials of the follow's client (authentication failed{}); check "
-                    + "mongo_follow.client.NAME.username and mongo_follow.client.NAME.password in the keystore, and that the server "
+                    + "mongo_follow.client.{}.username and mongo_follow.client.{}.password in the keystore, and that the server "
                     + "has authentication enabled",
                 RestStatus.FORBIDDEN,
                 where,
-                serverAnswer(e)
+                serverAnswer(e),
+                clientName(endpoint),
+                clientName(endpoint)
             );
         } catch (MongoException e) {
             throw new ElasticsearchStatusException(
@@ -48,6 +50,10 @@ public final class MongoProbe {
                 e.getMessage()
             );
         }
+    }
+
+    private static String clientName(MongoEndpoint endpoint) {
+        return endpoint.clientName() == null ? "NAME" : endpoint.clientName();
     }
 
     /**

@@ -92,7 +92,8 @@ public class CredentialsDistributionIT {
         assertEquals(secured.body, 403, secured.status);
         String reason = errorReason(secured);
         assertTrue(reason, reason.startsWith("MongoDB at [" + mongo + "/?replicaSet=rs0] refused the credentials of the follow's client"));
-        assertTrue(reason, reason.contains("keystore"));
+        assertTrue(reason, reason.contains("authentication failed"));
+        assertTrue(reason, reason.contains("check mongo_follow.client.secured.username and mongo_follow.client.secured.password in the keystore"));
         assertIndexMissing("creds-secured");
 
         // a connection string with the password: refused before anything happens, pointing to the keystore
