@@ -70,5 +70,16 @@ public class MongoEndpointTests {
         assertEquals(": the server answered error 59 (CommandNotFound): no such command: 'saslStart'", answer);
         assertFalse(answer.contains("reader"));
         assertEquals("", MongoProbe.serverAnswer(new MongoSecurityException(credential, "no cause")));
+
+        // as the stats and task status show a read's error: the driver's message names the user
+        assertTrue(e.getMessage().contains("reader"));
+        for (Exception shown : List.of(e, new RuntimeException(e), new IllegalStateException("read failed: " + e.getMessage(), e))) {
+            String message = MongoErrors.safeMessage(shown);
+            assertTrue(message, message.startsWith("MongoDB refused the credentials of the follow's client (authentication failed: "
+                + "the server answered error 59 (CommandNotFound)"));
+            assertFalse(message, message.contains("reader"));
+            assertFalse(message, message.contains(SECRET));
+        }
+        assertEquals("other", MongoErrors.safeMessage(new IllegalStateException("other")));
     }
 }
