@@ -178,7 +178,74 @@ public class CredentialsDistributionIT {
         Answer secured = call("PUT", "/creds-after-reload/_mongo_follow", follow("\"client\": \"secured\""));
         assertEquals(secured.body, 403, secured.status);
         assertNoCredential("after reload", secured.body);
-        assertTrue(logText().contains("reloaded mongo_follow client settings: 1 named client(s)"));
+        assertTrue(logText().contains("reloaded mongo_follow client settings: 2 named client(s)"));
+    }
+
+    /**
+     * Credentials put in the keystore and reloaded while a follow runs through the client: the embedded
+     * MongoDB refuses them, the shard tasks retry and show the error in their stats, without the user name
+     * or the password.
+     */
+    @Test
+    public void testReloadedCredentialsOfARunningFollowAppearNowhere() throws Exception {
+        String rotatedUser = "rotated-test-user";
+        String rotatedPassword = "R0tated-Pa55w0rd-abc";
+        Answer followed = call("PUT", "/creds-rotated/_mongo_follow", follow("\"client\": \"rotated\""));
+        assertEquals(followed.body, 200, followed.status);
+        try {
+            keystore("add", rotatedUser + "\n" + rotatedPassword + "\n");
+            Answer reload = call("POST", "/_nodes/reload_secure_settings", null);
+            assertEquals(reload.body, 200, reload.status);
+            assertFalse(reload.body, reload.body.contains("reload_exception"));
+
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            String stats;
+            do {
+                Thread.sleep(200);
+                stats = call("GET", "/creds-rotated/_mongo_follow/_stats", null).body;
+            } while (stats.contains("mongo_security_exception") == false && System.nanoTime() < deadline);
+            assertTrue("the reads did not fail on the refused credentials: " + stats, stats.contains("mongo_security_exception"));
+            assertFalse("the stats show the user name: " + stats, stats.contains(rotatedUser));
+            assertTrue(stats, stats.contains("MongoDB refused the credentials of the follow's client (authentication failed"));
+
+            for (String path : List.of("/_mongo_follow/_stats", "/_cat/mongo_follow?v", "/_tasks?detailed", "/_cluster/state", "/_mongo_follow/_info")) {
+                String body = call("GET", path, null).body;
+                assertFalse(path + ":\n" + body, body.contains(rotatedUser));
+                assertFalse(path + ":\n" + body, body.contains(rotatedPassword));
+            }
+            String logText = logText();
+            assertFalse(logText.contains(rotatedUser));
+            assertFalse(logText.contains(rotatedPassword));
+        } finally {
+            call("POST", "/creds-rotated/_mongo_follow/_unfollow", null);
+            keystore("remove", null);
+            call("POST", "/_nodes/reload_secure_settings", null);
+        }
+    }
+
+    /**
+     * Runs the node's {@code bin/elasticsearch-keystore} (the node home is the parent of its logs folder) on
+     * the user name and password of the client {@code rotated}; {@code values}, one a line, for {@code add}.
+     */
+    private static void keystore(String command, String values) throws IOException, InterruptedException {
+        Path home = logs.toAbsolutePath().getParent();
+        List<String> args = new ArrayList<>(List.of(home.resolve("bin/elasticsearch-keystore").toString(), command));
+        if (values != null) {
+            args.addAll(List.of("--stdin", "--force"));
+        }
+        args.addAll(List.of("mongo_follow.client.rotated.username", "mongo_follow.client.rotated.password"));
+        ProcessBuilder builder = new ProcessBuilder(args).redirectErrorStream(true);
+        builder.environment().remove("JAVA_HOME");
+        builder.environment().put("ES_JAVA_HOME", System.getProperty("java.home"));
+        builder.environment().put("ES_PATH_CONF", home.resolve("config").toString());
+        Process process = builder.start();
+        try (var stdin = process.getOutputStream()) {
+            if (values != null) {
+                stdin.write(values.getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals("elasticsearch-keystore " + command + ": " + output, 0, process.waitFor());
     }
 
     private record Answer(int status, String body) {}
