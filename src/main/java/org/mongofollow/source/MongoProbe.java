@@ -4,6 +4,7 @@ import com.mongodb.MongoCommandException;
 import com.mongodb.MongoException;
 import com.mongodb.MongoSecurityException;
 import com.mongodb.MongoTimeoutException;
+import com.mongodb.client.MongoClient;
 
 import org.elasticsearch.ElasticsearchStatusException;
 import org.elasticsearch.rest.RestStatus;
@@ -19,8 +20,10 @@ public final class MongoProbe {
 
     public static OplogPosition majorityCommitPoint(MongoClientService clients, MongoEndpoint endpoint, String database, String collection) {
         String where = clients.describe(endpoint);
-        try {
-            return new OplogReader(clients.client(endpoint), database, collection).majorityCommitPoint();
+        // a client of its own, closed after the probe: a refused follow (wrong host, port or replica set name)
+        // must not leave a client behind that monitors that endpoint for the life of the node
+        try (MongoClient client = clients.newClient(endpoint)) {
+            return new OplogReader(client, database, collection).majorityCommitPoint();
         } catch (OplogReader.NotAReplicaSetException e) {
             throw new IllegalArgumentException("MongoDB at [" + where + "] cannot be followed: " + e.getMessage());
         } catch (MongoTimeoutException e) {
@@ -47,7 +50,7 @@ public final class MongoProbe {
                 RestStatus.BAD_GATEWAY,
                 where,
                 e.getCode(),
-                e.getMessage()
+                MongoErrors.safeMessage(e)
             );
         }
     }

@@ -9,19 +9,25 @@ import org.elasticsearch.client.Response;
 import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.client.RestClient;
 import org.junit.AfterClass;
+import org.junit.Assume;
 import org.junit.BeforeClass;
 import org.junit.Test;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 /**
  * A follow of a MongoDB that nothing answers for is refused within a bounded time even when the
  * connection string sets no timeout: the plugin's default server selection timeout (10s) applies, and the
- * answer is a 503 (the YAML tests cover the same with a short serverSelectionTimeoutMS).
+ * answer is a 503 (the YAML tests cover the same with a short serverSelectionTimeoutMS). A refused follow
+ * leaves no MongoDB client behind.
  */
 public class UnreachableMongoDistributionIT {
 
@@ -66,5 +72,40 @@ public class UnreachableMongoDistributionIT {
             missing = e.getResponse();
         }
         assertEquals("nothing is created when the probe fails", 404, missing.getStatusLine().getStatusCode());
+    }
+
+    /**
+     * Every refused follow of an unreachable MongoDB used to leave its MongoDB client behind, with a thread
+     * monitoring that endpoint for the life of the node. Counted from the node's threads in /proc: the
+     * driver names its monitor threads "cluster-..." (the kernel keeps the first 15 characters).
+     */
+    @Test
+    public void testRefusedFollowsLeaveNoMongoClientBehind() throws Exception {
+        Path pidFile = Path.of(System.getProperty("tests.es.logs")).toAbsolutePath().getParent().resolve("es.pid");
+        String pid = Files.readString(pidFile).trim();
+        Assume.assumeTrue("needs /proc", Files.isDirectory(Path.of("/proc", pid, "task")));
+        long before = mongoMonitorThreads(pid);
+        for (int port = 2; port < 8; port++) {
+            Request put = new Request("PUT", "/unreachable-" + port + "/_mongo_follow");
+            put.setEntity(new StringEntity("""
+                {"connection": "mongodb://127.0.0.1:%d/?serverSelectionTimeoutMS=200", "database": "shop", "collection": "orders", "initial_copy": false}
+                """.formatted(port), ContentType.APPLICATION_JSON));
+            ResponseException e = assertThrows(ResponseException.class, () -> client.performRequest(put));
+            assertEquals(503, e.getResponse().getStatusLine().getStatusCode());
+        }
+        long after = mongoMonitorThreads(pid);
+        assertTrue("MongoDB monitor threads before: " + before + ", after 6 refused follows: " + after, after <= before);
+    }
+
+    private static long mongoMonitorThreads(String pid) throws IOException {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", pid, "task"))) {
+            return tasks.filter(task -> {
+                try {
+                    return Files.readString(task.resolve("comm")).startsWith("cluster-");
+                } catch (IOException e) {
+                    return false; // the thread ended meanwhile
+                }
+            }).count();
+        }
     }
 }
