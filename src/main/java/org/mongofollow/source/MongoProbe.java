@@ -44,6 +44,9 @@ public final class MongoProbe {
                 clientName(endpoint),
                 clientName(endpoint)
             );
+        } catch (IllegalStateException e) {
+            // an answer the oplog cannot be followed from (no majority commit point reported)
+            throw new ElasticsearchStatusException("MongoDB at [{}] cannot be followed: {}", RestStatus.BAD_GATEWAY, where, e.getMessage());
         } catch (MongoException e) {
             throw new ElasticsearchStatusException(
                 "MongoDB at [{}] answered with error {}: {}",
