@@ -14,6 +14,7 @@ import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
+import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.task.ShardFollowNodeTask;
 import org.mongofollow.task.ShardFollowStatus;
 
@@ -93,7 +94,9 @@ public final class FollowStatsAction {
 
         @Override
         public boolean match(Task task) {
-            return task instanceof ShardFollowNodeTask shardTask && followers.containsKey(shardTask.params().index());
+            // only the tasks of active follows: a paused follow's task may still be winding down after the pause
+            return task instanceof ShardFollowNodeTask shardTask
+                && FollowMetadata.Status.ACTIVE.label().equals(followers.get(shardTask.params().index()));
         }
 
         @Override

@@ -56,6 +56,11 @@ public class MongoClientService implements Closeable {
         return client;
     }
 
+    /** A client for the endpoint that the caller owns and closes (not shared, not kept). */
+    public MongoClient newClient(MongoEndpoint endpoint) {
+        return MongoClients.create(clientSettings(endpoint));
+    }
+
     /** Where the endpoint points, safe to show: hosts and replica set, never credentials. */
     public String describe(MongoEndpoint endpoint) {
         if (endpoint.clientName() != null) {

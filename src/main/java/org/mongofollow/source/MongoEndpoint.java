@@ -7,6 +7,7 @@ import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.io.stream.Writeable;
 
 import java.io.IOException;
+import java.util.regex.Pattern;
 
 /**
  * Which MongoDB deployment a follow reads: a named client ({@code mongo_follow.client.NAME.*}, whose
@@ -47,6 +48,10 @@ public record MongoEndpoint(String clientName, String connection) implements Wri
      * never repeats the string itself: it may hold a password.
      */
     static ConnectionString validateConnection(String uri) {
+        if (USER_INFO.matcher(uri).find()) {
+            // checked before parsing: a user name alone, or a malformed string with a password, fails to parse
+            throw carriesCredentials();
+        }
         ConnectionString parsed;
         try {
             parsed = new ConnectionString(uri);
@@ -56,13 +61,20 @@ public record MongoEndpoint(String clientName, String connection) implements Wri
             );
         }
         if (parsed.getUsername() != null || parsed.getPassword() != null || parsed.getCredential() != null) {
-            throw new IllegalArgumentException(
-                "[connection] must not carry credentials: put them in the Elasticsearch keystore as "
-                    + "mongo_follow.client.NAME.username and mongo_follow.client.NAME.password, set mongo_follow.client.NAME.hosts "
-                    + "in elasticsearch.yml, and follow with \"client\": \"NAME\""
-            );
+            throw carriesCredentials();
         }
         return parsed;
+    }
+
+    /** A user-info part ({@code user[:password]@}) before the hosts of a mongodb:// or mongodb+srv:// string. */
+    private static final Pattern USER_INFO = Pattern.compile("^\\s*mongodb(\\+srv)?://[^/?#]*@", Pattern.CASE_INSENSITIVE);
+
+    private static IllegalArgumentException carriesCredentials() {
+        return new IllegalArgumentException(
+            "[connection] must not carry credentials: put them in the Elasticsearch keystore as "
+                + "mongo_follow.client.NAME.username and mongo_follow.client.NAME.password, set mongo_follow.client.NAME.hosts "
+                + "in elasticsearch.yml, and follow with \"client\": \"NAME\""
+        );
     }
 
     /** A description safe for stats, logs and errors. */

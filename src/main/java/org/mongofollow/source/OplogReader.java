@@ -1,6 +1,7 @@
 package org.mongofollow.source;
 
 import com.mongodb.CursorType;
+import com.mongodb.MongoCommandException;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoCursor;
@@ -162,7 +163,16 @@ public final class OplogReader {
      * {@code replSetGetStatus}'s {@code optimes.lastCommittedOpTime}.
      */
     public OplogPosition majorityCommitPoint() {
-        Document hello = client.getDatabase("admin").runCommand(new Document("hello", 1));
+        Document hello;
+        try {
+            hello = client.getDatabase("admin").runCommand(new Document("hello", 1));
+        } catch (MongoCommandException e) {
+            if (e.getErrorCode() != COMMAND_NOT_FOUND) {
+                throw e;
+            }
+            // servers before MongoDB 4.4.2 know hello by its old name only
+            hello = client.getDatabase("admin").runCommand(new Document("isMaster", 1));
+        }
         if (hello.get("setName") == null) {
             throw new NotAReplicaSetException();
         }
@@ -196,6 +206,8 @@ public final class OplogReader {
         }
         return OplogPosition.of(ts.asTimestamp());
     }
+
+    private static final int COMMAND_NOT_FOUND = 59;
 
     /** Thrown when the server is not a replica set member: a standalone server has no oplog to follow. */
     public static final class NotAReplicaSetException extends IllegalStateException {

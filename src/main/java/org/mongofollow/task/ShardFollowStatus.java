@@ -237,7 +237,8 @@ public record ShardFollowStatus(
         }
 
         public static ExceptionInfo of(Exception e) {
-            return new ExceptionInfo(ElasticsearchException.getExceptionName(e), e.getMessage());
+            // never a driver message naming a credential
+            return new ExceptionInfo(ElasticsearchException.getExceptionName(e), org.mongofollow.source.MongoErrors.safeMessage(e));
         }
 
         public ExceptionInfo(StreamInput in) throws IOException {

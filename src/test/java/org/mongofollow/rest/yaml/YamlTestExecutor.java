@@ -10,6 +10,8 @@ import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.client.RestClient;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.XContentParser;
+import org.elasticsearch.xcontent.XContentParserConfiguration;
 import org.elasticsearch.xcontent.XContentType;
 import org.elasticsearch.xcontent.json.JsonXContent;
 
@@ -197,6 +199,12 @@ final class YamlTestExecutor {
         String text = EntityUtils.toString(entity);
         String type = entity.getContentType() == null ? "" : entity.getContentType().getValue();
         if (type.startsWith("application/json") && text.isEmpty() == false) {
+            if (text.stripLeading().startsWith("[")) {
+                // a top-level array, as _cat answers with format=json
+                try (XContentParser parser = XContentType.JSON.xContent().createParser(XContentParserConfiguration.EMPTY, text)) {
+                    return parser.listOrderedMap();
+                }
+            }
             return XContentHelper.convertToMap(XContentType.JSON.xContent(), text, true);
         }
         return text;

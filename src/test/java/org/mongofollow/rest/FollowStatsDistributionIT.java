@@ -1,0 +1,184 @@
+package org.mongofollow.rest;
+
+import org.apache.http.HttpHost;
+import org.apache.http.entity.ContentType;
+import org.apache.http.entity.StringEntity;
+import org.apache.http.util.EntityUtils;
+import org.elasticsearch.client.Request;
+import org.elasticsearch.client.Response;
+import org.elasticsearch.client.ResponseException;
+import org.elasticsearch.client.RestClient;
+import org.elasticsearch.common.xcontent.XContentHelper;
+import org.elasticsearch.xcontent.XContentType;
+import org.junit.After;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+/**
+ * The shard-level shapes of {@code _stats} and {@code _cat/mongo_follow} of a running follow, on the real
+ * distribution. A shard task starts on its node shortly after {@code PUT} or {@code _resume} answers (it
+ * asks MongoDB for the head of the oplog first) and appears in the stats once it runs, so these checks
+ * wait for it; the YAML tests check what is decided synchronously (statuses, parameters, errors).
+ */
+public class FollowStatsDistributionIT {
+
+    /** Every per-shard field of DESIGN.md section 5 that the follow engine fills (initial_copy comes with the copy). */
+    private static final List<String> SHARD_FIELDS = List.of(
+        "index", "shard_id", "source", "status",
+        "source_head_position", "last_requested_position", "checkpoint", "lag_millis",
+        "outstanding_read_requests", "outstanding_write_requests", "write_buffer_operation_count", "write_buffer_size_in_bytes",
+        "successful_read_requests", "failed_read_requests", "operations_read", "operations_skipped", "bytes_read",
+        "total_read_time_millis",
+        "successful_write_requests", "failed_write_requests", "operations_written", "documents_rejected", "total_write_time_millis",
+        "read_exceptions", "time_since_last_read_millis", "fatal_exception"
+    );
+
+    private static RestClient client;
+    private static String connection;
+
+    @BeforeClass
+    public static void connect() {
+        String[] hostPort = System.getProperty("tests.rest.cluster").split(",")[0].split(":");
+        client = RestClient.builder(new HttpHost(hostPort[0], Integer.parseInt(hostPort[1]), "http")).build();
+        connection = "mongodb://127.0.0.1:" + System.getProperty("tests.mongo.port") + "/?replicaSet=rs0";
+    }
+
+    @AfterClass
+    public static void disconnect() throws IOException {
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    @After
+    public void deleteIndices() throws IOException {
+        Request delete = new Request("DELETE", "/stats-*");
+        delete.addParameter("expand_wildcards", "all");
+        delete.addParameter("ignore_unavailable", "true");
+        client.performRequest(delete);
+    }
+
+    @Test
+    public void testShardStatsAndCatLinesThroughPauseAndResume() throws Exception {
+        assertEquals(200, call("PUT", "/stats-follower/_mongo_follow", """
+            {"connection": "%s", "database": "shop", "collection": "orders", "initial_copy": false,
+             "settings": {"index.number_of_shards": 2, "index.number_of_replicas": 0}}
+            """.formatted(connection)).status);
+
+        List<Map<String, Object>> shards = waitForShards("stats-follower", 2);
+        for (int i = 0; i < 2; i++) {
+            Map<String, Object> shard = shards.get(i);
+            for (String field : SHARD_FIELDS) {
+                assertTrue("no [" + field + "] in " + shard, shard.containsKey(field));
+            }
+            assertEquals("stats-follower", shard.get("index"));
+            assertEquals(i, shard.get("shard_id"));
+            assertEquals(connection + " shop.orders", shard.get("source"));
+            assertEquals("active", shard.get("status"));
+            assertTrue(shard.toString(), ((String) shard.get("checkpoint")).matches("\\d+:\\d+"));
+            assertEquals(0, shard.get("failed_read_requests"));
+            assertEquals(0, shard.get("failed_write_requests"));
+            assertEquals(0, shard.get("operations_written"));
+            assertEquals(List.of(), shard.get("read_exceptions"));
+            assertNull(shard.get("fatal_exception"));
+        }
+
+        String line = "stats-follower\\s+%d\\s+active\\s+\\d+:\\d+\\s+-?\\d+\\s+\\d+\\s+\\d+\\s+0\\s*";
+        String cat = call("GET", "/_cat/mongo_follow?v", null).body;
+        assertTrue(cat, cat.matches(
+            "(?s)index\\s+shard\\s+status\\s+checkpoint\\s+lag\\s+buffered_ops\\s+ops_written\\s+errors\\s*\n"
+                + line.formatted(0) + "\n" + line.formatted(1) + "\n"
+        ));
+
+        // paused: no shard tasks, one cat line with shard "-"
+        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_pause", null).status);
+        Map<String, Object> index = indexStats("stats-follower");
+        assertEquals("paused", index.get("status"));
+        assertEquals(List.of(), index.get("shards"));
+        cat = call("GET", "/_cat/mongo_follow/stats-follower", null).body;
+        assertTrue(cat, cat.matches("stats-follower\\s+-\\s+paused\\s*\n"));
+
+        // resumed: the shards come back, from the kept checkpoints
+        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_resume", null).status);
+        shards = waitForShards("stats-follower", 2);
+        assertEquals("active", shards.get(0).get("status"));
+        assertEquals("active", shards.get(1).get("status"));
+        cat = call("GET", "/_cat/mongo_follow/stats-follower?h=index,shard,status", null).body;
+        assertTrue(cat, cat.matches("stats-follower\\s+0\\s+active\\s*\nstats-follower\\s+1\\s+active\\s*\n"));
+
+        // unfollowed: gone from stats and cat
+        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_unfollow", null).status);
+        assertEquals(List.of(), parse(call("GET", "/_mongo_follow/_stats", null).body).get("indices"));
+        assertEquals("", call("GET", "/_cat/mongo_follow", null).body);
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<Map<String, Object>> waitForShards(String index, int count) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        Map<String, Object> stats;
+        do {
+            stats = indexStats(index);
+            List<Map<String, Object>> shards = (List<Map<String, Object>>) stats.get("shards");
+            if (shards.size() == count && shards.stream().allMatch(activeShard())) {
+                return shards;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        fail("the " + count + " shard tasks of [" + index + "] did not start within 20s: " + stats);
+        return null;
+    }
+
+    private static Predicate<Map<String, Object>> activeShard() {
+        return shard -> "active".equals(shard.get("status"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> indexStats(String index) throws IOException {
+        Answer answer = call("GET", "/" + index + "/_mongo_follow/_stats", null);
+        assertEquals(answer.body, 200, answer.status);
+        List<Map<String, Object>> indices = (List<Map<String, Object>>) parse(answer.body).get("indices");
+        assertEquals(answer.body, 1, indices.size());
+        return indices.get(0);
+    }
+
+    private record Answer(int status, String body) {}
+
+    private static Map<String, Object> parse(String json) {
+        return XContentHelper.convertToMap(XContentType.JSON.xContent(), json, true);
+    }
+
+    private static Answer call(String method, String path, String json) throws IOException {
+        String[] pathAndQuery = path.split("\\?", 2);
+        Request request = new Request(method, pathAndQuery[0]);
+        if (pathAndQuery.length == 2) {
+            for (String param : pathAndQuery[1].split("&")) {
+                String[] kv = param.split("=", 2);
+                request.addParameter(kv[0], kv.length == 2 ? kv[1] : "");
+            }
+        }
+        if (json != null) {
+            request.setEntity(new StringEntity(json, ContentType.APPLICATION_JSON));
+        }
+        Response response;
+        try {
+            response = client.performRequest(request);
+        } catch (ResponseException e) {
+            response = e.getResponse();
+        }
+        String body = response.getEntity() == null ? "" : EntityUtils.toString(response.getEntity(), StandardCharsets.UTF_8);
+        return new Answer(response.getStatusLine().getStatusCode(), body);
+    }
+}

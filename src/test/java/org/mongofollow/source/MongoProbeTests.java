@@ -1,0 +1,95 @@
+package org.mongofollow.source;
+
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+
+import org.elasticsearch.ElasticsearchStatusException;
+import org.elasticsearch.common.settings.MockSecureSettings;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.rest.RestStatus;
+import org.junit.Test;
+import org.mongofollow.embedded.EmbeddedMongo;
+
+import java.net.InetSocketAddress;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+/** What {@code PUT /{index}/_mongo_follow} answers for each kind of MongoDB endpoint, before it changes anything. */
+public class MongoProbeTests {
+
+    @Test
+    public void aReplicaSetMemberAnswersItsMajorityCommitPoint() {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(); MongoClientService clients = new MongoClientService(Settings.EMPTY)) {
+            OplogPosition start = MongoProbe.majorityCommitPoint(clients, MongoEndpoint.connection(mongo.connectionString()), "shop", "orders");
+            assertNotNull(start);
+        }
+    }
+
+    /**
+     * A standalone server has no oplog: a clear 400. The stock mongo-java-server answers like a standalone
+     * server older than MongoDB 4.4.2, which does not know {@code hello} (only {@code isMaster}).
+     */
+    @Test
+    public void aStandaloneServerIsA400() {
+        MongoServer server = new MongoServer(new MemoryBackend());
+        InetSocketAddress address = server.bind();
+        try (MongoClientService clients = new MongoClientService(Settings.EMPTY)) {
+            String uri = "mongodb://127.0.0.1:" + address.getPort() + "/?serverSelectionTimeoutMS=2000";
+            IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> MongoProbe.majorityCommitPoint(clients, MongoEndpoint.connection(uri), "shop", "orders")
+            );
+            assertEquals(
+                "MongoDB at [" + uri + "] cannot be followed: the MongoDB server is not a replica set member, so it has no oplog to follow: "
+                    + "start mongod with --replSet (a one-member replica set is enough)",
+                e.getMessage()
+            );
+        } finally {
+            server.shutdownNow();
+        }
+    }
+
+    @Test
+    public void refusedCredentialsAreA403WithoutTheCredentials() {
+        MockSecureSettings secure = new MockSecureSettings();
+        secure.setString("mongo_follow.client.prod.username", "probe-user");
+        secure.setString("mongo_follow.client.prod.password", "Pr0be-Secret");
+        try (EmbeddedMongo mongo = EmbeddedMongo.start()) {
+            Settings settings = Settings.builder()
+                .putList("mongo_follow.client.prod.hosts", "127.0.0.1:" + mongo.port())
+                .put("mongo_follow.client.prod.replica_set", "rs0")
+                .put("mongo_follow.client.prod.server_selection_timeout", "2s")
+                .setSecureSettings(secure)
+                .build();
+            try (MongoClientService clients = new MongoClientService(settings)) {
+                ElasticsearchStatusException e = assertThrows(
+                    ElasticsearchStatusException.class,
+                    () -> MongoProbe.majorityCommitPoint(clients, MongoEndpoint.client("prod"), "shop", "orders")
+                );
+                assertEquals(RestStatus.FORBIDDEN, e.status());
+                assertTrue(e.getMessage(), e.getMessage().startsWith("MongoDB at [127.0.0.1:" + mongo.port() + "/?replicaSet=rs0] refused the credentials"));
+                assertTrue(e.getMessage(), e.getMessage().contains("mongo_follow.client.prod.password in the keystore"));
+                assertFalse(e.getMessage(), e.getMessage().contains("probe-user"));
+                assertFalse(e.getMessage(), e.getMessage().contains("Pr0be-Secret"));
+            }
+        }
+    }
+
+    @Test
+    public void anUnreachableServerIsA503WithinTheServerSelectionTimeout() {
+        try (MongoClientService clients = new MongoClientService(Settings.EMPTY)) {
+            long start = System.nanoTime();
+            ElasticsearchStatusException e = assertThrows(
+                ElasticsearchStatusException.class,
+                () -> MongoProbe.majorityCommitPoint(
+                    clients, MongoEndpoint.connection("mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=300"), "shop", "orders")
+            );
+            assertEquals(RestStatus.SERVICE_UNAVAILABLE, e.status());
+            assertTrue(System.nanoTime() - start < 5_000_000_000L);
+        }
+    }
+}
