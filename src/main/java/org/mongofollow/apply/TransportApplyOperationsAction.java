@@ -309,10 +309,12 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
 
         private void updateMappingThenContinue(ShardOperation operation, Mapping update) {
             long mappingVersion = primary.mapperService().mappingVersion();
+            // observe from before the update: the new mapping may be applied here before the master answers
+            ClusterStateObserver observer = new ClusterStateObserver(clusterService, request.timeout(), logger, threadPool.getThreadContext());
             mappingUpdatedAction.updateMappingOnMaster(primary.shardId().getIndex(), update, new ActionListener<>() {
                 @Override
                 public void onResponse(Void unused) {
-                    waitForMappingVersion(mappingVersion);
+                    waitForMappingVersion(observer, mappingVersion);
                 }
 
                 @Override
@@ -324,8 +326,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             });
         }
 
-        private void waitForMappingVersion(long previousVersion) {
-            ClusterStateObserver observer = new ClusterStateObserver(clusterService, request.timeout(), logger, threadPool.getThreadContext());
+        private void waitForMappingVersion(ClusterStateObserver observer, long previousVersion) {
             observer.waitForNextChange(new ClusterStateObserver.Listener() {
                 @Override
                 public void onNewClusterState(ClusterState state) {

@@ -697,7 +697,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
 
     /** A snapshot with the status label {@code failed}, {@code stopped} or {@code active}. */
     public synchronized ShardFollowStatus getStatus() {
-        String label = fatalException != null ? "failed" : stopped ? "stopped" : "active";
+        String label = fatalException != null ? "failed" : stopped ? "stopped" : started ? "active" : "starting";
         return getStatus(label);
     }
 

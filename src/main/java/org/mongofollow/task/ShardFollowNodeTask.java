@@ -85,24 +85,21 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         return params;
     }
 
+    /** Sets the task up for the follower shard; its status reads "starting" until {@link #start} runs. */
+    void prepare(IndexMetadata indexMetadata) {
+        this.coordinator = new Coordinator(new ShardId(indexMetadata.getIndex(), params.shard()), IndexRouting.fromIndexMetadata(indexMetadata));
+    }
+
     /** Starts following after {@code checkpoint}; {@code head} is the majority commit point if known. */
-    void start(IndexMetadata indexMetadata, OplogPosition checkpoint, OplogPosition head) {
-        Coordinator started = new Coordinator(new ShardId(indexMetadata.getIndex(), params.shard()), IndexRouting.fromIndexMetadata(indexMetadata));
-        this.coordinator = started;
+    void start(OplogPosition checkpoint, OplogPosition head) {
         logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
-        started.start(checkpoint, head);
+        coordinator.start(checkpoint, head);
     }
 
     @Override
     public ShardFollowStatus getStatus() {
         Coordinator current = coordinator;
         return current == null ? null : current.getStatus();
-    }
-
-    /** The checkpoint the task has reached, or null before it started. */
-    public OplogPosition checkpoint() {
-        Coordinator current = coordinator;
-        return current == null ? null : current.getCheckpoint();
     }
 
     @Override

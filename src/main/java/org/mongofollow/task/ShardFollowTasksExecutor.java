@@ -82,6 +82,8 @@ public class ShardFollowTasksExecutor extends PersistentTasksExecutor<ShardFollo
             task.markAsFailed(new IllegalStateException("the follow of [" + params.index() + "] has no checkpoint for shard " + params.shard()));
             return;
         }
+        ShardFollowNodeTask shardTask = (ShardFollowNodeTask) task;
+        shardTask.prepare(indexMetadata);
         OplogPosition head = null;
         try {
             head = new OplogReader(services.mongoClients().client(params.follow().endpoint()), params.follow().database(), params.follow().collection())
@@ -89,6 +91,6 @@ public class ShardFollowTasksExecutor extends PersistentTasksExecutor<ShardFollo
         } catch (Exception e) {
             logger.debug(() -> "[" + params.index() + "][" + params.shard() + "] source head unknown at start, the first read will tell", e);
         }
-        ((ShardFollowNodeTask) task).start(indexMetadata, checkpoint, head);
+        shardTask.start(checkpoint, head);
     }
 }
