@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.DefaultQueryMatcher;
@@ -35,9 +36,13 @@ final class OplogCursors {
     private final Map<Long, OplogCursor> cursors = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong examined = new java.util.concurrent.atomic.AtomicLong();
 
-    OplogCursors(OplogStore store, CursorRegistry ids) {
+    private final LongSupplier majorityCommitPoint;
+
+    /** {@code majorityCommitPoint}: the ts (unsigned) that reads with readConcern "majority" may not pass. */
+    OplogCursors(OplogStore store, CursorRegistry ids, LongSupplier majorityCommitPoint) {
         this.store = store;
         this.ids = ids;
+        this.majorityCommitPoint = majorityCommitPoint;
     }
 
     /** How many oplog entries reads have looked at so far (tests check that range reads seek, not scan). */
@@ -57,6 +62,7 @@ final class OplogCursors {
         final boolean descending;
         final boolean tailable;
         final boolean awaitData;
+        boolean majorityOnly; // readConcern "majority": nothing past the majority commit point
         final Document projection;
         final DefaultQueryMatcher matcher = new DefaultQueryMatcher();
         Long position; // ts of the last examined entry; null before the first
@@ -98,6 +104,8 @@ final class OplogCursors {
         OplogCursor cursor = new OplogCursor(ids.generateCursorId(), residualFilter(filter), bounds.upperInclusive, descending,
             tailable, awaitData, (Document) command.get("projection"));
         cursor.remaining = limit == 0 ? Long.MAX_VALUE : limit;
+        cursor.majorityOnly = command.get("readConcern") instanceof Document
+            && "majority".equals(((Document) command.get("readConcern")).get("level"));
         cursor.toSkip = skip;
         if (descending) {
             // position is exclusive from above: one past the inclusive upper bound
@@ -178,7 +186,9 @@ final class OplogCursors {
                     ? ((Number) command.get("maxTimeMS")).longValue() : DEFAULT_AWAIT_MILLIS;
                 long deadline = System.nanoTime() + awaitMillis * 1_000_000L;
                 while (batch.isEmpty() && !cursor.killed && System.nanoTime() < deadline) {
-                    long after = cursor.position == null ? 0L : cursor.position;
+                    // wait for an entry newer than any there is now: entries past the cursor's upper bound or the
+                    // majority commit point, or that its filter skips, must not wake it up again and again
+                    long after = newestKey(cursor.position == null ? 0L : cursor.position);
                     try {
                         if (!store.awaitNewerThan(after, deadline)) {
                             break;
@@ -198,6 +208,11 @@ final class OplogCursors {
             }
             return response("nextBatch", batch, open ? id : 0L);
         }
+    }
+
+    private long newestKey(long atLeast) {
+        de.bwaldvogel.mongo.bson.BsonTimestamp newest = store.newestTs();
+        return newest != null && Long.compareUnsigned(newest.getValue(), atLeast) > 0 ? newest.getValue() : atLeast;
     }
 
     private void checkPosition(OplogCursor cursor) {
@@ -244,6 +259,9 @@ final class OplogCursors {
         NavigableMap<Long, Document> range;
         if (cursor.descending) {
             range = cursor.position == null ? all : all.headMap(cursor.position, false);
+            if (cursor.majorityOnly) {
+                range = range.headMap(majorityCommitPoint.getAsLong(), true);
+            }
             if (cursor.lower != null) {
                 range = range.tailMap(cursor.lower, false);
             }
@@ -252,6 +270,9 @@ final class OplogCursors {
         range = cursor.position == null ? all : all.tailMap(cursor.position, false);
         if (cursor.upper != null) {
             range = range.headMap(cursor.upper, true);
+        }
+        if (cursor.majorityOnly) {
+            range = range.headMap(majorityCommitPoint.getAsLong(), true);
         }
         return range;
     }

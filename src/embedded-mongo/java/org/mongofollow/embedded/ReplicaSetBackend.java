@@ -65,7 +65,8 @@ final class ReplicaSetBackend extends MemoryBackend {
         super(Clock.systemUTC());
         this.replicaSetName = replicaSetName;
         this.writer = new OplogWriter(store, new OplogClock(Clock.systemUTC()), raw);
-        this.oplogCursors = new OplogCursors(store, getCursorRegistry());
+        this.oplogCursors = new OplogCursors(store, getCursorRegistry(),
+            () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue());
         this.control = control;
     }
 
