@@ -180,17 +180,17 @@ final class OplogCursors {
                 batchSize = Integer.MAX_VALUE;
             }
             checkPosition(cursor);
+            // the newest entry before a fill: an await only needs to wake for entries appended after it, since
+            // entries up to it that the fill did not return cannot be returned (bounds, filter, majority)
+            long seen = newestKey(cursor.position == null ? 0L : cursor.position);
             List<Document> batch = fill(cursor, batchSize);
             if (batch.isEmpty() && cursor.awaitData) {
                 long awaitMillis = command.get("maxTimeMS") instanceof Number
                     ? ((Number) command.get("maxTimeMS")).longValue() : DEFAULT_AWAIT_MILLIS;
                 long deadline = System.nanoTime() + awaitMillis * 1_000_000L;
                 while (batch.isEmpty() && !cursor.killed && System.nanoTime() < deadline) {
-                    // wait for an entry newer than any there is now: entries past the cursor's upper bound or the
-                    // majority commit point, or that its filter skips, must not wake it up again and again
-                    long after = newestKey(cursor.position == null ? 0L : cursor.position);
                     try {
-                        if (!store.awaitNewerThan(after, deadline)) {
+                        if (!store.awaitNewerThan(seen, deadline)) {
                             break;
                         }
                     } catch (InterruptedException e) {
@@ -198,6 +198,7 @@ final class OplogCursors {
                         break;
                     }
                     checkPosition(cursor);
+                    seen = newestKey(cursor.position == null ? 0L : cursor.position);
                     batch = fill(cursor, batchSize);
                 }
             }
