@@ -255,27 +255,46 @@ final class OplogCursors {
 
     // ---------------------------------------------------------------- scanning
 
+    /** The entries a cursor may still return, in its order (bounds combined once: sub-maps of sub-maps may throw). */
     private NavigableMap<Long, Document> range(OplogCursor cursor) {
-        NavigableMap<Long, Document> all = store.all();
-        NavigableMap<Long, Document> range;
+        Bound majority = cursor.majorityOnly ? new Bound(majorityCommitPoint.getAsLong(), true) : null;
         if (cursor.descending) {
-            range = cursor.position == null ? all : all.headMap(cursor.position, false);
-            if (cursor.majorityOnly) {
-                range = range.headMap(majorityCommitPoint.getAsLong(), true);
+            Bound below = cursor.position == null ? null : new Bound(cursor.position, false);
+            Bound lower = cursor.lower == null ? null : new Bound(cursor.lower, false);
+            return slice(lower, Bound.lowest(below, majority)).descendingMap();
+        }
+        Bound after = cursor.position == null ? null : new Bound(cursor.position, false);
+        Bound upper = cursor.upper == null ? null : new Bound(cursor.upper, true);
+        return slice(after, Bound.lowest(upper, majority));
+    }
+
+    /** A ts bound (unsigned key) and whether the key itself is in. */
+    private record Bound(long key, boolean inclusive) {
+        static Bound lowest(Bound a, Bound b) {
+            if (a == null || b == null) {
+                return a == null ? b : a;
             }
-            if (cursor.lower != null) {
-                range = range.tailMap(cursor.lower, false);
+            int c = Long.compareUnsigned(a.key, b.key);
+            return c < 0 || (c == 0 && !a.inclusive) ? a : b;
+        }
+    }
+
+    private NavigableMap<Long, Document> slice(Bound lo, Bound hi) {
+        NavigableMap<Long, Document> all = store.all();
+        if (lo != null && hi != null) {
+            int c = Long.compareUnsigned(lo.key, hi.key);
+            if (c > 0 || (c == 0 && !(lo.inclusive && hi.inclusive))) {
+                return java.util.Collections.emptyNavigableMap();
             }
-            return range.descendingMap();
+            return all.subMap(lo.key, lo.inclusive, hi.key, hi.inclusive);
         }
-        range = cursor.position == null ? all : all.tailMap(cursor.position, false);
-        if (cursor.upper != null) {
-            range = range.headMap(cursor.upper, true);
+        if (lo != null) {
+            return all.tailMap(lo.key, lo.inclusive);
         }
-        if (cursor.majorityOnly) {
-            range = range.headMap(majorityCommitPoint.getAsLong(), true);
+        if (hi != null) {
+            return all.headMap(hi.key, hi.inclusive);
         }
-        return range;
+        return all;
     }
 
     private List<Document> fill(OplogCursor cursor, int batchSize) {
