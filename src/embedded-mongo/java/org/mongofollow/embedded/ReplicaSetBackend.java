@@ -110,6 +110,9 @@ final class ReplicaSetBackend extends MemoryBackend {
                 return writer.commit(query);
             case "aborttransaction":
                 return writer.abort(query);
+            case "endsessions":
+                writer.endSessions(query.get(command));
+                return new Document("ok", 1.0);
             case "getmore":
                 if (isOplogGetMore(query)) {
                     return oplogCursors.getMore(query);
