@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.DefaultQueryMatcher;
@@ -35,9 +36,13 @@ final class OplogCursors {
     private final Map<Long, OplogCursor> cursors = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong examined = new java.util.concurrent.atomic.AtomicLong();
 
-    OplogCursors(OplogStore store, CursorRegistry ids) {
+    private final LongSupplier majorityCommitPoint;
+
+    /** {@code majorityCommitPoint}: the ts (unsigned) that reads with readConcern "majority" may not pass. */
+    OplogCursors(OplogStore store, CursorRegistry ids, LongSupplier majorityCommitPoint) {
         this.store = store;
         this.ids = ids;
+        this.majorityCommitPoint = majorityCommitPoint;
     }
 
     /** How many oplog entries reads have looked at so far (tests check that range reads seek, not scan). */
@@ -57,6 +62,7 @@ final class OplogCursors {
         final boolean descending;
         final boolean tailable;
         final boolean awaitData;
+        boolean majorityOnly; // readConcern "majority": nothing past the majority commit point
         final Document projection;
         final DefaultQueryMatcher matcher = new DefaultQueryMatcher();
         Long position; // ts of the last examined entry; null before the first
@@ -98,6 +104,8 @@ final class OplogCursors {
         OplogCursor cursor = new OplogCursor(ids.generateCursorId(), residualFilter(filter), bounds.upperInclusive, descending,
             tailable, awaitData, (Document) command.get("projection"));
         cursor.remaining = limit == 0 ? Long.MAX_VALUE : limit;
+        cursor.majorityOnly = command.get("readConcern") instanceof Document
+            && "majority".equals(((Document) command.get("readConcern")).get("level"));
         cursor.toSkip = skip;
         if (descending) {
             // position is exclusive from above: one past the inclusive upper bound
@@ -172,15 +180,17 @@ final class OplogCursors {
                 batchSize = Integer.MAX_VALUE;
             }
             checkPosition(cursor);
+            // the newest entry before a fill: an await only needs to wake for entries appended after it, since
+            // entries up to it that the fill did not return cannot be returned (bounds, filter, majority)
+            long seen = newestKey(cursor.position == null ? 0L : cursor.position);
             List<Document> batch = fill(cursor, batchSize);
             if (batch.isEmpty() && cursor.awaitData) {
                 long awaitMillis = command.get("maxTimeMS") instanceof Number
                     ? ((Number) command.get("maxTimeMS")).longValue() : DEFAULT_AWAIT_MILLIS;
                 long deadline = System.nanoTime() + awaitMillis * 1_000_000L;
                 while (batch.isEmpty() && !cursor.killed && System.nanoTime() < deadline) {
-                    long after = cursor.position == null ? 0L : cursor.position;
                     try {
-                        if (!store.awaitNewerThan(after, deadline)) {
+                        if (!store.awaitNewerThan(seen, deadline)) {
                             break;
                         }
                     } catch (InterruptedException e) {
@@ -188,6 +198,7 @@ final class OplogCursors {
                         break;
                     }
                     checkPosition(cursor);
+                    seen = newestKey(cursor.position == null ? 0L : cursor.position);
                     batch = fill(cursor, batchSize);
                 }
             }
@@ -198,6 +209,11 @@ final class OplogCursors {
             }
             return response("nextBatch", batch, open ? id : 0L);
         }
+    }
+
+    private long newestKey(long atLeast) {
+        de.bwaldvogel.mongo.bson.BsonTimestamp newest = store.newestTs();
+        return newest != null && Long.compareUnsigned(newest.getValue(), atLeast) > 0 ? newest.getValue() : atLeast;
     }
 
     private void checkPosition(OplogCursor cursor) {
@@ -239,21 +255,46 @@ final class OplogCursors {
 
     // ---------------------------------------------------------------- scanning
 
+    /** The entries a cursor may still return, in its order (bounds combined once: sub-maps of sub-maps may throw). */
     private NavigableMap<Long, Document> range(OplogCursor cursor) {
-        NavigableMap<Long, Document> all = store.all();
-        NavigableMap<Long, Document> range;
+        Bound majority = cursor.majorityOnly ? new Bound(majorityCommitPoint.getAsLong(), true) : null;
         if (cursor.descending) {
-            range = cursor.position == null ? all : all.headMap(cursor.position, false);
-            if (cursor.lower != null) {
-                range = range.tailMap(cursor.lower, false);
+            Bound below = cursor.position == null ? null : new Bound(cursor.position, false);
+            Bound lower = cursor.lower == null ? null : new Bound(cursor.lower, false);
+            return slice(lower, Bound.lowest(below, majority)).descendingMap();
+        }
+        Bound after = cursor.position == null ? null : new Bound(cursor.position, false);
+        Bound upper = cursor.upper == null ? null : new Bound(cursor.upper, true);
+        return slice(after, Bound.lowest(upper, majority));
+    }
+
+    /** A ts bound (unsigned key) and whether the key itself is in. */
+    private record Bound(long key, boolean inclusive) {
+        static Bound lowest(Bound a, Bound b) {
+            if (a == null || b == null) {
+                return a == null ? b : a;
             }
-            return range.descendingMap();
+            int c = Long.compareUnsigned(a.key, b.key);
+            return c < 0 || (c == 0 && !a.inclusive) ? a : b;
         }
-        range = cursor.position == null ? all : all.tailMap(cursor.position, false);
-        if (cursor.upper != null) {
-            range = range.headMap(cursor.upper, true);
+    }
+
+    private NavigableMap<Long, Document> slice(Bound lo, Bound hi) {
+        NavigableMap<Long, Document> all = store.all();
+        if (lo != null && hi != null) {
+            int c = Long.compareUnsigned(lo.key, hi.key);
+            if (c > 0 || (c == 0 && !(lo.inclusive && hi.inclusive))) {
+                return java.util.Collections.emptyNavigableMap();
+            }
+            return all.subMap(lo.key, lo.inclusive, hi.key, hi.inclusive);
         }
-        return range;
+        if (lo != null) {
+            return all.tailMap(lo.key, lo.inclusive);
+        }
+        if (hi != null) {
+            return all.headMap(hi.key, hi.inclusive);
+        }
+        return all;
     }
 
     private List<Document> fill(OplogCursor cursor, int batchSize) {

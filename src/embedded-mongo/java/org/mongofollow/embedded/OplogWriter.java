@@ -565,6 +565,31 @@ final class OplogWriter {
         }
     }
 
+    /** Ended sessions abort their open transactions, as on a real server. */
+    void endSessions(Object sessions) {
+        if (!(sessions instanceof List)) {
+            return;
+        }
+        Set<Object> ended = new java.util.HashSet<>();
+        for (Object session : (List<?>) sessions) {
+            if (session instanceof Document) {
+                ended.add(((Document) session).get("id"));
+            }
+        }
+        writeLock.lock();
+        try {
+            transactions.values().removeIf(txn -> {
+                if (ended.contains(txn.key.sessionId())) {
+                    undo(txn);
+                    return true;
+                }
+                return false;
+            });
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
     private void undo(Transaction txn) {
         writeLock.lock();
         try {

@@ -65,7 +65,8 @@ final class ReplicaSetBackend extends MemoryBackend {
         super(Clock.systemUTC());
         this.replicaSetName = replicaSetName;
         this.writer = new OplogWriter(store, new OplogClock(Clock.systemUTC()), raw);
-        this.oplogCursors = new OplogCursors(store, getCursorRegistry());
+        this.oplogCursors = new OplogCursors(store, getCursorRegistry(),
+            () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue());
         this.control = control;
     }
 
@@ -109,6 +110,9 @@ final class ReplicaSetBackend extends MemoryBackend {
                 return writer.commit(query);
             case "aborttransaction":
                 return writer.abort(query);
+            case "endsessions":
+                writer.endSessions(query.get(command));
+                return new Document("ok", 1.0);
             case "getmore":
                 if (isOplogGetMore(query)) {
                     return oplogCursors.getMore(query);

@@ -14,6 +14,7 @@ import org.junit.Test;
 import com.mongodb.ConnectionString;
 import com.mongodb.MongoClientSettings;
 import com.mongodb.MongoException;
+import com.mongodb.ReadConcern;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
@@ -45,8 +46,15 @@ public class FaultInjectionTests {
             coll.insertOne(new Document("_id", 3));
             assertEquals(before, committed(client));
             assertTrue(applied(client).compareTo(before) > 0);
+            // reads with readConcern "majority" stop at the commit point; local reads see everything
+            MongoCollection<Document> oplog = client.getDatabase("local").getCollection("oplog.rs");
+            assertEquals(before, oplog.withReadConcern(ReadConcern.MAJORITY).find()
+                .sort(new Document("$natural", -1)).first().get("ts"));
+            assertEquals(applied(client), oplog.find().sort(new Document("$natural", -1)).first().get("ts"));
             mongo.releaseMajorityCommitPoint();
             assertEquals(applied(client), committed(client));
+            assertEquals(applied(client), oplog.withReadConcern(ReadConcern.MAJORITY).find()
+                .sort(new Document("$natural", -1)).first().get("ts"));
 
             // the same over the wire, as scripts/dev-mongo does it
             Document held = client.getDatabase("admin").runCommand(new Document("mongoFollowTest", "holdMajority"));

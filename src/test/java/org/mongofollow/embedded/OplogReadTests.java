@@ -165,4 +165,35 @@ public class OplogReadTests {
             assertEquals(1, mongo.oplogEntriesExamined() - before);
         }
     }
+
+    /** Empty and inverted ranges, and a majority commit point held before the first entry, read as nothing. */
+    @Test
+    public void emptyRangesReadNothing() {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+             MongoClient client = MongoClients.create(mongo.connectionString())) {
+            mongo.holdMajorityCommitPoint(); // held at Timestamp(0, 0): nothing is majority-committed
+            for (int i = 0; i < 10; i++) {
+                client.getDatabase("db").getCollection("c").insertOne(new Document("_id", i));
+            }
+            List<BsonDocument> entries = all(client);
+            MongoCollection<BsonDocument> oplog = client.getDatabase("local").getCollection("oplog.rs", BsonDocument.class);
+            BsonTimestamp a = ts(entries.get(3));
+            BsonTimestamp b = ts(entries.get(7));
+            assertEquals(List.of(), oplog.find(new Document("ts", new Document("$gt", b).append("$lte", a))).into(new ArrayList<>()));
+            assertEquals(List.of(), oplog.find(new Document("ts", new Document("$gt", a).append("$lt", a))).into(new ArrayList<>()));
+            assertEquals(List.of(), oplog.find(new Document("ts", new Document("$gt", b).append("$lte", a)))
+                .sort(new Document("$natural", -1)).into(new ArrayList<>()));
+            assertEquals(List.of(), oplog.withReadConcern(com.mongodb.ReadConcern.MAJORITY)
+                .find(new Document("ts", new Document("$gt", a))).into(new ArrayList<>()));
+            assertEquals(List.of(), oplog.withReadConcern(com.mongodb.ReadConcern.MAJORITY)
+                .find().sort(new Document("$natural", -1)).into(new ArrayList<>()));
+            try (MongoCursor<BsonDocument> tail = oplog.withReadConcern(com.mongodb.ReadConcern.MAJORITY)
+                .find(new Document("ts", new Document("$gt", a))).cursorType(com.mongodb.CursorType.TailableAwait)
+                .maxAwaitTime(100, java.util.concurrent.TimeUnit.MILLISECONDS).iterator()) {
+                assertEquals(null, tail.tryNext());
+                mongo.releaseMajorityCommitPoint();
+                assertEquals(ts(entries.get(4)), tail.next().getTimestamp("ts"));
+            }
+        }
+    }
 }

@@ -109,4 +109,27 @@ public class OplogTailingTests {
             assertNull(waiting.get(10, TimeUnit.SECONDS));
         }
     }
+
+    /** A tailing reader with readConcern "majority" is held back with the majority commit point. */
+    @Test
+    public void majorityTailerWaitsForTheCommitPoint() {
+        BsonTimestamp start = mongo.lastAppliedOpTime();
+        mongo.holdMajorityCommitPoint();
+        otherClient.getDatabase("t").getCollection("c").insertOne(new Document("_id", "held"));
+        try (MongoCursor<BsonDocument> cursor = tailerClient.getDatabase("local").getCollection("oplog.rs", BsonDocument.class)
+            .withReadConcern(com.mongodb.ReadConcern.MAJORITY)
+            .find(new Document("ts", new Document("$gt", start)))
+            .cursorType(CursorType.TailableAwait).maxAwaitTime(300, TimeUnit.MILLISECONDS).iterator()) {
+            assertNull(cursor.tryNext()); // the entry exists but is past the commit point
+            assertNull(cursor.tryNext());
+            mongo.releaseMajorityCommitPoint();
+            BsonDocument entry = null;
+            long deadline = System.currentTimeMillis() + 5000;
+            while (entry == null && System.currentTimeMillis() < deadline) {
+                entry = cursor.tryNext();
+            }
+            assertNotNull(entry);
+            assertEquals("held", entry.getDocument("o").getString("_id").getValue());
+        }
+    }
 }

@@ -116,4 +116,21 @@ public class TransactionAndRenameTests {
         assertReplayMatches("src");
         assertNull(client.getDatabase("src").getCollection("c").find().first());
     }
+
+    /** A client that goes away with a transaction open (endSessions on close) leaves no trace of it. */
+    @Test
+    public void endedSessionAbortsItsOpenTransaction() {
+        MongoCollection<Document> coll = client.getDatabase("db").getCollection("c");
+        coll.insertOne(new Document("_id", 1).append("a", 1));
+        BsonTimestamp before = mongo.lastAppliedOpTime();
+        try (MongoClient other = MongoClients.create(mongo.connectionString())) {
+            ClientSession session = other.startSession();
+            session.startTransaction();
+            other.getDatabase("db").getCollection("c").updateOne(session, new Document("_id", 1), new Document("$set", new Document("a", 2)));
+            other.getDatabase("db").runCommand(new Document("endSessions",
+                List.of(new Document("id", session.getServerSession().getIdentifier().get("id")))));
+        }
+        assertEquals(1, coll.find().first().getInteger("a").intValue());
+        assertEquals(List.of(), entriesAfter(before));
+    }
 }
