@@ -181,7 +181,6 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         private ReadResponse<DocumentOperation> read(ReadRequest request) {
             OplogReader oplog = reader();
-            checkHistory(oplog, request.fromExclusive());
             OplogReader.Batch batch;
             try {
                 batch = request.isTail()
@@ -193,6 +192,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 }
                 throw e;
             }
+            // after the read: the oplog only loses its oldest entries, so if it still holds `from` now, it held
+            // every entry after `from` while they were read (a find past the oldest entry does not fail by itself)
+            checkHistory(oplog, request.fromExclusive());
             List<DocumentOperation> operations = new ArrayList<>();
             long skipped = 0;
             for (RawBsonDocument entry : batch.entries()) {
