@@ -126,17 +126,18 @@ public final class EmbeddedMongo implements AutoCloseable {
     public static EmbeddedMongo start(Options options) {
         EmbeddedMongo mongo = new EmbeddedMongo(options);
         mongo.bind(options.port);
-        if (options.noopIntervalMillis > 0) {
-            long interval = options.noopIntervalMillis;
-            mongo.timer.scheduleWithFixedDelay(() -> {
-                try {
+        long interval = options.noopIntervalMillis;
+        long tick = interval > 0 ? Math.max(10, interval / 4) : 1000;
+        mongo.timer.scheduleWithFixedDelay(() -> {
+            try {
+                if (interval > 0) {
                     mongo.backend.writer().noopIfIdle(interval);
-                    mongo.backend.oplogCursors().expireIdleCursors();
-                } catch (RuntimeException e) {
-                    // keep the timer alive
                 }
-            }, interval, Math.max(10, interval / 4), TimeUnit.MILLISECONDS);
-        }
+                mongo.backend.oplogCursors().expireIdleCursors();
+            } catch (RuntimeException e) {
+                // keep the timer alive
+            }
+        }, tick, tick, TimeUnit.MILLISECONDS);
         return mongo;
     }
 

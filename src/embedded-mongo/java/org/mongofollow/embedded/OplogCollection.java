@@ -13,12 +13,11 @@ import de.bwaldvogel.mongo.oplog.Oplog;
 /**
  * A memory collection whose storage hooks feed the {@link OplogWriter}: every document really added,
  * changed (with its pre- and post-image) or removed becomes an oplog entry, whichever command did it
- * (insert, update, delete, findAndModify, upsert). Carries its own UUID ({@code ui}), renewed when the
- * collection moves to another database.
+ * (insert, update, delete, findAndModify, upsert). Carries its own UUID ({@code ui}).
  */
 final class OplogCollection extends MemoryCollection {
 
-    private volatile UUID uuid = UUID.randomUUID();
+    private final UUID uuid = UUID.randomUUID();
 
     OplogCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                     CursorRegistry cursorRegistry) {
@@ -37,10 +36,6 @@ final class OplogCollection extends MemoryCollection {
     @Override
     public UUID getUuid() {
         return uuid;
-    }
-
-    void renewUuid() {
-        uuid = UUID.randomUUID();
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import de.bwaldvogel.mongo.backend.CursorRegistry;
@@ -92,7 +93,7 @@ final class OplogCursors {
         int skip = command.get("skip") instanceof Number ? ((Number) command.get("skip")).intValue() : 0;
 
         Bounds bounds = Bounds.of(filter);
-        OplogCursor cursor = new OplogCursor(ids.generateCursorId(), filter, bounds.upperInclusive, descending,
+        OplogCursor cursor = new OplogCursor(ids.generateCursorId(), residualFilter(filter), bounds.upperInclusive, descending,
             tailable, awaitData, (Document) command.get("projection"));
         cursor.remaining = limit == 0 ? Long.MAX_VALUE : limit;
         cursor.toSkip = skip;
@@ -273,7 +274,9 @@ final class OplogCursors {
                 continue;
             }
             Document out = project(entry, cursor.projection);
-            bytes += BsonValues.documentSize(out);
+            if (batch.size() % 16 == 0) {
+                bytes += 16L * BsonValues.documentSize(out); // sampled: the cap only has to keep replies well under 48 MB
+            }
             batch.add(out);
             if (cursor.remaining != Long.MAX_VALUE) {
                 cursor.remaining--;
@@ -283,6 +286,29 @@ final class OplogCursors {
             }
         }
         return batch;
+    }
+
+    /**
+     * The filter without a top-level {@code ts} condition that the seek bounds already enforce exactly
+     * (Timestamp comparisons only), so plain range reads need no per-entry matching.
+     */
+    private static Document residualFilter(Document filter) {
+        Object ts = filter.get("ts");
+        boolean exact = ts instanceof BsonTimestamp;
+        if (ts instanceof Document && !((Document) ts).isEmpty()) {
+            exact = true;
+            for (Map.Entry<String, Object> op : ((Document) ts).entrySet()) {
+                if (!(op.getValue() instanceof BsonTimestamp) || !Set.of("$gt", "$gte", "$lt", "$lte", "$eq").contains(op.getKey())) {
+                    exact = false;
+                }
+            }
+        }
+        if (!exact) {
+            return filter;
+        }
+        Document residual = new Document(filter);
+        residual.remove("ts");
+        return residual;
     }
 
     private static Document project(Document entry, Document projection) {

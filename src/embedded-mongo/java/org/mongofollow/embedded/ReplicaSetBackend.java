@@ -113,6 +113,9 @@ final class ReplicaSetBackend extends MemoryBackend {
         if (isWrite(cmd, databaseName)) {
             return write(channel, databaseName, command, cmd, query);
         }
+        if (Boolean.FALSE.equals(query.get("autocommit"))) {
+            writer.transactionFor(query); // a transaction may start with a read; later statements must find it
+        }
         return super.handleCommand(channel, databaseName, command, query);
     }
 
@@ -453,23 +456,46 @@ final class ReplicaSetBackend extends MemoryBackend {
         UUID sourceUuid = sourceCollection.getUuid();
         UUID targetUuid = targetCollection == null ? null : targetCollection.getUuid();
         int targetCount = targetCollection == null ? 0 : targetCollection.count();
-        int sourceCount = sourceCollection.count();
-        Supplier<Document> rename = () -> super.handleCommand(channel, databaseName, command, query);
-        Document response = sameDb && targetCollection != null && dropTarget ? writer.suppressed(rename) : rename.get();
-        if (sameDb) {
-            writer.onRename(source, target, sourceUuid, dropTarget ? targetUuid : null, targetCount);
-        } else {
-            // as a real server: the data is copied into a new collection in the target database, then the source drops
-            OplogCollection moved = (OplogCollection) collection(target);
-            moved.renewUuid();
-            String targetCollectionName = target.substring(target.indexOf('.') + 1);
-            writer.onCreate(targetDb, targetCollectionName, moved.getUuid());
-            for (Document d : moved.queryAll()) {
-                writer.onInsert(moved, d);
-            }
-            writer.onDrop(sourceDb, source.substring(source.indexOf('.') + 1), sourceUuid, sourceCount);
+        if (!sameDb) {
+            return renameAcrossDatabases(channel, source, target, targetCollection, dropTarget);
         }
+        Supplier<Document> rename = () -> super.handleCommand(channel, databaseName, command, query);
+        Document response = targetCollection != null && dropTarget ? writer.suppressed(rename) : rename.get();
+        writer.onRename(source, target, sourceUuid, dropTarget ? targetUuid : null, targetCount);
         return response;
+    }
+
+    /**
+     * As a real server does it (a copy, then a drop of the source), which also avoids the library's own
+     * cross-database move: a new collection in the target database (logged create and inserts), then a
+     * logged drop of the source.
+     */
+    private Document renameAcrossDatabases(Channel channel, String source, String target,
+                                           MongoCollection<?> targetCollection, boolean dropTarget) {
+        String sourceDb = source.substring(0, source.indexOf('.'));
+        String sourceName = source.substring(source.indexOf('.') + 1);
+        String targetDb = target.substring(0, target.indexOf('.'));
+        String targetName = target.substring(target.indexOf('.') + 1);
+        if (targetCollection != null) {
+            if (!dropTarget) {
+                throw new MongoServerError(48, "NamespaceExists", "target namespace exists: " + target);
+            }
+            super.handleCommand(channel, targetDb, "drop", new Document("drop", targetName));
+        }
+        List<Document> copies = new ArrayList<>();
+        for (Document d : collection(source).queryAll()) {
+            copies.add(BsonValues.deepCopy(d));
+        }
+        if (copies.isEmpty()) {
+            super.handleCommand(channel, targetDb, "create", new Document("create", targetName));
+        }
+        for (int i = 0; i < copies.size(); i += 1000) {
+            List<Document> chunk = copies.subList(i, Math.min(copies.size(), i + 1000));
+            super.handleCommand(channel, targetDb, "insert",
+                new Document("insert", targetName).append("documents", new ArrayList<>(chunk)).append("ordered", true));
+        }
+        super.handleCommand(channel, sourceDb, "drop", new Document("drop", sourceName));
+        return new Document("ok", 1.0);
     }
 
     private MongoCollection<?> collection(String namespace) {

@@ -1,0 +1,87 @@
+package org.mongofollow.embedded;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.bson.Document;
+
+import com.mongodb.ConnectionString;
+import com.mongodb.MongoClientSettings;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+
+/**
+ * Command line of the embedded MongoDB (scripts/dev-mongo runs it).
+ *
+ * <pre>
+ *   Main [--port P] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]
+ *   Main admin [--port P] holdMajority|releaseMajority|status|noop|outage [--millis N]
+ * </pre>
+ *
+ * The server prints its connection string on a line starting with {@code mongodb://} and runs until it
+ * is killed. {@code admin} sends the {@code mongoFollowTest} command to a running server.
+ */
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("admin")) {
+            admin(args);
+            return;
+        }
+        EmbeddedMongo.Options options = EmbeddedMongo.options().port(27017);
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--port" -> options.port(Integer.parseInt(args[++i]));
+                case "--raw-oplog" -> options.rawOplog(true);
+                case "--oplog-max-entries" -> options.oplogMaxEntries(Long.parseLong(args[++i]));
+                case "--oplog-max-bytes" -> options.oplogMaxBytes(Long.parseLong(args[++i]));
+                case "--noop-interval-ms" -> options.noopIntervalMillis(Long.parseLong(args[++i]));
+                default -> usage("unknown option " + args[i]);
+            }
+        }
+        EmbeddedMongo mongo = EmbeddedMongo.start(options);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            mongo.close();
+            stopped.countDown();
+        }, "embedded-mongo-shutdown"));
+        System.out.println(mongo.connectionString());
+        System.out.flush();
+        stopped.await();
+    }
+
+    private static void admin(String[] args) {
+        int port = 27017;
+        String action = null;
+        long millis = 1000;
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--port" -> port = Integer.parseInt(args[++i]);
+                case "--millis" -> millis = Long.parseLong(args[++i]);
+                default -> action = args[i];
+            }
+        }
+        if (action == null) {
+            usage("admin needs an action");
+        }
+        MongoClientSettings settings = MongoClientSettings.builder()
+            .applyConnectionString(new ConnectionString("mongodb://127.0.0.1:" + port + "/?directConnection=true"))
+            .applyToClusterSettings(b -> b.serverSelectionTimeout(5, TimeUnit.SECONDS))
+            .build();
+        try (MongoClient client = MongoClients.create(settings)) {
+            Document reply = client.getDatabase("admin").runCommand(
+                new Document("mongoFollowTest", action).append("millis", millis));
+            System.out.println(reply.toJson());
+        }
+    }
+
+    private static void usage(String problem) {
+        System.err.println(problem);
+        System.err.println("usage: Main [--port P] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]");
+        System.err.println("       Main admin [--port P] holdMajority|releaseMajority|status|noop|outage [--millis N]");
+        System.exit(2);
+    }
+}
