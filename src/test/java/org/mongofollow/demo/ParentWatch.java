@@ -4,11 +4,11 @@ package org.mongofollow.demo;
  * Ends this JVM when the process that started it ends: a demo or benchmark script that is killed (even
  * with SIGKILL, which it cannot trap) must not leave its Java helpers running.
  */
-final class ParentWatch {
+public final class ParentWatch {
 
     private ParentWatch() {}
 
-    static void exitWithParent(String name) {
+    public static void exitWithParent(String name) {
         ProcessHandle parent = ProcessHandle.current().parent().orElse(null);
         if (parent == null) {
             return;

@@ -1,0 +1,354 @@
+package org.mongofollow.bench;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import com.mongodb.client.MongoCollection;
+
+import org.bson.BsonArray;
+import org.bson.BsonBoolean;
+import org.bson.BsonDateTime;
+import org.bson.BsonDocument;
+import org.bson.BsonDouble;
+import org.bson.BsonInt32;
+import org.bson.BsonInt64;
+import org.bson.BsonString;
+import org.mongofollow.apply.BsonToJson;
+import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.demo.EsHttp;
+import org.mongofollow.demo.ParentWatch;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Not a test: bench/follow-vs-bulk runs it against a real node with the plugin and the embedded MongoDB.
+ * The same N documents of about 1 KB are indexed twice into an index with one shard and no replica
+ * ({@code refresh_interval: -1} while loading):
+ * <ol>
+ * <li><b>_bulk</b>, the fastest external path: the request bodies are built before the clock starts, then
+ * sent over HTTP by C concurrent clients in batches of B documents; B and C are tuned first on a sample
+ * (or given). Time: first request sent to last response received.</li>
+ * <li><b>follow</b>: the follow is started on the empty collection (initial_copy false needs that) and
+ * paused, all N documents are inserted with insertMany (not timed against the follower: that is
+ * MongoDB's speed), then the follow is resumed. Time: the resume request sent to the index having
+ * indexed N documents (primaries' {@code indexing.index_total}, polled every 25 ms). At the resume every
+ * oplog entry is readable, as every bulk body is ready before the bulk clock starts, so both figures are
+ * apply throughput from a ready backlog.</li>
+ * <li>optionally (--live) a second follow that runs while the documents are inserted: time from the first
+ * insertMany acknowledged (the first entry readable) to the index holding N documents; bounded below by
+ * the insert rate, reported for information.</li>
+ * </ol>
+ * Both loads are checked: a refresh and a count of exactly N, and one document's _source equal across
+ * the two indices. The last line printed is {@code ratio follow/bulk: X.XX}.
+ */
+public final class FollowVsBulkBenchmark {
+
+    private static final String[] WORDS = ("time person year way day thing man world life hand part child eye woman place work week case "
+        + "point government company number group problem fact water money story month lot right study book word business issue side "
+        + "kind head house service friend father power hour game line end member law car city community name president team minute "
+        + "idea kid body information back parent face others level office door health art war history party result change morning "
+        + "reason research girl guy moment air teacher force education river mountain engine signal market garden window winter").split(" ");
+    private static final String[] CATEGORIES = { "tools", "books", "garden", "music", "sports", "toys", "food", "office" };
+    private static final String[] COUNTRIES = { "PT", "NO", "JP", "EC", "GH", "AU", "EE", "FR", "CA", "KE" };
+
+    private final EsHttp es;
+    private final String connection;
+
+    private FollowVsBulkBenchmark(EsHttp es, String connection) {
+        this.es = es;
+        this.connection = connection;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String esUrl = "http://127.0.0.1:9200", connection = null;
+        int docs = 100_000;
+        String candidates = "1000x2,2000x2,2000x3,5000x2";
+        int tuneDocs = 20_000;
+        boolean live = false;
+        String followBudgets = "";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--es" -> esUrl = args[++i];
+                case "--connection" -> connection = args[++i];
+                case "--docs" -> docs = Integer.parseInt(args[++i]);
+                case "--bulk" -> candidates = args[++i];
+                case "--tune-docs" -> tuneDocs = Integer.parseInt(args[++i]);
+                case "--live" -> live = true;
+                case "--follow-budgets" -> followBudgets = args[++i];
+                default -> {
+                    System.err.println("unknown option " + args[i]);
+                    System.exit(2);
+                }
+            }
+        }
+        if (connection == null) {
+            System.err.println("--connection is required");
+            System.exit(2);
+        }
+        ParentWatch.exitWithParent("benchmark");
+        new FollowVsBulkBenchmark(new EsHttp(esUrl), connection).run(docs, candidates, tuneDocs, live, followBudgets);
+    }
+
+    private void run(int n, String candidates, int tuneDocs, boolean live, String followBudgets) throws Exception {
+        List<BsonDocument> documents = documents(n);
+        List<String> sources = new ArrayList<>(n);
+        List<String> ids = new ArrayList<>(n);
+        long bytes = 0;
+        for (BsonDocument document : documents) {
+            String json = EsHttp.toJson(BsonToJson.toSource(document));
+            sources.add(json);
+            ids.add(DocumentIds.toElasticsearchId(document.get("_id")));
+            bytes += json.length();
+        }
+        System.out.printf(Locale.ROOT, "documents: %d, _source %.0f bytes on average (numbers, short strings, a 100-word text, a small array)%n", n, (double) bytes / n);
+        Map<String, Object> nodes = es.expectOk("GET", "/_nodes/jvm?filter_path=nodes.*.jvm.mem.heap_max_in_bytes,nodes.*.version", null);
+        System.out.println("node: " + nodes);
+
+        // ---- _bulk: tune on a sample, then the measured run ----
+        String[] choices = candidates.split(",");
+        int bestBatch, bestConcurrency;
+        if (choices.length == 1) {
+            bestBatch = Integer.parseInt(choices[0].split("x")[0]);
+            bestConcurrency = Integer.parseInt(choices[0].split("x")[1]);
+            // warm the node's indexing path the same way the tuning would
+            bulkRun("bench-warmup", sources.subList(0, Math.min(tuneDocs, n)), ids, bestBatch, bestConcurrency);
+        } else {
+            double best = -1;
+            bestBatch = 0;
+            bestConcurrency = 0;
+            System.out.printf(Locale.ROOT, "tuning _bulk on %d documents (each candidate into a fresh index):%n", Math.min(tuneDocs, n));
+            for (String choice : choices) {
+                int batch = Integer.parseInt(choice.split("x")[0]);
+                int concurrency = Integer.parseInt(choice.split("x")[1]);
+                double rate = bulkRun("bench-tune", sources.subList(0, Math.min(tuneDocs, n)), ids, batch, concurrency);
+                System.out.printf(Locale.ROOT, "  batch %5d x %d in flight: %8.0f docs/s%n", batch, concurrency, rate);
+                if (rate > best) {
+                    best = rate;
+                    bestBatch = batch;
+                    bestConcurrency = concurrency;
+                }
+            }
+        }
+        double bulkRate = bulkRun("bench-bulk", sources, ids, bestBatch, bestConcurrency);
+        System.out.printf(Locale.ROOT, "_bulk:  %d docs, batch %d x %d in flight: %.0f docs/s%n", n, bestBatch, bestConcurrency, bulkRate);
+        verify("bench-bulk", n);
+
+        // ---- follow from a ready backlog: start, pause, insert everything, resume ----
+        String budgets = followBudgets.isBlank() ? "" : ", " + followBudgets;
+        try (MongoClient client = MongoClients.create(connection)) {
+            MongoCollection<BsonDocument> collection = client.getDatabase("bench").getCollection("docs", BsonDocument.class);
+            putFollow("bench-follow", "docs", budgets);
+            es.expectOk("POST", "/bench-follow/_mongo_follow/_pause", null);
+            long t0 = System.nanoTime();
+            insertAll(collection, documents);
+            double insertSeconds = (System.nanoTime() - t0) / 1e9;
+            System.out.printf(Locale.ROOT, "MongoDB insertMany (batches of 1000, oplog on): %d docs in %.1f s, %.0f docs/s (not part of the follow figure)%n", n, insertSeconds, n / insertSeconds);
+            long resumed = System.nanoTime();
+            es.expectOk("POST", "/bench-follow/_mongo_follow/_resume", null);
+            long done = waitIndexed("bench-follow", n, resumed);
+            double followRate = n / ((done - resumed) / 1e9);
+            System.out.printf(Locale.ROOT, "follow: %d docs from a ready oplog backlog (resume to all indexed): %.1f s, %.0f docs/s%n", n, (done - resumed) / 1e9, followRate);
+            verify("bench-follow", n);
+            printFollowStats("bench-follow");
+            compareOne("bench-bulk", "bench-follow", ids.get(n / 2));
+
+            if (live) {
+                MongoCollection<BsonDocument> liveCollection = client.getDatabase("bench").getCollection("docs_live", BsonDocument.class);
+                putFollow("bench-follow-live", "docs_live", budgets);
+                long[] firstAck = new long[1];
+                long start = System.nanoTime();
+                Thread inserter = new Thread(() -> insertAll(liveCollection, documents, firstAck));
+                inserter.start();
+                long liveDone = waitIndexed("bench-follow-live", n, start);
+                inserter.join();
+                System.out.printf(
+                    Locale.ROOT,
+                    "follow (live, for information): %d docs inserted while following, first insertMany acknowledged to all indexed: %.1f s, %.0f docs/s%n",
+                    n,
+                    (liveDone - firstAck[0]) / 1e9,
+                    n / ((liveDone - firstAck[0]) / 1e9)
+                );
+                verify("bench-follow-live", n);
+            }
+            System.out.printf(Locale.ROOT, "ratio follow/bulk: %.2f%n", followRate / bulkRate);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+
+    /** N documents of about 1 KB, the same for both paths, from a fixed seed. */
+    static List<BsonDocument> documents(int n) {
+        Random random = new Random(42);
+        List<BsonDocument> documents = new ArrayList<>(n);
+        long epoch = 1_700_000_000_000L;
+        for (int i = 0; i < n; i++) {
+            StringBuilder text = new StringBuilder();
+            for (int w = 0; w < 100; w++) {
+                if (w > 0) {
+                    text.append(' ');
+                }
+                text.append(WORDS[random.nextInt(WORDS.length)]);
+            }
+            BsonArray tags = new BsonArray();
+            for (int t = 0, count = 2 + random.nextInt(4); t < count; t++) {
+                tags.add(new BsonString(WORDS[random.nextInt(WORDS.length)]));
+            }
+            BsonArray scores = new BsonArray();
+            for (int s = 0; s < 4; s++) {
+                scores.add(new BsonInt32(random.nextInt(1000)));
+            }
+            documents.add(
+                new BsonDocument("_id", new BsonString(String.format(Locale.ROOT, "doc-%08d", i)))
+                    .append("seq", new BsonInt32(i))
+                    .append("account", new BsonInt64(random.nextLong() & 0xFFFFFFFFFFL))
+                    .append("price", new BsonDouble(Math.round(random.nextDouble() * 100_000) / 100.0))
+                    .append("quantity", new BsonInt32(random.nextInt(500)))
+                    .append("active", BsonBoolean.valueOf(random.nextBoolean()))
+                    .append("name", new BsonString("item " + Integer.toString(random.nextInt(1 << 20), 36)))
+                    .append("category", new BsonString(CATEGORIES[random.nextInt(CATEGORIES.length)]))
+                    .append("country", new BsonString(COUNTRIES[random.nextInt(COUNTRIES.length)]))
+                    .append("created", new BsonDateTime(epoch + random.nextInt(1_000_000_000)))
+                    .append("description", new BsonString(text.toString()))
+                    .append("tags", tags)
+                    .append("scores", scores)
+            );
+        }
+        return documents;
+    }
+
+    private static final String LOAD_SETTINGS = "{\"number_of_shards\": 1, \"number_of_replicas\": 0, \"refresh_interval\": \"-1\"}";
+
+    /** Bulk-indexes the sources into a fresh index; returns docs/s from the first request to the last response. */
+    private double bulkRun(String index, List<String> sources, List<String> ids, int batch, int concurrency) throws Exception {
+        es.call("DELETE", "/" + index, null);
+        es.expectOk("PUT", "/" + index, "{\"settings\": " + LOAD_SETTINGS + "}");
+        es.expectOk("GET", "/_cluster/health/" + index + "?wait_for_status=green&timeout=30s", null);
+        List<String> bodies = new ArrayList<>();
+        for (int from = 0; from < sources.size(); from += batch) {
+            StringBuilder body = new StringBuilder();
+            for (int i = from; i < Math.min(from + batch, sources.size()); i++) {
+                body.append("{\"index\":{\"_id\":\"").append(ids.get(i)).append("\"}}\n").append(sources.get(i)).append('\n');
+            }
+            bodies.add(body.toString());
+        }
+        AtomicInteger next = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+        long start = System.nanoTime();
+        List<Future<?>> workers = new ArrayList<>();
+        for (int c = 0; c < concurrency; c++) {
+            workers.add(pool.submit(() -> {
+                for (int b; (b = next.getAndIncrement()) < bodies.size();) {
+                    EsHttp.Reply reply = es.call("POST", "/" + index + "/_bulk", bodies.get(b), "application/x-ndjson");
+                    if (reply.ok() == false || reply.body().startsWith("{\"errors\":true") || reply.body().contains("\"errors\":true")) {
+                        throw new IllegalStateException("bulk failed: " + reply.status() + " " + reply.body().substring(0, Math.min(2000, reply.body().length())));
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> worker : workers) {
+            worker.get();
+        }
+        long end = System.nanoTime();
+        pool.shutdown();
+        es.expectOk("PUT", "/" + index + "/_settings", "{\"index\": {\"refresh_interval\": null}}");
+        return sources.size() / ((end - start) / 1e9);
+    }
+
+    private void putFollow(String index, String collection, String budgets) {
+        es.call("DELETE", "/" + index, null);
+        es.expectOk(
+            "PUT",
+            "/" + index + "/_mongo_follow",
+            "{\"connection\": \"" + connection + "\", \"database\": \"bench\", \"collection\": \"" + collection
+                + "\", \"initial_copy\": false, \"settings\": " + LOAD_SETTINGS + budgets + "}"
+        );
+        es.expectOk("GET", "/_cluster/health/" + index + "?wait_for_status=green&timeout=30s", null);
+    }
+
+    private static void insertAll(MongoCollection<BsonDocument> collection, List<BsonDocument> documents) {
+        insertAll(collection, documents, new long[1]);
+    }
+
+    private static void insertAll(MongoCollection<BsonDocument> collection, List<BsonDocument> documents, long[] firstAck) {
+        for (int from = 0; from < documents.size(); from += 1000) {
+            collection.insertMany(documents.subList(from, Math.min(from + 1000, documents.size())));
+            if (from == 0) {
+                firstAck[0] = System.nanoTime();
+            }
+        }
+    }
+
+    /** Polls the primaries' indexing.index_total until it reaches n; returns System.nanoTime() then. */
+    @SuppressWarnings("unchecked")
+    private long waitIndexed(String index, int n, long since) throws InterruptedException {
+        long deadline = since + TimeUnit.MINUTES.toNanos(5);
+        long lastPrint = System.nanoTime();
+        while (true) {
+            Map<String, Object> stats = es.expectOk("GET", "/" + index + "/_stats/indexing?filter_path=_all.primaries.indexing.index_total", null);
+            long total = ((Number) ((Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>) stats.get("_all")).get("primaries")).get("indexing"))
+                .get("index_total")).longValue();
+            long now = System.nanoTime();
+            if (total >= n) {
+                return now;
+            }
+            if (now > deadline) {
+                printFollowStats(index);
+                throw new IllegalStateException(index + ": only " + total + " of " + n + " documents indexed after 5 minutes");
+            }
+            if (now - lastPrint > TimeUnit.SECONDS.toNanos(5)) {
+                System.out.printf(Locale.ROOT, "  %s: %d of %d indexed after %.0f s%n", index, total, n, (now - since) / 1e9);
+                lastPrint = now;
+            }
+            Thread.sleep(25);
+        }
+    }
+
+    private void verify(String index, int n) {
+        es.expectOk("POST", "/" + index + "/_refresh", null);
+        Number count = (Number) es.expectOk("GET", "/" + index + "/_count", null).get("count");
+        if (count.longValue() != n) {
+            throw new IllegalStateException(index + " holds " + count + " documents, expected " + n);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void compareOne(String left, String right, String id) {
+        Map<String, Object> a = (Map<String, Object>) es.expectOk("GET", "/" + left + "/_doc/" + id, null).get("_source");
+        Map<String, Object> b = (Map<String, Object>) es.expectOk("GET", "/" + right + "/_doc/" + id, null).get("_source");
+        if (a.equals(b) == false) {
+            throw new IllegalStateException("document " + id + " differs:\n  " + left + " " + a + "\n  " + right + " " + b);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void printFollowStats(String index) {
+        Map<String, Object> stats = es.expectOk("GET", "/" + index + "/_mongo_follow/_stats", null);
+        for (Map<String, Object> indexStats : (List<Map<String, Object>>) stats.get("indices")) {
+            for (Map<String, Object> shard : (List<Map<String, Object>>) indexStats.get("shards")) {
+                System.out.printf(
+                    Locale.ROOT,
+                    "  %s[%s] %s: read requests %s (failed %s), operations read %s, write requests %s (failed %s), operations written %s%s%n",
+                    index,
+                    shard.get("shard_id"),
+                    shard.get("status"),
+                    shard.get("successful_read_requests"),
+                    shard.get("failed_read_requests"),
+                    shard.get("operations_read"),
+                    shard.get("successful_write_requests"),
+                    shard.get("failed_write_requests"),
+                    shard.get("operations_written"),
+                    shard.get("fatal_exception") == null ? "" : ", FATAL " + shard.get("fatal_exception")
+                );
+            }
+        }
+    }
+}
