@@ -46,8 +46,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * insertMany acknowledged (the first entry readable) to the index holding N documents; bounded below by
  * the insert rate, reported for information.</li>
  * </ol>
- * Both loads are checked: a refresh and a count of exactly N, and one document's _source equal across
- * the two indices. The last line printed is {@code ratio follow/bulk: X.XX}.
+ * Both paths are warmed up first (untimed: two bulk loads and one follow of the tuning sample). The
+ * measured loads are interleaved in rounds (default 3: _bulk then follow, into fresh indices and a fresh
+ * collection each round), so that the load of a shared machine hits both alike; the ratio is of the best
+ * round of each. Every load is checked: a refresh and a count of exactly N, and one document's _source
+ * equal across the two indices. The last line printed is {@code ratio follow/bulk: X.XX}.
  */
 public final class FollowVsBulkBenchmark {
 
@@ -70,9 +73,10 @@ public final class FollowVsBulkBenchmark {
     public static void main(String[] args) throws Exception {
         String esUrl = "http://127.0.0.1:9200", connection = null;
         int docs = 100_000;
-        String candidates = "1000x2,2000x2,2000x3,5000x2";
-        int tuneDocs = 20_000;
+        String candidates = "1000x2,2000x2,2000x3,2000x4,5000x2,5000x3,10000x2";
+        int tuneDocs = 30_000;
         boolean live = false;
+        int rounds = 3;
         String followBudgets = "";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -82,6 +86,7 @@ public final class FollowVsBulkBenchmark {
                 case "--bulk" -> candidates = args[++i];
                 case "--tune-docs" -> tuneDocs = Integer.parseInt(args[++i]);
                 case "--live" -> live = true;
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--follow-budgets" -> followBudgets = args[++i];
                 default -> {
                     System.err.println("unknown option " + args[i]);
@@ -94,10 +99,10 @@ public final class FollowVsBulkBenchmark {
             System.exit(2);
         }
         ParentWatch.exitWithParent("benchmark");
-        new FollowVsBulkBenchmark(new EsHttp(esUrl), connection).run(docs, candidates, tuneDocs, live, followBudgets);
+        new FollowVsBulkBenchmark(new EsHttp(esUrl), connection).run(docs, candidates, tuneDocs, rounds, live, followBudgets);
     }
 
-    private void run(int n, String candidates, int tuneDocs, boolean live, String followBudgets) throws Exception {
+    private void run(int n, String candidates, int tuneDocs, int rounds, boolean live, String followBudgets) throws Exception {
         List<BsonDocument> documents = documents(n);
         List<String> sources = new ArrayList<>(n);
         List<String> ids = new ArrayList<>(n);
@@ -111,15 +116,20 @@ public final class FollowVsBulkBenchmark {
         System.out.printf(Locale.ROOT, "documents: %d, _source %.0f bytes on average (numbers, short strings, a 100-word text, a small array)%n", n, (double) bytes / n);
         Map<String, Object> nodes = es.expectOk("GET", "/_nodes/jvm?filter_path=nodes.*.jvm.mem.heap_max_in_bytes,nodes.*.version", null);
         System.out.println("node: " + nodes);
+        System.out.println("load average at start: " + loadAverage() + " (" + Runtime.getRuntime().availableProcessors() + " cores; figures on a loaded machine move from run to run)");
 
         // ---- _bulk: tune on a sample, then the measured run ----
+        // JIT warm-up of the node's indexing path and of this client, not measured
+        List<String> sample = sources.subList(0, Math.min(tuneDocs, n));
+        for (int round = 0; round < 2; round++) {
+            bulkRun("bench-warmup", sample, ids, 2000, 2);
+        }
+        es.call("DELETE", "/bench-warmup", null);
         String[] choices = candidates.split(",");
         int bestBatch, bestConcurrency;
         if (choices.length == 1) {
             bestBatch = Integer.parseInt(choices[0].split("x")[0]);
             bestConcurrency = Integer.parseInt(choices[0].split("x")[1]);
-            // warm the node's indexing path the same way the tuning would
-            bulkRun("bench-warmup", sources.subList(0, Math.min(tuneDocs, n)), ids, bestBatch, bestConcurrency);
         } else {
             double best = -1;
             bestBatch = 0;
@@ -128,7 +138,7 @@ public final class FollowVsBulkBenchmark {
             for (String choice : choices) {
                 int batch = Integer.parseInt(choice.split("x")[0]);
                 int concurrency = Integer.parseInt(choice.split("x")[1]);
-                double rate = bulkRun("bench-tune", sources.subList(0, Math.min(tuneDocs, n)), ids, batch, concurrency);
+                double rate = bulkRun("bench-tune", sample, ids, batch, concurrency);
                 System.out.printf(Locale.ROOT, "  batch %5d x %d in flight: %8.0f docs/s%n", batch, concurrency, rate);
                 if (rate > best) {
                     best = rate;
@@ -136,29 +146,39 @@ public final class FollowVsBulkBenchmark {
                     bestConcurrency = concurrency;
                 }
             }
+            es.call("DELETE", "/bench-tune", null);
         }
-        double bulkRate = bulkRun("bench-bulk", sources, ids, bestBatch, bestConcurrency);
-        System.out.printf(Locale.ROOT, "_bulk:  %d docs, batch %d x %d in flight: %.0f docs/s%n", n, bestBatch, bestConcurrency, bulkRate);
-        verify("bench-bulk", n);
-
-        // ---- follow from a ready backlog: start, pause, insert everything, resume ----
+        // ---- the measured runs, interleaved: round r is a _bulk load then a follow load of the same N documents ----
         String budgets = followBudgets.isBlank() ? "" : ", " + followBudgets;
+        double bestBulk = 0, bestFollow = 0;
+        List<String> bulkRates = new ArrayList<>(), followRates = new ArrayList<>();
         try (MongoClient client = MongoClients.create(connection)) {
-            MongoCollection<BsonDocument> collection = client.getDatabase("bench").getCollection("docs", BsonDocument.class);
-            putFollow("bench-follow", "docs", budgets);
-            es.expectOk("POST", "/bench-follow/_mongo_follow/_pause", null);
-            long t0 = System.nanoTime();
-            insertAll(collection, documents);
-            double insertSeconds = (System.nanoTime() - t0) / 1e9;
-            System.out.printf(Locale.ROOT, "MongoDB insertMany (batches of 1000, oplog on): %d docs in %.1f s, %.0f docs/s (not part of the follow figure)%n", n, insertSeconds, n / insertSeconds);
-            long resumed = System.nanoTime();
-            es.expectOk("POST", "/bench-follow/_mongo_follow/_resume", null);
-            long done = waitIndexed("bench-follow", n, resumed);
-            double followRate = n / ((done - resumed) / 1e9);
-            System.out.printf(Locale.ROOT, "follow: %d docs from a ready oplog backlog (resume to all indexed): %.1f s, %.0f docs/s%n", n, (done - resumed) / 1e9, followRate);
-            verify("bench-follow", n);
-            printFollowStats("bench-follow");
-            compareOne("bench-bulk", "bench-follow", ids.get(n / 2));
+            // JIT warm-up of the follow path on the same sample as the bulk warm-up, not measured
+            MongoCollection<BsonDocument> warmup = client.getDatabase("bench").getCollection("warmup", BsonDocument.class);
+            followRun(warmup, "bench-follow-warmup", documents.subList(0, Math.min(tuneDocs, n)), budgets, false);
+            unfollowAndDelete("bench-follow-warmup");
+            warmup.drop();
+
+            for (int round = 1; round <= rounds; round++) {
+                double bulkRate = bulkRun("bench-bulk", sources, ids, bestBatch, bestConcurrency);
+                verify("bench-bulk", n);
+                System.out.printf(Locale.ROOT, "round %d  _bulk:  %d docs, batch %d x %d in flight: %.0f docs/s%n", round, n, bestBatch, bestConcurrency, bulkRate);
+
+                if (round > 1) {
+                    unfollowAndDelete("bench-follow");
+                    client.getDatabase("bench").getCollection("docs" + (round - 1)).drop();
+                }
+                MongoCollection<BsonDocument> collection = client.getDatabase("bench").getCollection("docs" + round, BsonDocument.class);
+                double followRate = followRun(collection, "bench-follow", documents, budgets, true);
+                System.out.printf(Locale.ROOT, "round %d  follow: %d docs from a ready oplog backlog (resume to all indexed): %.0f docs/s%n", round, n, followRate);
+                verify("bench-follow", n);
+                printFollowStats("bench-follow");
+                compareOne("bench-bulk", "bench-follow", ids.get(n / 2));
+                bulkRates.add(String.format(Locale.ROOT, "%.0f", bulkRate));
+                followRates.add(String.format(Locale.ROOT, "%.0f", followRate));
+                bestBulk = Math.max(bestBulk, bulkRate);
+                bestFollow = Math.max(bestFollow, followRate);
+            }
 
             if (live) {
                 MongoCollection<BsonDocument> liveCollection = client.getDatabase("bench").getCollection("docs_live", BsonDocument.class);
@@ -178,8 +198,49 @@ public final class FollowVsBulkBenchmark {
                 );
                 verify("bench-follow-live", n);
             }
-            System.out.printf(Locale.ROOT, "ratio follow/bulk: %.2f%n", followRate / bulkRate);
         }
+        System.out.println("load average at the end: " + loadAverage());
+        System.out.printf(Locale.ROOT, "_bulk  docs/s per round: %s; best %.0f (batch %d x %d in flight)%n", String.join(", ", bulkRates), bestBulk, bestBatch, bestConcurrency);
+        System.out.printf(Locale.ROOT, "follow docs/s per round: %s; best %.0f%n", String.join(", ", followRates), bestFollow);
+        System.out.printf(Locale.ROOT, "ratio follow/bulk: %.2f%n", bestFollow / bestBulk);
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] parts = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+            return parts[0] + " " + parts[1] + " " + parts[2];
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
+
+    /**
+     * Starts a follow of the empty collection, pauses it, inserts the documents, resumes it, and returns
+     * documents per second from the resume request to the index having indexed them all.
+     */
+    private double followRun(MongoCollection<BsonDocument> collection, String index, List<BsonDocument> documents, String budgets, boolean print)
+        throws InterruptedException {
+        putFollow(index, collection.getNamespace().getCollectionName(), budgets);
+        es.expectOk("POST", "/" + index + "/_mongo_follow/_pause", null);
+        long t0 = System.nanoTime();
+        insertAll(collection, documents);
+        double insertSeconds = (System.nanoTime() - t0) / 1e9;
+        if (print) {
+            System.out.printf(
+                Locale.ROOT,
+                "         MongoDB insertMany (batches of 1000, oplog on, follow paused): %.0f docs/s (not part of the follow figure)%n",
+                documents.size() / insertSeconds
+            );
+        }
+        long resumed = System.nanoTime();
+        es.expectOk("POST", "/" + index + "/_mongo_follow/_resume", null);
+        long done = waitIndexed(index, documents.size(), resumed);
+        return documents.size() / ((done - resumed) / 1e9);
+    }
+
+    private void unfollowAndDelete(String index) {
+        es.expectOk("POST", "/" + index + "/_mongo_follow/_unfollow", null);
+        es.expectOk("DELETE", "/" + index, null);
     }
 
     // ---------------------------------------------------------------------------------------------------
@@ -216,6 +277,13 @@ public final class FollowVsBulkBenchmark {
                     .append("category", new BsonString(CATEGORIES[random.nextInt(CATEGORIES.length)]))
                     .append("country", new BsonString(COUNTRIES[random.nextInt(COUNTRIES.length)]))
                     .append("created", new BsonDateTime(epoch + random.nextInt(1_000_000_000)))
+                    .append("sku", new BsonString(String.format(Locale.ROOT, "SKU-%06d-%s", random.nextInt(1_000_000), COUNTRIES[random.nextInt(COUNTRIES.length)])))
+                    .append("warehouse", new BsonString("wh-" + random.nextInt(40)))
+                    .append("color", new BsonString(WORDS[random.nextInt(WORDS.length)]))
+                    .append("weight", new BsonDouble(Math.round(random.nextDouble() * 50_000) / 1000.0))
+                    .append("rating", new BsonDouble(Math.round(random.nextDouble() * 50) / 10.0))
+                    .append("stock", new BsonInt32(random.nextInt(10_000)))
+                    .append("views", new BsonInt64(random.nextInt(Integer.MAX_VALUE)))
                     .append("description", new BsonString(text.toString()))
                     .append("tags", tags)
                     .append("scores", scores)
