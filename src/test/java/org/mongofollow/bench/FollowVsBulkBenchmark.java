@@ -404,15 +404,18 @@ public final class FollowVsBulkBenchmark {
             for (Map<String, Object> shard : (List<Map<String, Object>>) indexStats.get("shards")) {
                 System.out.printf(
                     Locale.ROOT,
-                    "  %s[%s] %s: read requests %s (failed %s), operations read %s, write requests %s (failed %s), operations written %s%s%n",
+                    "         %s[%s] %s: read requests %s (failed %s, %s ms in total), operations read %s, write requests %s (failed %s, %s ms in total), "
+                        + "operations written %s%s%n",
                     index,
                     shard.get("shard_id"),
                     shard.get("status"),
                     shard.get("successful_read_requests"),
                     shard.get("failed_read_requests"),
+                    shard.get("total_read_time_millis"),
                     shard.get("operations_read"),
                     shard.get("successful_write_requests"),
                     shard.get("failed_write_requests"),
+                    shard.get("total_write_time_millis"),
                     shard.get("operations_written"),
                     shard.get("fatal_exception") == null ? "" : ", FATAL " + shard.get("fatal_exception")
                 );
