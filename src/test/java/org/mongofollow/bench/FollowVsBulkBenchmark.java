@@ -64,10 +64,17 @@ public final class FollowVsBulkBenchmark {
 
     private final EsHttp es;
     private final String connection;
+    private final long esPid, mongoPid;
+    private final double clockTicks;
+    /** CPU seconds of the last timed load: the node and the client for _bulk, the node and MongoDB for a follow. */
+    private double lastCpuSeconds;
 
-    private FollowVsBulkBenchmark(EsHttp es, String connection) {
+    private FollowVsBulkBenchmark(EsHttp es, String connection, long esPid, long mongoPid, double clockTicks) {
         this.es = es;
         this.connection = connection;
+        this.esPid = esPid;
+        this.mongoPid = mongoPid;
+        this.clockTicks = clockTicks;
     }
 
     public static void main(String[] args) throws Exception {
@@ -78,6 +85,8 @@ public final class FollowVsBulkBenchmark {
         boolean live = false;
         int rounds = 3;
         String followBudgets = "";
+        long esPid = -1, mongoPid = -1;
+        double clockTicks = 100;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--es" -> esUrl = args[++i];
@@ -88,6 +97,9 @@ public final class FollowVsBulkBenchmark {
                 case "--live" -> live = true;
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--follow-budgets" -> followBudgets = args[++i];
+                case "--es-pid" -> esPid = Long.parseLong(args[++i]);
+                case "--mongo-pid" -> mongoPid = Long.parseLong(args[++i]);
+                case "--clock-ticks" -> clockTicks = Double.parseDouble(args[++i]);
                 default -> {
                     System.err.println("unknown option " + args[i]);
                     System.exit(2);
@@ -99,7 +111,7 @@ public final class FollowVsBulkBenchmark {
             System.exit(2);
         }
         ParentWatch.exitWithParent("benchmark");
-        new FollowVsBulkBenchmark(new EsHttp(esUrl), connection).run(docs, candidates, tuneDocs, rounds, live, followBudgets);
+        new FollowVsBulkBenchmark(new EsHttp(esUrl), connection, esPid, mongoPid, clockTicks).run(docs, candidates, tuneDocs, rounds, live, followBudgets);
     }
 
     private void run(int n, String candidates, int tuneDocs, int rounds, boolean live, String followBudgets) throws Exception {
@@ -150,7 +162,7 @@ public final class FollowVsBulkBenchmark {
         }
         // ---- the measured runs, interleaved: round r is a _bulk load then a follow load of the same N documents ----
         String budgets = followBudgets.isBlank() ? "" : ", " + followBudgets;
-        double bestBulk = 0, bestFollow = 0;
+        double bestBulk = 0, bestFollow = 0, bulkEfficiency = 0, followEfficiency = 0;
         List<String> bulkRates = new ArrayList<>(), followRates = new ArrayList<>();
         try (MongoClient client = MongoClients.create(connection)) {
             // JIT warm-up of the follow path on the same sample as the bulk warm-up, not measured
@@ -161,8 +173,13 @@ public final class FollowVsBulkBenchmark {
 
             for (int round = 1; round <= rounds; round++) {
                 double bulkRate = bulkRun("bench-bulk", sources, ids, bestBatch, bestConcurrency);
+                double bulkCpu = lastCpuSeconds;
                 verify("bench-bulk", n);
-                System.out.printf(Locale.ROOT, "round %d  _bulk:  %d docs, batch %d x %d in flight: %.0f docs/s%n", round, n, bestBatch, bestConcurrency, bulkRate);
+                System.out.printf(
+                    Locale.ROOT,
+                    "round %d  _bulk:  %d docs, batch %d x %d in flight: %.0f docs/s; CPU (node + client) %.1f s = %.0f docs per CPU second%n",
+                    round, n, bestBatch, bestConcurrency, bulkRate, bulkCpu, n / bulkCpu
+                );
 
                 if (round > 1) {
                     unfollowAndDelete("bench-follow");
@@ -170,7 +187,12 @@ public final class FollowVsBulkBenchmark {
                 }
                 MongoCollection<BsonDocument> collection = client.getDatabase("bench").getCollection("docs" + round, BsonDocument.class);
                 double followRate = followRun(collection, "bench-follow", documents, budgets, true);
-                System.out.printf(Locale.ROOT, "round %d  follow: %d docs from a ready oplog backlog (resume to all indexed): %.0f docs/s%n", round, n, followRate);
+                double followCpu = lastCpuSeconds;
+                System.out.printf(
+                    Locale.ROOT,
+                    "round %d  follow: %d docs from a ready oplog backlog (resume to all indexed): %.0f docs/s; CPU (node + MongoDB) %.1f s = %.0f docs per CPU second%n",
+                    round, n, followRate, followCpu, n / followCpu
+                );
                 verify("bench-follow", n);
                 printFollowStats("bench-follow");
                 compareOne("bench-bulk", "bench-follow", ids.get(n / 2));
@@ -178,6 +200,8 @@ public final class FollowVsBulkBenchmark {
                 followRates.add(String.format(Locale.ROOT, "%.0f", followRate));
                 bestBulk = Math.max(bestBulk, bulkRate);
                 bestFollow = Math.max(bestFollow, followRate);
+                bulkEfficiency = Math.max(bulkEfficiency, n / bulkCpu);
+                followEfficiency = Math.max(followEfficiency, n / followCpu);
             }
 
             if (live) {
@@ -202,7 +226,28 @@ public final class FollowVsBulkBenchmark {
         System.out.println("load average at the end: " + loadAverage());
         System.out.printf(Locale.ROOT, "_bulk  docs/s per round: %s; best %.0f (batch %d x %d in flight)%n", String.join(", ", bulkRates), bestBulk, bestBatch, bestConcurrency);
         System.out.printf(Locale.ROOT, "follow docs/s per round: %s; best %.0f%n", String.join(", ", followRates), bestFollow);
+        if (esPid > 0) {
+            System.out.printf(
+                Locale.ROOT,
+                "CPU efficiency, best round (less sensitive to other load): _bulk %.0f docs per CPU second (node + client), follow %.0f (node + MongoDB): %.2f%n",
+                bulkEfficiency, followEfficiency, followEfficiency / bulkEfficiency
+            );
+        }
         System.out.printf(Locale.ROOT, "ratio follow/bulk: %.2f%n", bestFollow / bestBulk);
+    }
+
+    /** utime + stime of a process in clock ticks (/proc/PID/stat), 0 if unknown. */
+    private static long cpuTicks(long pid) {
+        if (pid <= 0) {
+            return 0;
+        }
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     private static String loadAverage() {
@@ -232,9 +277,11 @@ public final class FollowVsBulkBenchmark {
                 documents.size() / insertSeconds
             );
         }
+        long cpuBefore = cpuTicks(esPid) + cpuTicks(mongoPid);
         long resumed = System.nanoTime();
         es.expectOk("POST", "/" + index + "/_mongo_follow/_resume", null);
         long done = waitIndexed(index, documents.size(), resumed);
+        lastCpuSeconds = (cpuTicks(esPid) + cpuTicks(mongoPid) - cpuBefore) / clockTicks;
         return documents.size() / ((done - resumed) / 1e9);
     }
 
@@ -309,6 +356,7 @@ public final class FollowVsBulkBenchmark {
         }
         AtomicInteger next = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+        long cpuBefore = cpuTicks(esPid) + cpuTicks(ProcessHandle.current().pid());
         long start = System.nanoTime();
         List<Future<?>> workers = new ArrayList<>();
         for (int c = 0; c < concurrency; c++) {
@@ -326,6 +374,7 @@ public final class FollowVsBulkBenchmark {
             worker.get();
         }
         long end = System.nanoTime();
+        lastCpuSeconds = (cpuTicks(esPid) + cpuTicks(ProcessHandle.current().pid()) - cpuBefore) / clockTicks;
         pool.shutdown();
         es.expectOk("PUT", "/" + index + "/_settings", "{\"index\": {\"refresh_interval\": null}}");
         return sources.size() / ((end - start) / 1e9);
