@@ -68,6 +68,8 @@ public final class FollowVsBulkBenchmark {
     private final double clockTicks;
     /** CPU seconds of the last timed load: the node and the client for _bulk, the node and MongoDB for a follow. */
     private double lastCpuSeconds;
+    /** ... of which the node's. */
+    private double lastNodeCpuSeconds;
 
     private FollowVsBulkBenchmark(EsHttp es, String connection, long esPid, long mongoPid, double clockTicks) {
         this.es = es;
@@ -177,8 +179,8 @@ public final class FollowVsBulkBenchmark {
                 verify("bench-bulk", n);
                 System.out.printf(
                     Locale.ROOT,
-                    "round %d  _bulk:  %d docs, batch %d x %d in flight: %.0f docs/s; CPU (node + client) %.1f s = %.0f docs per CPU second%n",
-                    round, n, bestBatch, bestConcurrency, bulkRate, bulkCpu, n / bulkCpu
+                    "round %d  _bulk:  %d docs, batch %d x %d in flight: %.0f docs/s; CPU %.1f s (node %.1f + client) = %.0f docs per CPU second%n",
+                    round, n, bestBatch, bestConcurrency, bulkRate, bulkCpu, lastNodeCpuSeconds, n / bulkCpu
                 );
 
                 if (round > 1) {
@@ -190,8 +192,8 @@ public final class FollowVsBulkBenchmark {
                 double followCpu = lastCpuSeconds;
                 System.out.printf(
                     Locale.ROOT,
-                    "round %d  follow: %d docs from a ready oplog backlog (resume to all indexed): %.0f docs/s; CPU (node + MongoDB) %.1f s = %.0f docs per CPU second%n",
-                    round, n, followRate, followCpu, n / followCpu
+                    "round %d  follow: %d docs from a ready oplog backlog (resume to all indexed): %.0f docs/s; CPU %.1f s (node %.1f + MongoDB) = %.0f docs per CPU second%n",
+                    round, n, followRate, followCpu, lastNodeCpuSeconds, n / followCpu
                 );
                 verify("bench-follow", n);
                 printFollowStats("bench-follow");
@@ -277,11 +279,14 @@ public final class FollowVsBulkBenchmark {
                 documents.size() / insertSeconds
             );
         }
-        long cpuBefore = cpuTicks(esPid) + cpuTicks(mongoPid);
+        long nodeBefore = cpuTicks(esPid);
+        long cpuBefore = nodeBefore + cpuTicks(mongoPid);
         long resumed = System.nanoTime();
         es.expectOk("POST", "/" + index + "/_mongo_follow/_resume", null);
         long done = waitIndexed(index, documents.size(), resumed);
-        lastCpuSeconds = (cpuTicks(esPid) + cpuTicks(mongoPid) - cpuBefore) / clockTicks;
+        long nodeAfter = cpuTicks(esPid);
+        lastCpuSeconds = (nodeAfter + cpuTicks(mongoPid) - cpuBefore) / clockTicks;
+        lastNodeCpuSeconds = (nodeAfter - nodeBefore) / clockTicks;
         return documents.size() / ((done - resumed) / 1e9);
     }
 
@@ -356,7 +361,8 @@ public final class FollowVsBulkBenchmark {
         }
         AtomicInteger next = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(concurrency);
-        long cpuBefore = cpuTicks(esPid) + cpuTicks(ProcessHandle.current().pid());
+        long nodeBefore = cpuTicks(esPid);
+        long cpuBefore = nodeBefore + cpuTicks(ProcessHandle.current().pid());
         long start = System.nanoTime();
         List<Future<?>> workers = new ArrayList<>();
         for (int c = 0; c < concurrency; c++) {
@@ -374,7 +380,9 @@ public final class FollowVsBulkBenchmark {
             worker.get();
         }
         long end = System.nanoTime();
-        lastCpuSeconds = (cpuTicks(esPid) + cpuTicks(ProcessHandle.current().pid()) - cpuBefore) / clockTicks;
+        long nodeAfter = cpuTicks(esPid);
+        lastCpuSeconds = (nodeAfter + cpuTicks(ProcessHandle.current().pid()) - cpuBefore) / clockTicks;
+        lastNodeCpuSeconds = (nodeAfter - nodeBefore) / clockTicks;
         pool.shutdown();
         es.expectOk("PUT", "/" + index + "/_settings", "{\"index\": {\"refresh_interval\": null}}");
         return sources.size() / ((end - start) / 1e9);
