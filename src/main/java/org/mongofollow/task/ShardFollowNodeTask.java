@@ -64,6 +64,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     private final ShardFollowTask params;
     private final Services services;
     private volatile Coordinator coordinator;
+    /** See {@link ApplyOperationsAction.Request#baseFloor()}: the t0 of the follow's latest copy, 0 without one. */
+    private volatile long baseFloor;
+    private final java.util.concurrent.atomic.AtomicBoolean resyncRequested = new java.util.concurrent.atomic.AtomicBoolean();
 
     public ShardFollowNodeTask(
         long id,
@@ -86,6 +89,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
     /** Starts following after {@code checkpoint}; {@code head} is the majority commit point if known. */
     void start(IndexMetadata indexMetadata, OplogPosition checkpoint, OplogPosition head) {
+        org.mongofollow.metadata.FollowMetadata follow = org.mongofollow.metadata.FollowMetadata.of(indexMetadata);
+        this.baseFloor = follow == null ? 0 : follow.baseFloor();
         Coordinator started = new Coordinator(new ShardId(indexMetadata.getIndex(), params.shard()), IndexRouting.fromIndexMetadata(indexMetadata));
         this.coordinator = started;
         logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
@@ -247,14 +252,19 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         }
 
         private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest) {
-            return new FollowFatalException(
-                "history lost: the MongoDB oplog no longer holds position {} of this follow (its oldest entry is {}), so changes made "
-                    + "while the follow was behind are gone from the log and the index can no longer be kept exact from it. Make the index "
-                    + "exact again by unfollowing, deleting the index and following again; to prevent it, give the oplog more room "
-                    + "(replSetResizeOplog) or keep the follow from falling that far behind",
-                from,
-                oldest == null ? "unknown" : oldest
-            );
+            boolean resync = params.follow().onHistoryLost() == org.mongofollow.metadata.FollowParameters.OnHistoryLost.RESYNC;
+            if (resync && resyncRequested.compareAndSet(false, true)) {
+                logger.warn("[{}][{}] history lost at {}: starting a resync (on_history_lost: resync)", params.index(), params.shard(), from);
+                services.client().execute(
+                    org.mongofollow.action.ResyncAction.INSTANCE,
+                    new org.mongofollow.action.ResyncAction.Request(params.index(), from),
+                    ActionListener.wrap(
+                        r -> {},
+                        e -> logger.warn(() -> "[" + params.index() + "] the automatic resync after history loss failed; call _resync", e)
+                    )
+                );
+            }
+            return historyLostException(params.follow().namespace(), params.index(), from, oldest, resync);
         }
 
         @Override
@@ -278,7 +288,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 }
             }
             long rejectedBeforeWrite = rejected;
-            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes), ActionListener.wrap(response -> {
+            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor), ActionListener.wrap(response -> {
                 long total = rejectedBeforeWrite + response.rejections().size();
                 for (ApplyOperationsAction.Rejection rejection : response.rejections()) {
                     logger.warn("[{}][{}] document [{}] at version {} rejected: {}", params.index(), params.shard(), rejection.id(), rejection.version(), rejection.reason());
@@ -393,6 +403,20 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         protected long relativeTimeNanos() {
             return System.nanoTime();
         }
+    }
+
+    /** The fatal error of a follow whose position has rolled off the oplog, in words a user understands. */
+    public static FollowFatalException historyLostException(String namespace, String index, OplogPosition from, OplogPosition oldest, boolean resyncing) {
+        String message = "history lost: the MongoDB oplog no longer holds position " + from + " of the follow of [" + namespace
+            + "] (its oldest entry is " + (oldest == null ? "unknown" : oldest) + "): changes made to the collection while the follow was "
+            + "paused or behind have rolled off the log, so index [" + index + "] can no longer be kept exact from it and may hold documents "
+            + "that were deleted or changed since. "
+            + (resyncing
+                ? "A resync has started (on_history_lost: resync): the collection is copied again and stale documents are removed."
+                : "Run POST /" + index + "/_mongo_follow/_resync to copy the collection again and remove the stale documents while the index "
+                    + "stays searchable (or follow with \"on_history_lost\": \"resync\" to do it automatically).")
+            + " To prevent it, give the oplog more room (replSetResizeOplog) or keep the follow from being paused or behind for that long";
+        return new FollowFatalException(message.replace("{", "(").replace("}", ")"));
     }
 
     static ShardOperation toShardOperation(DocumentOperation operation) throws IOException {
