@@ -2,6 +2,7 @@ package org.mongofollow.copy;
 
 import com.mongodb.ReadConcern;
 import com.mongodb.client.MongoCollection;
+import com.mongodb.client.MongoCursor;
 import com.mongodb.client.model.Sorts;
 
 import org.apache.logging.log4j.LogManager;
@@ -38,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -74,6 +76,8 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     private CopyState copy;
     private CopyState.Range[] ranges;
     private final AtomicLong read = new AtomicLong();
+    private final AtomicLong readNanos = new AtomicLong();
+    private final AtomicLong writeNanos = new AtomicLong();
     private long readAtStart;
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private boolean publishScheduled;
@@ -149,6 +153,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             } else {
                 logger.info("[{}] resuming the copy of [{}] from {}: {} of {} ranges done, {} documents copied", params.index(), params.follow().namespace(), state.t0(), state.rangesDone(), state.ranges().size(), state.documentsCopied());
             }
+            state = state.withFailure(null); // a failed copy started again (resume): its next progress clears the failure
             synchronized (this) {
                 copy = state;
                 ranges = state.ranges().toArray(new CopyState.Range[0]);
@@ -163,13 +168,21 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                 return;
             }
             publishNow();
-            sweep(index, state.t0().value());
+            sweepRetrying(index, state.t0().value());
             if (stopping()) {
                 return;
             }
             GcDeletes.restore(services.client(), params.index(), state.gcDeletesBefore());
             update(snapshot().done());
-            logger.info("[{}] the copy of [{}] is done: {} documents", params.index(), params.follow().namespace(), snapshot().documentsCopied());
+            logger.info(
+                "[{}] the copy of [{}] is done: {} documents (this run: {} read in {} ms of reads, written in {} ms of writes, summed over ranges)",
+                params.index(),
+                params.follow().namespace(),
+                snapshot().documentsCopied(),
+                read.get(),
+                TimeUnit.NANOSECONDS.toMillis(readNanos.get()),
+                TimeUnit.NANOSECONDS.toMillis(writeNanos.get())
+            );
             markAsCompleted();
         } catch (Exception e) {
             if (stopping()) {
@@ -251,51 +264,92 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             .withReadConcern(ReadConcern.MAJORITY);
         int batchSize = params.follow().copyBatchSize();
         long version = state.t0().value();
-        while (stopping() == false) {
-            CopyState.Range range = range(rangeIndex);
-            if (range.done()) {
-                return;
-            }
-            List<RawBsonDocument> batch = retrying(() -> {
-                List<RawBsonDocument> documents = new ArrayList<>(batchSize);
-                for (RawBsonDocument document : collection.find(IdRanges.nextBatch(range, state.mixedIdTypes()))
-                    .sort(Sorts.ascending("_id"))
-                    .limit(batchSize)
-                    .batchSize(batchSize)) {
-                    documents.add(document);
+        // one cursor per range, in _id order, read batch by batch (an index scan on a real server); a failed cursor is
+        // opened again after the range's last copied _id
+        MongoCursor<RawBsonDocument> cursor = null;
+        long delay = 10;
+        try {
+            while (stopping() == false) {
+                CopyState.Range range = range(rangeIndex);
+                if (range.done()) {
+                    return;
                 }
-                return documents;
-            });
-            if (batch == null) {
-                return;
-            }
-            read.addAndGet(batch.size());
-            Map<Integer, List<ShardOperation>> byShard = new HashMap<>();
-            BsonValue last = null;
-            for (RawBsonDocument document : batch) {
-                BsonValue mongoId = document.get("_id");
-                last = mongoId;
-                String id = DocumentIds.toElasticsearchId(mongoId);
-                ShardOperation operation;
+                List<RawBsonDocument> batch = new ArrayList<>(batchSize);
+                boolean exhausted;
+                long readStart = System.nanoTime();
                 try {
-                    operation = new ShardOperation(ShardOperation.Kind.INDEX, id, version, json(document));
-                } catch (RejectedDocumentException e) {
-                    logger.warn("[{}] document [{}] not copied: {}", params.index(), id, e.getMessage());
-                    operation = new ShardOperation(ShardOperation.Kind.DELETE, id, version, BytesArray.EMPTY);
+                    if (cursor == null) {
+                        cursor = collection.find(IdRanges.nextBatch(range, state.mixedIdTypes()))
+                            .sort(Sorts.ascending("_id"))
+                            .batchSize(batchSize)
+                            .iterator();
+                    }
+                    while (batch.size() < batchSize && cursor.hasNext()) {
+                        batch.add(cursor.next());
+                    }
+                    exhausted = batch.size() < batchSize || cursor.hasNext() == false;
+                } catch (Exception e) {
+                    if (cursor != null) {
+                        closeQuietly(cursor);
+                        cursor = null;
+                    }
+                    if (FollowFailures.shouldRetry(e) == false && isCursorLost(e) == false) {
+                        throw e;
+                    }
+                    logger.debug(() -> "[" + params.index() + "] copy read failed, reading again after the range's last copied _id", e);
+                    Thread.sleep(delay);
+                    delay = Math.min(delay * 2, Math.max(10, params.follow().budgets().maxRetryDelay().millis()));
+                    continue;
                 }
-                byShard.computeIfAbsent(routing.getShard(id, null), s -> new ArrayList<>()).add(operation);
+                delay = 10;
+                read.addAndGet(batch.size());
+                long writeStart = System.nanoTime();
+                readNanos.addAndGet(writeStart - readStart);
+                Map<Integer, List<ShardOperation>> byShard = new HashMap<>();
+                BsonValue last = null;
+                for (RawBsonDocument document : batch) {
+                    BsonValue mongoId = document.get("_id");
+                    last = mongoId;
+                    String id = DocumentIds.toElasticsearchId(mongoId);
+                    ShardOperation operation;
+                    try {
+                        operation = new ShardOperation(ShardOperation.Kind.INDEX, id, version, json(document));
+                    } catch (RejectedDocumentException e) {
+                        logger.warn("[{}] document [{}] not copied: {}", params.index(), id, e.getMessage());
+                        operation = new ShardOperation(ShardOperation.Kind.DELETE, id, version, BytesArray.EMPTY);
+                    }
+                    byShard.computeIfAbsent(routing.getShard(id, null), s -> new ArrayList<>()).add(operation);
+                }
+                if (write(index, byShard) == false) {
+                    return;
+                }
+                writeNanos.addAndGet(System.nanoTime() - writeStart);
+                synchronized (this) {
+                    ranges[rangeIndex] = ranges[rangeIndex].advance(last, batch.size(), exhausted);
+                }
+                schedulePublish();
+                if (exhausted) {
+                    return;
+                }
             }
-            if (write(index, byShard) == false) {
-                return;
+        } finally {
+            if (cursor != null) {
+                closeQuietly(cursor);
             }
-            boolean rangeDone = batch.size() < batchSize;
-            synchronized (this) {
-                ranges[rangeIndex] = ranges[rangeIndex].advance(last, batch.size(), rangeDone);
-            }
-            schedulePublish();
-            if (rangeDone) {
-                return;
-            }
+        }
+    }
+
+    /** CursorNotFound (43): the server dropped an idle cursor; reading again after the last copied _id is exact. */
+    private static boolean isCursorLost(Exception e) {
+        return ExceptionsHelper.unwrapCause(e) instanceof com.mongodb.MongoCursorNotFoundException
+            || (ExceptionsHelper.unwrapCause(e) instanceof com.mongodb.MongoException m && m.getCode() == 43);
+    }
+
+    private static void closeQuietly(MongoCursor<?> cursor) {
+        try {
+            cursor.close();
+        } catch (Exception e) {
+            // the cursor is dropped anyway
         }
     }
 
@@ -408,6 +462,22 @@ public class CopyNodeTask extends AllocatedPersistentTask {
         PlainActionFuture<org.elasticsearch.action.support.master.AcknowledgedResponse> future = new PlainActionFuture<>();
         services.client().execute(UpdateFollowMetadataAction.INSTANCE, UpdateFollowMetadataAction.Request.copyUpdate(params.index(), state), future);
         future.actionGet(TimeValue.timeValueMinutes(1));
+    }
+
+    /** The sweep is idempotent: a failure (a primary moving, a scroll lost) runs it again, a few times. */
+    private void sweepRetrying(IndexMetadata index, long t0) throws InterruptedException {
+        for (int attempt = 1;; attempt++) {
+            try {
+                sweep(index, t0);
+                return;
+            } catch (Exception e) {
+                if (stopping() || attempt >= 5) {
+                    throw e;
+                }
+                logger.debug(() -> "[" + params.index() + "] the copy's sweep failed, running it again", e);
+                Thread.sleep(500L * attempt);
+            }
+        }
     }
 
     /**

@@ -26,7 +26,8 @@ public final class GcDeletes {
     /** The index's current {@code index.gc_deletes} as stored ("" when unset). */
     public static String current(IndexMetadata index) {
         String value = index.getSettings().get(IndexSettings.INDEX_GC_DELETES_SETTING.getKey());
-        return value == null ? "" : value;
+        // our own raised value (a concurrent copy's) is never what to restore
+        return value == null || value.equals(WHILE_COPYING.getStringRep()) ? "" : value;
     }
 
     public static void raise(Client client, String index, ActionListener<Void> listener) {

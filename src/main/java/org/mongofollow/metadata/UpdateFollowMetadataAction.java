@@ -195,7 +195,23 @@ public final class UpdateFollowMetadataAction {
                     if (current.copy() != null && current.copy().t0().compareTo(copy.t0()) >= 0) {
                         return current; // a newer copy started meanwhile
                     }
-                    return current.withNewCopy(copy).withStatus(FollowMetadata.Status.ACTIVE);
+                    CopyState next = copy;
+                    if (current.copy() != null && current.copy().isRunning()) {
+                        // the running copy raised index.gc_deletes: what to restore is still the value from before it
+                        next = new CopyState(
+                            copy.t0(),
+                            copy.state(),
+                            copy.resync(),
+                            current.copy().gcDeletesBefore(),
+                            copy.totalEstimate(),
+                            copy.startedMillis(),
+                            copy.documentsRead(),
+                            copy.mixedIdTypes(),
+                            copy.ranges(),
+                            copy.failure()
+                        );
+                    }
+                    return current.withNewCopy(next).withStatus(FollowMetadata.Status.ACTIVE);
                 }
                 case COPY_UPDATE -> {
                     if (current == null || current.copy() == null) {

@@ -54,8 +54,8 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
             .addCell("lag", "desc:lag behind the source head, in milliseconds")
             .addCell("buffered_ops", "alias:bo;desc:operations read and waiting to be written")
             .addCell("ops_written", "alias:ow;desc:operations written")
-            .addCell("copy", "alias:c;desc:the copy (initial copy or resync): percent of the estimated documents copied, done, or -")
             .addCell("errors", "alias:e;desc:failed reads and writes, and the fatal error if any")
+            .addCell("copy", "alias:c;desc:the copy (initial copy or resync): percent of the estimated documents copied, done or failed; empty without a copy")
             .endHeaders();
     }
 
@@ -64,7 +64,7 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
         for (FollowStatsAction.IndexStats index : response.indices()) {
             if (index.shards().isEmpty()) {
                 table.startRow().addCell(index.index()).addCell("-").addCell(index.status());
-                table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(copy(index)).addCell(null).endRow();
+                table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(null).addCell(copy(index)).endRow();
                 continue;
             }
             for (ShardFollowStatus shard : index.shards()) {
@@ -76,8 +76,8 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
                     .addCell(shard.lagMillis())
                     .addCell(shard.writeBufferOperationCount())
                     .addCell(shard.operationsWritten())
-                    .addCell(copy(index))
                     .addCell(errors(shard))
+                    .addCell(copy(index))
                     .endRow();
             }
         }
@@ -87,7 +87,7 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
     private static String copy(FollowStatsAction.IndexStats index) {
         FollowStatsAction.CopyStats copy = index.initialCopy();
         return switch (copy.state()) {
-            case "none" -> "-";
+            case "none" -> null;
             case "done" -> "done";
             case "failed" -> "failed";
             default -> copy.percent() + "%";
