@@ -515,11 +515,14 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                         break;
                     }
                     page.decRef();
+                    page = null;
                     page = client.prepareSearchScroll(scrollId).setScroll(SWEEP_SCROLL_KEEP_ALIVE).get(TimeValue.timeValueMinutes(1));
                     scrollId = page.getScrollId();
                 }
             } finally {
-                page.decRef();
+                if (page != null) {
+                    page.decRef();
+                }
                 client.prepareClearScroll().addScrollId(scrollId).execute(org.elasticsearch.action.ActionListener.noop());
             }
         }

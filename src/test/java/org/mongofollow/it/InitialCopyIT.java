@@ -176,12 +176,42 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
     }
 
     /**
+     * {@code _id}s of several BSON types (numbers, strings, ObjectIds) cut into several ranges: every document is copied
+     * exactly once although {@code $gt}/{@code $lt} only compare within a type.
+     */
+    public void testMixedIdTypesAreCopiedExactlyOnce() throws Exception {
+        MongoCollection<BsonDocument> mixed = collection("copy", "mixed");
+        List<BsonDocument> documents = new ArrayList<>();
+        for (int i = 0; i < 4_000; i++) {
+            documents.add(new BsonDocument("_id", new BsonInt32(i)).append("kind", new BsonString("int")));
+            documents.add(new BsonDocument("_id", new BsonString("s" + i)).append("kind", new BsonString("string")));
+            documents.add(new BsonDocument("_id", new org.bson.BsonObjectId(new org.bson.types.ObjectId())).append("kind", new BsonString("oid")));
+        }
+        for (int i = 0; i < documents.size(); i += 1000) {
+            mixed.insertMany(documents.subList(i, i + 1000));
+        }
+        putFollowWithCopy(
+            mongo.connectionString(),
+            "mixed",
+            "copy",
+            "mixed",
+            SHARDING + ", \"initial_copy\": {\"max_concurrent_ranges\": 2, \"batch_size\": 1000}"
+        );
+        Map<String, Object> copy = awaitCopyDone("mixed", 120);
+        assertThat(number(copy, "ranges_total"), greaterThan(1L));
+        assertThat(copy.toString(), number(copy, "documents_copied"), equalTo(12_000L));
+        assertThat(number(copy, "documents_read"), equalTo(12_000L));
+        assertConvergesExactly("mixed", mixed);
+    }
+
+    /**
      * The node that runs the copy stops mid-copy: the copy task moves and goes on from the stored progress of its
      * ranges, so the documents it reads again are bounded by the batches in flight, not the collection.
      */
     public void testCopyResumesOnAnotherNodeFromItsProgress() throws Exception {
-        int documents = 6_000;
-        int batch = 20;
+        // small batches keep the copy running long enough (seconds) to stop its node in the middle
+        int documents = 10_000;
+        int batch = 10;
         MongoCollection<BsonDocument> moving = collection("copy", "moving");
         insert(moving, 0, documents);
         putFollowWithCopy(
