@@ -34,6 +34,9 @@ import org.mongofollow.action.FollowInfoAction;
 import org.mongofollow.action.FollowLifecycleActions;
 import org.mongofollow.action.FollowStatsAction;
 import org.mongofollow.action.PutFollowAction;
+import org.mongofollow.action.ResyncAction;
+import org.mongofollow.copy.CopyTask;
+import org.mongofollow.copy.CopyTasksExecutor;
 import org.mongofollow.action.TransportFollowStatsAction;
 import org.mongofollow.apply.ApplyOperationsAction;
 import org.mongofollow.apply.TransportApplyOperationsAction;
@@ -107,7 +110,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
             mongoClients,
             checkpoints
         );
-        return List.of(new ShardFollowTasksExecutor(clusterService, services));
+        return List.of(new ShardFollowTasksExecutor(clusterService, services), new CopyTasksExecutor(clusterService, services));
     }
 
     @Override
@@ -119,6 +122,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
             new ActionHandler<>(FollowLifecycleActions.RESUME, FollowLifecycleActions.TransportResumeAction.class),
             new ActionHandler<>(FollowLifecycleActions.UNFOLLOW, FollowLifecycleActions.TransportUnfollowAction.class),
             new ActionHandler<>(FollowInfoAction.INSTANCE, FollowInfoAction.TransportAction.class),
+            new ActionHandler<>(ResyncAction.INSTANCE, ResyncAction.TransportAction.class),
             new ActionHandler<>(UpdateFollowMetadataAction.INSTANCE, UpdateFollowMetadataAction.TransportAction.class),
             new ActionHandler<>(ApplyOperationsAction.INSTANCE, TransportApplyOperationsAction.class)
         );
@@ -146,6 +150,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     public List<NamedWriteableRegistry.Entry> getNamedWriteables() {
         return List.of(
             new NamedWriteableRegistry.Entry(PersistentTaskParams.class, ShardFollowTask.NAME, ShardFollowTask::new),
+            new NamedWriteableRegistry.Entry(PersistentTaskParams.class, CopyTask.NAME, CopyTask::new),
             new NamedWriteableRegistry.Entry(Task.Status.class, ShardFollowStatus.NAME, ShardFollowStatus::new)
         );
     }
@@ -153,7 +158,8 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     @Override
     public List<NamedXContentRegistry.Entry> getNamedXContent() {
         return List.of(
-            new NamedXContentRegistry.Entry(PersistentTaskParams.class, new ParseField(ShardFollowTask.NAME), ShardFollowTask::fromXContent)
+            new NamedXContentRegistry.Entry(PersistentTaskParams.class, new ParseField(ShardFollowTask.NAME), ShardFollowTask::fromXContent),
+            new NamedXContentRegistry.Entry(PersistentTaskParams.class, new ParseField(CopyTask.NAME), CopyTask::fromXContent)
         );
     }
 

@@ -187,7 +187,14 @@ public final class FollowLifecycleActions {
             ShardFollowTasks.remove(
                 persistentTasks,
                 index,
-                listener.delegateFailureAndWrap((l, v) -> updateMetadata(UpdateFollowMetadataAction.Request.remove(request.index), l))
+                listener.delegateFailureAndWrap((l, v) -> updateMetadata(UpdateFollowMetadataAction.Request.remove(request.index), l.delegateFailureAndWrap((l2, ack) -> {
+                    if (follow.copy() != null && follow.copy().isRunning()) {
+                        // the copy held tombstones (index.gc_deletes) up; a plain index gets its own value back
+                        org.mongofollow.copy.GcDeletes.restore(client, request.index, follow.copy().gcDeletesBefore(), l2.map(r -> ack));
+                    } else {
+                        l2.onResponse(ack);
+                    }
+                })))
             );
         }
     }

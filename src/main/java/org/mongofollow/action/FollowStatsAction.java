@@ -44,6 +44,9 @@ public final class FollowStatsAction {
         private String[] indices;
         /** The follower indices resolved on the coordinating node, with their follow status. */
         private Map<String, String> followers = Map.of();
+        /** The copies of the resolved follower indices, from their metadata; only on the coordinating node. */
+        private transient Map<String, org.mongofollow.metadata.CopyState> copies = Map.of();
+        private transient long nowMillis;
 
         /** @param indices index names or patterns; none means every follower index */
         public Request(String... indices) {
@@ -87,6 +90,19 @@ public final class FollowStatsAction {
             return followers;
         }
 
+        void copies(Map<String, org.mongofollow.metadata.CopyState> copies, long nowMillis) {
+            this.copies = Map.copyOf(copies);
+            this.nowMillis = nowMillis;
+        }
+
+        Map<String, org.mongofollow.metadata.CopyState> copies() {
+            return copies;
+        }
+
+        long nowMillis() {
+            return nowMillis;
+        }
+
         @Override
         public IndicesOptions indicesOptions() {
             return IndicesOptions.strictExpandOpenAndForbidClosed();
@@ -115,8 +131,68 @@ public final class FollowStatsAction {
         }
     }
 
-    /** The statistics of one follower index: its follow status and one entry per running shard task. */
-    public record IndexStats(String index, String status, List<ShardFollowStatus> shards) {}
+    /** The statistics of one follower index: its follow status, its copy and one entry per running shard task. */
+    public record IndexStats(String index, String status, CopyStats initialCopy, List<ShardFollowStatus> shards) {}
+
+    /**
+     * The follow's copy (initial copy or resync) as its metadata holds it: progress is stored by the copy task at
+     * most once per {@code checkpoint_interval}, so the numbers lag the copy by at most that much.
+     */
+    public record CopyStats(org.mongofollow.metadata.CopyState copy, long nowMillis) implements ToXContentObject {
+
+        public String state() {
+            if (copy == null) {
+                return "none";
+            }
+            return copy.failure() != null && copy.isRunning() ? "failed" : copy.state().label();
+        }
+
+        /** Percentage of the estimated documents copied (100 when done), or -1 without a copy. */
+        public double percent() {
+            if (copy == null) {
+                return -1;
+            }
+            if (copy.isRunning() == false) {
+                return 100;
+            }
+            long estimate = copy.totalEstimate();
+            if (estimate <= 0) {
+                return copy.planned() && copy.rangesDone() == copy.ranges().size() ? 100 : 0;
+            }
+            return Math.min(99.9, Math.floor(1000.0 * copy.documentsCopied() / estimate) / 10.0);
+        }
+
+        public double rate() {
+            if (copy == null || copy.startedMillis() <= 0) {
+                return 0;
+            }
+            long elapsed = Math.max(1, nowMillis - copy.startedMillis());
+            return Math.round(copy.documentsCopied() * 1000.0 * 10 / elapsed) / 10.0;
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+            builder.startObject();
+            builder.field("state", state());
+            if (copy != null) {
+                builder.field("resync", copy.resync());
+                builder.field("start_position", copy.t0().toString());
+                builder.field("documents_copied", copy.documentsCopied());
+                builder.field("documents_read", copy.documentsRead());
+                builder.field("documents_total_estimate", copy.totalEstimate());
+                builder.field("ranges_done", copy.rangesDone());
+                builder.field("ranges_total", copy.ranges().size());
+                builder.field("percent", percent());
+                if (copy.isRunning()) {
+                    builder.field("rate", rate());
+                }
+                if (copy.failure() != null) {
+                    builder.field("failure", copy.failure());
+                }
+            }
+            return builder.endObject();
+        }
+    }
 
     public static final class Response extends BaseTasksResponse implements ToXContentObject {
 
@@ -124,6 +200,17 @@ public final class FollowStatsAction {
 
         public Response(
             Map<String, String> followers,
+            List<ShardFollowStatus> statuses,
+            List<TaskOperationFailure> taskFailures,
+            List<? extends FailedNodeException> nodeFailures
+        ) {
+            this(followers, Map.of(), 0, statuses, taskFailures, nodeFailures);
+        }
+
+        public Response(
+            Map<String, String> followers,
+            Map<String, org.mongofollow.metadata.CopyState> copies,
+            long nowMillis,
             List<ShardFollowStatus> statuses,
             List<TaskOperationFailure> taskFailures,
             List<? extends FailedNodeException> nodeFailures
@@ -137,7 +224,9 @@ public final class FollowStatsAction {
             List<IndexStats> indices = new ArrayList<>();
             byIndex.forEach((index, shards) -> {
                 shards.sort(Comparator.comparingInt(ShardFollowStatus::shardId));
-                indices.add(new IndexStats(index, followers.getOrDefault(index, "active"), List.copyOf(shards)));
+                indices.add(
+                    new IndexStats(index, followers.getOrDefault(index, "active"), new CopyStats(copies.get(index), nowMillis), List.copyOf(shards))
+                );
             });
             this.indices = List.copyOf(indices);
         }
@@ -160,6 +249,7 @@ public final class FollowStatsAction {
                 builder.startObject();
                 builder.field("index", index.index());
                 builder.field("status", index.status());
+                builder.field("initial_copy", index.initialCopy());
                 builder.startArray("shards");
                 for (ShardFollowStatus shard : index.shards()) {
                     shard.toXContent(builder, params);

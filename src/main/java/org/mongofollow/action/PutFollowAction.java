@@ -28,6 +28,8 @@ import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.MongoFollowPlugin;
+import org.mongofollow.copy.GcDeletes;
+import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
@@ -188,12 +190,6 @@ public final class PutFollowAction {
         }
 
         private void validateBeforeConnecting(Request request) {
-            if (request.follow.initialCopy()) {
-                throw new IllegalArgumentException(
-                    "[initial_copy] is not supported yet: follow with \"initial_copy\": false to start from the current head of the oplog "
-                        + "(documents already in the collection are then not copied)"
-                );
-            }
             MetadataCreateIndexService.validateIndexOrAliasName(request.index, InvalidIndexNameException::new);
             if (request.follow.endpoint().clientName() != null) {
                 mongoClients.namedClient(request.follow.endpoint().clientName());
@@ -229,7 +225,17 @@ public final class PutFollowAction {
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 checkpoints.put(shard, start);
             }
-            FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints);
+            if (request.follow.initialCopy() == false) {
+                store(request, created, start, new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints), listener);
+                return;
+            }
+            // the copy starts at `start` (t0): tombstones must outlive it before the shard tasks write any (see GcDeletes)
+            CopyState copy = CopyState.start(start, true, GcDeletes.current(index), threadPool.absoluteTimeInMillis());
+            FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints, copy);
+            GcDeletes.raise(client, request.index, listener.delegateFailureAndWrap((l, v) -> store(request, created, start, follow, l)));
+        }
+
+        private void store(Request request, boolean created, OplogPosition start, FollowMetadata follow, ActionListener<Response> listener) {
             client.execute(
                 UpdateFollowMetadataAction.INSTANCE,
                 UpdateFollowMetadataAction.Request.start(request.index, follow),

@@ -11,13 +11,20 @@ import org.elasticsearch.ExceptionsHelper;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.task.ShardFollowTask;
 
-/** Starts and removes the persistent shard follow tasks of a follower index, one per shard. */
+/**
+ * Starts and removes the persistent tasks of a follower index: one shard follow task per shard, and the copy
+ * task while the follow's copy runs.
+ */
 final class ShardFollowTasks {
 
     private ShardFollowTasks() {}
 
     static void start(PersistentTasksService tasks, IndexMetadata index, FollowParameters follow, ActionListener<Void> listener) {
         try (RefCountingListener refs = new RefCountingListener(listener)) {
+            org.mongofollow.metadata.FollowMetadata metadata = org.mongofollow.metadata.FollowMetadata.of(index);
+            if (metadata != null && metadata.copy() != null && metadata.copy().isRunning()) {
+                org.mongofollow.copy.CopyTasksExecutor.start(tasks, index, follow, refs.acquire());
+            }
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 ShardFollowTask params = new ShardFollowTask(index.getIndex().getName(), index.getIndexUUID(), shard, follow);
                 ActionListener<Void> ref = refs.acquire();
@@ -40,6 +47,7 @@ final class ShardFollowTasks {
 
     static void remove(PersistentTasksService tasks, IndexMetadata index, ActionListener<Void> listener) {
         try (RefCountingListener refs = new RefCountingListener(listener)) {
+            org.mongofollow.copy.CopyTasksExecutor.remove(tasks, index, refs.acquire());
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 ActionListener<Void> ref = refs.acquire();
                 tasks.sendRemoveRequest(

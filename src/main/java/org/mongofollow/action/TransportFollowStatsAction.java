@@ -53,18 +53,24 @@ public class TransportFollowStatsAction extends TransportTasksAction<
     @Override
     protected void doExecute(Task task, FollowStatsAction.Request request, ActionListener<FollowStatsAction.Response> listener) {
         Map<String, String> followers = new HashMap<>();
+        Map<String, org.mongofollow.metadata.CopyState> copies = new HashMap<>();
         try {
             ClusterState state = clusterService.state();
             for (IndexMetadata index : FollowerIndices.resolve(state, indexNameExpressionResolver, request.indices(), request)) {
-                followers.put(index.getIndex().getName(), FollowMetadata.of(index).status().label());
+                FollowMetadata follow = FollowMetadata.of(index);
+                followers.put(index.getIndex().getName(), follow.status().label());
+                if (follow.copy() != null) {
+                    copies.put(index.getIndex().getName(), follow.copy());
+                }
             }
         } catch (Exception e) {
             listener.onFailure(e);
             return;
         }
         request.followers(followers);
+        request.copies(copies, System.currentTimeMillis());
         if (followers.isEmpty()) {
-            listener.onResponse(new FollowStatsAction.Response(followers, List.of(), List.of(), List.of()));
+            listener.onResponse(new FollowStatsAction.Response(followers, copies, request.nowMillis(), List.of(), List.of(), List.of()));
             return;
         }
         super.doExecute(task, request, listener);
@@ -77,7 +83,7 @@ public class TransportFollowStatsAction extends TransportTasksAction<
         List<TaskOperationFailure> taskFailures,
         List<FailedNodeException> nodeFailures
     ) {
-        return new FollowStatsAction.Response(request.followers(), statuses, taskFailures, nodeFailures);
+        return new FollowStatsAction.Response(request.followers(), request.copies(), request.nowMillis(), statuses, taskFailures, nodeFailures);
     }
 
     @Override

@@ -28,21 +28,38 @@ public final class ApplyOperationsAction {
     public static final class Request extends ReplicatedWriteRequest<Request> {
 
         private final List<ShardOperation> operations;
+        private final long baseFloor;
 
         public Request(ShardId shardId, List<ShardOperation> operations) {
+            this(shardId, operations, 0);
+        }
+
+        /**
+         * @param baseFloor updates apply only to a current document whose version is at least this; an older one may be
+         *                  stale (a resync copies again from a new start position) and is reported as a missing base, so the
+         *                  follow indexes the document as MongoDB has it instead
+         */
+        public Request(ShardId shardId, List<ShardOperation> operations, long baseFloor) {
             super(shardId);
             this.operations = List.copyOf(operations);
+            this.baseFloor = baseFloor;
         }
 
         public Request(StreamInput in) throws IOException {
             super(in);
             this.operations = in.readCollectionAsList(ShardOperation::new);
+            this.baseFloor = in.readVLong();
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
             out.writeCollection(operations);
+            out.writeVLong(baseFloor);
+        }
+
+        public long baseFloor() {
+            return baseFloor;
         }
 
         public List<ShardOperation> operations() {

@@ -228,7 +228,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         private Engine.Result update(ShardOperation operation) throws IOException {
             GetResult current = primary.getService()
                 .getForUpdate(operation.id(), SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
-            if (current.isExists() == false) {
+            if (current.isExists() == false || current.getVersion() < request.baseFloor()) {
                 missingBases.add(new ApplyOperationsAction.MissingBase(operation.id(), operation.version()));
                 return null;
             }

@@ -21,7 +21,7 @@ import java.util.TreeMap;
  * oplog position up to which everything of the shard is applied). Custom index metadata is a plain
  * {@code Map<String, String>}, so this class is its codec.
  */
-public record FollowMetadata(FollowParameters parameters, Status status, Map<Integer, OplogPosition> checkpoints) {
+public record FollowMetadata(FollowParameters parameters, Status status, Map<Integer, OplogPosition> checkpoints, CopyState copy) {
 
     /** The key of the follower index's custom metadata map. */
     public static final String CUSTOM_KEY = "mongo_follow";
@@ -43,6 +43,32 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
         checkpoints = Map.copyOf(checkpoints);
     }
 
+    public FollowMetadata(FollowParameters parameters, Status status, Map<Integer, OplogPosition> checkpoints) {
+        this(parameters, status, checkpoints, null);
+    }
+
+    public FollowMetadata withCopy(CopyState newCopy) {
+        return new FollowMetadata(parameters, status, checkpoints, newCopy);
+    }
+
+    /**
+     * A new copy (a resync): every shard's checkpoint is set to its t0, also backwards (the log before t0 is not
+     * needed any more: the copy brings everything up to t0).
+     */
+    public FollowMetadata withNewCopy(CopyState newCopy) {
+        Map<Integer, OplogPosition> reset = new HashMap<>();
+        checkpoints.keySet().forEach(shard -> reset.put(shard, newCopy.t0()));
+        return new FollowMetadata(parameters, status, reset, newCopy);
+    }
+
+    /**
+     * The lowest version a document's current state must have for an oplog update to be applied to it: documents
+     * older than the running copy's t0 may be stale (a resync), so their updates look up the whole document instead.
+     */
+    public long baseFloor() {
+        return copy == null ? 0 : copy.t0().value();
+    }
+
     /** Whether this index is a mongo-follow follower index (it carries the follow's custom metadata). */
     public static boolean isFollowerIndex(IndexMetadata indexMetadata) {
         return indexMetadata != null && indexMetadata.getCustomData(CUSTOM_KEY) != null;
@@ -59,18 +85,18 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
     }
 
     public FollowMetadata withStatus(Status newStatus) {
-        return new FollowMetadata(parameters, newStatus, checkpoints);
+        return new FollowMetadata(parameters, newStatus, checkpoints, copy);
     }
 
     public FollowMetadata withParameters(FollowParameters newParameters) {
-        return new FollowMetadata(newParameters, status, checkpoints);
+        return new FollowMetadata(newParameters, status, checkpoints, copy);
     }
 
     /** Moves checkpoints forward only: a late or replayed update never takes a shard back. */
     public FollowMetadata withCheckpoints(Map<Integer, OplogPosition> advanced) {
         Map<Integer, OplogPosition> merged = new HashMap<>(checkpoints);
         advanced.forEach((shard, position) -> merged.merge(shard, position, (a, b) -> a.compareTo(b) >= 0 ? a : b));
-        return new FollowMetadata(parameters, status, merged);
+        return new FollowMetadata(parameters, status, merged, copy);
     }
 
     public Map<String, String> toCustomData() {
@@ -78,6 +104,9 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
         data.put(PARAMETERS, Strings.toString(parameters));
         data.put(STATUS, status.label());
         checkpoints.forEach((shard, position) -> data.put(CHECKPOINT_PREFIX + shard, Long.toUnsignedString(position.value())));
+        if (copy != null) {
+            copy.toCustomData(data);
+        }
         return data;
     }
 
@@ -101,6 +130,6 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
                 checkpoints.put(Integer.parseInt(key.substring(CHECKPOINT_PREFIX.length())), new OplogPosition(Long.parseUnsignedLong(value)));
             }
         });
-        return new FollowMetadata(parameters, status, checkpoints);
+        return new FollowMetadata(parameters, status, checkpoints, CopyState.fromCustomData(data));
     }
 }

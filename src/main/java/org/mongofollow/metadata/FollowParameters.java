@@ -23,7 +23,16 @@ import java.util.Objects;
  * parsed once from the REST body, validated, and shared by the transport requests, the follower index's
  * metadata and the shard tasks' params. It never holds a credential.
  */
-public record FollowParameters(MongoEndpoint endpoint, String database, String collection, boolean initialCopy, FollowBudgets budgets)
+public record FollowParameters(
+    MongoEndpoint endpoint,
+    String database,
+    String collection,
+    boolean initialCopy,
+    int copyMaxConcurrentRanges,
+    int copyBatchSize,
+    OnHistoryLost onHistoryLost,
+    FollowBudgets budgets
+)
     implements
         Writeable,
         ToXContentObject {
@@ -33,10 +42,47 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
     public static final ParseField DATABASE = new ParseField("database");
     public static final ParseField COLLECTION = new ParseField("collection");
     public static final ParseField INITIAL_COPY = new ParseField("initial_copy");
+    public static final ParseField INITIAL_COPY_ENABLED = new ParseField("enabled");
+    public static final ParseField INITIAL_COPY_MAX_CONCURRENT_RANGES = new ParseField("initial_copy_max_concurrent_ranges");
+    public static final ParseField INITIAL_COPY_BATCH_SIZE = new ParseField("initial_copy_batch_size");
+    public static final ParseField ON_HISTORY_LOST = new ParseField("on_history_lost");
+
+    public static final int DEFAULT_COPY_MAX_CONCURRENT_RANGES = 4;
+    public static final int DEFAULT_COPY_BATCH_SIZE = 1000;
+
+    /** What a follow does when the oplog no longer holds its position. */
+    public enum OnHistoryLost {
+        /** Stop with a fatal error that says what happened and what to do (the default). */
+        FAIL,
+        /** Copy the collection again from a new start position and sweep what the copy and the log did not write. */
+        RESYNC;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static OnHistoryLost parse(String value) {
+            for (OnHistoryLost v : values()) {
+                if (v.label().equals(value)) {
+                    return v;
+                }
+            }
+            throw new IllegalArgumentException("[on_history_lost] must be [fail] or [resync], got [" + value + "]");
+        }
+    }
 
     public FollowParameters {
         Objects.requireNonNull(endpoint);
         Objects.requireNonNull(budgets);
+        Objects.requireNonNull(onHistoryLost);
+        if (copyMaxConcurrentRanges < 1 || copyMaxConcurrentRanges > 64) {
+            throw new IllegalArgumentException(
+                "[initial_copy_max_concurrent_ranges] must be between 1 and 64, got [" + copyMaxConcurrentRanges + "]"
+            );
+        }
+        if (copyBatchSize < 1 || copyBatchSize > 100_000) {
+            throw new IllegalArgumentException("[initial_copy_batch_size] must be between 1 and 100000, got [" + copyBatchSize + "]");
+        }
         validateDatabase(database);
         validateCollection(collection);
     }
@@ -72,11 +118,20 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
     }
 
     public FollowParameters withBudgets(FollowBudgets newBudgets) {
-        return new FollowParameters(endpoint, database, collection, initialCopy, newBudgets);
+        return new FollowParameters(endpoint, database, collection, initialCopy, copyMaxConcurrentRanges, copyBatchSize, onHistoryLost, newBudgets);
     }
 
     public FollowParameters(StreamInput in) throws IOException {
-        this(new MongoEndpoint(in), in.readString(), in.readString(), in.readBoolean(), new FollowBudgets(in));
+        this(
+            new MongoEndpoint(in),
+            in.readString(),
+            in.readString(),
+            in.readBoolean(),
+            in.readVInt(),
+            in.readVInt(),
+            in.readEnum(OnHistoryLost.class),
+            new FollowBudgets(in)
+        );
     }
 
     @Override
@@ -85,6 +140,9 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
         out.writeString(database);
         out.writeString(collection);
         out.writeBoolean(initialCopy);
+        out.writeVInt(copyMaxConcurrentRanges);
+        out.writeVInt(copyBatchSize);
+        out.writeEnum(onHistoryLost);
         budgets.writeTo(out);
     }
 
@@ -99,6 +157,9 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
         builder.field(DATABASE.getPreferredName(), database);
         builder.field(COLLECTION.getPreferredName(), collection);
         builder.field(INITIAL_COPY.getPreferredName(), initialCopy);
+        builder.field(INITIAL_COPY_MAX_CONCURRENT_RANGES.getPreferredName(), copyMaxConcurrentRanges);
+        builder.field(INITIAL_COPY_BATCH_SIZE.getPreferredName(), copyBatchSize);
+        builder.field(ON_HISTORY_LOST.getPreferredName(), onHistoryLost.label());
         budgets.toXContent(builder, params);
         return builder.endObject();
     }
@@ -115,6 +176,9 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
         private String database;
         private String collection;
         private boolean initialCopy = true;
+        private int copyMaxConcurrentRanges = DEFAULT_COPY_MAX_CONCURRENT_RANGES;
+        private int copyBatchSize = DEFAULT_COPY_BATCH_SIZE;
+        private OnHistoryLost onHistoryLost = OnHistoryLost.FAIL;
         private final FollowBudgets.Builder budgets;
 
         public Builder() {
@@ -150,6 +214,41 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
             return this;
         }
 
+        public Builder copyMaxConcurrentRanges(int value) {
+            this.copyMaxConcurrentRanges = value;
+            return this;
+        }
+
+        public Builder copyBatchSize(int value) {
+            this.copyBatchSize = value;
+            return this;
+        }
+
+        public Builder onHistoryLost(OnHistoryLost value) {
+            this.onHistoryLost = value;
+            return this;
+        }
+
+        /** {@code initial_copy} as an object: {@code {"enabled": .., "max_concurrent_ranges": .., "batch_size": ..}}. */
+        void initialCopyObject(XContentParser parser) throws IOException {
+            String field = null;
+            for (XContentParser.Token token = parser.nextToken(); token != XContentParser.Token.END_OBJECT; token = parser.nextToken()) {
+                if (token == XContentParser.Token.FIELD_NAME) {
+                    field = parser.currentName();
+                } else if ("enabled".equals(field)) {
+                    initialCopy = parser.booleanValue();
+                } else if ("max_concurrent_ranges".equals(field)) {
+                    copyMaxConcurrentRanges = parser.intValue();
+                } else if ("batch_size".equals(field)) {
+                    copyBatchSize = parser.intValue();
+                } else {
+                    throw new IllegalArgumentException(
+                        "[initial_copy] takes [enabled], [max_concurrent_ranges] and [batch_size], not [" + field + "]"
+                    );
+                }
+            }
+        }
+
         public FollowBudgets.Builder budgets() {
             return budgets;
         }
@@ -162,7 +261,16 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
                 throw new IllegalArgumentException("one of [client] (a named client, mongo_follow.client.NAME.*) or [connection] (a MongoDB URI) is required");
             }
             MongoEndpoint endpoint = client != null ? MongoEndpoint.client(client) : MongoEndpoint.connection(connection);
-            return new FollowParameters(endpoint, database, collection, initialCopy, budgets.build());
+            return new FollowParameters(
+                endpoint,
+                database,
+                collection,
+                initialCopy,
+                copyMaxConcurrentRanges,
+                copyBatchSize,
+                onHistoryLost,
+                budgets.build()
+            );
         }
     }
 
@@ -207,7 +315,16 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
         parser.declareString((t, v) -> follow.apply(t).connection(v), CONNECTION);
         parser.declareString((t, v) -> follow.apply(t).database(v), DATABASE);
         parser.declareString((t, v) -> follow.apply(t).collection(v), COLLECTION);
-        parser.declareBoolean((t, v) -> follow.apply(t).initialCopy(v), INITIAL_COPY);
+        parser.declareField((p, t, c) -> {
+            if (p.currentToken() == XContentParser.Token.START_OBJECT) {
+                follow.apply(t).initialCopyObject(p);
+            } else {
+                follow.apply(t).initialCopy(p.booleanValue());
+            }
+        }, INITIAL_COPY, ObjectParser.ValueType.OBJECT_OR_BOOLEAN);
+        parser.declareInt((t, v) -> follow.apply(t).copyMaxConcurrentRanges(v), INITIAL_COPY_MAX_CONCURRENT_RANGES);
+        parser.declareInt((t, v) -> follow.apply(t).copyBatchSize(v), INITIAL_COPY_BATCH_SIZE);
+        parser.declareString((t, v) -> follow.apply(t).onHistoryLost(OnHistoryLost.parse(v)), ON_HISTORY_LOST);
         declareBudgets(parser, t -> follow.apply(t).budgets());
     }
 

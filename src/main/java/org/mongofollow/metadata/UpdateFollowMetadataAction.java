@@ -55,7 +55,11 @@ public final class UpdateFollowMetadataAction {
         /** Remove the follow: the index stays as a plain index. */
         REMOVE,
         /** Advance shard checkpoints. */
-        CHECKPOINTS
+        CHECKPOINTS,
+        /** Start a new copy (a resync): the copy's t0 becomes every shard's checkpoint, the follow becomes active. */
+        NEW_COPY,
+        /** A copy task's plan, progress or end, merged forward only and only into the copy it belongs to. */
+        COPY_UPDATE
     }
 
     public static final class Request extends MasterNodeRequest<Request> {
@@ -66,6 +70,7 @@ public final class UpdateFollowMetadataAction {
         private final FollowMetadata.Status expectedStatus;
         private final FollowParameters parameters;
         private final Map<Integer, OplogPosition> checkpoints;
+        private CopyState copy;
 
         private Request(
             String index,
@@ -103,6 +108,18 @@ public final class UpdateFollowMetadataAction {
             return new Request(index, Change.CHECKPOINTS, null, null, null, null, checkpoints);
         }
 
+        public static Request newCopy(String index, CopyState copy) {
+            Request request = new Request(index, Change.NEW_COPY, null, null, null, null, null);
+            request.copy = Objects.requireNonNull(copy);
+            return request;
+        }
+
+        public static Request copyUpdate(String index, CopyState copy) {
+            Request request = new Request(index, Change.COPY_UPDATE, null, null, null, null, null);
+            request.copy = Objects.requireNonNull(copy);
+            return request;
+        }
+
         public Request(StreamInput in) throws IOException {
             super(in);
             this.index = in.readString();
@@ -112,6 +129,7 @@ public final class UpdateFollowMetadataAction {
             this.expectedStatus = in.readOptionalEnum(FollowMetadata.Status.class);
             this.parameters = in.readOptionalWriteable(FollowParameters::new);
             this.checkpoints = in.readMap(StreamInput::readVInt, i -> new OplogPosition(i.readLong()));
+            this.copy = in.readBoolean() ? CopyState.fromCustomData(in.readMap(StreamInput::readString)) : null;
         }
 
         @Override
@@ -127,6 +145,12 @@ public final class UpdateFollowMetadataAction {
             out.writeOptionalEnum(expectedStatus);
             out.writeOptionalWriteable(parameters);
             out.writeMap(checkpoints, StreamOutput::writeVInt, (o, p) -> o.writeLong(p.value()));
+            out.writeBoolean(copy != null);
+            if (copy != null) {
+                Map<String, String> data = new java.util.TreeMap<>();
+                copy.toCustomData(data);
+                out.writeMap(data, StreamOutput::writeString);
+            }
         }
 
         @Override
@@ -163,6 +187,37 @@ public final class UpdateFollowMetadataAction {
                 }
                 case CHECKPOINTS -> {
                     return current == null ? null : current.withCheckpoints(checkpoints);
+                }
+                case NEW_COPY -> {
+                    if (current == null) {
+                        throw notAFollower(index);
+                    }
+                    if (current.copy() != null && current.copy().t0().compareTo(copy.t0()) >= 0) {
+                        return current; // a newer copy started meanwhile
+                    }
+                    CopyState next = copy;
+                    if (current.copy() != null && current.copy().isRunning()) {
+                        // the running copy raised index.gc_deletes: what to restore is still the value from before it
+                        next = new CopyState(
+                            copy.t0(),
+                            copy.state(),
+                            copy.resync(),
+                            current.copy().gcDeletesBefore(),
+                            copy.totalEstimate(),
+                            copy.startedMillis(),
+                            copy.documentsRead(),
+                            copy.mixedIdTypes(),
+                            copy.ranges(),
+                            copy.failure()
+                        );
+                    }
+                    return current.withNewCopy(next).withStatus(FollowMetadata.Status.ACTIVE);
+                }
+                case COPY_UPDATE -> {
+                    if (current == null || current.copy() == null) {
+                        return current;
+                    }
+                    return current.withCopy(current.copy().merge(copy));
                 }
                 default -> throw new AssertionError(change);
             }

@@ -55,6 +55,7 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
             .addCell("buffered_ops", "alias:bo;desc:operations read and waiting to be written")
             .addCell("ops_written", "alias:ow;desc:operations written")
             .addCell("errors", "alias:e;desc:failed reads and writes, and the fatal error if any")
+            .addCell("copy", "alias:c;desc:the copy (initial copy or resync): percent of the estimated documents copied, done or failed; empty without a copy")
             .endHeaders();
     }
 
@@ -63,7 +64,7 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
         for (FollowStatsAction.IndexStats index : response.indices()) {
             if (index.shards().isEmpty()) {
                 table.startRow().addCell(index.index()).addCell("-").addCell(index.status());
-                table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(null).endRow();
+                table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(null).addCell(copy(index)).endRow();
                 continue;
             }
             for (ShardFollowStatus shard : index.shards()) {
@@ -76,10 +77,21 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
                     .addCell(shard.writeBufferOperationCount())
                     .addCell(shard.operationsWritten())
                     .addCell(errors(shard))
+                    .addCell(copy(index))
                     .endRow();
             }
         }
         return table;
+    }
+
+    private static String copy(FollowStatsAction.IndexStats index) {
+        FollowStatsAction.CopyStats copy = index.initialCopy();
+        return switch (copy.state()) {
+            case "none" -> null;
+            case "done" -> "done";
+            case "failed" -> "failed";
+            default -> copy.percent() + "%";
+        };
     }
 
     private static String errors(ShardFollowStatus shard) {

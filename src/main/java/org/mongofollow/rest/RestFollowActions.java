@@ -9,6 +9,7 @@ import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.action.FollowInfoAction;
 import org.mongofollow.action.FollowLifecycleActions;
 import org.mongofollow.action.PutFollowAction;
+import org.mongofollow.action.ResyncAction;
 
 import java.io.IOException;
 import java.util.List;
@@ -23,7 +24,7 @@ public final class RestFollowActions {
     private RestFollowActions() {}
 
     public static List<BaseRestHandler> all() {
-        return List.of(new Put(), new Pause(), new Resume(), new Unfollow(), new Info());
+        return List.of(new Put(), new Pause(), new Resume(), new Unfollow(), new Info(), new Resync());
     }
 
     /** {@code PUT /{index}/_mongo_follow}. */
@@ -111,6 +112,25 @@ public final class RestFollowActions {
         protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
             FollowLifecycleActions.Request unfollow = new FollowLifecycleActions.Request(request.param("index"), null);
             return channel -> client.execute(FollowLifecycleActions.UNFOLLOW, unfollow, new RestToXContentListener<>(channel));
+        }
+    }
+
+    /** {@code POST /{index}/_mongo_follow/_resync}. */
+    static final class Resync extends BaseRestHandler {
+        @Override
+        public String getName() {
+            return "mongo_follow_resync_action";
+        }
+
+        @Override
+        public List<Route> routes() {
+            return List.of(new Route(POST, "/{index}/_mongo_follow/_resync"));
+        }
+
+        @Override
+        protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
+            ResyncAction.Request resync = new ResyncAction.Request(request.param("index"), null);
+            return channel -> client.execute(ResyncAction.INSTANCE, resync, new RestToXContentListener<>(channel));
         }
     }
 

@@ -37,14 +37,24 @@ public class FollowTaskCleaner implements ClusterStateListener {
         if (tasks == null) {
             return;
         }
-        for (PersistentTasksCustomMetadata.PersistentTask<?> task : tasks.findTasks(ShardFollowTask.NAME, t -> true)) {
-            ShardFollowTask params = (ShardFollowTask) task.getParams();
-            IndexMetadata index = event.state().metadata().index(params.index());
+        for (PersistentTasksCustomMetadata.PersistentTask<?> task : tasks.tasks()) {
+            String indexName;
+            String indexUuid;
+            if (task.getParams() instanceof ShardFollowTask params) {
+                indexName = params.index();
+                indexUuid = params.indexUuid();
+            } else if (task.getParams() instanceof org.mongofollow.copy.CopyTask params) {
+                indexName = params.index();
+                indexUuid = params.indexUuid();
+            } else {
+                continue;
+            }
+            IndexMetadata index = event.state().metadata().index(indexName);
             boolean orphan = index == null
-                || index.getIndexUUID().equals(params.indexUuid()) == false
+                || index.getIndexUUID().equals(indexUuid) == false
                 || FollowMetadata.of(index) == null;
             if (orphan && addRemoving(task.getId())) {
-                logger.info("removing shard follow task [{}]: its follower index [{}] is gone or no longer follows", task.getId(), params.index());
+                logger.info("removing follow task [{}]: its follower index [{}] is gone or no longer follows", task.getId(), indexName);
                 persistentTasks.sendRemoveRequest(task.getId(), null, ActionListener.running(() -> doneRemoving(task.getId())));
             }
         }

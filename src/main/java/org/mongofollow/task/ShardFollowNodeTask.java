@@ -65,6 +65,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     private final ShardFollowTask params;
     private final Services services;
     private volatile Coordinator coordinator;
+    /** See {@link ApplyOperationsAction.Request#baseFloor()}: the t0 of the follow's latest copy, 0 without one. */
+    private volatile long baseFloor;
+    private final java.util.concurrent.atomic.AtomicBoolean resyncRequested = new java.util.concurrent.atomic.AtomicBoolean();
 
     public ShardFollowNodeTask(
         long id,
@@ -87,6 +90,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
     /** Sets the task up for the follower shard; its status reads "starting" until {@link #start} runs. */
     void prepare(IndexMetadata indexMetadata) {
+        org.mongofollow.metadata.FollowMetadata follow = org.mongofollow.metadata.FollowMetadata.of(indexMetadata);
+        this.baseFloor = follow == null ? 0 : follow.baseFloor();
         this.coordinator = new Coordinator(new ShardId(indexMetadata.getIndex(), params.shard()), IndexRouting.fromIndexMetadata(indexMetadata));
     }
 
@@ -202,7 +207,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 try {
                     sequence = TransactionChains.sequence(entry, oplog::entryAt);
                 } catch (TransactionChains.MissingEntryException e) {
-                    throw historyLost(request.fromExclusive(), oplog.oldestPosition(), e.getMessage());
+                    logger.warn("[{}][{}] {}", params.index(), params.shard(), e.getMessage());
+                    throw historyLost(request.fromExclusive(), oplog.oldestPosition());
                 }
                 if (sequence.isEmpty()) {
                     skipped++; // opens or continues a transaction: decoded with its commit entry
@@ -257,18 +263,19 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         }
 
         private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest) {
-            return historyLost(from, oldest, "the MongoDB oplog no longer holds position " + from + " of this follow");
-        }
-
-        private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest, String what) {
-            return new FollowFatalException(
-                "history lost: {} (its oldest entry is {}), so changes made "
-                    + "while the follow was behind are gone from the log and the index can no longer be kept exact from it. Make the index "
-                    + "exact again by unfollowing, deleting the index and following again; to prevent it, give the oplog more room "
-                    + "(replSetResizeOplog) or keep the follow from falling that far behind",
-                what,
-                oldest == null ? "unknown" : oldest
-            );
+            boolean resync = params.follow().onHistoryLost() == org.mongofollow.metadata.FollowParameters.OnHistoryLost.RESYNC;
+            if (resync && resyncRequested.compareAndSet(false, true)) {
+                logger.warn("[{}][{}] history lost at {}: starting a resync (on_history_lost: resync)", params.index(), params.shard(), from);
+                services.client().execute(
+                    org.mongofollow.action.ResyncAction.INSTANCE,
+                    new org.mongofollow.action.ResyncAction.Request(params.index(), from),
+                    ActionListener.wrap(
+                        r -> {},
+                        e -> logger.warn(() -> "[" + params.index() + "] the automatic resync after history loss failed; call _resync", e)
+                    )
+                );
+            }
+            return historyLostException(params.follow().namespace(), params.index(), from, oldest, resync);
         }
 
         @Override
@@ -292,7 +299,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 }
             }
             long rejectedBeforeWrite = rejected;
-            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes), ActionListener.wrap(response -> {
+            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor), ActionListener.wrap(response -> {
                 long total = rejectedBeforeWrite + response.rejections().size();
                 for (ApplyOperationsAction.Rejection rejection : response.rejections()) {
                     logger.warn("[{}][{}] document [{}] at version {} rejected: {}", params.index(), params.shard(), rejection.id(), rejection.version(), rejection.reason());
@@ -407,6 +414,20 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         protected long relativeTimeNanos() {
             return System.nanoTime();
         }
+    }
+
+    /** The fatal error of a follow whose position has rolled off the oplog, in words a user understands. */
+    public static FollowFatalException historyLostException(String namespace, String index, OplogPosition from, OplogPosition oldest, boolean resyncing) {
+        String message = "history lost: the MongoDB oplog no longer holds position " + from + " of the follow of [" + namespace
+            + "] (its oldest entry is " + (oldest == null ? "unknown" : oldest) + "): changes made to the collection while the follow was "
+            + "paused or behind have rolled off the log, so index [" + index + "] can no longer be kept exact from it and may hold documents "
+            + "that were deleted or changed since. "
+            + (resyncing
+                ? "A resync has started (on_history_lost: resync): the collection is copied again and stale documents are removed."
+                : "Run POST /" + index + "/_mongo_follow/_resync to copy the collection again and remove the stale documents while the index "
+                    + "stays searchable (or follow with \"on_history_lost\": \"resync\" to do it automatically).")
+            + " To prevent it, give the oplog more room (replSetResizeOplog) or keep the follow from being paused or behind for that long";
+        return new FollowFatalException(message.replace("{", "(").replace("}", ")"));
     }
 
     static ShardOperation toShardOperation(DocumentOperation operation) throws IOException {

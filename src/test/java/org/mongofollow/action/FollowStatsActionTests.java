@@ -37,8 +37,36 @@ public class FollowStatsActionTests extends ESTestCase {
         );
         assertThat(
             Strings.toString(response),
-            equalTo("{\"indices\":[{\"index\":\"a\",\"status\":\"active\",\"shards\":[]},{\"index\":\"b\",\"status\":\"paused\",\"shards\":[]}]}")
+            equalTo(
+                "{\"indices\":[{\"index\":\"a\",\"status\":\"active\",\"initial_copy\":{\"state\":\"none\"},\"shards\":[]},"
+                    + "{\"index\":\"b\",\"status\":\"paused\",\"initial_copy\":{\"state\":\"none\"},\"shards\":[]}]}"
+            )
         );
         assertThat(Strings.toString(new FollowStatsAction.Response(java.util.Map.of(), List.of(), List.of(), List.of())), equalTo("{\"indices\":[]}"));
+    }
+
+    public void testCopyStatsShowProgressRateAndPercent() {
+        org.mongofollow.metadata.CopyState copy = org.mongofollow.metadata.CopyState.start(new org.mongofollow.source.OplogPosition(5L << 32), true, "", 1_000)
+            .withPlan(
+                1000,
+                false,
+                List.of(
+                    new org.mongofollow.metadata.CopyState.Range(null, new org.bson.BsonInt32(500), new org.bson.BsonInt32(499), 500, true),
+                    new org.mongofollow.metadata.CopyState.Range(new org.bson.BsonInt32(500), null, new org.bson.BsonInt32(749), 250, false)
+                )
+            );
+        FollowStatsAction.CopyStats stats = new FollowStatsAction.CopyStats(copy, 3_000);
+        assertThat(stats.state(), equalTo("running"));
+        assertThat(stats.percent(), equalTo(75.0));
+        assertThat(stats.rate(), equalTo(375.0));
+        assertThat(
+            Strings.toString(stats),
+            equalTo(
+                "{\"state\":\"running\",\"resync\":true,\"start_position\":\"" + copy.t0() + "\",\"documents_copied\":750,\"documents_read\":0,"
+                    + "\"documents_total_estimate\":1000,\"ranges_done\":1,\"ranges_total\":2,\"percent\":75.0,\"rate\":375.0}"
+            )
+        );
+        assertThat(new FollowStatsAction.CopyStats(copy.done(), 3_000).percent(), equalTo(100.0));
+        assertThat(new FollowStatsAction.CopyStats(null, 3_000).state(), equalTo("none"));
     }
 }

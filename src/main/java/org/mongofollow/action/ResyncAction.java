@@ -1,0 +1,180 @@
+package org.mongofollow.action;
+
+import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.ActionRequest;
+import org.elasticsearch.action.ActionRequestValidationException;
+import org.elasticsearch.action.ActionResponse;
+import org.elasticsearch.action.ActionType;
+import org.elasticsearch.action.support.ActionFilters;
+import org.elasticsearch.action.support.HandledTransportAction;
+import org.elasticsearch.client.internal.Client;
+import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.cluster.service.ClusterService;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.util.concurrent.EsExecutors;
+import org.elasticsearch.index.IndexNotFoundException;
+import org.elasticsearch.injection.guice.Inject;
+import org.elasticsearch.persistent.PersistentTasksService;
+import org.elasticsearch.tasks.Task;
+import org.elasticsearch.threadpool.ThreadPool;
+import org.elasticsearch.transport.TransportService;
+import org.elasticsearch.xcontent.ToXContentObject;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.mongofollow.MongoFollowPlugin;
+import org.mongofollow.copy.GcDeletes;
+import org.mongofollow.metadata.CopyState;
+import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.source.MongoClientService;
+import org.mongofollow.source.MongoProbe;
+import org.mongofollow.source.OplogPosition;
+
+import java.io.IOException;
+import java.util.Objects;
+
+/**
+ * {@code POST /{index}/_mongo_follow/_resync}, also sent by a shard task whose position rolled off the oplog when
+ * the follow says {@code on_history_lost: resync}: copies the collection again from a new start position t0 while
+ * following the log from there, then removes every document that neither the new copy nor the log wrote
+ * (see {@link org.mongofollow.copy.CopyNodeTask}). The index stays searchable throughout; a paused or failed
+ * follow becomes active.
+ */
+public final class ResyncAction {
+
+    public static final String NAME = "indices:admin/mongo_follow/resync";
+    public static final ActionType<Response> INSTANCE = new ActionType<>(NAME);
+
+    private ResyncAction() {}
+
+    public static final class Request extends ActionRequest {
+        private final String index;
+        /** For an automatic resync: the lost position; a copy started after it already resyncs. Null for a user's call. */
+        private final OplogPosition lostPosition;
+
+        public Request(String index, OplogPosition lostPosition) {
+            this.index = Objects.requireNonNull(index);
+            this.lostPosition = lostPosition;
+        }
+
+        public Request(StreamInput in) throws IOException {
+            super(in);
+            this.index = in.readString();
+            this.lostPosition = in.readBoolean() ? new OplogPosition(in.readLong()) : null;
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            super.writeTo(out);
+            out.writeString(index);
+            out.writeBoolean(lostPosition != null);
+            if (lostPosition != null) {
+                out.writeLong(lostPosition.value());
+            }
+        }
+
+        @Override
+        public ActionRequestValidationException validate() {
+            return null;
+        }
+    }
+
+    public static final class Response extends ActionResponse implements ToXContentObject {
+        private final OplogPosition startPosition;
+
+        public Response(OplogPosition startPosition) {
+            this.startPosition = startPosition;
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeLong(startPosition.value());
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+            return builder.startObject().field("acknowledged", true).field("start_position", startPosition.toString()).endObject();
+        }
+    }
+
+    public static class TransportAction extends HandledTransportAction<Request, Response> {
+        private final ClusterService clusterService;
+        private final Client client;
+        private final PersistentTasksService persistentTasks;
+        private final MongoClientService mongoClients;
+        private final ThreadPool threadPool;
+
+        @Inject
+        public TransportAction(
+            TransportService transportService,
+            ActionFilters actionFilters,
+            ClusterService clusterService,
+            Client client,
+            PersistentTasksService persistentTasks,
+            MongoClientService mongoClients,
+            ThreadPool threadPool
+        ) {
+            super(NAME, transportService, actionFilters, Request::new, EsExecutors.DIRECT_EXECUTOR_SERVICE);
+            this.clusterService = clusterService;
+            this.client = client;
+            this.persistentTasks = persistentTasks;
+            this.mongoClients = mongoClients;
+            this.threadPool = threadPool;
+        }
+
+        @Override
+        protected void doExecute(Task task, Request request, ActionListener<Response> listener) {
+            IndexMetadata index = clusterService.state().metadata().index(request.index);
+            if (index == null) {
+                listener.onFailure(new IndexNotFoundException(request.index));
+                return;
+            }
+            FollowMetadata follow = FollowMetadata.of(index);
+            if (follow == null) {
+                listener.onFailure(UpdateFollowMetadataAction.notAFollower(request.index));
+                return;
+            }
+            if (request.lostPosition != null && follow.copy() != null && follow.copy().t0().after(request.lostPosition)) {
+                listener.onResponse(new Response(follow.copy().t0())); // another shard's loss already started a resync
+                return;
+            }
+            threadPool.executor(MongoFollowPlugin.THREAD_POOL).execute(() -> {
+                OplogPosition t0;
+                try {
+                    t0 = MongoProbe.majorityCommitPoint(mongoClients, follow.parameters().endpoint(), follow.parameters().database(), follow.parameters().collection());
+                } catch (Exception e) {
+                    listener.onFailure(e);
+                    return;
+                }
+                // the previous copy may still hold gc_deletes up: the value to restore is the one from before it
+                String gcBefore = follow.copy() != null && follow.copy().isRunning() ? follow.copy().gcDeletesBefore() : GcDeletes.current(index);
+                CopyState copy = CopyState.start(t0, true, gcBefore, threadPool.absoluteTimeInMillis());
+                ShardFollowTasks.remove(
+                    persistentTasks,
+                    index,
+                    listener.delegateFailureAndWrap(
+                        (l, removed) -> GcDeletes.raise(
+                            client,
+                            request.index,
+                            l.delegateFailureAndWrap(
+                                (l2, raised) -> client.execute(
+                                    UpdateFollowMetadataAction.INSTANCE,
+                                    UpdateFollowMetadataAction.Request.newCopy(request.index, copy),
+                                    l2.delegateFailureAndWrap((l3, ack) -> {
+                                        IndexMetadata updated = clusterService.state().metadata().index(request.index);
+                                        ShardFollowTasks.start(
+                                            persistentTasks,
+                                            updated,
+                                            FollowMetadata.of(updated).parameters(),
+                                            l3.map(v -> new Response(t0))
+                                        );
+                                    })
+                                )
+                            )
+                        )
+                    )
+                );
+            });
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.mongofollow.copy;
+
+import org.elasticsearch.TransportVersion;
+import org.elasticsearch.common.Strings;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.persistent.PersistentTaskParams;
+import org.elasticsearch.xcontent.ConstructingObjectParser;
+import org.elasticsearch.xcontent.ParseField;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.XContentParser;
+import org.mongofollow.metadata.FollowParameters;
+
+import java.io.IOException;
+
+/**
+ * The persistent task params of a follow's copy (initial copy or resync): one per follower index. It holds no
+ * credential and no progress: the copy's t0, ranges and progress live in the follower index's metadata.
+ */
+public record CopyTask(String index, String indexUuid, FollowParameters follow) implements PersistentTaskParams {
+
+    public static final String NAME = "mongo_follow/copy";
+
+    private static final ParseField INDEX = new ParseField("index");
+    private static final ParseField INDEX_UUID = new ParseField("index_uuid");
+    private static final ParseField FOLLOW = new ParseField("follow");
+
+    private static final ConstructingObjectParser<CopyTask, Void> PARSER = new ConstructingObjectParser<>(
+        NAME,
+        a -> new CopyTask((String) a[0], (String) a[1], (FollowParameters) a[2])
+    );
+
+    static {
+        PARSER.declareString(ConstructingObjectParser.constructorArg(), INDEX);
+        PARSER.declareString(ConstructingObjectParser.constructorArg(), INDEX_UUID);
+        PARSER.declareObject(ConstructingObjectParser.constructorArg(), (p, c) -> FollowParameters.fromXContent(p), FOLLOW);
+    }
+
+    /** The persistent task id of a follower index's copy. */
+    public static String taskId(String indexUuid) {
+        return "mongo_follow_copy-" + indexUuid;
+    }
+
+    public String taskId() {
+        return taskId(indexUuid);
+    }
+
+    public static CopyTask fromXContent(XContentParser parser) {
+        return PARSER.apply(parser, null);
+    }
+
+    public CopyTask(StreamInput in) throws IOException {
+        this(in.readString(), in.readString(), new FollowParameters(in));
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        out.writeString(index);
+        out.writeString(indexUuid);
+        follow.writeTo(out);
+    }
+
+    @Override
+    public String getWriteableName() {
+        return NAME;
+    }
+
+    @Override
+    public TransportVersion getMinimalSupportedVersion() {
+        return TransportVersion.minimumCompatible();
+    }
+
+    @Override
+    public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+        builder.startObject();
+        builder.field(INDEX.getPreferredName(), index);
+        builder.field(INDEX_UUID.getPreferredName(), indexUuid);
+        builder.field(FOLLOW.getPreferredName(), follow);
+        return builder.endObject();
+    }
+
+    @Override
+    public String toString() {
+        return Strings.toString(this);
+    }
+}
