@@ -55,7 +55,7 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
             .addCell("buffered_ops", "alias:bo;desc:operations read and waiting to be written")
             .addCell("ops_written", "alias:ow;desc:operations written")
             .addCell("errors", "alias:e;desc:failed reads and writes, and the fatal error if any")
-            .addCell("copy", "alias:c;desc:the copy (initial copy or resync): percent of the estimated documents copied, done or failed; empty without a copy")
+            .addCell("copy", "alias:c;desc:the copy (initial copy or resync): percent of the estimated documents copied, done or failed, empty without a copy")
             .endHeaders();
     }
 
