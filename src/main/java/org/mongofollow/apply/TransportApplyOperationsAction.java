@@ -11,7 +11,6 @@ import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.ClusterStateObserver;
 import org.elasticsearch.cluster.action.index.MappingUpdatedAction;
 import org.elasticsearch.cluster.action.shard.ShardStateAction;
-import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.io.stream.StreamInput;
@@ -167,6 +166,10 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         private int applied;
         private int stale;
         private int next;
+        /** Where operation {@link #next} is in its dynamic mapping update: sent, retried, then waited for. */
+        private MappingStep mappingStep = MappingStep.NONE;
+        /** Observes the cluster state from before the last mapping update was sent. */
+        private ClusterStateObserver mappingObserver;
 
         PrimaryBatch(
             ApplyOperationsAction.Request request,
@@ -185,9 +188,17 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     ShardOperation operation = operations.get(next);
                     Engine.Result result = applyOnPrimary(operation);
                     if (result != null && result.getResultType() == Engine.Result.Type.MAPPING_UPDATE_REQUIRED) {
-                        updateMappingThenContinue(operation, result.getRequiredMappingUpdate());
+                        if (mappingStep == MappingStep.RETRIED) {
+                            // the update is acknowledged but not applied here yet: wait for a newer cluster state
+                            mappingStep = MappingStep.WAITED;
+                            waitForNewerClusterState();
+                        } else {
+                            updateMappingThenContinue(operation, result.getRequiredMappingUpdate());
+                        }
                         return;
                     }
+                    mappingStep = MappingStep.NONE;
+                    mappingObserver = null;
                     if (result != null) {
                         record(operation, result);
                     }
@@ -307,27 +318,35 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         }
 
 
+        /**
+         * Sends the dynamic mapping update to the master, then retries the operation right away, as
+         * Elasticsearch's own bulk does. Another batch may have sent the same update first: the master then
+         * acknowledges without publishing a new cluster state, so waiting for the mapping version to change
+         * would wait for nothing (and the batch failed after the request timeout).
+         */
         private void updateMappingThenContinue(ShardOperation operation, Mapping update) {
-            long mappingVersion = primary.mapperService().mappingVersion();
-            // observe from before the update: the new mapping may be applied here before the master answers
-            ClusterStateObserver observer = new ClusterStateObserver(clusterService, request.timeout(), logger, threadPool.getThreadContext());
+            mappingObserver = new ClusterStateObserver(clusterService, request.timeout(), logger, threadPool.getThreadContext());
             mappingUpdatedAction.updateMappingOnMaster(primary.shardId().getIndex(), update, new ActionListener<>() {
                 @Override
                 public void onResponse(Void unused) {
-                    waitForMappingVersion(observer, mappingVersion);
+                    mappingStep = MappingStep.RETRIED;
+                    continueOnWritePool();
                 }
 
                 @Override
                 public void onFailure(Exception e) {
                     rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + e.getMessage()));
+                    mappingStep = MappingStep.NONE;
+                    mappingObserver = null;
                     next++;
                     continueOnWritePool();
                 }
             });
         }
 
-        private void waitForMappingVersion(ClusterStateObserver observer, long previousVersion) {
-            observer.waitForNextChange(new ClusterStateObserver.Listener() {
+        /** Retries the operation once a cluster state newer than the one before the mapping update is applied here. */
+        private void waitForNewerClusterState() {
+            mappingObserver.waitForNextChange(new ClusterStateObserver.Listener() {
                 @Override
                 public void onNewClusterState(ClusterState state) {
                     continueOnWritePool();
@@ -342,15 +361,21 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 public void onTimeout(TimeValue timeout) {
                     listener.onFailure(new MapperException("timed out while waiting for a dynamic mapping update"));
                 }
-            }, state -> {
-                IndexMetadata indexMetadata = state.metadata().index(primary.shardId().getIndex());
-                return indexMetadata == null || indexMetadata.getMappingVersion() != previousVersion;
             });
         }
 
         private void continueOnWritePool() {
             threadPool.executor(ThreadPool.Names.WRITE).execute(this::run);
         }
+    }
+
+    private enum MappingStep {
+        /** No mapping update pending for the operation. */
+        NONE,
+        /** The update is acknowledged and the operation retried. */
+        RETRIED,
+        /** The retry still missed the mapping and waited for a newer cluster state; a further miss sends the update again. */
+        WAITED
     }
 
     /** Failures of one document (its content or mapping) rather than of the shard or node. */
