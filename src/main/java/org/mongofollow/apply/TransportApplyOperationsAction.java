@@ -167,6 +167,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         private int applied;
         private int stale;
         private int next;
+        /** An operation whose mapping update the master refused: its document is deleted when the batch goes on. */
+        private ShardOperation refusedByMappingUpdate;
 
         PrimaryBatch(
             ApplyOperationsAction.Request request,
@@ -180,6 +182,11 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
 
         void run() {
             try {
+                if (refusedByMappingUpdate != null) {
+                    ShardOperation refused = refusedByMappingUpdate;
+                    refusedByMappingUpdate = null;
+                    deleteRefused(refused);
+                }
                 List<ShardOperation> operations = request.operations();
                 while (next < operations.size()) {
                     ShardOperation operation = operations.get(next);
@@ -304,8 +311,27 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 replicated.add(new Translog.NoOp(result.getSeqNo(), result.getTerm(), "mongo_follow rejected document: " + failure.getMessage()));
                 location = locationToSync(location, result.getTranslogLocation());
             }
+            if (result instanceof Engine.IndexResult) {
+                deleteRefused(operation);
+            }
         }
 
+        /** The refused version goes to the dead-letter index: the document leaves the index rather than stay in an older version. */
+        private void deleteRefused(ShardOperation operation) throws Exception {
+            Engine.DeleteResult deleted = primary.applyDeleteOperationOnPrimary(
+                operation.version(),
+                operation.id(),
+                VersionType.EXTERNAL_GTE,
+                SequenceNumbers.UNASSIGNED_SEQ_NO,
+                SequenceNumbers.UNASSIGNED_PRIMARY_TERM
+            );
+            if (deleted.getResultType() == Engine.Result.Type.SUCCESS) {
+                replicated.add(new Translog.Delete(operation.id(), deleted.getSeqNo(), deleted.getTerm(), deleted.getVersion()));
+                location = locationToSync(location, deleted.getTranslogLocation());
+            } else if (ExceptionsHelper.unwrapCause(deleted.getFailure()) instanceof VersionConflictEngineException == false) {
+                throw deleted.getFailure();
+            }
+        }
 
         private void updateMappingThenContinue(ShardOperation operation, Mapping update) {
             long mappingVersion = primary.mapperService().mappingVersion();
@@ -318,6 +344,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 @Override
                 public void onFailure(Exception e) {
                     rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + e.getMessage()));
+                    refusedByMappingUpdate = operation;
                     next++;
                     continueOnWritePool();
                 }
@@ -325,6 +352,12 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         }
 
         private void waitForMappingVersion(long previousVersion) {
+            IndexMetadata current = clusterService.state().metadata().index(primary.shardId().getIndex());
+            if (current == null || current.getMappingVersion() != previousVersion) {
+                // already applied here: an observer would wait for the next cluster state change, which may never come
+                continueOnWritePool();
+                return;
+            }
             ClusterStateObserver observer = new ClusterStateObserver(clusterService, request.timeout(), logger, threadPool.getThreadContext());
             observer.waitForNextChange(new ClusterStateObserver.Listener() {
                 @Override

@@ -23,7 +23,14 @@ import java.util.Objects;
  * parsed once from the REST body, validated, and shared by the transport requests, the follower index's
  * metadata and the shard tasks' params. It never holds a credential.
  */
-public record FollowParameters(MongoEndpoint endpoint, String database, String collection, boolean initialCopy, FollowBudgets budgets)
+public record FollowParameters(
+    MongoEndpoint endpoint,
+    String database,
+    String collection,
+    boolean initialCopy,
+    FollowBudgets budgets,
+    String deadLetterIndex
+)
     implements
         Writeable,
         ToXContentObject {
@@ -33,10 +40,20 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
     public static final ParseField DATABASE = new ParseField("database");
     public static final ParseField COLLECTION = new ParseField("collection");
     public static final ParseField INITIAL_COPY = new ParseField("initial_copy");
+    /** Where documents Elasticsearch refuses go (DeadLetters); {@link #DEFAULT_DEAD_LETTER_INDEX} unless set. */
+    public static final ParseField DEAD_LETTER_INDEX = new ParseField("dead_letter_index");
+    public static final String DEFAULT_DEAD_LETTER_INDEX = ".mongo-follow-rejected";
 
     public FollowParameters {
         Objects.requireNonNull(endpoint);
         Objects.requireNonNull(budgets);
+        if (deadLetterIndex == null) {
+            deadLetterIndex = DEFAULT_DEAD_LETTER_INDEX;
+        }
+        org.elasticsearch.cluster.metadata.MetadataCreateIndexService.validateIndexOrAliasName(
+            deadLetterIndex,
+            (name, reason) -> new IllegalArgumentException("[dead_letter_index] [" + name + "] is not a valid index name: " + reason)
+        );
         validateDatabase(database);
         validateCollection(collection);
     }
@@ -72,11 +89,11 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
     }
 
     public FollowParameters withBudgets(FollowBudgets newBudgets) {
-        return new FollowParameters(endpoint, database, collection, initialCopy, newBudgets);
+        return new FollowParameters(endpoint, database, collection, initialCopy, newBudgets, deadLetterIndex);
     }
 
     public FollowParameters(StreamInput in) throws IOException {
-        this(new MongoEndpoint(in), in.readString(), in.readString(), in.readBoolean(), new FollowBudgets(in));
+        this(new MongoEndpoint(in), in.readString(), in.readString(), in.readBoolean(), new FollowBudgets(in), in.readString());
     }
 
     @Override
@@ -86,6 +103,7 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
         out.writeString(collection);
         out.writeBoolean(initialCopy);
         budgets.writeTo(out);
+        out.writeString(deadLetterIndex);
     }
 
     @Override
@@ -100,6 +118,7 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
         builder.field(COLLECTION.getPreferredName(), collection);
         builder.field(INITIAL_COPY.getPreferredName(), initialCopy);
         budgets.toXContent(builder, params);
+        builder.field(DEAD_LETTER_INDEX.getPreferredName(), deadLetterIndex);
         return builder.endObject();
     }
 
@@ -115,6 +134,7 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
         private String database;
         private String collection;
         private boolean initialCopy = true;
+        private String deadLetterIndex;
         private final FollowBudgets.Builder budgets;
 
         public Builder() {
@@ -154,6 +174,11 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
             return budgets;
         }
 
+        public Builder deadLetterIndex(String deadLetterIndex) {
+            this.deadLetterIndex = deadLetterIndex;
+            return this;
+        }
+
         public FollowParameters build() {
             if (client != null && connection != null) {
                 throw new IllegalArgumentException("[client] and [connection] cannot both be set: name a client or give a connection string");
@@ -162,7 +187,7 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
                 throw new IllegalArgumentException("one of [client] (a named client, mongo_follow.client.NAME.*) or [connection] (a MongoDB URI) is required");
             }
             MongoEndpoint endpoint = client != null ? MongoEndpoint.client(client) : MongoEndpoint.connection(connection);
-            return new FollowParameters(endpoint, database, collection, initialCopy, budgets.build());
+            return new FollowParameters(endpoint, database, collection, initialCopy, budgets.build(), deadLetterIndex);
         }
     }
 
@@ -208,6 +233,7 @@ public record FollowParameters(MongoEndpoint endpoint, String database, String c
         parser.declareString((t, v) -> follow.apply(t).database(v), DATABASE);
         parser.declareString((t, v) -> follow.apply(t).collection(v), COLLECTION);
         parser.declareBoolean((t, v) -> follow.apply(t).initialCopy(v), INITIAL_COPY);
+        parser.declareString((t, v) -> follow.apply(t).deadLetterIndex(v), DEAD_LETTER_INDEX);
         declareBudgets(parser, t -> follow.apply(t).budgets());
     }
 
