@@ -65,8 +65,9 @@ import java.util.stream.Stream;
  *       {@code fatal_exception} with a reason ({@code fatal});</li>
  *   <li>compares every document of the index with {@code after} under the documented mapping
  *       ({@code docs/bson-mapping.md}): the ids, and each {@code _source} as JSON text, so field order and number
- *       types (3 vs 3.0) count; Int32 and Int64 cannot differ in JSON. A document whose mapping is rejected
- *       must be absent, and present in the dead-letter index;</li>
+ *       types (3 vs 3.0) count; Int32 and Int64 cannot differ in JSON. A document of {@code after} whose mapping
+ *       is rejected must be absent, and have a letter with a reason and a position in the dead-letter index
+ *       {@code .mongo-follow-rejected};</li>
  *   <li>unfollows and deletes the index.</li>
  * </ol>
  * Prints {@code PASS name} or {@code FAIL name: reason} per case and {@code N passed, M failed}; exits 1 if any failed.
@@ -269,6 +270,8 @@ public final class ConformanceRunner {
             }
             resetMongo();
             deleteIndex();
+            request("POST", "/" + DEAD_LETTER_INDEX + "/_delete_by_query?ignore_unavailable=true&refresh=true",
+                "{\"query\": {\"term\": {\"follower_index\": \"" + index + "\"}}}", -1);
             MongoCollection<BsonDocument> followed = client.getDatabase(database).getCollection(collection, BsonDocument.class);
             store(followed, testCase.getArray("before"));
             MongoCollection<BsonDocument> rawOplog = client.getDatabase("local").getCollection("oplog.rs", BsonDocument.class);
@@ -432,6 +435,27 @@ public final class ConformanceRunner {
             }
             if (differences.isEmpty() == false) {
                 return differences.size() + " document(s) differ: " + String.join("; ", differences);
+            }
+            // documents whose mapping is rejected: absent from the index (checked above) and in the dead-letter index
+            if (rejected.isEmpty() == false) {
+                request("POST", "/" + DEAD_LETTER_INDEX + "/_refresh", null, 200);
+                Map<String, Object> letters = request(
+                    "POST",
+                    "/" + DEAD_LETTER_INDEX + "/_search",
+                    "{\"size\": 1000, \"query\": {\"term\": {\"follower_index\": \"" + index + "\"}}}",
+                    200
+                );
+                Set<String> lettered = new java.util.HashSet<>();
+                for (Object hit : (List<?>) ((Map<?, ?>) letters.get("hits")).get("hits")) {
+                    Map<?, ?> letter = (Map<?, ?>) ((Map<?, ?>) hit).get("_source");
+                    if (letter.get("reason") instanceof String reason && reason.isBlank() == false && letter.get("position") != null) {
+                        lettered.add((String) letter.get("document_id"));
+                    }
+                }
+                List<String> missing = rejected.stream().filter(id -> lettered.contains(id) == false).toList();
+                if (missing.isEmpty() == false) {
+                    return "rejected document(s) " + missing + " have no letter with a reason and a position in " + DEAD_LETTER_INDEX;
+                }
             }
             return null;
         }
