@@ -352,12 +352,6 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         }
 
         private void waitForMappingVersion(long previousVersion) {
-            IndexMetadata current = clusterService.state().metadata().index(primary.shardId().getIndex());
-            if (current == null || current.getMappingVersion() != previousVersion) {
-                // already applied here: an observer would wait for the next cluster state change, which may never come
-                continueOnWritePool();
-                return;
-            }
             ClusterStateObserver observer = new ClusterStateObserver(clusterService, request.timeout(), logger, threadPool.getThreadContext());
             observer.waitForNextChange(new ClusterStateObserver.Listener() {
                 @Override
