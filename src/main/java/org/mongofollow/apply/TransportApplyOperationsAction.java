@@ -170,6 +170,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         private MappingStep mappingStep = MappingStep.NONE;
         /** Observes the cluster state from before the last mapping update was sent. */
         private ClusterStateObserver mappingObserver;
+        /** An operation whose mapping update the master refused: its document is deleted when the batch goes on. */
+        private ShardOperation refusedByMappingUpdate;
 
         PrimaryBatch(
             ApplyOperationsAction.Request request,
@@ -183,6 +185,11 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
 
         void run() {
             try {
+                if (refusedByMappingUpdate != null) {
+                    ShardOperation refused = refusedByMappingUpdate;
+                    refusedByMappingUpdate = null;
+                    deleteRefused(refused);
+                }
                 List<ShardOperation> operations = request.operations();
                 while (next < operations.size()) {
                     ShardOperation operation = operations.get(next);
@@ -315,8 +322,27 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 replicated.add(new Translog.NoOp(result.getSeqNo(), result.getTerm(), "mongo_follow rejected document: " + failure.getMessage()));
                 location = locationToSync(location, result.getTranslogLocation());
             }
+            if (result instanceof Engine.IndexResult) {
+                deleteRefused(operation);
+            }
         }
 
+        /** The refused version goes to the dead-letter index: the document leaves the index rather than stay in an older version. */
+        private void deleteRefused(ShardOperation operation) throws Exception {
+            Engine.DeleteResult deleted = primary.applyDeleteOperationOnPrimary(
+                operation.version(),
+                operation.id(),
+                VersionType.EXTERNAL_GTE,
+                SequenceNumbers.UNASSIGNED_SEQ_NO,
+                SequenceNumbers.UNASSIGNED_PRIMARY_TERM
+            );
+            if (deleted.getResultType() == Engine.Result.Type.SUCCESS) {
+                replicated.add(new Translog.Delete(operation.id(), deleted.getSeqNo(), deleted.getTerm(), deleted.getVersion()));
+                location = locationToSync(location, deleted.getTranslogLocation());
+            } else if (ExceptionsHelper.unwrapCause(deleted.getFailure()) instanceof VersionConflictEngineException == false) {
+                throw deleted.getFailure();
+            }
+        }
 
         /**
          * Sends the dynamic mapping update to the master, then retries the operation right away, as
@@ -338,6 +364,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + e.getMessage()));
                     mappingStep = MappingStep.NONE;
                     mappingObserver = null;
+                    refusedByMappingUpdate = operation;
                     next++;
                     continueOnWritePool();
                 }

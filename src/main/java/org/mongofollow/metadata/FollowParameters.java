@@ -31,7 +31,8 @@ public record FollowParameters(
     int copyMaxConcurrentRanges,
     int copyBatchSize,
     OnHistoryLost onHistoryLost,
-    FollowBudgets budgets
+    FollowBudgets budgets,
+    String deadLetterIndex
 )
     implements
         Writeable,
@@ -71,6 +72,10 @@ public record FollowParameters(
         }
     }
 
+    /** Where documents Elasticsearch refuses go (DeadLetters); {@link #DEFAULT_DEAD_LETTER_INDEX} unless set. */
+    public static final ParseField DEAD_LETTER_INDEX = new ParseField("dead_letter_index");
+    public static final String DEFAULT_DEAD_LETTER_INDEX = ".mongo-follow-rejected";
+
     public FollowParameters {
         Objects.requireNonNull(endpoint);
         Objects.requireNonNull(budgets);
@@ -83,6 +88,13 @@ public record FollowParameters(
         if (copyBatchSize < 1 || copyBatchSize > 100_000) {
             throw new IllegalArgumentException("[initial_copy_batch_size] must be between 1 and 100000, got [" + copyBatchSize + "]");
         }
+        if (deadLetterIndex == null) {
+            deadLetterIndex = DEFAULT_DEAD_LETTER_INDEX;
+        }
+        org.elasticsearch.cluster.metadata.MetadataCreateIndexService.validateIndexOrAliasName(
+            deadLetterIndex,
+            (name, reason) -> new IllegalArgumentException("[dead_letter_index] [" + name + "] is not a valid index name: " + reason)
+        );
         validateDatabase(database);
         validateCollection(collection);
     }
@@ -118,7 +130,17 @@ public record FollowParameters(
     }
 
     public FollowParameters withBudgets(FollowBudgets newBudgets) {
-        return new FollowParameters(endpoint, database, collection, initialCopy, copyMaxConcurrentRanges, copyBatchSize, onHistoryLost, newBudgets);
+        return new FollowParameters(
+            endpoint,
+            database,
+            collection,
+            initialCopy,
+            copyMaxConcurrentRanges,
+            copyBatchSize,
+            onHistoryLost,
+            newBudgets,
+            deadLetterIndex
+        );
     }
 
     public FollowParameters(StreamInput in) throws IOException {
@@ -130,7 +152,8 @@ public record FollowParameters(
             in.readVInt(),
             in.readVInt(),
             in.readEnum(OnHistoryLost.class),
-            new FollowBudgets(in)
+            new FollowBudgets(in),
+            in.readString()
         );
     }
 
@@ -144,6 +167,7 @@ public record FollowParameters(
         out.writeVInt(copyBatchSize);
         out.writeEnum(onHistoryLost);
         budgets.writeTo(out);
+        out.writeString(deadLetterIndex);
     }
 
     @Override
@@ -161,6 +185,7 @@ public record FollowParameters(
         builder.field(INITIAL_COPY_BATCH_SIZE.getPreferredName(), copyBatchSize);
         builder.field(ON_HISTORY_LOST.getPreferredName(), onHistoryLost.label());
         budgets.toXContent(builder, params);
+        builder.field(DEAD_LETTER_INDEX.getPreferredName(), deadLetterIndex);
         return builder.endObject();
     }
 
@@ -179,6 +204,7 @@ public record FollowParameters(
         private int copyMaxConcurrentRanges = DEFAULT_COPY_MAX_CONCURRENT_RANGES;
         private int copyBatchSize = DEFAULT_COPY_BATCH_SIZE;
         private OnHistoryLost onHistoryLost = OnHistoryLost.FAIL;
+        private String deadLetterIndex;
         private final FollowBudgets.Builder budgets;
 
         public Builder() {
@@ -253,6 +279,11 @@ public record FollowParameters(
             return budgets;
         }
 
+        public Builder deadLetterIndex(String deadLetterIndex) {
+            this.deadLetterIndex = deadLetterIndex;
+            return this;
+        }
+
         public FollowParameters build() {
             if (client != null && connection != null) {
                 throw new IllegalArgumentException("[client] and [connection] cannot both be set: name a client or give a connection string");
@@ -269,7 +300,8 @@ public record FollowParameters(
                 copyMaxConcurrentRanges,
                 copyBatchSize,
                 onHistoryLost,
-                budgets.build()
+                budgets.build(),
+                deadLetterIndex
             );
         }
     }
@@ -325,6 +357,7 @@ public record FollowParameters(
         parser.declareInt((t, v) -> follow.apply(t).copyMaxConcurrentRanges(v), INITIAL_COPY_MAX_CONCURRENT_RANGES);
         parser.declareInt((t, v) -> follow.apply(t).copyBatchSize(v), INITIAL_COPY_BATCH_SIZE);
         parser.declareString((t, v) -> follow.apply(t).onHistoryLost(OnHistoryLost.parse(v)), ON_HISTORY_LOST);
+        parser.declareString((t, v) -> follow.apply(t).deadLetterIndex(v), DEAD_LETTER_INDEX);
         declareBudgets(parser, t -> follow.apply(t).budgets());
     }
 

@@ -120,6 +120,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     private final class Coordinator extends ShardFollowCoordinator<DocumentOperation> {
         private final ShardId shardId;
         private final IndexRouting routing;
+        private final DeadLetters deadLetters = new DeadLetters(services.client());
         private MongoClient client;
         private OplogReader reader;
 
@@ -285,31 +286,52 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 return;
             }
             List<ShardOperation> writes = new ArrayList<>(operations.size());
-            long rejected = 0;
+            List<DeadLetters.Letter> letters = new ArrayList<>();
             for (DocumentOperation operation : operations) {
                 try {
                     writes.add(toShardOperation(operation));
                 } catch (RejectedDocumentException e) {
-                    rejected++;
-                    logger.warn("[{}][{}] document [{}] at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), e.getMessage());
+                    letters.add(letter(operation, e.getMessage()));
                     writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), operation.position().value(), BytesArray.EMPTY));
                 } catch (IOException e) {
                     onFailure.accept(e);
                     return;
                 }
             }
-            long rejectedBeforeWrite = rejected;
             services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor), ActionListener.wrap(response -> {
-                long total = rejectedBeforeWrite + response.rejections().size();
-                for (ApplyOperationsAction.Rejection rejection : response.rejections()) {
-                    logger.warn("[{}][{}] document [{}] at version {} rejected: {}", params.index(), params.shard(), rejection.id(), rejection.version(), rejection.reason());
-                }
-                if (response.missingBases().isEmpty()) {
-                    onSuccess.accept(new WriteResponse(total));
-                } else {
-                    execute(onFailure, () -> lookUpMissingBases(operations, response.missingBases(), total, onSuccess, onFailure));
-                }
+                addLetters(letters, operations, response.rejections());
+                long total = letters.size();
+                Runnable written = () -> {
+                    if (response.missingBases().isEmpty()) {
+                        onSuccess.accept(new WriteResponse(total));
+                    } else {
+                        execute(onFailure, () -> lookUpMissingBases(operations, response.missingBases(), total, onSuccess, onFailure));
+                    }
+                };
+                deadLetters.write(params.follow().deadLetterIndex(), letters, written);
             }, onFailure));
+        }
+
+        /** A dead letter for an operation Elasticsearch or the mapping refused (logged too). */
+        private DeadLetters.Letter letter(DocumentOperation operation, String reason) {
+            logger.warn("[{}][{}] document [{}] at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), reason);
+            return DeadLetters.Letter.of(params.index(), params.shard(), params.follow().namespace(), operation, reason);
+        }
+
+        /** Letters for the primary's rejections, each with the batch's operation it refused. */
+        private void addLetters(List<DeadLetters.Letter> letters, List<DocumentOperation> batch, List<ApplyOperationsAction.Rejection> rejections) {
+            for (ApplyOperationsAction.Rejection rejection : rejections) {
+                DocumentOperation operation = batch.stream()
+                    .filter(o -> rejection.id().equals(o.documentId()) && o.position().value() == rejection.version())
+                    .findFirst()
+                    .orElse(null);
+                if (operation == null) {
+                    logger.warn("[{}][{}] document [{}] at version {} rejected: {}", params.index(), params.shard(), rejection.id(), rejection.version(), rejection.reason());
+                    letters.add(new DeadLetters.Letter(params.index(), params.shard(), params.follow().namespace(), rejection.id(), rejection.version(), 0, "unknown", rejection.reason(), null));
+                } else {
+                    letters.add(letter(operation, rejection.reason()));
+                }
+            }
         }
 
         /** Updates whose base document the follower lacks: index the document as MongoDB has it now (majority-committed). */
@@ -321,6 +343,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             Consumer<Exception> onFailure
         ) {
             List<ShardOperation> writes = new ArrayList<>();
+            List<DeadLetters.Letter> letters = new ArrayList<>();
             try {
                 var collection = currentClient().getDatabase(params.follow().database())
                     .getCollection(params.follow().collection(), RawBsonDocument.class)
@@ -332,7 +355,14 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                         .orElseThrow();
                     RawBsonDocument current = collection.find(Filters.eq("_id", operation.mongoId())).first();
                     if (current != null) {
-                        writes.add(new ShardOperation(ShardOperation.Kind.INDEX, operation.documentId(), base.version(), json(current)));
+                        try {
+                            writes.add(new ShardOperation(ShardOperation.Kind.INDEX, operation.documentId(), base.version(), json(current)));
+                        } catch (RejectedDocumentException e) {
+                            logger.warn("[{}][{}] document [{}] looked up at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), e.getMessage());
+                            letters.add(new DeadLetters.Letter(params.index(), params.shard(), params.follow().namespace(), operation.documentId(),
+                                base.version(), operation.indexInEntry(), "index", e.getMessage(), DeadLetters.json(current)));
+                            writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), base.version(), BytesArray.EMPTY));
+                        }
                     }
                 }
             } catch (Exception e) {
@@ -343,11 +373,10 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 onSuccess.accept(new WriteResponse(rejected));
                 return;
             }
-            services.client().execute(
-                ApplyOperationsAction.INSTANCE,
-                new ApplyOperationsAction.Request(shardId, writes),
-                ActionListener.wrap(r -> onSuccess.accept(new WriteResponse(rejected + r.rejections().size())), onFailure)
-            );
+            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes), ActionListener.wrap(r -> {
+                addLetters(letters, batch, r.rejections());
+                deadLetters.write(params.follow().deadLetterIndex(), letters, () -> onSuccess.accept(new WriteResponse(rejected + letters.size())));
+            }, onFailure));
         }
 
         /**

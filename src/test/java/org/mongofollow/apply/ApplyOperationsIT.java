@@ -114,6 +114,15 @@ public class ApplyOperationsIT extends ESIntegTestCase {
         assertThat(response.rejections().get(0).id(), equalTo("b"));
         assertNull(source("mapping", "b"));
         assertThat(source("mapping", "c"), equalTo(Map.of("n", 3)));
+
+        // a refused new version of a document removes the older one: no stale version stays in the index
+        response = apply(shard, index("c", 4, "{\"n\": \"three\"}"));
+        assertThat(response.applied(), equalTo(0));
+        assertThat(response.rejections().size(), equalTo(1));
+        assertNull(source("mapping", "c"));
+        // and an older replay of it is a harmless conflict against the tombstone
+        assertThat(apply(shard, index("c", 3, "{\"n\": 3}")).stale(), equalTo(1));
+        assertNull(source("mapping", "c"));
         internalCluster().assertSameDocIdsOnShards();
     }
 }

@@ -1,0 +1,147 @@
+package org.mongofollow.it;
+
+import com.mongodb.client.MongoCollection;
+import com.mongodb.client.model.Filters;
+import com.mongodb.client.model.Updates;
+
+import org.bson.BsonDocument;
+import org.bson.BsonDouble;
+import org.bson.BsonInt32;
+import org.bson.BsonString;
+import org.bson.BsonTimestamp;
+import org.elasticsearch.action.search.SearchResponse;
+import org.elasticsearch.search.SearchHit;
+import org.elasticsearch.test.ESIntegTestCase;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.nullValue;
+
+/**
+ * Documents Elasticsearch refuses go to the dead-letter index with the reason, the oplog position and the
+ * original document; {@code documents_rejected} counts them, no stale version stays in the follower index, and
+ * the follow goes on.
+ */
+@ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.TEST, numDataNodes = 2, numClientNodes = 0)
+public class DeadLetterIT extends MongoFollowIntegTestCase {
+
+    private static final String ONE_SHARD = "\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 1}";
+
+    public void testRefusedDocumentsGoToTheDeadLetterIndexAndTheFollowGoesOn() throws Exception {
+        MongoCollection<BsonDocument> items = collection("dl", "items");
+        putFollow("items", "dl", "items", ONE_SHARD);
+        ensureGreen("items");
+
+        items.insertOne(doc(1).append("n", new BsonInt32(1)));
+        items.insertOne(doc(2).append("n", new BsonDouble(Double.NaN)));            // a value JSON and Elasticsearch cannot take
+        items.insertOne(doc(3).append("sub", new BsonDocument("a..b", new BsonInt32(1))));   // a field name Elasticsearch refuses
+        items.insertOne(doc(4).append("n", new BsonString("four")));               // a mapping conflict: n is a long
+        items.insertOne(doc(5).append("x", new BsonInt32(5)));
+        items.insertOne(doc(6).append("x.y", new BsonInt32(6)));                    // a dotted name clashing with x: a long
+        items.updateOne(Filters.eq("_id", 1), Updates.set("n", Double.POSITIVE_INFINITY)); // an update making a document refused
+        items.insertOne(doc(7).append("n", new BsonInt32(7)));
+
+        Map<String, Map<String, Object>> letters = awaitLetters(".mongo-follow-rejected", "items", 5);
+        assertLetter(letters, "2", "i", 2, "non-finite double [NaN]", "\"$numberDouble\": \"NaN\"");
+        assertLetter(letters, "3", "i", 3, "field name with an empty path segment at [sub.a..b]", "\"a..b\": 1");
+        assertLetter(letters, "4", "i", 4, "failed to parse field [n] of type [long]", "\"four\"");
+        assertLetter(letters, "6", "i", 6, "x", "\"x.y\": 6");
+        assertLetter(letters, "1", "u", 1, "non-finite double [Infinity]", "Infinity");
+        assertThat(letters.get("2").get("operation"), equalTo("index"));
+        assertThat(letters.get("1").get("operation"), equalTo("update_v2"));
+        assertThat(letters.get("2").get("namespace"), equalTo("dl.items"));
+
+        assertBusy(() -> {
+            Map<String, Map<String, Object>> indexed = indexedDocuments("items");
+            assertThat(indexed.keySet(), equalTo(java.util.Set.of("5", "7")));
+        }, 30, TimeUnit.SECONDS);
+        assertBusy(() -> {
+            Map<String, Object> shard = shardStats("items").get(0);
+            assertThat(((Number) shard.get("documents_rejected")).longValue(), equalTo(5L));
+            assertThat(shard.get("fatal_exception"), nullValue());
+        });
+        internalCluster().assertSameDocIdsOnShards();
+    }
+
+    public void testConfiguredDeadLetterIndex() throws Exception {
+        MongoCollection<BsonDocument> items = collection("dl", "configured");
+        Map<String, Object> put = putFollow("configured", "dl", "configured", ONE_SHARD + ", \"dead_letter_index\": \"my-rejects\"");
+        assertThat(put.get("acknowledged"), equalTo(true));
+        ensureGreen("configured");
+        assertThat(followerInfoParameter("configured", "dead_letter_index"), equalTo("my-rejects"));
+        items.insertOne(doc(1).append("v", new BsonDouble(Double.NEGATIVE_INFINITY)));
+        items.insertOne(doc(2).append("v", new BsonInt32(2)));
+        Map<String, Map<String, Object>> letters = awaitLetters("my-rejects", "configured", 1);
+        assertLetter(letters, "1", "i", 1, "non-finite double [-Infinity] cannot be indexed at [v]", "-Infinity");
+        assertBusy(() -> assertThat(indexedDocuments("configured").keySet(), equalTo(java.util.Set.of("2"))), 30, TimeUnit.SECONDS);
+        assertThat(indicesAdmin().prepareGetIndex().setIndices("my-rejects").get().getSettings().get("my-rejects").get("index.hidden"), equalTo("true"));
+    }
+
+    public void testInvalidDeadLetterIndexNameIsRefused() throws Exception {
+        org.elasticsearch.client.ResponseException e = expectThrows(
+            org.elasticsearch.client.ResponseException.class,
+            () -> putFollow("bad", "dl", "bad", "\"dead_letter_index\": \"Not Valid\"")
+        );
+        assertThat(e.getResponse().getStatusLine().getStatusCode(), equalTo(400));
+        assertThat(new String(e.getResponse().getEntity().getContent().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8), containsString("[dead_letter_index]"));
+    }
+
+    private static BsonDocument doc(int id) {
+        return new BsonDocument("_id", new BsonInt32(id));
+    }
+
+    private Object followerInfoParameter(String index, String field) throws Exception {
+        Map<String, Object> info = followerInfo(index);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> parameters = (Map<String, Object>) info.get("parameters");
+        return parameters == null ? info.get(field) : parameters.get(field);
+    }
+
+    /** The letters of {@code followerIndex} in {@code deadLetterIndex} by document id, once there are {@code count}. */
+    private Map<String, Map<String, Object>> awaitLetters(String deadLetterIndex, String followerIndex, int count) throws Exception {
+        Map<String, Map<String, Object>> letters = new HashMap<>();
+        assertBusy(() -> {
+            assertNotNull("no dead-letter index yet", internalCluster().clusterService().state().metadata().index(deadLetterIndex));
+            indicesAdmin().prepareRefresh(deadLetterIndex).get();
+            letters.clear();
+            List<Object> all = new java.util.ArrayList<>();
+            assertResponse(prepareSearch(deadLetterIndex).setSize(100), (SearchResponse response) -> {
+                for (SearchHit hit : response.getHits().getHits()) {
+                    Map<String, Object> letter = hit.getSourceAsMap();
+                    all.add(letter);
+                    if (followerIndex.equals(letter.get("follower_index"))) {
+                        letters.put((String) letter.get("document_id"), letter);
+                    }
+                }
+            });
+            assertThat("letters " + all, letters.size(), equalTo(count));
+        }, 30, TimeUnit.SECONDS);
+        return letters;
+    }
+
+    /** The letter of document {@code id} has the position of its oplog entry, the reason and the original document. */
+    private void assertLetter(Map<String, Map<String, Object>> letters, String id, String op, int mongoId, String reason, String document) {
+        Map<String, Object> letter = letters.get(id);
+        assertNotNull("no letter for document [" + id + "] in " + letters, letter);
+        BsonDocument entry = mongoClient.getDatabase("local")
+            .getCollection("oplog.rs", BsonDocument.class)
+            .find(Filters.and(Filters.eq("op", op), Filters.or(Filters.eq("o._id", mongoId), Filters.eq("o2._id", mongoId))))
+            .sort(new BsonDocument("$natural", new BsonInt32(-1)))
+            .first();
+        assertNotNull("no oplog entry for " + op + " of " + mongoId, entry);
+        BsonTimestamp ts = entry.getTimestamp("ts");
+        assertThat(letter.get("position"), equalTo(Integer.toUnsignedLong(ts.getTime()) + ":" + Integer.toUnsignedLong(ts.getInc())));
+        assertThat(((Number) letter.get("version")).longValue(), equalTo((Integer.toUnsignedLong(ts.getTime()) << 32) | Integer.toUnsignedLong(ts.getInc())));
+        assertThat((String) letter.get("reason"), containsString(reason));
+        assertThat((String) letter.get("document"), containsString(document));
+        assertThat(letter.get("shard"), equalTo(0));
+        assertNotNull(letter.get("@timestamp"));
+        assertThat(List.of("index", "update_v2", "update_v1"), org.hamcrest.Matchers.hasItem(letter.get("operation")));
+    }
+}
