@@ -70,6 +70,8 @@ import java.util.function.Consumer;
  */
 public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
 
+    private static final org.apache.logging.log4j.Logger logger = org.apache.logging.log4j.LogManager.getLogger(ShardFollowCoordinator.class);
+
     /** The first retry waits up to this long; every further retry doubles it, up to {@code max_retry_delay}. */
     static final long INITIAL_RETRY_DELAY_MILLIS = 50;
     /** Smoothing of the density estimate: the weight of the newest observation. */
@@ -688,6 +690,8 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     synchronized void markFatal(Exception e) {
         if (fatalException == null) {
             fatalException = e;
+            ShardFollowStatus.ExceptionInfo info = ShardFollowStatus.ExceptionInfo.of(e);
+            logger.warn("[{}][{}] the follow stopped on a fatal error at checkpoint {}: [{}] {}", index, shardId, checkpoint, info.type(), info.reason());
         }
         stopped = true;
     }

@@ -237,8 +237,10 @@ public record ShardFollowStatus(
         }
 
         public static ExceptionInfo of(Exception e) {
-            // never a driver message naming a credential
-            return new ExceptionInfo(ElasticsearchException.getExceptionName(e), org.mongofollow.source.MongoErrors.safeMessage(e));
+            // the cause, not the transport wrapper of a failure on another node; never a driver message naming a credential
+            Throwable cause = org.elasticsearch.ExceptionsHelper.unwrapCause(e);
+            Exception shown = cause instanceof Exception exception ? exception : e;
+            return new ExceptionInfo(ElasticsearchException.getExceptionName(shown), org.mongofollow.source.MongoErrors.safeMessage(shown));
         }
 
         public ExceptionInfo(StreamInput in) throws IOException {
