@@ -13,7 +13,6 @@ import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.util.concurrent.EsExecutors;
-import org.elasticsearch.index.IndexNotFoundException;
 import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.tasks.Task;
@@ -103,17 +102,14 @@ public final class FollowLifecycleActions {
 
         @Override
         protected void doExecute(Task task, Request request, ActionListener<AcknowledgedResponse> listener) {
-            IndexMetadata index = clusterService.state().metadata().index(request.index);
-            if (index == null) {
-                listener.onFailure(new IndexNotFoundException(request.index));
+            IndexMetadata index;
+            try {
+                index = FollowerIndices.follower(clusterService.state(), request.index);
+            } catch (Exception e) {
+                listener.onFailure(e);
                 return;
             }
-            FollowMetadata follow = FollowMetadata.of(index);
-            if (follow == null) {
-                listener.onFailure(UpdateFollowMetadataAction.notAFollower(request.index));
-                return;
-            }
-            execute(request, index, follow, listener);
+            execute(request, index, FollowMetadata.of(index), listener);
         }
 
         abstract void execute(Request request, IndexMetadata index, FollowMetadata follow, ActionListener<AcknowledgedResponse> listener);

@@ -16,6 +16,18 @@ final class FollowerIndices {
 
     private FollowerIndices() {}
 
+    /** The follower index named {@code name}: a missing index is a 404, a plain index too. */
+    static IndexMetadata follower(ClusterState state, String name) {
+        IndexMetadata index = state.metadata().index(name);
+        if (index == null) {
+            throw new org.elasticsearch.index.IndexNotFoundException(name);
+        }
+        if (FollowMetadata.of(index) == null) {
+            throw UpdateFollowMetadataAction.notAFollower(name);
+        }
+        return index;
+    }
+
     /** No name, {@code _all} or {@code *}: every follower index. */
     static boolean allFollowers(String[] indices) {
         return indices.length == 0 || (indices.length == 1 && ("_all".equals(indices[0]) || "*".equals(indices[0])));

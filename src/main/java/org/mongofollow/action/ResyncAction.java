@@ -13,7 +13,6 @@ import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.util.concurrent.EsExecutors;
-import org.elasticsearch.index.IndexNotFoundException;
 import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.tasks.Task;
@@ -124,16 +123,14 @@ public final class ResyncAction {
 
         @Override
         protected void doExecute(Task task, Request request, ActionListener<Response> listener) {
-            IndexMetadata index = clusterService.state().metadata().index(request.index);
-            if (index == null) {
-                listener.onFailure(new IndexNotFoundException(request.index));
+            IndexMetadata index;
+            try {
+                index = FollowerIndices.follower(clusterService.state(), request.index);
+            } catch (Exception e) {
+                listener.onFailure(e);
                 return;
             }
             FollowMetadata follow = FollowMetadata.of(index);
-            if (follow == null) {
-                listener.onFailure(UpdateFollowMetadataAction.notAFollower(request.index));
-                return;
-            }
             if (request.lostPosition != null && follow.copy() != null && follow.copy().t0().after(request.lostPosition)) {
                 listener.onResponse(new Response(follow.copy().t0())); // another shard's loss already started a resync
                 return;

@@ -82,7 +82,7 @@ public class ConformanceReplayTests {
         String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
         OplogEntryDecoder decoder = new OplogEntryDecoder(namespace[0], namespace[1]);
 
-        Map<String, Map<String, Object>> index = beforeIndex(testCase);
+        Map<String, Map<String, Object>> index = documentsOf(testCase, "before");
         String fatal = replay(testCase, decoder, index);
 
         String expect = testCase.getString("expect").getValue();
@@ -94,44 +94,40 @@ public class ConformanceReplayTests {
         if (fatal != null) {
             fail("unexpected fatal decision: " + fatal);
         }
-        Map<String, Map<String, Object>> expected = new LinkedHashMap<>();
-        for (BsonValue doc : testCase.getArray("after")) {
-            Map<String, Object> source = convertOrNull(doc.asDocument());
-            if (source != null) {
-                expected.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
-            }
-        }
-        assertEquals("document ids", new TreeSet<>(expected.keySet()), new TreeSet<>(index.keySet()));
-        for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
-            assertStrictEquals("document [" + e.getKey() + "]", e.getValue(), index.get(e.getKey()));
-        }
+        Map<String, Map<String, Object>> expected = documentsOf(testCase, "after");
+        assertSameDocuments("", expected, index);
 
         // Applying the whole oplog again over a state taken after any prefix of it (the state an initial
         // copy may read while the collection is written, DESIGN.md section 3) converges to the same result.
         BsonArray oplog = testCase.getArray("oplog");
         for (int k = 0; k <= oplog.size(); k++) {
-            Map<String, Map<String, Object>> copy = beforeIndex(testCase);
+            Map<String, Map<String, Object>> copy = documentsOf(testCase, "before");
             BsonDocument prefix = testCase.clone();
             prefix.put("oplog", new BsonArray(oplog.subList(0, k)));
             assertNull(replay(prefix, new OplogEntryDecoder(namespace[0], namespace[1]), copy));
             String again = replay(testCase, new OplogEntryDecoder(namespace[0], namespace[1]), copy);
             assertNull("replay: " + again, again);
-            assertEquals("document ids, copy after " + k + " entries", new TreeSet<>(expected.keySet()), new TreeSet<>(copy.keySet()));
-            for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
-                assertStrictEquals("document [" + e.getKey() + "], copy after " + k + " entries", e.getValue(), copy.get(e.getKey()));
-            }
+            assertSameDocuments(", copy after " + k + " entries", expected, copy);
         }
     }
 
-    private static Map<String, Map<String, Object>> beforeIndex(BsonDocument testCase) {
+    /** The case's documents of {@code field} ("before" or "after") as the follower holds them, by {@code _id}. */
+    private static Map<String, Map<String, Object>> documentsOf(BsonDocument testCase, String field) {
         Map<String, Map<String, Object>> index = new LinkedHashMap<>();
-        for (BsonValue doc : testCase.getArray("before")) {
+        for (BsonValue doc : testCase.getArray(field)) {
             Map<String, Object> source = convertOrNull(doc.asDocument());
             if (source != null) {
                 index.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
             }
         }
         return index;
+    }
+
+    private static void assertSameDocuments(String when, Map<String, Map<String, Object>> expected, Map<String, Map<String, Object>> actual) {
+        assertEquals("document ids" + when, new TreeSet<>(expected.keySet()), new TreeSet<>(actual.keySet()));
+        for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
+            assertStrictEquals("document [" + e.getKey() + "]" + when, e.getValue(), actual.get(e.getKey()));
+        }
     }
 
     /**
@@ -216,7 +212,7 @@ public class ConformanceReplayTests {
                 decoded.put(position(value.asDocument()), last);
             }
         }
-        Map<String, Map<String, Object>> index = beforeIndex(testCase);
+        Map<String, Map<String, Object>> index = documentsOf(testCase, "before");
         for (DecodedEntry entry : decoded.values()) {
             if (fatal != null) {
                 break;
@@ -228,17 +224,8 @@ public class ConformanceReplayTests {
             return;
         }
         assertNull("unexpected fatal decision: " + fatal, fatal);
-        Map<String, Map<String, Object>> expected = new LinkedHashMap<>();
-        for (BsonValue doc : testCase.getArray("after")) {
-            Map<String, Object> source = convertOrNull(doc.asDocument());
-            if (source != null) {
-                expected.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
-            }
-        }
-        assertEquals("document ids", new TreeSet<>(expected.keySet()), new TreeSet<>(index.keySet()));
-        for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
-            assertStrictEquals("document [" + e.getKey() + "]", e.getValue(), index.get(e.getKey()));
-        }
+        Map<String, Map<String, Object>> expected = documentsOf(testCase, "after");
+        assertSameDocuments("", expected, index);
     }
 
     private static Map<String, Object> convertOrNull(BsonDocument doc) {
