@@ -138,7 +138,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
      * reached yet: the index ends exactly equal to the collection, and gc_deletes is back to its default.
      */
     public void testCopyWhileWritingEndsExact() throws Exception {
-        int documents = 20_000;
+        int documents = 100_000;
         MongoCollection<BsonDocument> big = collection("copy", "big");
         insert(big, 0, documents);
         // the writer works on the copied ids (and a few new ones above them) while the copy runs
@@ -164,7 +164,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
         assertThat(gcDeletes("big"), equalTo("365d"));
         writer.join();
         assertThat(writerFailure.get(), nullValue());
-        Map<String, Object> copy = awaitCopyDone("big", 120);
+        Map<String, Object> copy = awaitCopyDone("big", 300);
         logger.info("copy of {} documents with a concurrent writer done in {} ms: {}", documents, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), copy);
         assertThat(number(copy, "ranges_done"), equalTo(number(copy, "ranges_total")));
         assertThat(number(copy, "ranges_total"), greaterThan(1L));
