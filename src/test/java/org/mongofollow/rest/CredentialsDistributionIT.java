@@ -1,12 +1,8 @@
 package org.mongofollow.rest;
 
 import org.apache.http.HttpHost;
-import org.apache.http.entity.ContentType;
-import org.apache.http.entity.StringEntity;
-import org.apache.http.util.EntityUtils;
+import org.mongofollow.rest.DistributionHttp.Answer;
 import org.elasticsearch.client.Request;
-import org.elasticsearch.client.Response;
-import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.client.RestClient;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentType;
@@ -89,7 +85,7 @@ public class CredentialsDistributionIT {
     public void testCredentialsAppearNowhere() throws IOException {
         // a follow through the named client: the embedded MongoDB has no authentication, so it refuses it
         Answer secured = call("PUT", "/creds-secured/_mongo_follow", follow("\"client\": \"secured\""));
-        assertEquals(secured.body, 403, secured.status);
+        assertEquals(secured.body(), 403, secured.status());
         String reason = errorReason(secured);
         assertTrue(reason, reason.startsWith("MongoDB at [" + mongo + "/?replicaSet=rs0] refused the credentials of the follow's client"));
         assertTrue(reason, reason.contains("authentication failed"));
@@ -104,28 +100,28 @@ public class CredentialsDistributionIT {
             "mongodb://" + USERNAME + ":" + PASSWORD + "@"
         )) {
             Answer refused = call("PUT", "/creds-uri/_mongo_follow", follow("\"connection\": \"" + uri + "\""));
-            assertEquals(refused.body, 400, refused.status);
-            assertTrue(refused.body, errorReason(refused).contains("[connection]"));
+            assertEquals(refused.body(), 400, refused.status());
+            assertTrue(refused.body(), errorReason(refused).contains("[connection]"));
         }
         Answer refused = call("PUT", "/creds-uri/_mongo_follow", follow("\"connection\": \"mongodb://" + USERNAME + ":" + PASSWORD + "@" + mongo + "/?replicaSet=rs0\""));
-        assertTrue(refused.body, errorReason(refused).contains("mongo_follow.client.NAME.password"));
+        assertTrue(refused.body(), errorReason(refused).contains("mongo_follow.client.NAME.password"));
         assertIndexMissing("creds-uri");
 
         // a follow that works, and one paused, so that every endpoint has something to show
         Answer followed = call("PUT", "/creds-followed/_mongo_follow", follow("\"connection\": \"mongodb://" + mongo + "/?replicaSet=rs0\""));
-        assertEquals(followed.body, 200, followed.status);
+        assertEquals(followed.body(), 200, followed.status());
         Answer paused = call("PUT", "/creds-paused/_mongo_follow", follow("\"connection\": \"mongodb://" + mongo + "/?replicaSet=rs0\""));
-        assertEquals(paused.body, 200, paused.status);
-        assertEquals(200, call("POST", "/creds-paused/_mongo_follow/_pause", null).status);
+        assertEquals(paused.body(), 200, paused.status());
+        assertEquals(200, call("POST", "/creds-paused/_mongo_follow/_pause", null).status());
         // the resume body takes budgets only: a connection with a password is an unknown field
         Answer resume = call("POST", "/creds-paused/_mongo_follow/_resume", "{\"connection\": \"mongodb://u:" + PASSWORD + "@" + mongo + "\"}");
-        assertEquals(resume.body, 400, resume.status);
+        assertEquals(resume.body(), 400, resume.status());
 
         // the named client again, now that follows run, and after a reload of the keystore
-        assertEquals(403, call("PUT", "/creds-secured/_mongo_follow", follow("\"client\": \"secured\"")).status);
+        assertEquals(403, call("PUT", "/creds-secured/_mongo_follow", follow("\"client\": \"secured\"")).status());
         Answer reload = call("POST", "/_nodes/reload_secure_settings", null);
-        assertEquals(reload.body, 200, reload.status);
-        assertEquals(403, call("PUT", "/creds-secured/_mongo_follow", follow("\"client\": \"secured\"")).status);
+        assertEquals(reload.body(), 200, reload.status());
+        assertEquals(403, call("PUT", "/creds-secured/_mongo_follow", follow("\"client\": \"secured\"")).status());
 
         for (String path : List.of(
             "/_mongo_follow/_info",
@@ -149,7 +145,7 @@ public class CredentialsDistributionIT {
             "/_cat/tasks?v&detailed"
         )) {
             Answer answer = call("GET", path, null);
-            assertEquals(path + ": " + answer.body, 200, answer.status);
+            assertEquals(path + ": " + answer.body(), 200, answer.status());
         }
         // the follows are in the cluster state, by client name or credential-free connection only
         assertTrue(seen.get("GET /_cluster/state/metadata").contains("mongo_follow"));
@@ -164,20 +160,20 @@ public class CredentialsDistributionIT {
     @Test
     public void testReloadSecureSettings() throws IOException {
         Answer reload = call("POST", "/_nodes/reload_secure_settings", null);
-        assertEquals(reload.body, 200, reload.status);
-        Map<String, Object> body = XContentHelper.convertToMap(XContentType.JSON.xContent(), reload.body, true);
+        assertEquals(reload.body(), 200, reload.status());
+        Map<String, Object> body = XContentHelper.convertToMap(XContentType.JSON.xContent(), reload.body(), true);
         @SuppressWarnings("unchecked")
         Map<String, Object> nodes = (Map<String, Object>) body.get("_nodes");
-        assertEquals(reload.body, 1, ((Number) nodes.get("total")).intValue());
-        assertEquals(reload.body, 1, ((Number) nodes.get("successful")).intValue());
-        assertEquals(reload.body, 0, ((Number) nodes.get("failed")).intValue());
-        assertFalse(reload.body, reload.body.contains("reload_exception"));
-        assertNoCredential("POST /_nodes/reload_secure_settings", reload.body);
+        assertEquals(reload.body(), 1, ((Number) nodes.get("total")).intValue());
+        assertEquals(reload.body(), 1, ((Number) nodes.get("successful")).intValue());
+        assertEquals(reload.body(), 0, ((Number) nodes.get("failed")).intValue());
+        assertFalse(reload.body(), reload.body().contains("reload_exception"));
+        assertNoCredential("POST /_nodes/reload_secure_settings", reload.body());
 
         // the named client is still known after the reload, with its credentials
         Answer secured = call("PUT", "/creds-after-reload/_mongo_follow", follow("\"client\": \"secured\""));
-        assertEquals(secured.body, 403, secured.status);
-        assertNoCredential("after reload", secured.body);
+        assertEquals(secured.body(), 403, secured.status());
+        assertNoCredential("after reload", secured.body());
         assertTrue(logText().contains("reloaded mongo_follow client settings: 2 named client(s)"));
     }
 
@@ -191,25 +187,25 @@ public class CredentialsDistributionIT {
         String rotatedUser = "rotated-test-user";
         String rotatedPassword = "R0tated-Pa55w0rd-abc";
         Answer followed = call("PUT", "/creds-rotated/_mongo_follow", follow("\"client\": \"rotated\""));
-        assertEquals(followed.body, 200, followed.status);
+        assertEquals(followed.body(), 200, followed.status());
         try {
             keystore("add", rotatedUser + "\n" + rotatedPassword + "\n");
             Answer reload = call("POST", "/_nodes/reload_secure_settings", null);
-            assertEquals(reload.body, 200, reload.status);
-            assertFalse(reload.body, reload.body.contains("reload_exception"));
+            assertEquals(reload.body(), 200, reload.status());
+            assertFalse(reload.body(), reload.body().contains("reload_exception"));
 
             long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
             String stats;
             do {
                 Thread.sleep(200);
-                stats = call("GET", "/creds-rotated/_mongo_follow/_stats", null).body;
+                stats = call("GET", "/creds-rotated/_mongo_follow/_stats", null).body();
             } while (stats.contains("mongo_security_exception") == false && System.nanoTime() < deadline);
             assertTrue("the reads did not fail on the refused credentials: " + stats, stats.contains("mongo_security_exception"));
             assertFalse("the stats show the user name: " + stats, stats.contains(rotatedUser));
             assertTrue(stats, stats.contains("MongoDB refused the credentials of the follow's client (authentication failed"));
 
             for (String path : List.of("/_mongo_follow/_stats", "/_cat/mongo_follow?v", "/_tasks?detailed", "/_cluster/state", "/_mongo_follow/_info")) {
-                String body = call("GET", path, null).body;
+                String body = call("GET", path, null).body();
                 assertFalse(path + ":\n" + body, body.contains(rotatedUser));
                 assertFalse(path + ":\n" + body, body.contains(rotatedPassword));
             }
@@ -248,7 +244,6 @@ public class CredentialsDistributionIT {
         assertEquals("elasticsearch-keystore " + command + ": " + output, 0, process.waitFor());
     }
 
-    private record Answer(int status, String body) {}
 
     private static String follow(String endpoint) {
         return "{" + endpoint + ", \"database\": \"shop\", \"collection\": \"orders\", \"initial_copy\": false, "
@@ -256,40 +251,22 @@ public class CredentialsDistributionIT {
     }
 
     private Answer call(String method, String path, String json) throws IOException {
-        String[] pathAndQuery = path.split("\\?", 2);
-        Request request = new Request(method, pathAndQuery[0]);
-        if (pathAndQuery.length == 2) {
-            for (String param : pathAndQuery[1].split("&")) {
-                String[] kv = param.split("=", 2);
-                request.addParameter(kv[0], kv.length == 2 ? kv[1] : "");
-            }
-        }
-        if (json != null) {
-            request.setEntity(new StringEntity(json, ContentType.APPLICATION_JSON));
-        }
-        Response response;
-        try {
-            response = client.performRequest(request);
-        } catch (ResponseException e) {
-            response = e.getResponse();
-        }
-        String body = response.getEntity() == null ? "" : EntityUtils.toString(response.getEntity(), StandardCharsets.UTF_8);
-        String key = method + " " + path;
-        seen.merge(key, body, (a, b) -> a + "\n" + b);
-        return new Answer(response.getStatusLine().getStatusCode(), body);
+        Answer answer = DistributionHttp.call(client, method, path, json);
+        seen.merge(method + " " + path, answer.body(), (a, b) -> a + "\n" + b);
+        return answer;
     }
 
     private static String errorReason(Answer answer) {
-        Map<String, Object> body = XContentHelper.convertToMap(XContentType.JSON.xContent(), answer.body, true);
+        Map<String, Object> body = XContentHelper.convertToMap(XContentType.JSON.xContent(), answer.body(), true);
         @SuppressWarnings("unchecked")
         Map<String, Object> error = (Map<String, Object>) body.get("error");
-        assertNotNull(answer.body, error);
+        assertNotNull(answer.body(), error);
         return (String) error.get("reason");
     }
 
     private void assertIndexMissing(String index) throws IOException {
         Answer answer = call("GET", "/" + index + "/_settings", null);
-        assertEquals(index + " must not have been created: " + answer.body, 404, answer.status);
+        assertEquals(index + " must not have been created: " + answer.body(), 404, answer.status());
     }
 
     private static void assertNoCredential(String where, String text) {

@@ -1,12 +1,8 @@
 package org.mongofollow.rest;
 
 import org.apache.http.HttpHost;
-import org.apache.http.entity.ContentType;
-import org.apache.http.entity.StringEntity;
-import org.apache.http.util.EntityUtils;
+import org.mongofollow.rest.DistributionHttp.Answer;
 import org.elasticsearch.client.Request;
-import org.elasticsearch.client.Response;
-import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.client.RestClient;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentType;
@@ -16,7 +12,6 @@ import org.junit.BeforeClass;
 import org.junit.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -76,7 +71,7 @@ public class FollowStatsDistributionIT {
         assertEquals(200, call("PUT", "/stats-follower/_mongo_follow", """
             {"connection": "%s", "database": "shop", "collection": "orders", "initial_copy": false,
              "settings": {"index.number_of_shards": 2, "index.number_of_replicas": 0}}
-            """.formatted(connection)).status);
+            """.formatted(connection)).status());
 
         List<Map<String, Object>> shards = waitForShards("stats-follower", 2);
         for (int i = 0; i < 2; i++) {
@@ -97,32 +92,32 @@ public class FollowStatsDistributionIT {
         }
 
         String line = "stats-follower\\s+%d\\s+active\\s+\\d+:\\d+\\s+-?\\d+\\s+\\d+\\s+\\d+\\s+0\\s*";
-        String cat = call("GET", "/_cat/mongo_follow?v", null).body;
+        String cat = call("GET", "/_cat/mongo_follow?v", null).body();
         assertTrue(cat, cat.matches(
             "(?s)index\\s+shard\\s+status\\s+checkpoint\\s+lag\\s+buffered_ops\\s+ops_written\\s+errors\\s+copy\\s*\n"
                 + line.formatted(0) + "\n" + line.formatted(1) + "\n"
         ));
 
         // paused: no shard tasks, one cat line with shard "-"
-        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_pause", null).status);
+        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_pause", null).status());
         Map<String, Object> index = indexStats("stats-follower");
         assertEquals("paused", index.get("status"));
         assertEquals(List.of(), index.get("shards"));
-        cat = call("GET", "/_cat/mongo_follow/stats-follower", null).body;
+        cat = call("GET", "/_cat/mongo_follow/stats-follower", null).body();
         assertTrue(cat, cat.matches("stats-follower\\s+-\\s+paused\\s*\n"));
 
         // resumed: the shards come back, from the kept checkpoints
-        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_resume", null).status);
+        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_resume", null).status());
         shards = waitForShards("stats-follower", 2);
         assertEquals("active", shards.get(0).get("status"));
         assertEquals("active", shards.get(1).get("status"));
-        cat = call("GET", "/_cat/mongo_follow/stats-follower?h=index,shard,status", null).body;
+        cat = call("GET", "/_cat/mongo_follow/stats-follower?h=index,shard,status", null).body();
         assertTrue(cat, cat.matches("stats-follower\\s+0\\s+active\\s*\nstats-follower\\s+1\\s+active\\s*\n"));
 
         // unfollowed: gone from stats and cat
-        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_unfollow", null).status);
-        assertEquals(List.of(), parse(call("GET", "/_mongo_follow/_stats", null).body).get("indices"));
-        assertEquals("", call("GET", "/_cat/mongo_follow", null).body);
+        assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_unfollow", null).status());
+        assertEquals(List.of(), parse(call("GET", "/_mongo_follow/_stats", null).body()).get("indices"));
+        assertEquals("", call("GET", "/_cat/mongo_follow", null).body());
     }
 
     @SuppressWarnings("unchecked")
@@ -148,37 +143,18 @@ public class FollowStatsDistributionIT {
     @SuppressWarnings("unchecked")
     private Map<String, Object> indexStats(String index) throws IOException {
         Answer answer = call("GET", "/" + index + "/_mongo_follow/_stats", null);
-        assertEquals(answer.body, 200, answer.status);
-        List<Map<String, Object>> indices = (List<Map<String, Object>>) parse(answer.body).get("indices");
-        assertEquals(answer.body, 1, indices.size());
+        assertEquals(answer.body(), 200, answer.status());
+        List<Map<String, Object>> indices = (List<Map<String, Object>>) parse(answer.body()).get("indices");
+        assertEquals(answer.body(), 1, indices.size());
         return indices.get(0);
     }
 
-    private record Answer(int status, String body) {}
 
     private static Map<String, Object> parse(String json) {
         return XContentHelper.convertToMap(XContentType.JSON.xContent(), json, true);
     }
 
     private static Answer call(String method, String path, String json) throws IOException {
-        String[] pathAndQuery = path.split("\\?", 2);
-        Request request = new Request(method, pathAndQuery[0]);
-        if (pathAndQuery.length == 2) {
-            for (String param : pathAndQuery[1].split("&")) {
-                String[] kv = param.split("=", 2);
-                request.addParameter(kv[0], kv.length == 2 ? kv[1] : "");
-            }
-        }
-        if (json != null) {
-            request.setEntity(new StringEntity(json, ContentType.APPLICATION_JSON));
-        }
-        Response response;
-        try {
-            response = client.performRequest(request);
-        } catch (ResponseException e) {
-            response = e.getResponse();
-        }
-        String body = response.getEntity() == null ? "" : EntityUtils.toString(response.getEntity(), StandardCharsets.UTF_8);
-        return new Answer(response.getStatusLine().getStatusCode(), body);
+        return DistributionHttp.call(client, method, path, json);
     }
 }

@@ -1,0 +1,43 @@
+package org.mongofollow.rest;
+
+import org.apache.http.entity.ContentType;
+import org.apache.http.entity.StringEntity;
+import org.apache.http.util.EntityUtils;
+import org.elasticsearch.client.Request;
+import org.elasticsearch.client.Response;
+import org.elasticsearch.client.ResponseException;
+import org.elasticsearch.client.RestClient;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/** Plain HTTP calls to the distribution node of the *DistributionIT tests: the status and the body, errors included. */
+final class DistributionHttp {
+
+    record Answer(int status, String body) {}
+
+    private DistributionHttp() {}
+
+    /** {@code path} may carry a query string; {@code json} may be null. */
+    static Answer call(RestClient client, String method, String path, String json) throws IOException {
+        String[] pathAndQuery = path.split("\\?", 2);
+        Request request = new Request(method, pathAndQuery[0]);
+        if (pathAndQuery.length == 2) {
+            for (String param : pathAndQuery[1].split("&")) {
+                String[] kv = param.split("=", 2);
+                request.addParameter(kv[0], kv.length == 2 ? kv[1] : "");
+            }
+        }
+        if (json != null) {
+            request.setEntity(new StringEntity(json, ContentType.APPLICATION_JSON));
+        }
+        Response response;
+        try {
+            response = client.performRequest(request);
+        } catch (ResponseException e) {
+            response = e.getResponse();
+        }
+        String body = response.getEntity() == null ? "" : EntityUtils.toString(response.getEntity(), StandardCharsets.UTF_8);
+        return new Answer(response.getStatusLine().getStatusCode(), body);
+    }
+}
