@@ -1,8 +1,6 @@
 package org.mongofollow.rest;
 
-import org.apache.http.HttpHost;
 import org.mongofollow.rest.DistributionHttp.Answer;
-import org.elasticsearch.client.Request;
 import org.elasticsearch.client.RestClient;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentType;
@@ -60,8 +58,7 @@ public class CredentialsDistributionIT {
         if (cluster == null || logsDir == null || mongoPort == null) {
             throw new IllegalStateException("-Dtests.rest.cluster, -Dtests.es.logs and -Dtests.mongo.port are required (mvn verify sets them)");
         }
-        String[] hostPort = cluster.split(",")[0].split(":");
-        client = RestClient.builder(new HttpHost(hostPort[0], Integer.parseInt(hostPort[1]), "http")).build();
+        client = DistributionHttp.connect();
         mongo = "127.0.0.1:" + mongoPort;
         logs = Path.of(logsDir);
     }
@@ -75,10 +72,7 @@ public class CredentialsDistributionIT {
 
     @After
     public void deleteIndices() throws IOException {
-        Request delete = new Request("DELETE", "/creds-*");
-        delete.addParameter("expand_wildcards", "all");
-        delete.addParameter("ignore_unavailable", "true");
-        client.performRequest(delete);
+        DistributionHttp.deleteIndices(client, "creds-*");
     }
 
     @Test

@@ -18,6 +18,24 @@ final class DistributionHttp {
 
     private DistributionHttp() {}
 
+    /** A client of the node that {@code -Dtests.rest.cluster=host:port} names (mvn verify starts it and sets it). */
+    static RestClient connect() {
+        String cluster = System.getProperty("tests.rest.cluster");
+        if (cluster == null || cluster.isBlank()) {
+            throw new IllegalStateException("-Dtests.rest.cluster=host:port is required (scripts/test starts the node)");
+        }
+        String[] hostPort = cluster.split(",")[0].split(":");
+        return RestClient.builder(new org.apache.http.HttpHost(hostPort[0], Integer.parseInt(hostPort[1]), "http")).build();
+    }
+
+    /** Deletes the indices a test made, hidden ones included. */
+    static void deleteIndices(RestClient client, String pattern) throws IOException {
+        Request delete = new Request("DELETE", "/" + pattern);
+        delete.addParameter("expand_wildcards", "all");
+        delete.addParameter("ignore_unavailable", "true");
+        client.performRequest(delete);
+    }
+
     /** {@code path} may carry a query string; {@code json} may be null. */
     static Answer call(RestClient client, String method, String path, String json) throws IOException {
         String[] pathAndQuery = path.split("\\?", 2);

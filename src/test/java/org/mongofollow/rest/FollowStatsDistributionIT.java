@@ -1,8 +1,6 @@
 package org.mongofollow.rest;
 
-import org.apache.http.HttpHost;
 import org.mongofollow.rest.DistributionHttp.Answer;
-import org.elasticsearch.client.Request;
 import org.elasticsearch.client.RestClient;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentType;
@@ -46,8 +44,7 @@ public class FollowStatsDistributionIT {
 
     @BeforeClass
     public static void connect() {
-        String[] hostPort = System.getProperty("tests.rest.cluster").split(",")[0].split(":");
-        client = RestClient.builder(new HttpHost(hostPort[0], Integer.parseInt(hostPort[1]), "http")).build();
+        client = DistributionHttp.connect();
         connection = "mongodb://127.0.0.1:" + System.getProperty("tests.mongo.port") + "/?replicaSet=rs0";
     }
 
@@ -60,10 +57,7 @@ public class FollowStatsDistributionIT {
 
     @After
     public void deleteIndices() throws IOException {
-        Request delete = new Request("DELETE", "/stats-*");
-        delete.addParameter("expand_wildcards", "all");
-        delete.addParameter("ignore_unavailable", "true");
-        client.performRequest(delete);
+        DistributionHttp.deleteIndices(client, "stats-*");
     }
 
     @Test

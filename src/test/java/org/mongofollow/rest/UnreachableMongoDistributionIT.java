@@ -1,6 +1,5 @@
 package org.mongofollow.rest;
 
-import org.apache.http.HttpHost;
 import org.apache.http.entity.ContentType;
 import org.apache.http.entity.StringEntity;
 import org.apache.http.util.EntityUtils;
@@ -35,8 +34,7 @@ public class UnreachableMongoDistributionIT {
 
     @BeforeClass
     public static void connect() {
-        String[] hostPort = System.getProperty("tests.rest.cluster").split(",")[0].split(":");
-        client = RestClient.builder(new HttpHost(hostPort[0], Integer.parseInt(hostPort[1]), "http")).build();
+        client = DistributionHttp.connect();
     }
 
     @AfterClass
