@@ -4,38 +4,24 @@ import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.ExceptionsHelper;
 import org.elasticsearch.ResourceAlreadyExistsException;
 import org.elasticsearch.ResourceNotFoundException;
-import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
-import org.elasticsearch.cluster.node.DiscoveryNode;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.persistent.AllocatedPersistentTask;
 import org.elasticsearch.persistent.PersistentTaskState;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
-import org.elasticsearch.persistent.PersistentTasksExecutor;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.tasks.TaskId;
 import org.mongofollow.metadata.FollowParameters;
+import org.mongofollow.task.DataNodeTasksExecutor;
 import org.mongofollow.task.ShardFollowNodeTask;
 
-import java.util.Collection;
 import java.util.Map;
 
 /** Runs {@link CopyTask}s: one per follow whose copy is running, on the least loaded data node. */
-public class CopyTasksExecutor extends PersistentTasksExecutor<CopyTask> {
-
-    private final ClusterService clusterService;
-    private final ShardFollowNodeTask.Services services;
+public class CopyTasksExecutor extends DataNodeTasksExecutor<CopyTask> {
 
     public CopyTasksExecutor(ClusterService clusterService, ShardFollowNodeTask.Services services) {
-        super(CopyTask.NAME, services.executor());
-        this.clusterService = clusterService;
-        this.services = services;
-    }
-
-    @Override
-    public PersistentTasksCustomMetadata.Assignment getAssignment(CopyTask params, Collection<DiscoveryNode> candidateNodes, ClusterState clusterState) {
-        DiscoveryNode node = selectLeastLoadedNode(clusterState, candidateNodes, DiscoveryNode::canContainData);
-        return node == null ? NO_NODE_FOUND : new PersistentTasksCustomMetadata.Assignment(node.getId(), "least loaded data node");
+        super(CopyTask.NAME, clusterService, services);
     }
 
     @Override

@@ -2,47 +2,28 @@ package org.mongofollow.task;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
-import org.elasticsearch.cluster.node.DiscoveryNode;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.persistent.AllocatedPersistentTask;
 import org.elasticsearch.persistent.PersistentTaskState;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
-import org.elasticsearch.persistent.PersistentTasksExecutor;
 import org.elasticsearch.tasks.TaskId;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.source.OplogPosition;
 import org.mongofollow.source.OplogReader;
 
-import java.util.Collection;
 import java.util.Map;
 
 /**
  * Runs {@link ShardFollowTask}s: assigns each to the least loaded data node and, there, starts its
  * {@link ShardFollowNodeTask} from the checkpoint stored in the follower index's metadata.
  */
-public class ShardFollowTasksExecutor extends PersistentTasksExecutor<ShardFollowTask> {
+public class ShardFollowTasksExecutor extends DataNodeTasksExecutor<ShardFollowTask> {
 
     private static final Logger logger = LogManager.getLogger(ShardFollowTasksExecutor.class);
 
-    private final ClusterService clusterService;
-    private final ShardFollowNodeTask.Services services;
-
     public ShardFollowTasksExecutor(ClusterService clusterService, ShardFollowNodeTask.Services services) {
-        super(ShardFollowTask.NAME, services.executor());
-        this.clusterService = clusterService;
-        this.services = services;
-    }
-
-    @Override
-    public PersistentTasksCustomMetadata.Assignment getAssignment(
-        ShardFollowTask params,
-        Collection<DiscoveryNode> candidateNodes,
-        ClusterState clusterState
-    ) {
-        DiscoveryNode node = selectLeastLoadedNode(clusterState, candidateNodes, DiscoveryNode::canContainData);
-        return node == null ? NO_NODE_FOUND : new PersistentTasksCustomMetadata.Assignment(node.getId(), "least loaded data node");
+        super(ShardFollowTask.NAME, clusterService, services);
     }
 
     @Override
