@@ -39,6 +39,7 @@ import org.mongofollow.source.OplogPosition;
 
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -210,12 +211,22 @@ public final class PutFollowAction {
             }
         }
 
+        /**
+         * The mapping of a follower index the follow creates: floating-point values map as {@code double}, as MongoDB's
+         * doubles are 64-bit (Elasticsearch's dynamic mapping would pick {@code float}, losing range and precision).
+         */
+        static final Map<String, Object> NEW_INDEX_MAPPING = Map.of(
+            "dynamic_templates",
+            List.of(Map.of("mongo_follow_doubles", Map.of("match_mapping_type", "double", "mapping", Map.of("type", "double"))))
+        );
+
         private void createIndexIfAbsent(Request request, ActionListener<Boolean> listener) {
             if (clusterService.state().metadata().index(request.index) != null) {
                 listener.onResponse(false);
                 return;
             }
             CreateIndexRequest create = new CreateIndexRequest(request.index, request.settings == null ? Settings.EMPTY : request.settings);
+            create.mapping(NEW_INDEX_MAPPING);
             client.admin().indices().create(create, listener.delegateFailureAndWrap((l, r) -> l.onResponse(true)));
         }
 

@@ -29,26 +29,32 @@ public final class ApplyOperationsAction {
 
         private final List<ShardOperation> operations;
         private final long baseFloor;
+        private final FieldSelection fields;
 
+        /** Writes without updates (index and delete operations, already selected) or of a follow of every field. */
         public Request(ShardId shardId, List<ShardOperation> operations) {
-            this(shardId, operations, 0);
+            this(shardId, operations, 0, FieldSelection.ALL);
         }
 
         /**
          * @param baseFloor updates apply only to a current document whose version is at least this; an older one may be
          *                  stale (a resync copies again from a new start position) and is reported as a missing base, so the
          *                  follow indexes the document as MongoDB has it instead
+         * @param fields    the follow's field selection, which updates are narrowed to ({@link FieldSelection}); index
+         *                  operations carry documents already selected
          */
-        public Request(ShardId shardId, List<ShardOperation> operations, long baseFloor) {
+        public Request(ShardId shardId, List<ShardOperation> operations, long baseFloor, FieldSelection fields) {
             super(shardId);
             this.operations = List.copyOf(operations);
             this.baseFloor = baseFloor;
+            this.fields = java.util.Objects.requireNonNull(fields);
         }
 
         public Request(StreamInput in) throws IOException {
             super(in);
             this.operations = in.readCollectionAsList(ShardOperation::new);
             this.baseFloor = in.readVLong();
+            this.fields = new FieldSelection(in);
         }
 
         @Override
@@ -56,6 +62,11 @@ public final class ApplyOperationsAction {
             super.writeTo(out);
             out.writeCollection(operations);
             out.writeVLong(baseFloor);
+            fields.writeTo(out);
+        }
+
+        public FieldSelection fields() {
+            return fields;
         }
 
         public long baseFloor() {

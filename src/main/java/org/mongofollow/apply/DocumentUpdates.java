@@ -1,5 +1,6 @@
 package org.mongofollow.apply;
 
+import org.bson.BsonDocument;
 import org.bson.RawBsonDocument;
 import org.elasticsearch.common.bytes.BytesReference;
 
@@ -9,12 +10,24 @@ import java.util.Map;
 final class DocumentUpdates {
     private DocumentUpdates() {}
 
-    static Map<String, Object> apply(ShardOperation operation, Map<String, Object> document) {
-        RawBsonDocument update = new RawBsonDocument(BytesReference.toBytes(operation.payload()));
-        return switch (operation.kind()) {
+    /**
+     * The updated document, narrowed to {@code selection} and selected again; null when the update reaches where the
+     * selected copy cannot tell (see {@link SelectedUpdates}): the follower then needs the document as MongoDB has it.
+     */
+    static Map<String, Object> apply(ShardOperation operation, Map<String, Object> document, FieldSelection selection) {
+        BsonDocument update = new RawBsonDocument(BytesReference.toBytes(operation.payload()));
+        if (selection.selectsAll()) {
+            return apply(operation.kind(), update, document);
+        }
+        BsonDocument narrowed = SelectedUpdates.narrow(selection, operation.kind(), update, document);
+        return narrowed == null ? null : selection.select(apply(operation.kind(), narrowed, document));
+    }
+
+    private static Map<String, Object> apply(ShardOperation.Kind kind, BsonDocument update, Map<String, Object> document) {
+        return switch (kind) {
             case UPDATE_DIFF -> DiffApplier.apply(document, update);
             case UPDATE_V1 -> V1UpdateApplier.apply(document, update);
-            case INDEX, DELETE -> throw new IllegalArgumentException(operation.kind() + " is not an update");
+            case INDEX, DELETE -> throw new IllegalArgumentException(kind + " is not an update");
         };
     }
 }

@@ -1,9 +1,12 @@
 package org.mongofollow.apply;
 
+import org.bson.BsonDocument;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.io.stream.Writeable;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.json.JsonXContent;
 
 import java.io.IOException;
 import java.util.Objects;
@@ -50,6 +53,19 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
         out.writeString(id);
         out.writeVLong(version);
         out.writeBytesReference(payload);
+    }
+
+    /**
+     * The index operation of a MongoDB document: its fields selected by {@code fields}, under the BSON to JSON mapping
+     * ({@link BsonToJson#toSource}), as {@code _source}.
+     *
+     * @throws RejectedDocumentException when a selected value or field name cannot be taken
+     */
+    public static ShardOperation index(String id, long version, BsonDocument document, FieldSelection fields) throws IOException {
+        try (XContentBuilder builder = JsonXContent.contentBuilder()) {
+            builder.map(BsonToJson.toSource(fields.select(document)));
+            return new ShardOperation(Kind.INDEX, id, version, BytesReference.bytes(builder));
+        }
     }
 
     public long sizeInBytes() {

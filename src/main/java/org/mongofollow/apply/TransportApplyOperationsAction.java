@@ -2,6 +2,7 @@ package org.mongofollow.apply;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.elasticsearch.ElasticsearchTimeoutException;
 import org.elasticsearch.ExceptionsHelper;
 import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.action.support.ActionFilters;
@@ -52,7 +53,9 @@ import static org.elasticsearch.action.index.IndexRequest.UNSET_AUTO_GENERATED_T
  * positions as external versions ({@link VersionType#EXTERNAL_GTE}: an older operation is a harmless
  * conflict, an equal one — a replay, or the operations of one transaction — is applied again), reading
  * the current document in real time for updates, and replicates exactly what it did to the replicas.
- * Dynamic mapping updates go through the master as a bulk write's do.
+ * Dynamic mapping updates go through the master as a bulk write's do; a document whose mapping update the
+ * master refuses is rejected (dead-lettered), while a master that cannot take the update now (unavailable,
+ * failing over, too busy) fails the batch, which the follow retries.
  */
 public class TransportApplyOperationsAction extends TransportWriteAction<
     ApplyOperationsAction.Request,
@@ -257,7 +260,12 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             Map<String, Object> document = XContentHelper.convertToMap(current.internalSourceRef(), true, XContentType.JSON).v2();
             Map<String, Object> updated;
             try {
-                updated = DocumentUpdates.apply(operation, document);
+                updated = DocumentUpdates.apply(operation, document, request.fields());
+                if (updated == null) {
+                    // the selected copy cannot take this update: the follow indexes the document as MongoDB has it
+                    missingBases.add(new ApplyOperationsAction.MissingBase(operation.id(), operation.version()));
+                    return null;
+                }
             } catch (RejectedDocumentException e) {
                 // the updated document cannot be taken: it leaves the index rather than stay behind in an old version
                 rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), e.getMessage()));
@@ -361,6 +369,11 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
 
                 @Override
                 public void onFailure(Exception e) {
+                    if (isDocumentFailure(e) == false) {
+                        // the master is unavailable, failing over or too busy: the whole batch fails and the follow retries it
+                        listener.onFailure(e);
+                        return;
+                    }
                     rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + e.getMessage()));
                     mappingStep = MappingStep.NONE;
                     mappingObserver = null;
@@ -386,7 +399,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
 
                 @Override
                 public void onTimeout(TimeValue timeout) {
-                    listener.onFailure(new MapperException("timed out while waiting for a dynamic mapping update"));
+                    // transient: the follow retries the batch
+                    listener.onFailure(new ElasticsearchTimeoutException("timed out while waiting for a dynamic mapping update"));
                 }
             });
         }

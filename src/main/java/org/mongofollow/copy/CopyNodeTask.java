@@ -313,7 +313,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                     String id = DocumentIds.toElasticsearchId(mongoId);
                     ShardOperation operation;
                     try {
-                        operation = new ShardOperation(ShardOperation.Kind.INDEX, id, version, json(document));
+                        operation = ShardOperation.index(id, version, document, params.follow().fields());
                     } catch (RejectedDocumentException e) {
                         logger.warn("[{}] document [{}] not copied: {}", params.index(), id, e.getMessage());
                         operation = new ShardOperation(ShardOperation.Kind.DELETE, id, version, BytesArray.EMPTY);
@@ -360,13 +360,6 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             cursor.close();
         } catch (Exception e) {
             // the cursor is dropped anyway
-        }
-    }
-
-    private static org.elasticsearch.common.bytes.BytesReference json(BsonDocument document) throws java.io.IOException {
-        try (org.elasticsearch.xcontent.XContentBuilder builder = org.elasticsearch.xcontent.json.JsonXContent.contentBuilder()) {
-            builder.map(org.mongofollow.apply.BsonToJson.toSource(document));
-            return org.elasticsearch.common.bytes.BytesReference.bytes(builder);
         }
     }
 

@@ -11,6 +11,7 @@ import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
+import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.source.MongoEndpoint;
 import org.mongofollow.task.FollowBudgets;
 
@@ -19,7 +20,7 @@ import java.util.Objects;
 
 /**
  * What a follow follows and how: the MongoDB endpoint (a named client or a credential-free connection
- * string), the namespace, whether it starts with an initial copy, and its budgets. One immutable value,
+ * string), the namespace, whether it starts with an initial copy, the fields it keeps, and its budgets. One immutable value,
  * parsed once from the REST body, validated, and shared by the transport requests, the follower index's
  * metadata and the shard tasks' params. It never holds a credential.
  */
@@ -32,7 +33,8 @@ public record FollowParameters(
     int copyBatchSize,
     OnHistoryLost onHistoryLost,
     FollowBudgets budgets,
-    String deadLetterIndex
+    String deadLetterIndex,
+    FieldSelection fields
 )
     implements
         Writeable,
@@ -80,6 +82,9 @@ public record FollowParameters(
         Objects.requireNonNull(endpoint);
         Objects.requireNonNull(budgets);
         Objects.requireNonNull(onHistoryLost);
+        if (fields == null) {
+            fields = FieldSelection.ALL;
+        }
         if (copyMaxConcurrentRanges < 1 || copyMaxConcurrentRanges > 64) {
             throw new IllegalArgumentException(
                 "[initial_copy_max_concurrent_ranges] must be between 1 and 64, got [" + copyMaxConcurrentRanges + "]"
@@ -139,7 +144,8 @@ public record FollowParameters(
             copyBatchSize,
             onHistoryLost,
             newBudgets,
-            deadLetterIndex
+            deadLetterIndex,
+            fields
         );
     }
 
@@ -153,7 +159,8 @@ public record FollowParameters(
             in.readVInt(),
             in.readEnum(OnHistoryLost.class),
             new FollowBudgets(in),
-            in.readString()
+            in.readString(),
+            new FieldSelection(in)
         );
     }
 
@@ -168,6 +175,7 @@ public record FollowParameters(
         out.writeEnum(onHistoryLost);
         budgets.writeTo(out);
         out.writeString(deadLetterIndex);
+        fields.writeTo(out);
     }
 
     @Override
@@ -186,6 +194,9 @@ public record FollowParameters(
         builder.field(ON_HISTORY_LOST.getPreferredName(), onHistoryLost.label());
         budgets.toXContent(builder, params);
         builder.field(DEAD_LETTER_INDEX.getPreferredName(), deadLetterIndex);
+        if (fields.selectsAll() == false) {
+            fields.toXContent(builder, params);
+        }
         return builder.endObject();
     }
 
@@ -205,6 +216,7 @@ public record FollowParameters(
         private int copyBatchSize = DEFAULT_COPY_BATCH_SIZE;
         private OnHistoryLost onHistoryLost = OnHistoryLost.FAIL;
         private String deadLetterIndex;
+        private FieldSelection.Paths fields;
         private final FollowBudgets.Builder budgets;
 
         public Builder() {
@@ -284,6 +296,12 @@ public record FollowParameters(
             return this;
         }
 
+        /** The {@code fields} object as given; {@link #build()} validates its paths. */
+        public Builder fields(FieldSelection.Paths fields) {
+            this.fields = fields;
+            return this;
+        }
+
         public FollowParameters build() {
             if (client != null && connection != null) {
                 throw new IllegalArgumentException("[client] and [connection] cannot both be set: name a client or give a connection string");
@@ -301,7 +319,8 @@ public record FollowParameters(
                 copyBatchSize,
                 onHistoryLost,
                 budgets.build(),
-                deadLetterIndex
+                deadLetterIndex,
+                fields == null ? FieldSelection.ALL : fields.selection()
             );
         }
     }
@@ -358,6 +377,7 @@ public record FollowParameters(
         parser.declareInt((t, v) -> follow.apply(t).copyBatchSize(v), INITIAL_COPY_BATCH_SIZE);
         parser.declareString((t, v) -> follow.apply(t).onHistoryLost(OnHistoryLost.parse(v)), ON_HISTORY_LOST);
         parser.declareString((t, v) -> follow.apply(t).deadLetterIndex(v), DEAD_LETTER_INDEX);
+        parser.declareObject((t, v) -> follow.apply(t).fields(v), (p, c) -> FieldSelection.parsePaths(p), FieldSelection.FIELDS);
         declareBudgets(parser, t -> follow.apply(t).budgets());
     }
 

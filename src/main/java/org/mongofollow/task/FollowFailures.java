@@ -13,14 +13,19 @@ import org.elasticsearch.ExceptionsHelper;
 import org.elasticsearch.action.NoShardAvailableActionException;
 import org.elasticsearch.action.UnavailableShardsException;
 import org.elasticsearch.action.support.TransportActions;
+import org.elasticsearch.cluster.NotMasterException;
 import org.elasticsearch.cluster.block.ClusterBlockException;
+import org.elasticsearch.cluster.coordination.FailedToCommitClusterStateException;
+import org.elasticsearch.cluster.metadata.ProcessClusterEventTimeoutException;
 import org.elasticsearch.common.breaker.CircuitBreakingException;
 import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
+import org.elasticsearch.discovery.MasterNotDiscoveredException;
 import org.elasticsearch.index.shard.IllegalIndexShardStateException;
 import org.elasticsearch.indices.IndexClosedException;
 import org.elasticsearch.node.NodeClosedException;
 import org.elasticsearch.transport.ConnectTransportException;
 import org.elasticsearch.transport.NodeNotConnectedException;
+import org.elasticsearch.transport.ReceiveTimeoutTransportException;
 
 import java.util.Set;
 
@@ -68,6 +73,12 @@ public final class FollowFailures {
             || cause instanceof IllegalIndexShardStateException
             || cause instanceof ClusterBlockException
             || cause instanceof IndexClosedException
-            || cause instanceof ElasticsearchTimeoutException;
+            || cause instanceof ElasticsearchTimeoutException
+            // the master is unavailable or failing over (a dynamic mapping update, a metadata update)
+            || cause instanceof MasterNotDiscoveredException
+            || cause instanceof NotMasterException
+            || cause instanceof FailedToCommitClusterStateException
+            || cause instanceof ProcessClusterEventTimeoutException
+            || cause instanceof ReceiveTimeoutTransportException;
     }
 }

@@ -27,6 +27,7 @@ import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.json.JsonXContent;
 import org.mongofollow.apply.ApplyOperationsAction;
+import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.apply.BsonToJson;
 import org.mongofollow.apply.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
@@ -289,7 +290,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             List<DeadLetters.Letter> letters = new ArrayList<>();
             for (DocumentOperation operation : operations) {
                 try {
-                    writes.add(toShardOperation(operation));
+                    writes.add(toShardOperation(operation, params.follow().fields()));
                 } catch (RejectedDocumentException e) {
                     letters.add(letter(operation, e.getMessage()));
                     writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), operation.position().value(), BytesArray.EMPTY));
@@ -298,7 +299,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     return;
                 }
             }
-            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor), ActionListener.wrap(response -> {
+            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor, params.follow().fields()), ActionListener.wrap(response -> {
                 addLetters(letters, operations, response.rejections());
                 long total = letters.size();
                 Runnable written = () -> {
@@ -356,7 +357,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     RawBsonDocument current = collection.find(Filters.eq("_id", operation.mongoId())).first();
                     if (current != null) {
                         try {
-                            writes.add(new ShardOperation(ShardOperation.Kind.INDEX, operation.documentId(), base.version(), json(current)));
+                            writes.add(ShardOperation.index(operation.documentId(), base.version(), current, params.follow().fields()));
                         } catch (RejectedDocumentException e) {
                             logger.warn("[{}][{}] document [{}] looked up at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), e.getMessage());
                             letters.add(new DeadLetters.Letter(params.index(), params.shard(), params.follow().namespace(), operation.documentId(),
@@ -459,23 +460,15 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         return new FollowFatalException(message.replace("{", "(").replace("}", ")"));
     }
 
-    static ShardOperation toShardOperation(DocumentOperation operation) throws IOException {
+    static ShardOperation toShardOperation(DocumentOperation operation, FieldSelection fields) throws IOException {
         long version = operation.position().value();
         return switch (operation.kind()) {
-            case INDEX -> new ShardOperation(ShardOperation.Kind.INDEX, operation.documentId(), version, json(operation.payload()));
+            case INDEX -> ShardOperation.index(operation.documentId(), version, operation.payload(), fields);
             case UPDATE_DIFF -> new ShardOperation(ShardOperation.Kind.UPDATE_DIFF, operation.documentId(), version, bson(operation.payload()));
             case UPDATE_V1 -> new ShardOperation(ShardOperation.Kind.UPDATE_V1, operation.documentId(), version, bson(operation.payload()));
             case DELETE -> new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), version, BytesArray.EMPTY);
             case DROP_ALL -> throw new IllegalArgumentException("a drop is not a document operation");
         };
-    }
-
-    /** The document's {@code _source}: the documented BSON to JSON mapping, {@code _id} left out. */
-    static BytesReference json(BsonDocument document) throws IOException {
-        try (XContentBuilder builder = JsonXContent.contentBuilder()) {
-            builder.map(BsonToJson.toSource(document));
-            return BytesReference.bytes(builder);
-        }
     }
 
     static BytesReference bson(BsonDocument document) {

@@ -10,7 +10,9 @@ import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.bson.BsonTimestamp;
 import org.elasticsearch.action.search.SearchResponse;
+import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.search.SearchHit;
+import org.elasticsearch.test.disruption.BlockMasterServiceOnMaster;
 import org.elasticsearch.test.ESIntegTestCase;
 
 import java.util.HashMap;
@@ -21,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.nullValue;
 
 /**
@@ -32,6 +35,12 @@ import static org.hamcrest.Matchers.nullValue;
 public class DeadLetterIT extends MongoFollowIntegTestCase {
 
     private static final String ONE_SHARD = "\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 1}";
+
+    @Override
+    protected Settings nodeSettings(int nodeOrdinal, Settings otherSettings) {
+        // dynamic mapping updates give up after 1s (30s by default), so a blocked master fails them within the test
+        return Settings.builder().put(super.nodeSettings(nodeOrdinal, otherSettings)).put("indices.mapping.dynamic_timeout", "1s").build();
+    }
 
     public void testRefusedDocumentsGoToTheDeadLetterIndexAndTheFollowGoesOn() throws Exception {
         MongoCollection<BsonDocument> items = collection("dl", "items");
@@ -81,6 +90,33 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         assertLetter(letters, "1", "i", 1, "non-finite double [-Infinity] cannot be indexed at [v]", "-Infinity");
         assertBusy(() -> assertThat(indexedDocuments("configured").keySet(), equalTo(java.util.Set.of("2"))), 30, TimeUnit.SECONDS);
         assertThat(indicesAdmin().prepareGetIndex().setIndices("my-rejects").get().getSettings().get("my-rejects").get("index.hidden"), equalTo("true"));
+    }
+
+    /** A mapping update the master cannot take in time is not a refused document: the batch is retried and goes through. */
+    public void testMappingUpdatesTheMasterCannotTakeNowAreRetriedNotRefused() throws Exception {
+        MongoCollection<BsonDocument> items = collection("dl", "busy_master");
+        putFollow("busy", "dl", "busy_master", ONE_SHARD);
+        ensureGreen("busy");
+        items.insertOne(doc(1).append("a", new BsonInt32(1)));
+        assertBusy(() -> assertThat(indexedDocuments("busy").keySet(), equalTo(java.util.Set.of("1"))), 30, TimeUnit.SECONDS);
+
+        BlockMasterServiceOnMaster blocked = new BlockMasterServiceOnMaster(random());
+        internalCluster().setDisruptionScheme(blocked);
+        blocked.startDisrupting();
+        try {
+            items.insertOne(doc(2).append("new_field", new BsonInt32(2))); // needs a dynamic mapping update
+            assertBusy(() -> {
+                long failed = shardStats("busy").stream().mapToLong(s -> ((Number) s.get("failed_write_requests")).longValue()).sum();
+                assertThat("the write failed on the blocked master at least once", failed, greaterThan(0L));
+            }, 60, TimeUnit.SECONDS);
+        } finally {
+            blocked.stopDisrupting();
+        }
+        assertBusy(() -> assertThat(indexedDocuments("busy").keySet(), equalTo(java.util.Set.of("1", "2"))), 60, TimeUnit.SECONDS);
+        Map<String, Object> shard = shardStats("busy").get(0);
+        assertThat(((Number) shard.get("documents_rejected")).longValue(), equalTo(0L));
+        assertThat(shard.get("fatal_exception"), nullValue());
+        assertNull(internalCluster().clusterService().state().metadata().index(".mongo-follow-rejected"));
     }
 
     public void testInvalidDeadLetterIndexNameIsRefused() throws Exception {

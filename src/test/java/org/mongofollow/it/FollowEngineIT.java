@@ -5,13 +5,16 @@ import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
 
 import org.bson.BsonDocument;
+import org.bson.BsonDouble;
 import org.bson.BsonInt32;
 import org.bson.BsonString;
+import org.elasticsearch.index.query.QueryBuilders;
 import org.elasticsearch.test.ESIntegTestCase;
 
 import java.util.List;
 import java.util.Map;
 
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertHitCount;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 
@@ -32,7 +35,14 @@ public class FollowEngineIT extends MongoFollowIntegTestCase {
         orders.updateMany(Filters.lt("_id", 10), Updates.inc("qty", 100));
         orders.updateOne(Filters.eq("_id", 11), Updates.unset("name"));
         orders.deleteMany(Filters.gte("_id", 40));
+        // a double beyond float's range: the index the follow created maps floating-point values as double
+        orders.insertOne(new BsonDocument("_id", new BsonInt32(100)).append("price", new BsonDouble(1.0E300)));
+        orders.insertOne(new BsonDocument("_id", new BsonInt32(101)).append("price", new BsonDouble(0.1)));
         assertConverges("orders", orders);
+        Map<String, Object> price = indicesAdmin().prepareGetFieldMappings("orders").setFields("price").get()
+            .fieldMappings("orders", "price").sourceAsMap();
+        assertThat(price.toString(), ((Map<?, ?>) price.get("price")).get("type"), equalTo("double"));
+        assertHitCount(prepareSearch("orders").setQuery(QueryBuilders.termQuery("price", 0.1)), 1);
 
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/_mongo_follow/_stats").get("indices");

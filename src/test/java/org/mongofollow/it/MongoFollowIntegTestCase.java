@@ -27,6 +27,7 @@ import org.junit.BeforeClass;
 import org.mongofollow.MongoFollowPlugin;
 import org.mongofollow.apply.BsonToJson;
 import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.embedded.EmbeddedMongo;
 
 import java.io.IOException;
@@ -107,9 +108,15 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
 
     /** The collection's documents as the follower must hold them: {@code _id} mapping and BSON to JSON mapping. */
     protected Map<String, Map<String, Object>> expectedDocuments(MongoCollection<BsonDocument> collection) throws IOException {
+        return expectedDocuments(collection, FieldSelection.ALL);
+    }
+
+    /** The collection's documents as a follower keeping only {@code fields} must hold them. */
+    protected Map<String, Map<String, Object>> expectedDocuments(MongoCollection<BsonDocument> collection, FieldSelection fields)
+        throws IOException {
         Map<String, Map<String, Object>> expected = new HashMap<>();
         for (BsonDocument document : collection.find()) {
-            expected.put(DocumentIds.toElasticsearchId(document.get("_id")), normalize(BsonToJson.toSource(document)));
+            expected.put(DocumentIds.toElasticsearchId(document.get("_id")), normalize(BsonToJson.toSource(fields.select(document))));
         }
         return expected;
     }
@@ -141,7 +148,12 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
 
     /** Waits until the index holds exactly the collection's documents. */
     protected void assertConverges(String index, MongoCollection<BsonDocument> collection) throws Exception {
-        Map<String, Map<String, Object>> expected = expectedDocuments(collection);
+        assertConverges(index, collection, FieldSelection.ALL);
+    }
+
+    /** Waits until the index holds exactly the selected part of the collection's documents. */
+    protected void assertConverges(String index, MongoCollection<BsonDocument> collection, FieldSelection fields) throws Exception {
+        Map<String, Map<String, Object>> expected = expectedDocuments(collection, fields);
         assertBusy(() -> {
             Map<String, Map<String, Object>> actual = indexedDocuments(index);
             if (actual.equals(expected) == false) {

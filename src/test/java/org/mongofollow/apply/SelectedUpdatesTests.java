@@ -1,0 +1,324 @@
+package org.mongofollow.apply;
+
+import org.bson.BsonArray;
+import org.bson.BsonDocument;
+import org.bson.BsonInt32;
+import org.bson.BsonNull;
+import org.bson.BsonString;
+import org.bson.BsonValue;
+import org.elasticsearch.common.bytes.BytesArray;
+import org.junit.Test;
+import org.mongofollow.embedded.DiffCalculator;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.mongofollow.apply.JsonAssert.assertStrictEquals;
+
+/**
+ * Updates applied to a selected copy give the selected part of the updated document, or ask for the document
+ * (null) where the copy cannot tell.
+ */
+public class SelectedUpdatesTests {
+
+    private static Map<String, Object> json(String document) {
+        return BsonToJson.toSource(BsonDocument.parse(document));
+    }
+
+    /** The update applied to the selected copy of {@code before}: null when the document must be looked up. */
+    private static Map<String, Object> applySelected(FieldSelection selection, ShardOperation.Kind kind, Map<String, Object> before, BsonDocument update) {
+        ShardOperation operation = new ShardOperation(kind, "1", 1, bytes(update));
+        return DocumentUpdates.apply(operation, selection.select(before), selection);
+    }
+
+    private static BytesArray bytes(BsonDocument document) {
+        java.nio.ByteBuffer buffer = new org.bson.RawBsonDocument(document, new org.bson.codecs.BsonDocumentCodec()).getByteBuffer().asNIO();
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return new BytesArray(bytes);
+    }
+
+    /** Checks that updating the copy gives the selection of the updated document. */
+    private static void check(FieldSelection selection, ShardOperation.Kind kind, String before, String update) {
+        Map<String, Object> full = json(before);
+        BsonDocument parsed = BsonDocument.parse(update);
+        Map<String, Object> updated = kind == ShardOperation.Kind.UPDATE_DIFF ? DiffApplier.apply(full, parsed) : V1UpdateApplier.apply(full, parsed);
+        Map<String, Object> result = applySelected(selection, kind, full, parsed);
+        assertTrue("the copy can take " + update, result != null);
+        assertStrictEquals(update, selection.select(updated), result);
+    }
+
+    private static void lookedUp(FieldSelection selection, ShardOperation.Kind kind, String before, String update) {
+        assertNull(update, applySelected(selection, kind, json(before), BsonDocument.parse(update)));
+    }
+
+    private static FieldSelection include(String... paths) {
+        return new FieldSelection(List.of(paths), List.of());
+    }
+
+    private static FieldSelection exclude(String... paths) {
+        return new FieldSelection(List.of(), List.of(paths));
+    }
+
+    private static final ShardOperation.Kind DIFF = ShardOperation.Kind.UPDATE_DIFF;
+    private static final ShardOperation.Kind V1 = ShardOperation.Kind.UPDATE_V1;
+
+    @Test
+    public void changesOfUnselectedFieldsAreDropped() {
+        BsonDocument narrowed = SelectedUpdates.narrow(exclude("secret", "secret2", "secret3"), DIFF,
+            BsonDocument.parse("{u: {secret: 1, a: 2}, ssecret2: {u: {x: 1}}, d: {secret3: false}}"), json("{a: 1}"));
+        assertEquals(BsonDocument.parse("{u: {a: 2}}"), narrowed);
+        check(exclude("secret"), DIFF, "{a: 1, secret: {x: 0}}", "{u: {secret: 1, a: 2}}");
+        check(include("name"), DIFF, "{name: 'n', details: {x: 1}}", "{sdetails: {u: {x: 2}}, u: {name: 'm'}}");
+    }
+
+    @Test
+    public void aNewValueKeepsItsSelectedPart() {
+        check(include("a.x"), DIFF, "{a: {x: 1, y: 1}}", "{u: {a: {x: 2, y: 2, z: 3}}}");
+        check(exclude("a.s"), DIFF, "{a: {s: 1}}", "{i: {a: {s: 2, t: 3}}}");
+    }
+
+    @Test
+    public void aNewValueWithNothingSelectedRemovesTheField() {
+        check(include("a.x"), DIFF, "{a: {x: 1}, b: 1}", "{u: {a: {y: 1}}}");
+        check(include("a.x"), V1, "{a: {x: 1}, b: 1}", "{$set: {a: {y: 1}}}");
+    }
+
+    @Test
+    public void subDiffsBelowAnIncludedPathApplyToTheCopy() {
+        check(include("a.x", "a.y"), DIFF, "{a: {x: 1, y: 2, z: 3}}", "{sa: {u: {x: 5, z: 0}, d: {y: false}}}");
+        check(include("a"), DIFF, "{a: [1, {b: 2}], c: 1}", "{sa: {a: true, u0: 7, s1: {u: {b: 3}}}}");
+    }
+
+    @Test
+    public void removingTheLastSelectedFieldLeavesTheObjectOut() {
+        check(include("a.x"), DIFF, "{a: {x: 1, y: 2}}", "{sa: {d: {x: false}}}");
+    }
+
+    @Test
+    public void arrayDiffsBelowAnExcludedPathKeepPositions() {
+        check(exclude("a.s"), DIFF, "{a: [{s: 1, t: 1}, 2, {s: 3}]}", "{sa: {a: true, s0: {u: {s: 9, t: 2}}, u1: {s: 1, t: 5}, s2: {d: {s: false}, i: {v: 1}}}}");
+        check(exclude("a.s"), DIFF, "{a: [{s: 1, t: 1}, 2, {s: 3}]}", "{sa: {a: true, l: 1}}");
+    }
+
+    @Test
+    public void whereTheCopyCannotTellTheDocumentIsLookedUp() {
+        // an object all of whose fields are unselected is not in the copy: a sub-diff into it may add a selected field
+        lookedUp(include("a.x"), DIFF, "{a: {y: 1}}", "{sa: {i: {x: 5}}}");
+        // the copy of an array below an include is missing its unselected elements
+        lookedUp(include("a.x"), DIFF, "{a: [{y: 1}, {x: 1}]}", "{sa: {a: true, s1: {u: {x: 2}}}}");
+        lookedUp(include("a.x"), V1, "{a: [{y: 1}, {x: 1}]}", "{$set: {'a.1.x': 2}}");
+        lookedUp(include("a.x"), V1, "{a: [{y: 1}]}", "{$set: {'a.0.x': 2}}");
+        // a field the copy lacks below an include may be in MongoDB's document, unselected, in its place: a new value goes there
+        lookedUp(include("a.x"), DIFF, "{a: {y: 1}, b: 1}", "{u: {a: {x: 1}}}");
+        lookedUp(include("a.x"), V1, "{a: {y: 1}, b: 1}", "{$set: {'a.x': 1}}");
+    }
+
+    @Test
+    public void v1PathsFollowTheSelection() {
+        check(exclude("secret", "a.s"), V1, "{a: {s: 1, t: 1}, secret: 1}", "{$set: {secret: 2, 'a.s': 3, 'a.t': 4}, $unset: {'a.u': true}}");
+        check(include("a.x"), V1, "{a: {q: 1, x: 0}, b: 1}", "{$set: {'a.x.y': 2, 'a.z': 3}}");
+        check(exclude("a.s"), V1, "{a: [{s: 1, t: 1}]}", "{$set: {'a.0.s': 2, 'a.0.t': 3, 'a.2': {s: 1, u: 1}}}");
+        check(include("a"), V1, "{a: [{s: 1}], b: 1}", "{$set: {'a.0.s': 2, b: 3}, $unset: {'a.0': true}}");
+    }
+
+    /**
+     * Random documents, random changes (diffs as the server logs them, by the embedded MongoDB's calculators)
+     * and random selections: whenever the copy takes the update, it equals the selection of the updated document.
+     */
+    @Test
+    public void randomUpdatesOfRandomSelectionsMatchTheSelectedUpdatedDocument() {
+        Random random = new Random(20261122);
+        int applied = 0;
+        int lookedUp = 0;
+        for (int round = 0; round < 3000; round++) {
+            BsonDocument before = randomDocument(random, 0);
+            BsonDocument after = mutate(random, before, 0);
+            FieldSelection selection = randomSelection(random);
+            de.bwaldvogel.mongo.bson.Document pre = toLibrary(before);
+            de.bwaldvogel.mongo.bson.Document post = toLibrary(after);
+            de.bwaldvogel.mongo.bson.Document diff = random.nextBoolean()
+                ? DiffCalculator.calculatorDiff(pre, post)
+                : DiffCalculator.operatorDiff(pre, post, Set.of());
+            BsonDocument update = toBson(diff).asDocument();
+            Map<String, Object> full = BsonToJson.toSource(before);
+            Map<String, Object> expected = selection.select(BsonToJson.toSource(after));
+            assertStrictEquals("the calculators' diff reproduces the change", BsonToJson.toSource(after), DiffApplier.apply(full, update));
+            Map<String, Object> result = applySelected(selection, DIFF, full, update);
+            if (result == null) {
+                lookedUp++;
+            } else {
+                applied++;
+                assertStrictEquals(selection + " " + before.toJson() + " " + update.toJson(), expected, result);
+            }
+        }
+        assertTrue("most updates apply to the copy: " + applied + " applied, " + lookedUp + " looked up", applied > lookedUp * 3);
+    }
+
+    private static final String[] NAMES = { "a", "b", "c", "d" };
+
+    private static BsonDocument randomDocument(Random random, int depth) {
+        BsonDocument document = new BsonDocument();
+        int fields = random.nextInt(4) + (depth == 0 ? 1 : 0);
+        for (int i = 0; i < fields; i++) {
+            document.put(NAMES[random.nextInt(NAMES.length)], randomValue(random, depth + 1));
+        }
+        return document;
+    }
+
+    private static BsonValue randomValue(Random random, int depth) {
+        int kind = random.nextInt(depth >= 3 ? 2 : 5);
+        return switch (kind) {
+            case 0 -> new BsonInt32(random.nextInt(5));
+            case 1 -> random.nextInt(8) == 0 ? BsonNull.VALUE : new BsonString("s" + random.nextInt(3));
+            case 2, 3 -> randomDocument(random, depth);
+            default -> {
+                List<BsonValue> values = new ArrayList<>();
+                int n = random.nextInt(4);
+                for (int i = 0; i < n; i++) {
+                    values.add(randomValue(random, depth + 1));
+                }
+                yield new BsonArray(values);
+            }
+        };
+    }
+
+    /** A changed copy: fields set, removed, moved to the end, or changed below; array elements changed, added, cut. */
+    private static BsonDocument mutate(Random random, BsonDocument document, int depth) {
+        BsonDocument out = document.clone();
+        int changes = 1 + random.nextInt(2);
+        for (int c = 0; c < changes; c++) {
+            String name = NAMES[random.nextInt(NAMES.length)];
+            BsonValue current = out.get(name);
+            switch (random.nextInt(4)) {
+                case 0 -> out.put(name, randomValue(random, depth + 1));
+                case 1 -> out.remove(name);
+                case 2 -> {
+                    if (current != null) {
+                        out.remove(name);
+                        out.put(name, current);
+                    }
+                }
+                default -> {
+                    if (current != null && current.isDocument()) {
+                        out.put(name, mutate(random, current.asDocument(), depth + 1));
+                    } else if (current != null && current.isArray()) {
+                        out.put(name, mutateArray(random, current.asArray(), depth + 1));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static BsonArray mutateArray(Random random, BsonArray array, int depth) {
+        BsonArray out = array.clone();
+        switch (random.nextInt(3)) {
+            case 0 -> out.add(randomValue(random, depth + 1));
+            case 1 -> {
+                if (out.isEmpty() == false) {
+                    out.remove(out.size() - 1);
+                }
+            }
+            default -> {
+                if (out.isEmpty() == false) {
+                    int i = random.nextInt(out.size());
+                    BsonValue element = out.get(i);
+                    out.set(i, element.isDocument() ? mutate(random, element.asDocument(), depth + 1) : randomValue(random, depth + 1));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static FieldSelection randomSelection(Random random) {
+        List<String> includes = new ArrayList<>();
+        List<String> excludes = new ArrayList<>();
+        int n = random.nextInt(3);
+        for (int i = 0; i < n; i++) {
+            includes.add(randomPath(random));
+        }
+        int m = random.nextInt(3);
+        for (int i = 0; i < m; i++) {
+            excludes.add(randomPath(random));
+        }
+        return new FieldSelection(includes, excludes);
+    }
+
+    private static String randomPath(Random random) {
+        StringBuilder path = new StringBuilder(NAMES[random.nextInt(NAMES.length)]);
+        int depth = random.nextInt(3);
+        for (int i = 0; i < depth; i++) {
+            path.append('.').append(NAMES[random.nextInt(NAMES.length)]);
+        }
+        return path.toString();
+    }
+
+    private static de.bwaldvogel.mongo.bson.Document toLibrary(BsonDocument document) {
+        de.bwaldvogel.mongo.bson.Document out = new de.bwaldvogel.mongo.bson.Document();
+        for (Map.Entry<String, BsonValue> e : document.entrySet()) {
+            out.put(e.getKey(), toLibraryValue(e.getValue()));
+        }
+        return out;
+    }
+
+    private static Object toLibraryValue(BsonValue value) {
+        if (value.isDocument()) {
+            return toLibrary(value.asDocument());
+        }
+        if (value.isArray()) {
+            List<Object> list = new ArrayList<>();
+            for (BsonValue v : value.asArray()) {
+                list.add(toLibraryValue(v));
+            }
+            return list;
+        }
+        if (value.isInt32()) {
+            return value.asInt32().getValue();
+        }
+        if (value.isString()) {
+            return value.asString().getValue();
+        }
+        return null;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static BsonValue toBson(Object value) {
+        if (value instanceof Map<?, ?> map) {
+            BsonDocument document = new BsonDocument();
+            for (Map.Entry<String, Object> e : ((Map<String, Object>) map).entrySet()) {
+                document.put(e.getKey(), toBson(e.getValue()));
+            }
+            return document;
+        }
+        if (value instanceof List<?> list) {
+            BsonArray array = new BsonArray();
+            for (Object v : list) {
+                array.add(toBson(v));
+            }
+            return array;
+        }
+        if (value instanceof Integer i) {
+            return new BsonInt32(i);
+        }
+        if (value instanceof Boolean b) {
+            return org.bson.BsonBoolean.valueOf(b);
+        }
+        if (value instanceof String s) {
+            return new BsonString(s);
+        }
+        if (value == null) {
+            return BsonNull.VALUE;
+        }
+        if (value instanceof Long l) {
+            return new org.bson.BsonInt64(l);
+        }
+        throw new IllegalArgumentException("unexpected " + value.getClass());
+    }
+}
