@@ -6,18 +6,23 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 
 import de.bwaldvogel.mongo.bson.BinData;
+import de.bwaldvogel.mongo.bson.BsonJavaScript;
+import de.bwaldvogel.mongo.bson.BsonRegularExpression;
 import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Decimal128;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.bson.LegacyUUID;
 import de.bwaldvogel.mongo.bson.ObjectId;
 
 /**
  * Helpers over the library's BSON value model ({@link Document}, {@link List}, boxed scalars): exact
  * (type- and order-sensitive) equality as MongoDB's binary comparison sees it, deep copies, and the
- * encoded BSON size of a value (used by the diff calculator and the byte cap of the oplog).
+ * encoded BSON size of a value (used by the diff calculator, the byte cap of the oplog and the collections'
+ * data size). Values the library has no class for are {@link RawBsonValue}s.
  */
 final class BsonValues {
 
@@ -61,6 +66,11 @@ final class BsonValues {
                 }
             }
             return true;
+        }
+        if (a instanceof BsonRegularExpression && b instanceof BsonRegularExpression) { // it has no equals of its own
+            BsonRegularExpression ra = (BsonRegularExpression) a;
+            BsonRegularExpression rb = (BsonRegularExpression) b;
+            return ra.getPattern().equals(rb.getPattern()) && Objects.equals(ra.getOptions(), rb.getOptions());
         }
         return a.getClass() == b.getClass() && a.equals(b);
     }
@@ -125,12 +135,19 @@ final class BsonValues {
             return 12;
         } else if (value instanceof Decimal128) {
             return 16;
-        } else if (value instanceof UUID) {
+        } else if (value instanceof UUID || value instanceof LegacyUUID) {
             return 4 + 1 + 16;
         } else if (value instanceof BinData) {
             return 4 + 1 + ((BinData) value).getData().length;
+        } else if (value instanceof RawBsonValue) {
+            return ((RawBsonValue) value).bodySize();
+        } else if (value instanceof BsonRegularExpression) {
+            BsonRegularExpression regex = (BsonRegularExpression) value;
+            return cstringSize(regex.getPattern()) + cstringSize(regex.getOptions() == null ? "" : regex.getOptions());
+        } else if (value instanceof BsonJavaScript) {
+            return 4 + ((BsonJavaScript) value).getCode().getBytes(StandardCharsets.UTF_8).length + 1;
         }
-        return 16; // regex, code, min/max key, legacy UUID: close enough for sizing decisions
+        return 0; // min and max key
     }
 
     @SuppressWarnings("unchecked")

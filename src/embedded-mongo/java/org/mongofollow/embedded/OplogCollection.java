@@ -39,6 +39,22 @@ final class OplogCollection extends MemoryCollection {
         return uuid;
     }
 
+    /**
+     * The library sizes documents with its own BSON encoder, which cannot write {@link RawBsonValue}s: this
+     * collection keeps its data size itself, with {@link BsonValues#documentSize}.
+     */
+    @Override
+    protected boolean tracksDataSize() {
+        return false;
+    }
+
+    @Override
+    protected Integer addDocumentInternal(Document document) {
+        Integer position = super.addDocumentInternal(document);
+        updateDataSize(BsonValues.documentSize(document));
+        return position;
+    }
+
     @Override
     public synchronized void addDocument(Document document) {
         if (OplogWriter.isReplicated(getDatabaseName(), getCollectionName())) {
@@ -66,14 +82,18 @@ final class OplogCollection extends MemoryCollection {
     protected synchronized void removeDocument(Integer position) {
         Document before = getDocument(position);
         super.removeDocument(position);
-        if (before != null && replicated()) {
-            writer().onDelete(this, before);
+        if (before != null) {
+            updateDataSize(-BsonValues.documentSize(before));
+            if (replicated()) {
+                writer().onDelete(this, before);
+            }
         }
     }
 
     @Override
     protected void handleUpdate(Integer position, Document oldDocument, Document newDocument) {
         super.handleUpdate(position, oldDocument, newDocument);
+        updateDataSize(BsonValues.documentSize(newDocument) - BsonValues.documentSize(oldDocument));
         if (replicated()) {
             writer().onUpdate(this, oldDocument, newDocument);
         }

@@ -13,9 +13,6 @@ import de.bwaldvogel.mongo.exception.MongoServerError;
 import de.bwaldvogel.mongo.exception.MongoServerException;
 import de.bwaldvogel.mongo.wire.MongoDatabaseHandler;
 import de.bwaldvogel.mongo.wire.MongoExceptionHandler;
-import de.bwaldvogel.mongo.wire.MongoWireMessageEncoder;
-import de.bwaldvogel.mongo.wire.MongoWireProtocolHandler;
-import de.bwaldvogel.mongo.wire.MongoWireReplyEncoder;
 import de.bwaldvogel.mongo.wire.message.MessageHeader;
 import de.bwaldvogel.mongo.wire.message.MongoMessage;
 import io.netty.bootstrap.ServerBootstrap;
@@ -32,12 +29,13 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 
 /**
- * The library's server with one addition in its Netty pipeline: a handler in front of
- * {@code MongoDatabaseHandler} that runs {@code getMore}s on oplog cursors on a worker pool and replies
- * with {@code ctx.writeAndFlush}, so an await-data cursor waiting for new entries never blocks the event
- * loop that other connections share. (A driver connection has one request in flight, so replies keep
- * their order.) The backend is not closed by {@link #stopServing()}: a stopped server can bind again on
- * the same port with its data.
+ * The library's server with its own Netty pipeline. The wire codec is the project's
+ * ({@link WireRequestDecoder}, {@link WireReplyEncoder}), which carries every BSON type without loss where
+ * the library's refuses or changes some. A handler in front of {@code MongoDatabaseHandler} runs
+ * {@code getMore}s on oplog cursors on a worker pool and replies with {@code ctx.writeAndFlush}, so an
+ * await-data cursor waiting for new entries never blocks the event loop that other connections share. (A
+ * driver connection has one request in flight, so replies keep their order.) The backend is not closed by
+ * {@link #stopServing()}: a stopped server can bind again on the same port with its data.
  */
 final class ReplicaSetServer extends MongoServer {
 
@@ -73,9 +71,8 @@ final class ReplicaSetServer extends MongoServer {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     public void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new MongoWireReplyEncoder());
-                        ch.pipeline().addLast(new MongoWireMessageEncoder());
-                        ch.pipeline().addLast(new MongoWireProtocolHandler());
+                        ch.pipeline().addLast(new WireReplyEncoder());
+                        ch.pipeline().addLast(new WireRequestDecoder());
                         ch.pipeline().addLast(new OffLoopGetMoreHandler());
                         ch.pipeline().addLast(new MongoDatabaseHandler(backend, channelGroup));
                         ch.pipeline().addLast(new MongoExceptionHandler());
