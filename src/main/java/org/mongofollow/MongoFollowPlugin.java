@@ -47,6 +47,7 @@ import org.mongofollow.rest.RestFollowStatsAction;
 import org.mongofollow.source.FollowClientSettings;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.task.CheckpointPublisher;
+import org.mongofollow.task.FollowEndpoints;
 import org.mongofollow.task.FollowTaskCleaner;
 import org.mongofollow.task.ShardFollowNodeTask;
 import org.mongofollow.task.ShardFollowStatus;
@@ -92,6 +93,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         checkpoints = new CheckpointPublisher(services.client(), services.threadPool());
         PersistentTasksService persistentTasks = new PersistentTasksService(services.clusterService(), services.threadPool(), services.client());
         services.clusterService().addListener(new FollowTaskCleaner(persistentTasks));
+        FollowEndpoints.closeUnusedPeriodically(services.clusterService(), services.threadPool(), mongoClients);
         return List.of(mongoClients, checkpoints);
     }
 

@@ -10,13 +10,16 @@ import com.mongodb.client.MongoClients;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.core.TimeValue;
 
 import java.io.Closeable;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Hands out one {@link MongoClient} per endpoint and node, built from the named clients' settings or
@@ -28,11 +31,21 @@ public class MongoClientService implements Closeable {
 
     private static final Logger logger = LogManager.getLogger(MongoClientService.class);
 
+    /** How long a client no follow uses stays open after its last use (a follow that just started, a PUT probing). */
+    public static final TimeValue IDLE_CLIENT_TIMEOUT = TimeValue.timeValueMinutes(1);
+
     private volatile Map<String, FollowClientSettings> namedSettings;
     private final Map<MongoEndpoint, MongoClient> clients = new HashMap<>();
+    private final Map<MongoEndpoint, Long> lastUsedNanos = new HashMap<>();
+    private final LongSupplier nanoTime;
 
     public MongoClientService(Settings settings) {
+        this(settings, System::nanoTime);
+    }
+
+    MongoClientService(Settings settings, LongSupplier nanoTime) {
         this.namedSettings = FollowClientSettings.load(settings);
+        this.nanoTime = nanoTime;
     }
 
     /** The named client's settings; an unknown name is a clear 400. */
@@ -47,13 +60,47 @@ public class MongoClientService implements Closeable {
         return settings;
     }
 
+    /** The shared client of the endpoint, created on first use. */
     public synchronized MongoClient client(MongoEndpoint endpoint) {
         MongoClient client = clients.get(endpoint);
         if (client == null) {
             client = MongoClients.create(clientSettings(endpoint));
             clients.put(endpoint, client);
         }
+        lastUsedNanos.put(endpoint, nanoTime.getAsLong());
         return client;
+    }
+
+    /**
+     * Closes the clients of endpoints that no follow uses any more (the follows ended, or a refused PUT probed them)
+     * once they have not been used for {@link #IDLE_CLIENT_TIMEOUT}; a later use creates a new client.
+     *
+     * @return how many clients were closed
+     */
+    public int closeUnused(Set<MongoEndpoint> inUse) {
+        long idleBefore = nanoTime.getAsLong() - IDLE_CLIENT_TIMEOUT.nanos();
+        List<MongoClient> unused = new ArrayList<>();
+        synchronized (this) {
+            clients.entrySet().removeIf(entry -> {
+                MongoEndpoint endpoint = entry.getKey();
+                if (inUse.contains(endpoint) || lastUsedNanos.getOrDefault(endpoint, Long.MIN_VALUE) - idleBefore > 0) {
+                    return false;
+                }
+                lastUsedNanos.remove(endpoint);
+                unused.add(entry.getValue());
+                return true;
+            });
+        }
+        unused.forEach(MongoClient::close);
+        if (unused.isEmpty() == false) {
+            logger.debug("closed {} MongoDB client(s) that no follow uses", unused.size());
+        }
+        return unused.size();
+    }
+
+    /** How many clients are open. */
+    public synchronized int openClients() {
+        return clients.size();
     }
 
     /** A client for the endpoint that the caller owns and closes (not shared, not kept). */
@@ -118,6 +165,7 @@ public class MongoClientService implements Closeable {
                     return false;
                 }
                 stale.add(entry.getValue());
+                lastUsedNanos.remove(entry.getKey());
                 return true;
             });
         }
@@ -133,6 +181,7 @@ public class MongoClientService implements Closeable {
         synchronized (this) {
             all = new ArrayList<>(clients.values());
             clients.clear();
+            lastUsedNanos.clear();
         }
         all.forEach(MongoClient::close);
     }
