@@ -241,7 +241,7 @@ public final class PutFollowAction {
                 return;
             }
             // the copy starts at `start` (t0): tombstones must outlive it before the shard tasks write any (see GcDeletes)
-            CopyState copy = CopyState.start(start, true, GcDeletes.current(index), threadPool.absoluteTimeInMillis());
+            CopyState copy = CopyState.start(start, false, GcDeletes.current(index), threadPool.absoluteTimeInMillis());
             FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints, copy);
             GcDeletes.raise(client, request.index, listener.delegateFailureAndWrap((l, v) -> store(request, created, start, follow, l)));
         }

@@ -22,8 +22,9 @@ import java.util.TreeMap;
  * @param t0               the majority commit point the copy started at; copied documents carry it as version,
  *                         and it identifies the copy (a resync is a new copy with a newer t0)
  * @param state            running or done
- * @param resync           whether documents that neither the copy nor the log wrote are swept at the end (always
- *                         true: on a new index the sweep finds nothing); kept for the stats
+ * @param resync           whether this copy is a resync ({@code _resync} or {@code on_history_lost: resync}) rather
+ *                         than the follow's initial copy; shown in the stats (every copy sweeps what neither it nor
+ *                         the log wrote at the end; on a new index the sweep finds nothing)
  * @param gcDeletesBefore  the follower index's {@code index.gc_deletes} before the copy raised it ("" = unset),
  *                         restored when the copy is done
  * @param totalEstimate    the collection's estimated document count when the copy was planned

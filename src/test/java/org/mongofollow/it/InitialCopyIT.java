@@ -276,11 +276,13 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
                 assertThat((String) fatal.get("reason"), containsString("POST /lost/_mongo_follow/_resync"));
             }, 30, TimeUnit.SECONDS);
             String firstStart = (String) copyStats("lost").get("start_position");
+            assertThat("the initial copy is no resync", copyStats("lost").get("resync"), equalTo(false));
 
             Map<String, Object> resync = call("POST", "/lost/_mongo_follow/_resync");
             assertThat(resync.get("acknowledged"), equalTo(true));
             Map<String, Object> copy = awaitCopyDone("lost", 60);
             assertThat(copy.get("start_position"), org.hamcrest.Matchers.not(equalTo(firstStart)));
+            assertThat(copy.get("resync"), equalTo(true));
             assertConvergesExactly("lost", items);
             items.insertOne(new BsonDocument("_id", new BsonInt32(5000)).append("after", new BsonString("resync")));
             assertConvergesExactly("lost", items);
@@ -310,6 +312,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
                 Map<String, Object> copy = copyStats("auto");
                 assertThat(copy.get("start_position"), org.hamcrest.Matchers.not(equalTo(firstStart)));
                 assertThat(copy.get("state"), equalTo("done"));
+                assertThat(copy.get("resync"), equalTo(true));
             }, 60, TimeUnit.SECONDS);
             assertConvergesExactly("auto", items);
             call("POST", "/auto/_mongo_follow/_unfollow");
