@@ -179,6 +179,7 @@ public final class FollowStatsAction {
                 builder.field("start_position", copy.t0().toString());
                 builder.field("documents_copied", copy.documentsCopied());
                 builder.field("documents_read", copy.documentsRead());
+                builder.field("documents_rejected", copy.documentsRejected());
                 builder.field("documents_total_estimate", copy.totalEstimate());
                 builder.field("ranges_done", copy.rangesDone());
                 builder.field("ranges_total", copy.ranges().size());

@@ -30,6 +30,7 @@ import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.task.DeadLetters;
 import org.mongofollow.task.FollowFailures;
 import org.mongofollow.task.ShardFollowNodeTask;
 
@@ -39,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,9 +54,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * <li>copies up to {@code initial_copy_max_concurrent_ranges} ranges at a time, each in batches of
  * {@code initial_copy_batch_size} documents read in {@code _id} order with read concern majority, written to the
  * follower shards through {@link ApplyOperationsAction} as full documents with version t0 (so a copied document
- * never overwrites an operation of the log, whose versions are all above t0); after each batch the range's last
- * {@code _id} is recorded and stored at most once per {@code checkpoint_interval}, so a copy that restarts (node
- * loss, restart, pause) reads again at most the batches in flight since the last store;</li>
+ * never overwrites an operation of the log, whose versions are all above t0); documents Elasticsearch refuses (the
+ * mapping of a value or a field name, or the primary) go to the dead-letter index ({@link DeadLetters}, operation
+ * {@code copy}, version t0) and are removed from the index; after each batch the range's last {@code _id} is
+ * recorded and stored at most once per {@code checkpoint_interval}, so a copy that restarts (node loss, restart,
+ * pause) reads again at most the batches in flight since the last store;</li>
  * <li>sweeps: deletes, with version t0, every document of the index whose version is below t0 (neither the copy
  * nor the log wrote it: left over from before a resync, deleted while the follow could not see it);</li>
  * <li>restores {@code index.gc_deletes} and marks the copy done.</li>
@@ -79,6 +83,11 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     private final AtomicLong readNanos = new AtomicLong();
     private final AtomicLong writeNanos = new AtomicLong();
     private long readAtStart;
+    private long rejectedAtStart;
+    // documents this run sent to the dead-letter index, counted when their batch advances its range, so the stored
+    // count always goes with the stored progress (a resumed copy reads the batches after it again, not the ones before)
+    private long rejected;
+    private final DeadLetters deadLetters;
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private boolean publishScheduled;
 
@@ -97,6 +106,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
         this.params = params;
         this.services = services;
         this.clusterService = clusterService;
+        this.deadLetters = new DeadLetters(services.client());
     }
 
     public CopyTask params() {
@@ -158,6 +168,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                 copy = state;
                 ranges = state.ranges().toArray(new CopyState.Range[0]);
                 readAtStart = state.documentsRead();
+                rejectedAtStart = state.documentsRejected();
             }
             copyRanges(index, state);
             if (stopping()) {
@@ -306,26 +317,36 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                 long writeStart = System.nanoTime();
                 readNanos.addAndGet(writeStart - readStart);
                 Map<Integer, List<ShardOperation>> byShard = new HashMap<>();
+                Map<String, RawBsonDocument> byId = new HashMap<>();
+                List<DeadLetters.Letter> letters = new ArrayList<>();
                 BsonValue last = null;
                 for (RawBsonDocument document : batch) {
                     BsonValue mongoId = document.get("_id");
                     last = mongoId;
                     String id = DocumentIds.toElasticsearchId(mongoId);
+                    int shard = routing.getShard(id, null);
+                    byId.put(id, document);
                     ShardOperation operation;
                     try {
                         operation = ShardOperation.index(id, version, document, params.follow().fields());
                     } catch (RejectedDocumentException e) {
-                        logger.warn("[{}] document [{}] not copied: {}", params.index(), id, e.getMessage());
+                        letters.add(letter(shard, id, version, document, e.getMessage()));
                         operation = new ShardOperation(ShardOperation.Kind.DELETE, id, version, BytesArray.EMPTY);
                     }
-                    byShard.computeIfAbsent(routing.getShard(id, null), s -> new ArrayList<>()).add(operation);
+                    byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(operation);
                 }
-                if (write(index, byShard) == false) {
+                List<ApplyOperationsAction.Rejection> rejections = new ArrayList<>();
+                if (write(index, byShard, rejections) == false) {
                     return;
                 }
+                for (ApplyOperationsAction.Rejection rejection : rejections) {
+                    letters.add(letter(routing.getShard(rejection.id(), null), rejection.id(), version, byId.get(rejection.id()), rejection.reason()));
+                }
+                writeLetters(letters);
                 writeNanos.addAndGet(System.nanoTime() - writeStart);
                 synchronized (this) {
                     ranges[rangeIndex] = ranges[rangeIndex].advance(last, batch.size(), exhausted);
+                    rejected += letters.size();
                 }
                 schedulePublish();
                 if (exhausted) {
@@ -363,8 +384,25 @@ public class CopyNodeTask extends AllocatedPersistentTask {
         }
     }
 
-    /** Writes a batch to its shards in parallel; false when the task stopped meanwhile. */
-    private boolean write(IndexMetadata index, Map<Integer, List<ShardOperation>> byShard) throws Exception {
+    /** A dead letter for a copied document that Elasticsearch or the mapping refused (logged too). */
+    private DeadLetters.Letter letter(int shard, String id, long t0, RawBsonDocument document, String reason) {
+        logger.warn("[{}][{}] copied document [{}] rejected: {}", params.index(), shard, id, reason);
+        return DeadLetters.Letter.copy(params.index(), shard, params.follow().namespace(), id, t0, document, reason);
+    }
+
+    /** Writes a batch's letters to the dead-letter index and waits for them (a letter that cannot be written is logged). */
+    private void writeLetters(List<DeadLetters.Letter> letters) throws InterruptedException {
+        CountDownLatch written = new CountDownLatch(1);
+        deadLetters.write(params.follow().deadLetterIndex(), letters, written::countDown);
+        written.await();
+    }
+
+    /**
+     * Writes a batch to its shards in parallel, adding the documents the primaries refused to {@code rejections};
+     * false when the task stopped meanwhile.
+     */
+    private boolean write(IndexMetadata index, Map<Integer, List<ShardOperation>> byShard, List<ApplyOperationsAction.Rejection> rejections)
+        throws Exception {
         Map<Integer, List<ShardOperation>> remaining = new HashMap<>(byShard);
         long delay = 10;
         while (remaining.isEmpty() == false) {
@@ -385,10 +423,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             Exception lastFailure = null;
             for (var entry : futures.entrySet()) {
                 try {
-                    ApplyOperationsAction.Response response = entry.getValue().actionGet();
-                    for (ApplyOperationsAction.Rejection rejection : response.rejections()) {
-                        logger.warn("[{}] copied document [{}] rejected: {}", params.index(), rejection.id(), rejection.reason());
-                    }
+                    rejections.addAll(entry.getValue().actionGet().rejections());
                     remaining.remove(entry.getKey());
                 } catch (Exception e) {
                     if (FollowFailures.shouldRetry(e) == false && isMappingWaitTimeout(e) == false) {
@@ -432,7 +467,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     }
 
     private synchronized CopyState snapshot() {
-        return copy == null ? null : copy.withProgress(List.of(ranges), readAtStart + read.get());
+        return copy == null ? null : copy.withProgress(List.of(ranges), readAtStart + read.get(), rejectedAtStart + rejected);
     }
 
     private synchronized void schedulePublish() {

@@ -30,6 +30,8 @@ import java.util.TreeMap;
  * @param totalEstimate    the collection's estimated document count when the copy was planned
  * @param startedMillis    wall time the copy started
  * @param documentsRead    documents read from MongoDB by every run of the copy, as last stored
+ * @param documentsRejected documents of the copied batches that Elasticsearch refused (sent to the dead-letter
+ *                         index), as last stored with the ranges' progress
  * @param mixedIdTypes     whether the collection's {@code _id}s span several BSON type classes (range queries then
  *                         add type-order clauses, see {@code org.mongofollow.copy.IdRanges})
  * @param ranges           the {@code _id} ranges and their progress; empty until the copy task planned them
@@ -43,6 +45,7 @@ public record CopyState(
     long totalEstimate,
     long startedMillis,
     long documentsRead,
+    long documentsRejected,
     boolean mixedIdTypes,
     List<Range> ranges,
     String failure
@@ -110,7 +113,7 @@ public record CopyState(
 
     /** A copy that starts now at {@code t0}, its ranges not planned yet. */
     public static CopyState start(OplogPosition t0, boolean resync, String gcDeletesBefore, long nowMillis) {
-        return new CopyState(t0, State.RUNNING, resync, gcDeletesBefore, 0, nowMillis, 0, false, List.of(), null);
+        return new CopyState(t0, State.RUNNING, resync, gcDeletesBefore, 0, nowMillis, 0, 0, false, List.of(), null);
     }
 
     public boolean planned() {
@@ -130,19 +133,19 @@ public record CopyState(
     }
 
     public CopyState withPlan(long estimate, boolean mixed, List<Range> planned) {
-        return new CopyState(t0, state, resync, gcDeletesBefore, estimate, startedMillis, documentsRead, mixed, planned, failure);
+        return new CopyState(t0, state, resync, gcDeletesBefore, estimate, startedMillis, documentsRead, documentsRejected, mixed, planned, failure);
     }
 
-    public CopyState withProgress(List<Range> newRanges, long read) {
-        return new CopyState(t0, state, resync, gcDeletesBefore, totalEstimate, startedMillis, read, mixedIdTypes, newRanges, failure);
+    public CopyState withProgress(List<Range> newRanges, long read, long rejected) {
+        return new CopyState(t0, state, resync, gcDeletesBefore, totalEstimate, startedMillis, read, rejected, mixedIdTypes, newRanges, failure);
     }
 
     public CopyState done() {
-        return new CopyState(t0, State.DONE, resync, gcDeletesBefore, totalEstimate, startedMillis, documentsRead, mixedIdTypes, ranges, null);
+        return new CopyState(t0, State.DONE, resync, gcDeletesBefore, totalEstimate, startedMillis, documentsRead, documentsRejected, mixedIdTypes, ranges, null);
     }
 
     public CopyState withFailure(String reason) {
-        return new CopyState(t0, state, resync, gcDeletesBefore, totalEstimate, startedMillis, documentsRead, mixedIdTypes, ranges, reason);
+        return new CopyState(t0, state, resync, gcDeletesBefore, totalEstimate, startedMillis, documentsRead, documentsRejected, mixedIdTypes, ranges, reason);
     }
 
     /**
@@ -175,6 +178,7 @@ public record CopyState(
             planned() ? totalEstimate : update.totalEstimate,
             startedMillis,
             Math.max(documentsRead, update.documentsRead),
+            Math.max(documentsRejected, update.documentsRejected),
             planned() ? mixedIdTypes : update.mixedIdTypes,
             merged,
             update.failure
@@ -189,6 +193,7 @@ public record CopyState(
         data.put(PREFIX + "total_estimate", Long.toString(totalEstimate));
         data.put(PREFIX + "started_millis", Long.toString(startedMillis));
         data.put(PREFIX + "documents_read", Long.toString(documentsRead));
+        data.put(PREFIX + "documents_rejected", Long.toString(documentsRejected));
         data.put(PREFIX + "mixed_id_types", Boolean.toString(mixedIdTypes));
         if (failure != null) {
             data.put(PREFIX + "failure", failure);
@@ -218,6 +223,7 @@ public record CopyState(
             Long.parseLong(data.getOrDefault(PREFIX + "total_estimate", "0")),
             Long.parseLong(data.getOrDefault(PREFIX + "started_millis", "0")),
             Long.parseLong(data.getOrDefault(PREFIX + "documents_read", "0")),
+            Long.parseLong(data.getOrDefault(PREFIX + "documents_rejected", "0")),
             Boolean.parseBoolean(data.get(PREFIX + "mixed_id_types")),
             new ArrayList<>(ranges.values()),
             data.get(PREFIX + "failure")

@@ -206,6 +206,7 @@ public final class UpdateFollowMetadataAction {
                             copy.totalEstimate(),
                             copy.startedMillis(),
                             copy.documentsRead(),
+                            copy.documentsRejected(),
                             copy.mixedIdTypes(),
                             copy.ranges(),
                             copy.failure()

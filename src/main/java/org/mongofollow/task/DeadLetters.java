@@ -32,7 +32,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * one bad document. One letter per refused operation, written with the node client as ordinary index
  * requests; the index ({@code .mongo-follow-rejected} unless the follow's {@code dead_letter_index} says
  * otherwise) is created hidden with a fixed mapping on first use. A letter's id is derived from the follower
- * index, the document id and the operation's oplog position, so a replayed operation rewrites its letter.
+ * index, the document id and the operation's oplog position (a copy's t0 for a copied document), so a replayed
+ * operation or copy batch rewrites its letter.
  * A letter that cannot be written is logged and the follow goes on.
  */
 public final class DeadLetters {
@@ -90,6 +91,16 @@ public final class DeadLetters {
                 reason,
                 payload == null ? null : json(payload)
             );
+        }
+
+        /**
+         * A letter for a document of a copy (initial copy or resync) that writes its documents with version {@code t0}
+         * into shard {@code shard}. It has no place in an oplog entry ({@code indexInEntry} -1), which keeps its id
+         * apart from a letter of an oplog operation of the same document at the same position; a copy batch written
+         * again rewrites it.
+         */
+        public static Letter copy(String followerIndex, int shard, String namespace, String documentId, long t0, BsonDocument document, String reason) {
+            return new Letter(followerIndex, shard, namespace, documentId, t0, -1, "copy", reason, document == null ? null : json(document));
         }
 
         String id() {

@@ -62,7 +62,7 @@ public class FollowStatsActionTests extends ESTestCase {
         assertThat(
             Strings.toString(stats),
             equalTo(
-                "{\"state\":\"running\",\"resync\":true,\"start_position\":\"" + copy.t0() + "\",\"documents_copied\":750,\"documents_read\":0,"
+                "{\"state\":\"running\",\"resync\":true,\"start_position\":\"" + copy.t0() + "\",\"documents_copied\":750,\"documents_read\":0,\"documents_rejected\":0,"
                     + "\"documents_total_estimate\":1000,\"ranges_done\":1,\"ranges_total\":2,\"percent\":75.0,\"rate\":375.0}"
             )
         );

@@ -10,16 +10,21 @@ import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.bson.BsonTimestamp;
 import org.elasticsearch.action.search.SearchResponse;
+import org.elasticsearch.client.Request;
+import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.cluster.routing.IndexRouting;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.disruption.BlockMasterServiceOnMaster;
 import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.source.OplogPosition;
 
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertAcked;
 import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -27,9 +32,9 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.nullValue;
 
 /**
- * Documents Elasticsearch refuses go to the dead-letter index with the reason, the oplog position and the
- * original document; {@code documents_rejected} counts them, no stale version stays in the follower index, and
- * the follow goes on.
+ * Documents Elasticsearch refuses, from the log or the initial copy, go to the dead-letter index with the reason,
+ * the oplog position (the copy's t0) and the original document; {@code documents_rejected} counts them, no stale
+ * version stays in the follower index, and the follow goes on.
  */
 @ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.TEST, numDataNodes = 2, numClientNodes = 0)
 public class DeadLetterIT extends MongoFollowIntegTestCase {
@@ -75,6 +80,59 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
             assertThat(((Number) shard.get("documents_rejected")).longValue(), equalTo(5L));
             assertThat(shard.get("fatal_exception"), nullValue());
         });
+        internalCluster().assertSameDocIdsOnShards();
+    }
+
+    /**
+     * Documents the initial copy reads and Elasticsearch refuses (by the mapping of values and names, or on the
+     * primary) go to the dead-letter index as letters of operation "copy" at the copy's t0, are counted in
+     * {@code initial_copy.documents_rejected}, are absent from the index, and the follow goes on.
+     */
+    public void testDocumentsTheCopyRefusesGoToTheDeadLetterIndex() throws Exception {
+        MongoCollection<BsonDocument> items = collection("dl", "copied");
+        items.drop(); // the embedded MongoDB lives as long as the class: a repeated test starts afresh
+        for (int i = 1; i <= 5; i++) {
+            items.insertOne(doc(i).append("n", new BsonInt32(i)).append("name", new BsonString("item " + i)));
+        }
+        items.insertOne(doc(6).append("n", new BsonDouble(Double.NaN)));                     // refused by the mapping of values
+        items.insertOne(doc(7).append("sub", new BsonDocument("a..b", new BsonInt32(1))));   // refused by the mapping of names
+        items.insertOne(doc(8).append("n", new BsonString("eight")));                      // refused on the primary: n is a long
+        // an existing index with n mapped up front, so which document conflicts does not depend on the copy's order
+        assertAcked(
+            prepareCreate("copied").setSettings(Settings.builder().put("number_of_shards", 2).put("number_of_replicas", 1)).setMapping("n", "type=long")
+        );
+        ensureGreen("copied");
+        Request put = new Request("PUT", "/copied/_mongo_follow");
+        put.setJsonEntity(
+            "{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"dl\", \"collection\": \"copied\", "
+                + "\"initial_copy\": {\"batch_size\": 3}}"
+        );
+        Map<String, Object> answer = call(put);
+        assertThat(answer.get("index_created"), equalTo(false));
+        OplogPosition t0 = OplogPosition.parse((String) answer.get("start_position"));
+
+        Map<String, Map<String, Object>> letters = awaitLetters(".mongo-follow-rejected", "copied", 3);
+        assertCopyLetter(letters, "6", t0, "non-finite double [NaN] cannot be indexed at [n]", "\"n\": {\"$numberDouble\": \"NaN\"}");
+        assertCopyLetter(letters, "7", t0, "field name with an empty path segment at [sub.a..b]", "\"sub\": {\"a..b\": 1}");
+        assertCopyLetter(letters, "8", t0, "failed to parse field [n] of type [long]", "\"n\": \"eight\"");
+
+        assertBusy(() -> {
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/copied/_mongo_follow/_stats").get("indices");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> copy = (Map<String, Object>) indices.get(0).get("initial_copy");
+            assertThat(copy.toString(), copy.get("state"), equalTo("done"));
+            assertThat(copy.toString(), ((Number) copy.get("documents_copied")).longValue(), equalTo(8L));
+            assertThat(copy.toString(), ((Number) copy.get("documents_rejected")).longValue(), equalTo(3L));
+        }, 60, TimeUnit.SECONDS);
+        assertThat(indexedDocuments("copied").keySet(), equalTo(java.util.Set.of("1", "2", "3", "4", "5")));
+        assertThat(awaitLetters(".mongo-follow-rejected", "copied", 3).keySet(), equalTo(letters.keySet()));
+
+        items.insertOne(doc(9).append("n", new BsonInt32(9)));
+        assertBusy(() -> assertThat(indexedDocuments("copied").keySet(), equalTo(java.util.Set.of("1", "2", "3", "4", "5", "9"))), 30, TimeUnit.SECONDS);
+        for (Map<String, Object> shard : shardStats("copied")) {
+            assertThat(shard.get("fatal_exception"), nullValue());
+        }
         internalCluster().assertSameDocIdsOnShards();
     }
 
@@ -126,6 +184,21 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         );
         assertThat(e.getResponse().getStatusLine().getStatusCode(), equalTo(400));
         assertThat(new String(e.getResponse().getEntity().getContent().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8), containsString("[dead_letter_index]"));
+    }
+
+    /** The letter of a copied document: operation "copy" at version t0, in the shard the document routes to. */
+    private void assertCopyLetter(Map<String, Map<String, Object>> letters, String id, OplogPosition t0, String reason, String document) {
+        Map<String, Object> letter = letters.get(id);
+        assertNotNull("no letter for document [" + id + "] in " + letters, letter);
+        assertThat(letter.get("operation"), equalTo("copy"));
+        assertThat(letter.get("position"), equalTo(t0.toString()));
+        assertThat(((Number) letter.get("version")).longValue(), equalTo(t0.value()));
+        assertThat((String) letter.get("reason"), containsString(reason));
+        assertThat((String) letter.get("document"), containsString(document));
+        assertThat(letter.get("namespace"), equalTo("dl.copied"));
+        IndexMetadata index = internalCluster().clusterService().state().metadata().index((String) letter.get("follower_index"));
+        assertThat(letter.get("shard"), equalTo(IndexRouting.fromIndexMetadata(index).getShard(id, null)));
+        assertNotNull(letter.get("@timestamp"));
     }
 
     private static BsonDocument doc(int id) {

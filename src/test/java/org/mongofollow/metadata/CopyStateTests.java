@@ -36,12 +36,18 @@ public class CopyStateTests extends ESTestCase {
             .database("db")
             .collection("c")
             .build();
-        FollowMetadata follow = new FollowMetadata(parameters, FollowMetadata.Status.ACTIVE, Map.of(0, new OplogPosition(5)), planned().withFailure("boom"));
+        CopyState copy = planned().withProgress(planned().ranges(), 50, 3).withFailure("boom");
+        FollowMetadata follow = new FollowMetadata(parameters, FollowMetadata.Status.ACTIVE, Map.of(0, new OplogPosition(5)), copy);
         FollowMetadata parsed = FollowMetadata.fromCustomData(follow.toCustomData());
         assertThat(parsed, equalTo(follow));
         assertThat(parsed.copy().ranges().get(1).upper(), equalTo(new BsonString("m")));
         assertThat(parsed.copy().ranges().get(0).upper(), equalTo(new BsonInt64(10)));
+        assertThat(parsed.copy().documentsRead(), equalTo(50L));
+        assertThat(parsed.copy().documentsRejected(), equalTo(3L));
         assertThat(parsed.baseFloor(), equalTo(follow.copy().t0().value()));
+        Map<String, String> older = new java.util.HashMap<>(follow.toCustomData());
+        older.remove("copy.documents_rejected"); // stored before the count existed
+        assertThat(FollowMetadata.fromCustomData(older).copy().documentsRejected(), equalTo(0L));
         FollowMetadata withoutCopy = new FollowMetadata(parameters, FollowMetadata.Status.PAUSED, Map.of(0, new OplogPosition(5)));
         assertThat(FollowMetadata.fromCustomData(withoutCopy.toCustomData()).copy(), nullValue());
         assertThat(withoutCopy.baseFloor(), equalTo(0L));
@@ -54,15 +60,19 @@ public class CopyStateTests extends ESTestCase {
             new CopyState.Range(new BsonInt64(10), new BsonString("m"), null, 0, false),
             new CopyState.Range(new BsonString("m"), null, null, 0, false)
         );
-        CopyState merged = stored.merge(stored.withProgress(behind, 70));
+        CopyState merged = stored.merge(stored.withProgress(behind, 70, 4));
         assertThat(merged.ranges().get(0).copied(), equalTo(5L));
         assertThat(merged.ranges().get(1).copied(), equalTo(2L));
         assertTrue(merged.ranges().get(2).done());
         assertThat(merged.documentsRead(), equalTo(70L));
+        assertThat(merged.documentsRejected(), equalTo(4L));
+        CopyState late = merged.merge(stored.withProgress(behind, 60, 2)); // an older update never takes the counts back
+        assertThat(late.documentsRead(), equalTo(70L));
+        assertThat(late.documentsRejected(), equalTo(4L));
         CopyState other = CopyState.start(new OplogPosition(9L << 32), true, "", 1).withPlan(1, false, behind);
         assertThat(stored.merge(other), equalTo(stored));
         assertThat(stored.merge(stored.done()).state(), equalTo(CopyState.State.DONE));
-        assertThat(stored.done().merge(stored.withProgress(behind, 1)).state(), equalTo(CopyState.State.DONE));
+        assertThat(stored.done().merge(stored.withProgress(behind, 1, 1)).state(), equalTo(CopyState.State.DONE));
     }
 
     public void testInitialCopyAcceptsABooleanOrAnObject() throws Exception {

@@ -1,0 +1,40 @@
+package org.mongofollow.task;
+
+import org.bson.BsonDocument;
+import org.bson.BsonDouble;
+import org.bson.BsonInt32;
+import org.elasticsearch.test.ESTestCase;
+import org.mongofollow.source.OplogPosition;
+
+import java.util.Map;
+
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.not;
+
+public class DeadLettersTests extends ESTestCase {
+
+    private static final long T0 = OplogPosition.of(1_700_000_000, 4).value();
+
+    public void testACopyLetterCarriesTheCopysPositionAndTheDocument() {
+        BsonDocument document = new BsonDocument("_id", new BsonInt32(6)).append("n", new BsonDouble(Double.NaN));
+        DeadLetters.Letter letter = DeadLetters.Letter.copy("items", 1, "db.items", "6", T0, document, "non-finite double [NaN] cannot be indexed at [n]");
+        Map<String, Object> source = letter.source();
+        assertThat(source.get("operation"), equalTo("copy"));
+        assertThat(source.get("position"), equalTo("1700000000:4"));
+        assertThat(source.get("version"), equalTo(T0));
+        assertThat(source.get("shard"), equalTo(1));
+        assertThat(source.get("document_id"), equalTo("6"));
+        assertThat(source.get("document"), equalTo("{\"_id\": 6, \"n\": {\"$numberDouble\": \"NaN\"}}"));
+    }
+
+    public void testACopyBatchWrittenAgainRewritesItsLetters() {
+        BsonDocument document = new BsonDocument("_id", new BsonInt32(6));
+        DeadLetters.Letter first = DeadLetters.Letter.copy("items", 0, "db.items", "6", T0, document, "refused");
+        DeadLetters.Letter again = DeadLetters.Letter.copy("items", 0, "db.items", "6", T0, document, "refused");
+        assertThat(again.id(), equalTo(first.id()));
+        assertThat(DeadLetters.Letter.copy("items", 0, "db.items", "6", T0 + 1, document, "refused").id(), not(equalTo(first.id())));
+        // an oplog operation of the same document at the same position (a resync's t0) keeps its own letter
+        DeadLetters.Letter logged = new DeadLetters.Letter("items", 0, "db.items", "6", T0, 0, "index", "refused", null);
+        assertThat(logged.id(), not(equalTo(first.id())));
+    }
+}
