@@ -4,8 +4,11 @@ import org.bson.BsonBinary;
 import org.bson.BsonBinarySubType;
 import org.bson.BsonDbPointer;
 import org.bson.BsonDocument;
+import org.bson.BsonInt32;
+import org.bson.BsonInt64;
 import org.bson.BsonJavaScriptWithScope;
 import org.bson.BsonRegularExpression;
+import org.bson.BsonString;
 import org.bson.BsonTimestamp;
 import org.bson.BsonValue;
 import org.bson.UuidRepresentation;
@@ -112,13 +115,13 @@ public final class BsonToJson {
                 return value.asSymbol().getSymbol();
             case JAVASCRIPT:
                 return value.asJavaScript().getCode();
-            case JAVASCRIPT_WITH_SCOPE: {
-                BsonJavaScriptWithScope code = value.asJavaScriptWithScope();
-                Map<String, Object> map = new LinkedHashMap<>();
-                map.put("code", code.getCode());
-                map.put("scope", toJsonObject(code.getScope(), join(path, "scope")));
-                return map;
-            }
+            case JAVASCRIPT_WITH_SCOPE:
+            case REGULAR_EXPRESSION:
+            case DB_POINTER:
+            case TIMESTAMP:
+            case MIN_KEY:
+            case MAX_KEY:
+                return toJsonObject(mappedObject(value), path);
             case DOCUMENT:
                 return toJsonObject(value.asDocument(), path);
             case ARRAY: {
@@ -140,39 +143,48 @@ public final class BsonToJson {
                 return value.asBoolean().getValue();
             case DATE_TIME:
                 return formatDate(value.asDateTime().getValue());
-            case REGULAR_EXPRESSION: {
-                BsonRegularExpression regex = value.asRegularExpression();
-                Map<String, Object> map = new LinkedHashMap<>();
-                map.put("pattern", regex.getPattern());
-                map.put("options", regex.getOptions());
-                return map;
-            }
-            case DB_POINTER: {
-                BsonDbPointer pointer = value.asDBPointer();
-                Map<String, Object> map = new LinkedHashMap<>();
-                map.put("$ref", pointer.getNamespace());
-                map.put("$id", pointer.getId().toHexString());
-                return map;
-            }
             case INT32:
                 return value.asInt32().getValue();
-            case TIMESTAMP: {
-                BsonTimestamp ts = value.asTimestamp();
-                Map<String, Object> map = new LinkedHashMap<>();
-                map.put("t", Integer.toUnsignedLong(ts.getTime()));
-                map.put("i", Integer.toUnsignedLong(ts.getInc()));
-                return map;
-            }
             case INT64:
                 return value.asInt64().getValue();
             case DECIMAL128:
                 return value.asDecimal128().getValue().toString();
-            case MIN_KEY:
-                return singleton("$minKey", 1);
-            case MAX_KEY:
-                return singleton("$maxKey", 1);
             default:
                 throw new RejectedDocumentException(path, "unsupported BSON type " + value.getBsonType());
+        }
+    }
+
+    /**
+     * The document a value of a type mapped to a JSON object (JavaScriptWithScope, RegularExpression, DBPointer,
+     * Timestamp, MinKey, MaxKey) is mapped as, or null for a value of another type. {@link FieldSelection} sees these
+     * values as the objects {@code _source} holds, so that selecting BSON and selecting the JSON agree.
+     */
+    static BsonDocument mappedObject(BsonValue value) {
+        switch (value.getBsonType()) {
+            case JAVASCRIPT_WITH_SCOPE: {
+                BsonJavaScriptWithScope code = value.asJavaScriptWithScope();
+                return new BsonDocument("code", new BsonString(code.getCode())).append("scope", code.getScope());
+            }
+            case REGULAR_EXPRESSION: {
+                BsonRegularExpression regex = value.asRegularExpression();
+                return new BsonDocument("pattern", new BsonString(regex.getPattern())).append("options", new BsonString(regex.getOptions()));
+            }
+            case DB_POINTER: {
+                BsonDbPointer pointer = value.asDBPointer();
+                return new BsonDocument("$ref", new BsonString(pointer.getNamespace()))
+                    .append("$id", new BsonString(pointer.getId().toHexString()));
+            }
+            case TIMESTAMP: {
+                BsonTimestamp ts = value.asTimestamp();
+                return new BsonDocument("t", new BsonInt64(Integer.toUnsignedLong(ts.getTime())))
+                    .append("i", new BsonInt64(Integer.toUnsignedLong(ts.getInc())));
+            }
+            case MIN_KEY:
+                return new BsonDocument("$minKey", new BsonInt32(1));
+            case MAX_KEY:
+                return new BsonDocument("$maxKey", new BsonInt32(1));
+            default:
+                return null;
         }
     }
 
@@ -226,12 +238,6 @@ public final class BsonToJson {
             }
         }
         return Base64.getEncoder().encodeToString(binary.getData());
-    }
-
-    private static Map<String, Object> singleton(String name, Object value) {
-        Map<String, Object> map = new LinkedHashMap<>();
-        map.put(name, value);
-        return map;
     }
 
     static String join(String path, String name) {

@@ -31,6 +31,8 @@ import java.util.Map;
  *   <li>then every {@code exclude} path is removed with everything below it; the objects and arrays on the way
  *       keep the rest of their content (array elements keep their positions);</li>
  *   <li>array elements share their array's path ({@code a.b} is {@code b} in every object of the array {@code a});</li>
+ *   <li>a value {@link BsonToJson} maps to an object (a timestamp, a regular expression, ...) is selected as that
+ *       object, so that selecting BSON and selecting the JSON {@code _source} agree;</li>
  *   <li>the top-level {@code _id} is the document's identity and is always kept (it is the Elasticsearch
  *       {@code _id}, never part of {@code _source}); excluding it is refused.</li>
  * </ul>
@@ -123,13 +125,21 @@ public final class FieldSelection implements Writeable, ToXContentFragment {
 
     /** The selected part of a BSON value at a path of scope {@code scope}, or null when nothing of it is selected. */
     static BsonValue selectValue(BsonValue value, Scope scope) {
-        return scope.whole() ? value : selectValue(value, scope, BSON);
+        if (scope.whole()) {
+            return value;
+        }
+        Object selected = selectValue(value, scope, BSON);
+        return selected == NOTHING ? null : (BsonValue) selected;
     }
 
     Scope root() {
         return root;
     }
 
+    /** What {@link #selectValue(Object, Scope, Tree)} answers when nothing of a value is selected (a JSON value may be null). */
+    private static final Object NOTHING = new Object();
+
+    @SuppressWarnings("unchecked")
     private static <V> Map<String, V> selectFields(Map<String, V> fields, Scope scope, Tree<V> tree, boolean topLevel) {
         Map<String, V> out = new LinkedHashMap<>();
         for (Map.Entry<String, V> e : fields.entrySet()) {
@@ -139,33 +149,35 @@ public final class FieldSelection implements Writeable, ToXContentFragment {
             }
             Scope child = scope.child(e.getKey());
             if (child != null) {
-                V selected = child.whole() ? e.getValue() : selectValue(e.getValue(), child, tree);
-                if (selected != null) {
-                    out.put(e.getKey(), selected);
+                Object selected = child.whole() ? e.getValue() : selectValue(e.getValue(), child, tree);
+                if (selected != NOTHING) {
+                    out.put(e.getKey(), (V) selected);
                 }
             }
         }
         return out;
     }
 
-    private static <V> V selectValue(V value, Scope scope, Tree<V> tree) {
+    /** The selected part of a value (null is a JSON null), or {@link #NOTHING}. */
+    @SuppressWarnings("unchecked")
+    private static <V> Object selectValue(V value, Scope scope, Tree<V> tree) {
         Map<String, V> object = tree.asObject(value);
         if (object != null) {
             Map<String, V> selected = selectFields(object, scope, tree, false);
-            return selected.isEmpty() && scope.narrowsByInclude() ? null : tree.object(selected);
+            return selected.isEmpty() && scope.narrowsByInclude() ? NOTHING : tree.object(selected);
         }
         List<V> array = tree.asArray(value);
         if (array != null) {
             List<V> selected = new ArrayList<>(array.size());
             for (V element : array) {
-                V s = selectValue(element, scope, tree);
-                if (s != null) {
-                    selected.add(s);
+                Object s = selectValue(element, scope, tree);
+                if (s != NOTHING) {
+                    selected.add((V) s);
                 }
             }
-            return selected.isEmpty() && scope.narrowsByInclude() ? null : tree.array(selected);
+            return selected.isEmpty() && scope.narrowsByInclude() ? NOTHING : tree.array(selected);
         }
-        return scope.narrowsByInclude() ? null : value; // a scalar where only fields below it are included
+        return scope.narrowsByInclude() ? NOTHING : value; // a scalar where only fields below it are included
     }
 
     /** Where a path stands with respect to the selection: what of the include and exclude lists lies below it. */
@@ -246,7 +258,7 @@ public final class FieldSelection implements Writeable, ToXContentFragment {
     private static final Tree<BsonValue> BSON = new Tree<>() {
         @Override
         public Map<String, BsonValue> asObject(BsonValue value) {
-            return value.isDocument() ? value.asDocument() : null;
+            return value.isDocument() ? value.asDocument() : BsonToJson.mappedObject(value); // as _source shows it
         }
 
         @Override

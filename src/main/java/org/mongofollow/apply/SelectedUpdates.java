@@ -4,6 +4,7 @@ import org.bson.BsonBoolean;
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -17,6 +18,10 @@ import java.util.Map;
  * elements are (unselected elements are left out), nor whether an object left out had unselected fields:
  * an update that reaches into such an array, or into such a left-out value, cannot be applied to the copy.
  * The narrowing then answers null and the follower indexes the document as MongoDB has it.
+ *
+ * <p>A {@code $v:1} path that leaves the copy (a missing parent, an index past an array's end) is where MongoDB creates
+ * the rest of the path: the narrowed update sets the selected part of what is created there (an emptied object, a
+ * padded array element), even when the path's own field is not selected.
  */
 final class SelectedUpdates {
 
@@ -113,36 +118,41 @@ final class SelectedUpdates {
     }
 
     private static BsonDocument v1(BsonDocument update, FieldSelection.Scope root, Map<String, Object> stored) {
+        // the paths of an entry apply one after the other: each is narrowed against the copy as the ones before leave it
+        Map<String, Object> copy = V1UpdateApplier.deepCopy(stored);
         BsonDocument out = new BsonDocument();
+        BsonDocument sets = new BsonDocument();
         BsonDocument unsets = new BsonDocument();
         for (Map.Entry<String, BsonValue> section : update.entrySet()) {
             switch (section.getKey()) {
                 case "$set" -> {
-                    BsonDocument sets = new BsonDocument();
                     for (Map.Entry<String, BsonValue> e : section.getValue().asDocument().entrySet()) {
-                        PathScope target = walk(e.getKey(), root, stored, true);
-                        if (target.known() == false) {
+                        Narrowed narrowed = narrowSet(e.getKey(), e.getValue(), root, copy);
+                        if (narrowed == null) {
                             return null;
                         }
-                        if (target.scope != null) {
-                            BsonValue selected = FieldSelection.selectValue(e.getValue(), target.scope);
-                            if (selected == null) {
-                                unsets.put(e.getKey(), BsonBoolean.TRUE);
-                            } else {
-                                sets.put(e.getKey(), selected);
-                            }
+                        if (narrowed == Narrowed.NOTHING) {
+                            continue;
+                        }
+                        if (narrowed.value == null) {
+                            unsets.put(narrowed.path, BsonBoolean.TRUE);
+                            V1UpdateApplier.unset(copy, narrowed.path);
+                        } else {
+                            sets.put(narrowed.path, narrowed.value);
+                            V1UpdateApplier.set(copy, narrowed.path, narrowed.value);
                         }
                     }
                     putIfAny(out, "$set", sets);
                 }
                 case "$unset" -> {
                     for (String path : section.getValue().asDocument().keySet()) {
-                        PathScope target = walk(path, root, stored, false);
+                        PathScope target = walk(path, root, copy);
                         if (target.known() == false) {
                             return null;
                         }
                         if (target.scope != null) {
                             unsets.put(path, BsonBoolean.TRUE);
+                            V1UpdateApplier.unset(copy, path);
                         }
                     }
                 }
@@ -153,6 +163,73 @@ final class SelectedUpdates {
         return out;
     }
 
+    /** A narrowed {@code $set}: of {@code value} at {@code path}, or an {@code $unset} of {@code path} (value null). */
+    private record Narrowed(String path, BsonValue value) {
+        /** The {@code $set} changes nothing selected. */
+        static final Narrowed NOTHING = new Narrowed(null, null);
+    }
+
+    /**
+     * The {@code $set} of {@code value} at {@code path} narrowed for {@code copy}, or null when the copy cannot tell what
+     * it does. Where the path leaves the copy (a missing field, an index past an array's end), MongoDB creates the rest
+     * of the path (padding the array with null): the copy gets the selected part of what is created there, which may
+     * be an empty object or array elements on the way to an unselected field.
+     */
+    private static Narrowed narrowSet(String path, BsonValue value, FieldSelection.Scope root, Map<String, Object> copy) {
+        String[] parts = path.split("\\.", -1);
+        FieldSelection.Scope scope = root; // the scope of container
+        Object container = copy;
+        for (int i = 0; i < parts.length; i++) {
+            if (scope.whole()) {
+                return new Narrowed(path, value);
+            }
+            String part = parts[i];
+            if (container instanceof List<?> list) {
+                if (scope.narrowsByInclude()) {
+                    return null; // the copy lacks the array's unselected elements
+                }
+                int index = DiffApplier.parseIndex(part);
+                if (index < 0 || index > DiffApplier.MAX_ARRAY_INDEX) {
+                    return Narrowed.NOTHING; // not a path into this array: MongoDB leaves the document alone
+                }
+                if (index >= list.size()) {
+                    return created(parts, i, value, scope);
+                }
+                container = list.get(index); // elements share their array's scope
+            } else if (container instanceof Map<?, ?> map) {
+                FieldSelection.Scope child = scope.child(part);
+                if (child == null) {
+                    return Narrowed.NOTHING;
+                }
+                if (map.containsKey(part) == false) {
+                    if (child.narrowsByInclude()) {
+                        return null; // MongoDB may have the field, unselected, in its place among its siblings
+                    }
+                    return created(parts, i, value, child);
+                }
+                if (i == parts.length - 1) {
+                    BsonValue selected = FieldSelection.selectValue(value, child);
+                    return new Narrowed(path, selected);
+                }
+                container = map.get(part);
+                scope = child;
+            } else {
+                return Narrowed.NOTHING; // a scalar or null in the way: MongoDB leaves the document alone
+            }
+        }
+        // the last part was an existing element of an array
+        return new Narrowed(path, FieldSelection.selectValue(value, scope));
+    }
+
+    /** The {@code $set} of what MongoDB creates at {@code parts[0..i]} (of scope {@code scope}) to set {@code value}. */
+    private static Narrowed created(String[] parts, int i, BsonValue value, FieldSelection.Scope scope) {
+        BsonValue created = value;
+        for (int j = parts.length - 1; j > i; j--) {
+            created = new BsonDocument(parts[j], created);
+        }
+        return new Narrowed(String.join(".", Arrays.copyOf(parts, i + 1)), FieldSelection.selectValue(created, scope));
+    }
+
     /** The scope a {@code $v:1} path leads to (null: not selected), unless the copy cannot tell ({@code known} false). */
     private record PathScope(FieldSelection.Scope scope, boolean known) {
         static final PathScope UNKNOWN = new PathScope(null, false);
@@ -160,12 +237,10 @@ final class SelectedUpdates {
     }
 
     /**
-     * Follows a dotted path through the stored copy. A numeric part on an array is an element (the array's scope).
-     * Below a path the include list narrows, the copy cannot tell where the path leads through an array, nor (when
-     * the path is set, {@code creates}) where MongoDB has a field the copy lacks: it may be there, unselected, in
-     * its place among its siblings.
+     * Follows an {@code $unset} path through the copy. A numeric part on an array is an element (the array's scope).
+     * Below a path the include list narrows, the copy cannot tell where the path leads through an array.
      */
-    private static PathScope walk(String path, FieldSelection.Scope root, Map<String, Object> stored, boolean creates) {
+    private static PathScope walk(String path, FieldSelection.Scope root, Map<String, Object> stored) {
         FieldSelection.Scope scope = root;
         Object value = stored;
         for (String part : path.split("\\.", -1)) {
@@ -187,9 +262,6 @@ final class SelectedUpdates {
                 return PathScope.UNSELECTED;
             }
             value = value instanceof Map<?, ?> map ? map.get(part) : null;
-            if (creates && value == null && scope.narrowsByInclude()) {
-                return PathScope.UNKNOWN;
-            }
         }
         return new PathScope(scope, true);
     }

@@ -85,8 +85,9 @@ public final class V1UpdateApplier {
         }
     }
 
+    /** Sets {@code value} at {@code path} of {@code document}, which is modified. */
     @SuppressWarnings("unchecked")
-    private static void set(Map<String, Object> document, String path, BsonValue value) {
+    static void set(Map<String, Object> document, String path, BsonValue value) {
         String[] parts = path.split("\\.", -1);
         Object container = document;
         for (int i = 0; i < parts.length - 1; i++) {
@@ -136,8 +137,9 @@ public final class V1UpdateApplier {
         }
     }
 
+    /** Unsets {@code path} of {@code document}, which is modified. */
     @SuppressWarnings("unchecked")
-    private static void unset(Map<String, Object> document, String path) {
+    static void unset(Map<String, Object> document, String path) {
         String[] parts = path.split("\\.", -1);
         Object container = document;
         for (int i = 0; i < parts.length; i++) {

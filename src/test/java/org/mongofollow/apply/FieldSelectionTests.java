@@ -92,6 +92,44 @@ public class FieldSelectionTests {
     }
 
     @Test
+    public void nullValuesAreKeptLikeOtherScalars() {
+        check(selection(List.of(), List.of("c.b")), "{_id: 1, a: null, c: [null, {b: 1}, null]}", "{_id: 1, a: null, c: [null, {}, null]}");
+        check(selection(List.of("a.x", "c"), List.of("c.b")), "{_id: 1, a: {x: null, y: 1}, c: [null, {b: 1}]}", "{_id: 1, a: {x: null}, c: [null, {}]}");
+        // below an include, a null is a scalar where only fields below it are included
+        check(selection(List.of("a.x"), List.of()), "{_id: 1, a: [null, {x: 1}]}", "{_id: 1, a: [{x: 1}]}");
+    }
+
+    @Test
+    public void valuesMappedToObjectsAreSelectedAsTheObjectsSourceHolds() {
+        check(selection(List.of(), List.of("ts.t")), "{_id: 1, ts: {$timestamp: {t: 5, i: 7}}}", "{_id: 1, ts: {i: {$numberLong: '7'}}}");
+        check(selection(List.of("ts.t"), List.of()), "{_id: 1, ts: {$timestamp: {t: 5, i: 7}}}", "{_id: 1, ts: {t: {$numberLong: '5'}}}");
+        check(selection(List.of("r.pattern", "p.$id", "k"), List.of("k.$minKey")),
+            "{_id: 1, r: {$regularExpression: {pattern: 'x', options: 'i'}}, p: {$dbPointer: {'$ref': 'db.c', '$id': {'$oid': '5f0000000000000000000001'}}},"
+                + " k: {$minKey: 1}}",
+            "{_id: 1, r: {pattern: 'x'}, p: {'$id': '5f0000000000000000000001'}, k: {}}");
+        check(selection(List.of(), List.of("c.scope.x")), "{_id: 1, c: {$code: 'f()', $scope: {x: 1, y: 2}}}", "{_id: 1, c: {code: 'f()', scope: {y: 2}}}");
+        // whole, or not narrowed, they are left as they are
+        check(selection(List.of("ts"), List.of("n")), "{_id: 1, ts: {$timestamp: {t: 5, i: 7}}, n: 1}", "{_id: 1, ts: {$timestamp: {t: 5, i: 7}}}");
+        check(selection(List.of("ts.x"), List.of()), "{_id: 1, ts: {$timestamp: {t: 5, i: 7}}}", "{_id: 1}");
+    }
+
+    @Test
+    public void edgeCasesOfPaths() {
+        // a path both included and excluded is left out
+        check(selection(List.of("a"), List.of("a")), "{_id: 1, a: {b: 1}, c: 1}", "{_id: 1}");
+        // the top-level _id is kept whole whatever is listed below it; a nested _id is an ordinary field
+        check(selection(List.of("_id.x", "a"), List.of("a._id")), "{_id: {x: 1, y: 2}, a: {_id: 1, b: 2}}", "{_id: {x: 1, y: 2}, a: {b: 2}}");
+        // a numeric part is a field name: array elements share their array's path
+        check(selection(List.of(), List.of("a.0")), "{_id: 1, a: [{'0': 1, b: 1}, 5], o: {'0': 1}}", "{_id: 1, a: [{b: 1}, 5], o: {'0': 1}}");
+        check(selection(List.of(), List.of("o.0")), "{_id: 1, o: {'0': 1, '1': 2}}", "{_id: 1, o: {'1': 2}}");
+        // $ is an ordinary character of a name
+        check(selection(List.of("a.$x"), List.of()), "{_id: 1, a: {$x: 1, y: 2}}", "{_id: 1, a: {$x: 1}}");
+        // empty objects and arrays: kept when excluding, left out on the way to an include
+        check(selection(List.of(), List.of("a.b")), "{_id: 1, a: {}, l: []}", "{_id: 1, a: {}, l: []}");
+        check(selection(List.of("a.b", "l.b"), List.of()), "{_id: 1, a: {}, l: [[], {}]}", "{_id: 1}");
+    }
+
+    @Test
     public void includingIdOnlyKeepsIdentity() {
         check(selection(List.of("_id"), List.of()), "{_id: 1, a: 1}", "{_id: 1}");
     }

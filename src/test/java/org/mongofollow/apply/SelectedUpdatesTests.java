@@ -54,6 +54,18 @@ public class SelectedUpdatesTests {
         assertStrictEquals(update, selection.select(updated), result);
     }
 
+    /**
+     * Checks the document the follower has after the update, the copy made as the follower makes it (the BSON selection
+     * of the document, then the mapping), against the selection of the updated document {@code after}.
+     */
+    private static void checkCopy(FieldSelection selection, ShardOperation.Kind kind, String before, String update, String after) {
+        Map<String, Object> copy = BsonToJson.toSource(selection.select(BsonDocument.parse(before)));
+        ShardOperation operation = new ShardOperation(kind, "1", 1, bytes(BsonDocument.parse(update)));
+        Map<String, Object> result = DocumentUpdates.apply(operation, copy, selection);
+        assertTrue("the copy can take " + update, result != null);
+        assertStrictEquals(update, BsonToJson.toSource(selection.select(BsonDocument.parse(after))), result);
+    }
+
     private static void lookedUp(FieldSelection selection, ShardOperation.Kind kind, String before, String update) {
         assertNull(update, applySelected(selection, kind, json(before), BsonDocument.parse(update)));
     }
@@ -126,6 +138,43 @@ public class SelectedUpdatesTests {
         check(include("a.x"), V1, "{a: {q: 1, x: 0}, b: 1}", "{$set: {'a.x.y': 2, 'a.z': 3}}");
         check(exclude("a.s"), V1, "{a: [{s: 1, t: 1}]}", "{$set: {'a.0.s': 2, 'a.0.t': 3, 'a.2': {s: 1, u: 1}}}");
         check(include("a"), V1, "{a: [{s: 1}], b: 1}", "{$set: {'a.0.s': 2, b: 3}, $unset: {'a.0': true}}");
+    }
+
+    @Test
+    public void v1SetOfAnUnselectedFieldStillCreatesItsSelectedParents() {
+        // MongoDB creates the missing parents of a set path: they stay (emptied) in the selection
+        checkCopy(exclude("a.b"), V1, "{c: 1}", "{$set: {'a.b': 1}}", "{c: 1, a: {b: 1}}");
+        checkCopy(exclude("a.b.c"), V1, "{c: 1}", "{$set: {'a.b.c': 1}}", "{c: 1, a: {b: {c: 1}}}");
+        checkCopy(new FieldSelection(List.of("a"), List.of("a.b")), V1, "{c: 1}", "{$set: {'a.b': 1}}", "{c: 1, a: {b: 1}}");
+        // and pads an array past its end up to a new element
+        checkCopy(exclude("a.b"), V1, "{a: [{b: 1}]}", "{$set: {'a.2.b': 2}}", "{a: [{b: 1}, null, {b: 2}]}");
+        // the paths of an entry apply in order: a later path goes through the parents an earlier one created
+        checkCopy(exclude("a.b"), V1, "{c: 1}", "{$set: {'a.c': 1, 'a.b': 2}}", "{c: 1, a: {c: 1, b: 2}}");
+        checkCopy(exclude("a.b"), V1, "{c: 1}", "{$set: {'a.b': 2, 'a.c': 1}}", "{c: 1, a: {b: 2, c: 1}}");
+        checkCopy(exclude("a.b"), V1, "{a: []}", "{$set: {'a.0.b': 2, 'a.0.c': 1}}", "{a: [{b: 2, c: 1}]}");
+    }
+
+    @Test
+    public void v1PathsBlockedByAScalarChangeNothing() {
+        checkCopy(exclude("a.b"), V1, "{a: null}", "{$set: {'a.b': 1, 'a.c': 1}}", "{a: null}");
+        checkCopy(exclude("a.b"), V1, "{a: [1]}", "{$set: {'a.0.c': 1, 'a.x': 1}}", "{a: [1]}");
+    }
+
+    @Test
+    public void nullValuesStayInTheCopy() {
+        checkCopy(exclude("s"), DIFF, "{a: null, s: 1, l: [null, 1]}", "{u: {b: 1}}", "{a: null, l: [null, 1], b: 1}");
+        checkCopy(exclude("s"), V1, "{a: null, s: 1, l: [null, 1]}", "{$set: {b: 1}}", "{a: null, l: [null, 1], b: 1}");
+        checkCopy(include("a.x", "b"), DIFF, "{a: {x: null, y: 1}}", "{u: {b: 1}}", "{a: {x: null, y: 1}, b: 1}");
+    }
+
+    @Test
+    public void valuesMappedToObjectsAreSelectedAsTheObjects() {
+        // a timestamp is {"t": .., "i": ..} in _source: the selection is the same on the copy and on the updated copy
+        checkCopy(exclude("ts.t"), DIFF, "{ts: {$timestamp: {t: 5, i: 7}}, n: 1}", "{u: {n: 2}}",
+            "{ts: {$timestamp: {t: 5, i: 7}}, n: 2}");
+        checkCopy(exclude("ts.t"), V1, "{n: 1}", "{$set: {ts: {$timestamp: {t: 5, i: 7}}}}", "{n: 1, ts: {$timestamp: {t: 5, i: 7}}}");
+        checkCopy(include("r.pattern"), DIFF, "{r: {$regularExpression: {pattern: 'x', options: 'i'}}, n: 1}", "{u: {n: 2}}",
+            "{r: {$regularExpression: {pattern: 'x', options: 'i'}}}");
     }
 
     /**
