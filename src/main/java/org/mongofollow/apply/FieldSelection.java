@@ -36,7 +36,8 @@ import java.util.Map;
  *   <li>the top-level {@code _id} is the document's identity and is always kept (it is the Elasticsearch
  *       {@code _id}, never part of {@code _source}); excluding it is refused.</li>
  * </ul>
- * Paths are plain: no wildcards. A field whose own name holds a dot cannot be addressed.
+ * Paths are plain: no wildcards. A field whose own name holds dots is matched as the path it spells, as
+ * Elasticsearch reads it ({@code exclude a.b} removes {@code {"a.b": ..}} too).
  */
 public final class FieldSelection implements Writeable, ToXContentFragment {
 
@@ -196,6 +197,18 @@ public final class FieldSelection implements Writeable, ToXContentFragment {
         Scope child(String name) {
             if (whole()) {
                 return this;
+            }
+            if (name.indexOf('.') >= 0) {
+                // Elasticsearch reads a dotted field name as the path it spells, and so does the selection:
+                // exclude a.b removes {"a.b": ..} as it removes {"a": {"b": ..}}
+                Scope scope = this;
+                for (String part : name.split("\\.", -1)) {
+                    scope = scope.child(part);
+                    if (scope == null || scope.whole()) {
+                        return scope;
+                    }
+                }
+                return scope;
             }
             Node in = null;
             if (include != null) {

@@ -130,6 +130,16 @@ public class FieldSelectionTests {
     }
 
     @Test
+    public void dottedFieldNamesAreMatchedAsThePathsTheySpell() {
+        // Elasticsearch reads {"a.b": 1} as a.b: an excluded path must not reach the index through a dotted name
+        check(selection(List.of(), List.of("a.b")), "{_id: 1, 'a.b': 1, 'a.c': 2, a: {b: 3, c: 4}}", "{_id: 1, 'a.c': 2, a: {c: 4}}");
+        check(selection(List.of(), List.of("a.b.c")), "{_id: 1, a: {'b.c': 1, 'b.d': 2}, 'a.b': {c: 3, d: 4}}",
+            "{_id: 1, a: {'b.d': 2}, 'a.b': {d: 4}}");
+        check(selection(List.of("a.b"), List.of()), "{_id: 1, 'a.b': 1, 'a.c': 2, 'a.b.x': 3}", "{_id: 1, 'a.b': 1, 'a.b.x': 3}");
+        check(selection(List.of("a"), List.of()), "{_id: 1, 'a.b': 1, 'c.a': 2}", "{_id: 1, 'a.b': 1}");
+    }
+
+    @Test
     public void includingIdOnlyKeepsIdentity() {
         check(selection(List.of("_id"), List.of()), "{_id: 1, a: 1}", "{_id: 1}");
     }
