@@ -9,6 +9,7 @@ import org.bson.BsonValue;
 import org.elasticsearch.common.bytes.BytesArray;
 import org.junit.Test;
 import org.mongofollow.embedded.DiffCalculator;
+import org.mongofollow.embedded.LibraryDocuments;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -190,12 +191,12 @@ public class SelectedUpdatesTests {
             BsonDocument before = randomDocument(random, 0);
             BsonDocument after = mutate(random, before, 0);
             FieldSelection selection = randomSelection(random);
-            de.bwaldvogel.mongo.bson.Document pre = toLibrary(before);
-            de.bwaldvogel.mongo.bson.Document post = toLibrary(after);
+            de.bwaldvogel.mongo.bson.Document pre = LibraryDocuments.of(before);
+            de.bwaldvogel.mongo.bson.Document post = LibraryDocuments.of(after);
             de.bwaldvogel.mongo.bson.Document diff = random.nextBoolean()
                 ? DiffCalculator.calculatorDiff(pre, post)
                 : DiffCalculator.operatorDiff(pre, post, Set.of());
-            BsonDocument update = toBson(diff).asDocument();
+            BsonDocument update = LibraryDocuments.toBson(diff);
             Map<String, Object> full = BsonToJson.toSource(before);
             Map<String, Object> expected = selection.select(BsonToJson.toSource(after));
             assertStrictEquals("the calculators' diff reproduces the change", BsonToJson.toSource(after), DiffApplier.apply(full, update));
@@ -307,67 +308,5 @@ public class SelectedUpdatesTests {
             path.append('.').append(NAMES[random.nextInt(NAMES.length)]);
         }
         return path.toString();
-    }
-
-    private static de.bwaldvogel.mongo.bson.Document toLibrary(BsonDocument document) {
-        de.bwaldvogel.mongo.bson.Document out = new de.bwaldvogel.mongo.bson.Document();
-        for (Map.Entry<String, BsonValue> e : document.entrySet()) {
-            out.put(e.getKey(), toLibraryValue(e.getValue()));
-        }
-        return out;
-    }
-
-    private static Object toLibraryValue(BsonValue value) {
-        if (value.isDocument()) {
-            return toLibrary(value.asDocument());
-        }
-        if (value.isArray()) {
-            List<Object> list = new ArrayList<>();
-            for (BsonValue v : value.asArray()) {
-                list.add(toLibraryValue(v));
-            }
-            return list;
-        }
-        if (value.isInt32()) {
-            return value.asInt32().getValue();
-        }
-        if (value.isString()) {
-            return value.asString().getValue();
-        }
-        return null;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static BsonValue toBson(Object value) {
-        if (value instanceof Map<?, ?> map) {
-            BsonDocument document = new BsonDocument();
-            for (Map.Entry<String, Object> e : ((Map<String, Object>) map).entrySet()) {
-                document.put(e.getKey(), toBson(e.getValue()));
-            }
-            return document;
-        }
-        if (value instanceof List<?> list) {
-            BsonArray array = new BsonArray();
-            for (Object v : list) {
-                array.add(toBson(v));
-            }
-            return array;
-        }
-        if (value instanceof Integer i) {
-            return new BsonInt32(i);
-        }
-        if (value instanceof Boolean b) {
-            return org.bson.BsonBoolean.valueOf(b);
-        }
-        if (value instanceof String s) {
-            return new BsonString(s);
-        }
-        if (value == null) {
-            return BsonNull.VALUE;
-        }
-        if (value instanceof Long l) {
-            return new org.bson.BsonInt64(l);
-        }
-        throw new IllegalArgumentException("unexpected " + value.getClass());
     }
 }

@@ -17,6 +17,7 @@ import org.bson.types.ObjectId;
 import org.elasticsearch.common.bytes.BytesArray;
 import org.junit.Test;
 import org.mongofollow.embedded.DiffCalculator;
+import org.mongofollow.embedded.LibraryDocuments;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -91,12 +92,12 @@ public class SelectionPropertyTests {
                 BsonDocument before = gen.document(0);
                 BsonDocument after = gen.mutate(before, 0, true);
                 FieldSelection selection = gen.selection();
-                de.bwaldvogel.mongo.bson.Document pre = toLibrary(before);
-                de.bwaldvogel.mongo.bson.Document post = toLibrary(after);
+                de.bwaldvogel.mongo.bson.Document pre = LibraryDocuments.of(before);
+                de.bwaldvogel.mongo.bson.Document post = LibraryDocuments.of(after);
                 de.bwaldvogel.mongo.bson.Document diff = random.nextBoolean()
                     ? DiffCalculator.calculatorDiff(pre, post)
                     : DiffCalculator.operatorDiff(pre, post, Set.of());
-                BsonDocument update = toBson(diff).asDocument();
+                BsonDocument update = LibraryDocuments.toBson(diff);
                 Map<String, Object> full = BsonToJson.toSource(before);
                 assertStrictEquals("the calculators' diff reproduces the change", BsonToJson.toSource(after), DiffApplier.apply(full, update));
                 Map<String, Object> copy = BsonToJson.toSource(selection.select(before));
@@ -412,70 +413,5 @@ public class SelectionPropertyTests {
         byte[] bytes = new byte[buffer.remaining()];
         buffer.get(bytes);
         return new ShardOperation(kind, "1", 1, new BytesArray(bytes));
-    }
-
-    private static de.bwaldvogel.mongo.bson.Document toLibrary(BsonDocument document) {
-        de.bwaldvogel.mongo.bson.Document out = new de.bwaldvogel.mongo.bson.Document();
-        for (Map.Entry<String, BsonValue> e : document.entrySet()) {
-            out.put(e.getKey(), toLibraryValue(e.getValue()));
-        }
-        return out;
-    }
-
-    private static Object toLibraryValue(BsonValue value) {
-        if (value.isDocument()) {
-            return toLibrary(value.asDocument());
-        }
-        if (value.isArray()) {
-            List<Object> list = new ArrayList<>();
-            for (BsonValue v : value.asArray()) {
-                list.add(toLibraryValue(v));
-            }
-            return list;
-        }
-        if (value.isInt32()) {
-            return value.asInt32().getValue();
-        }
-        if (value.isString()) {
-            return value.asString().getValue();
-        }
-        if (value.isNull()) {
-            return null;
-        }
-        throw new IllegalArgumentException("unexpected " + value.getBsonType());
-    }
-
-    @SuppressWarnings("unchecked")
-    private static BsonValue toBson(Object value) {
-        if (value instanceof Map<?, ?> map) {
-            BsonDocument document = new BsonDocument();
-            for (Map.Entry<String, Object> e : ((Map<String, Object>) map).entrySet()) {
-                document.put(e.getKey(), toBson(e.getValue()));
-            }
-            return document;
-        }
-        if (value instanceof List<?> list) {
-            BsonArray array = new BsonArray();
-            for (Object v : list) {
-                array.add(toBson(v));
-            }
-            return array;
-        }
-        if (value instanceof Integer i) {
-            return new BsonInt32(i);
-        }
-        if (value instanceof Boolean b) {
-            return BsonBoolean.valueOf(b);
-        }
-        if (value instanceof String s) {
-            return new BsonString(s);
-        }
-        if (value == null) {
-            return BsonNull.VALUE;
-        }
-        if (value instanceof Long l) {
-            return new org.bson.BsonInt64(l);
-        }
-        throw new IllegalArgumentException("unexpected " + value.getClass());
     }
 }

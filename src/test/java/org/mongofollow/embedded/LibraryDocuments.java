@@ -14,13 +14,13 @@ import org.bson.BsonNull;
 import org.bson.BsonString;
 import org.bson.BsonValue;
 
-/** Converts the simple BSON values of the conformance cases between the driver's and the library's models. */
-final class LibraryDocuments {
+/** Converts simple BSON values (of the conformance cases and the tests' random documents) between the driver's and the library's models. */
+public final class LibraryDocuments {
 
     private LibraryDocuments() {
     }
 
-    static de.bwaldvogel.mongo.bson.Document of(BsonDocument document) {
+    public static de.bwaldvogel.mongo.bson.Document of(BsonDocument document) {
         de.bwaldvogel.mongo.bson.Document out = new de.bwaldvogel.mongo.bson.Document();
         for (Map.Entry<String, BsonValue> e : document.entrySet()) {
             out.put(e.getKey(), value(e.getValue()));
@@ -48,7 +48,7 @@ final class LibraryDocuments {
         }
     }
 
-    static BsonDocument toBson(de.bwaldvogel.mongo.bson.Document document) {
+    public static BsonDocument toBson(de.bwaldvogel.mongo.bson.Document document) {
         BsonDocument out = new BsonDocument();
         for (Map.Entry<String, Object> e : document.entrySet()) {
             out.put(e.getKey(), toBsonValue(e.getValue()));
