@@ -1,21 +1,11 @@
 package org.mongofollow.apply;
 
-import org.bson.BsonArray;
 import org.bson.BsonDocument;
-import org.bson.BsonInt32;
-import org.bson.BsonNull;
-import org.bson.BsonString;
-import org.bson.BsonValue;
 import org.elasticsearch.common.bytes.BytesArray;
 import org.junit.Test;
-import org.mongofollow.embedded.DiffCalculator;
-import org.mongofollow.embedded.LibraryDocuments;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.Set;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNull;
@@ -176,137 +166,5 @@ public class SelectedUpdatesTests {
         checkCopy(exclude("ts.t"), V1, "{n: 1}", "{$set: {ts: {$timestamp: {t: 5, i: 7}}}}", "{n: 1, ts: {$timestamp: {t: 5, i: 7}}}");
         checkCopy(include("r.pattern"), DIFF, "{r: {$regularExpression: {pattern: 'x', options: 'i'}}, n: 1}", "{u: {n: 2}}",
             "{r: {$regularExpression: {pattern: 'x', options: 'i'}}}");
-    }
-
-    /**
-     * Random documents, random changes (diffs as the server logs them, by the embedded MongoDB's calculators)
-     * and random selections: whenever the copy takes the update, it equals the selection of the updated document.
-     */
-    @Test
-    public void randomUpdatesOfRandomSelectionsMatchTheSelectedUpdatedDocument() {
-        Random random = new Random(20261122);
-        int applied = 0;
-        int lookedUp = 0;
-        for (int round = 0; round < 3000; round++) {
-            BsonDocument before = randomDocument(random, 0);
-            BsonDocument after = mutate(random, before, 0);
-            FieldSelection selection = randomSelection(random);
-            de.bwaldvogel.mongo.bson.Document pre = LibraryDocuments.of(before);
-            de.bwaldvogel.mongo.bson.Document post = LibraryDocuments.of(after);
-            de.bwaldvogel.mongo.bson.Document diff = random.nextBoolean()
-                ? DiffCalculator.calculatorDiff(pre, post)
-                : DiffCalculator.operatorDiff(pre, post, Set.of());
-            BsonDocument update = LibraryDocuments.toBson(diff);
-            Map<String, Object> full = BsonToJson.toSource(before);
-            Map<String, Object> expected = selection.select(BsonToJson.toSource(after));
-            assertStrictEquals("the calculators' diff reproduces the change", BsonToJson.toSource(after), DiffApplier.apply(full, update));
-            Map<String, Object> result = applySelected(selection, DIFF, full, update);
-            if (result == null) {
-                lookedUp++;
-            } else {
-                applied++;
-                assertStrictEquals(selection + " " + before.toJson() + " " + update.toJson(), expected, result);
-            }
-        }
-        assertTrue("most updates apply to the copy: " + applied + " applied, " + lookedUp + " looked up", applied > lookedUp * 3);
-    }
-
-    private static final String[] NAMES = { "a", "b", "c", "d" };
-
-    private static BsonDocument randomDocument(Random random, int depth) {
-        BsonDocument document = new BsonDocument();
-        int fields = random.nextInt(4) + (depth == 0 ? 1 : 0);
-        for (int i = 0; i < fields; i++) {
-            document.put(NAMES[random.nextInt(NAMES.length)], randomValue(random, depth + 1));
-        }
-        return document;
-    }
-
-    private static BsonValue randomValue(Random random, int depth) {
-        int kind = random.nextInt(depth >= 3 ? 2 : 5);
-        return switch (kind) {
-            case 0 -> new BsonInt32(random.nextInt(5));
-            case 1 -> random.nextInt(8) == 0 ? BsonNull.VALUE : new BsonString("s" + random.nextInt(3));
-            case 2, 3 -> randomDocument(random, depth);
-            default -> {
-                List<BsonValue> values = new ArrayList<>();
-                int n = random.nextInt(4);
-                for (int i = 0; i < n; i++) {
-                    values.add(randomValue(random, depth + 1));
-                }
-                yield new BsonArray(values);
-            }
-        };
-    }
-
-    /** A changed copy: fields set, removed, moved to the end, or changed below; array elements changed, added, cut. */
-    private static BsonDocument mutate(Random random, BsonDocument document, int depth) {
-        BsonDocument out = document.clone();
-        int changes = 1 + random.nextInt(2);
-        for (int c = 0; c < changes; c++) {
-            String name = NAMES[random.nextInt(NAMES.length)];
-            BsonValue current = out.get(name);
-            switch (random.nextInt(4)) {
-                case 0 -> out.put(name, randomValue(random, depth + 1));
-                case 1 -> out.remove(name);
-                case 2 -> {
-                    if (current != null) {
-                        out.remove(name);
-                        out.put(name, current);
-                    }
-                }
-                default -> {
-                    if (current != null && current.isDocument()) {
-                        out.put(name, mutate(random, current.asDocument(), depth + 1));
-                    } else if (current != null && current.isArray()) {
-                        out.put(name, mutateArray(random, current.asArray(), depth + 1));
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    private static BsonArray mutateArray(Random random, BsonArray array, int depth) {
-        BsonArray out = array.clone();
-        switch (random.nextInt(3)) {
-            case 0 -> out.add(randomValue(random, depth + 1));
-            case 1 -> {
-                if (out.isEmpty() == false) {
-                    out.remove(out.size() - 1);
-                }
-            }
-            default -> {
-                if (out.isEmpty() == false) {
-                    int i = random.nextInt(out.size());
-                    BsonValue element = out.get(i);
-                    out.set(i, element.isDocument() ? mutate(random, element.asDocument(), depth + 1) : randomValue(random, depth + 1));
-                }
-            }
-        }
-        return out;
-    }
-
-    private static FieldSelection randomSelection(Random random) {
-        List<String> includes = new ArrayList<>();
-        List<String> excludes = new ArrayList<>();
-        int n = random.nextInt(3);
-        for (int i = 0; i < n; i++) {
-            includes.add(randomPath(random));
-        }
-        int m = random.nextInt(3);
-        for (int i = 0; i < m; i++) {
-            excludes.add(randomPath(random));
-        }
-        return new FieldSelection(includes, excludes);
-    }
-
-    private static String randomPath(Random random) {
-        StringBuilder path = new StringBuilder(NAMES[random.nextInt(NAMES.length)]);
-        int depth = random.nextInt(3);
-        for (int i = 0; i < depth; i++) {
-            path.append('.').append(NAMES[random.nextInt(NAMES.length)]);
-        }
-        return path.toString();
     }
 }
