@@ -1,6 +1,7 @@
 package org.mongofollow.apply;
 
 import org.bson.BsonBinary;
+import org.bson.BsonBinaryReader;
 import org.bson.BsonBinarySubType;
 import org.bson.BsonDbPointer;
 import org.bson.BsonDocument;
@@ -10,17 +11,28 @@ import org.bson.BsonJavaScriptWithScope;
 import org.bson.BsonRegularExpression;
 import org.bson.BsonString;
 import org.bson.BsonTimestamp;
+import org.bson.BsonType;
 import org.bson.BsonValue;
+import org.bson.RawBsonDocument;
 import org.bson.UuidRepresentation;
+import org.elasticsearch.common.bytes.BytesReference;
+import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.json.JsonXContent;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -92,6 +104,199 @@ public final class BsonToJson {
             source.put(name, toJsonValue(e.getValue(), name));
         }
         return source;
+    }
+
+    /**
+     * Writes the {@code _source} of a MongoDB document into {@code builder}: exactly what
+     * {@code builder.map(toSource(document))} writes (same bytes, same rejections), without building the
+     * intermediate Java map. On a rejection part of the document may have been written: discard the builder.
+     *
+     * @throws RejectedDocumentException if a value or a field name cannot be taken (see the class doc)
+     */
+    public static void writeSource(XContentBuilder builder, BsonDocument document) throws IOException {
+        builder.startObject();
+        for (Map.Entry<String, BsonValue> e : document.entrySet()) {
+            String name = e.getKey();
+            if (name.equals("_id")) {
+                continue;
+            }
+            checkFieldName(name, true, name);
+            builder.field(name);
+            writeValue(builder, e.getValue(), name);
+        }
+        builder.endObject();
+    }
+
+    /**
+     * The JSON {@code _source} of a document still in its BSON bytes, read straight from them: the same bytes
+     * as {@link #writeSource} writes for it, or null when this fast path does not take the document (a
+     * repeated field name, a rejection, a less common BSON type, malformed BSON); the caller then takes
+     * {@link #writeSource}, which decides (and names the path of a rejection).
+     */
+    public static BytesReference rawSourceOrNull(RawBsonDocument document) throws IOException {
+        try (
+            // the JSON is rarely longer than the BSON: one buffer of that size, no growing copies
+            XContentBuilder builder = new XContentBuilder(JsonXContent.jsonXContent, new ByteArrayOutputStream(document.getByteBuffer().remaining() + 64));
+            BsonBinaryReader reader = new BsonBinaryReader(document.getByteBuffer().asNIO())
+        ) {
+            if (writeRawDocument(builder, reader, true) == false) {
+                return null;
+            }
+            return BytesReference.bytes(builder);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** One document from {@code reader}; false (stop) on anything {@link #rawSourceOrNull} leaves to the general path. */
+    private static boolean writeRawDocument(XContentBuilder builder, BsonBinaryReader reader, boolean topLevel) throws IOException {
+        reader.readStartDocument();
+        builder.startObject();
+        // a BsonDocument keeps one entry per name (the first position, the last value): leave repeats to it
+        Set<String> names = new HashSet<>();
+        while (reader.readBsonType() != BsonType.END_OF_DOCUMENT) {
+            String name = reader.readName();
+            if (names.add(name) == false) {
+                return false;
+            }
+            if (topLevel && name.equals("_id")) {
+                reader.skipValue();
+                continue;
+            }
+            checkFieldName(name, topLevel, name);
+            builder.field(name);
+            if (writeRawValue(builder, reader) == false) {
+                return false;
+            }
+        }
+        reader.readEndDocument();
+        builder.endObject();
+        return true;
+    }
+
+    /** The current value of {@code reader}, as {@link #writeValue} writes it; false for types left to the general path. */
+    private static boolean writeRawValue(XContentBuilder builder, BsonBinaryReader reader) throws IOException {
+        switch (reader.getCurrentBsonType()) {
+            case DOUBLE: {
+                double d = reader.readDouble();
+                if (Double.isFinite(d) == false) {
+                    return false;
+                }
+                builder.value(d);
+                return true;
+            }
+            case STRING:
+                builder.value(reader.readString());
+                return true;
+            case DOCUMENT:
+                return writeRawDocument(builder, reader, false);
+            case ARRAY:
+                reader.readStartArray();
+                builder.startArray();
+                while (reader.readBsonType() != BsonType.END_OF_DOCUMENT) {
+                    if (writeRawValue(builder, reader) == false) {
+                        return false;
+                    }
+                }
+                reader.readEndArray();
+                builder.endArray();
+                return true;
+            case NULL:
+                reader.readNull();
+                builder.nullValue();
+                return true;
+            case OBJECT_ID:
+                builder.value(reader.readObjectId().toHexString());
+                return true;
+            case BOOLEAN:
+                builder.value(reader.readBoolean());
+                return true;
+            case DATE_TIME:
+                builder.value(formatDate(reader.readDateTime()));
+                return true;
+            case INT32:
+                builder.value(reader.readInt32());
+                return true;
+            case INT64:
+                builder.value(reader.readInt64());
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /**
+     * Writes the JSON value of one BSON value, as {@code builder.value(toJsonValue(value, path))} would;
+     * {@code path} (dotted) is only used in error messages.
+     */
+    public static void writeValue(XContentBuilder builder, BsonValue value, String path) throws IOException {
+        switch (value.getBsonType()) {
+            case DOCUMENT: {
+                builder.startObject();
+                for (Map.Entry<String, BsonValue> e : value.asDocument().entrySet()) {
+                    String fieldPath = join(path, e.getKey());
+                    checkFieldName(e.getKey(), false, fieldPath);
+                    builder.field(e.getKey());
+                    writeValue(builder, e.getValue(), fieldPath);
+                }
+                builder.endObject();
+                return;
+            }
+            case ARRAY: {
+                List<BsonValue> values = value.asArray().getValues();
+                builder.startArray();
+                for (int i = 0; i < values.size(); i++) {
+                    writeValue(builder, values.get(i), join(path, Integer.toString(i)));
+                }
+                builder.endArray();
+                return;
+            }
+            case STRING:
+                builder.value(value.asString().getValue());
+                return;
+            case INT32:
+                builder.value(value.asInt32().getValue());
+                return;
+            case INT64:
+                builder.value(value.asInt64().getValue());
+                return;
+            case BOOLEAN:
+                builder.value(value.asBoolean().getValue());
+                return;
+            default:
+                // the other types through the one mapping; their values are leaves or small maps
+                writeObject(builder, toJsonValue(value, path));
+        }
+    }
+
+    /** A value {@link #toJsonValue} returned, as {@code XContentBuilder.map} writes it. */
+    private static void writeObject(XContentBuilder builder, Object value) throws IOException {
+        if (value instanceof Map<?, ?> map) {
+            builder.startObject();
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                builder.field((String) e.getKey());
+                writeObject(builder, e.getValue());
+            }
+            builder.endObject();
+        } else if (value instanceof List<?> list) {
+            builder.startArray();
+            for (Object element : list) {
+                writeObject(builder, element);
+            }
+            builder.endArray();
+        } else if (value instanceof Double d) {
+            builder.value(d.doubleValue());
+        } else if (value instanceof Integer i) {
+            builder.value(i.intValue());
+        } else if (value instanceof Long l) {
+            builder.value(l.longValue());
+        } else if (value instanceof Boolean b) {
+            builder.value(b.booleanValue());
+        } else if (value == null) {
+            builder.nullValue();
+        } else {
+            builder.value(Objects.requireNonNull((String) value));
+        }
     }
 
     /** A JSON object for a nested document (no {@code _id} removal, inner-name rules). */
@@ -190,7 +395,40 @@ public final class BsonToJson {
 
     /** ISO-8601 UTC with milliseconds of a BSON date (milliseconds since the epoch). */
     public static String formatDate(long epochMillis) {
-        return DATE_FORMAT.format(Instant.ofEpochMilli(epochMillis));
+        if (epochMillis < 0 || epochMillis >= FAST_DATES_END) {
+            return DATE_FORMAT.format(Instant.ofEpochMilli(epochMillis));
+        }
+        // 1970 to 9999, the common case, without the formatter: the same characters (BsonToJsonTests compares them)
+        long days = epochMillis / MILLIS_PER_DAY;
+        int millisOfDay = (int) (epochMillis - days * MILLIS_PER_DAY);
+        LocalDate date = LocalDate.ofEpochDay(days);
+        char[] out = new char[24];
+        digits(out, 0, date.getYear(), 4);
+        out[4] = '-';
+        digits(out, 5, date.getMonthValue(), 2);
+        out[7] = '-';
+        digits(out, 8, date.getDayOfMonth(), 2);
+        out[10] = 'T';
+        digits(out, 11, millisOfDay / 3_600_000, 2);
+        out[13] = ':';
+        digits(out, 14, millisOfDay / 60_000 % 60, 2);
+        out[16] = ':';
+        digits(out, 17, millisOfDay / 1000 % 60, 2);
+        out[19] = '.';
+        digits(out, 20, millisOfDay % 1000, 3);
+        out[23] = 'Z';
+        return new String(out);
+    }
+
+    private static final long MILLIS_PER_DAY = 86_400_000L;
+    /** 10000-01-01T00:00:00Z: from there on the year takes more than four digits. */
+    private static final long FAST_DATES_END = 253_402_300_800_000L;
+
+    private static void digits(char[] out, int at, int value, int width) {
+        for (int i = at + width - 1; i >= at; i--) {
+            out[i] = (char) ('0' + value % 10);
+            value /= 10;
+        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package org.mongofollow.apply;
 
 import org.bson.BsonDocument;
+import org.bson.RawBsonDocument;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
@@ -62,10 +63,16 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
      * @throws RejectedDocumentException when a selected value or field name cannot be taken
      */
     public static ShardOperation index(String id, long version, BsonDocument document, FieldSelection fields) throws IOException {
-        try (XContentBuilder builder = JsonXContent.contentBuilder()) {
-            builder.map(BsonToJson.toSource(fields.select(document)));
-            return new ShardOperation(Kind.INDEX, id, version, BytesReference.bytes(builder));
+        // the common case, a whole document still in its BSON bytes (read from the oplog or a collection), is
+        // written straight from them; anything that path does not take goes the general way
+        BytesReference source = fields.selectsAll() && document instanceof RawBsonDocument raw ? BsonToJson.rawSourceOrNull(raw) : null;
+        if (source == null) {
+            try (XContentBuilder builder = JsonXContent.contentBuilder()) {
+                BsonToJson.writeSource(builder, fields.select(document));
+                source = BytesReference.bytes(builder);
+            }
         }
+        return new ShardOperation(Kind.INDEX, id, version, source);
     }
 
     public long sizeInBytes() {

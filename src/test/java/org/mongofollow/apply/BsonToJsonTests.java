@@ -305,4 +305,107 @@ public class BsonToJsonTests {
             "ptr", map("$ref", "db.c", "$id", "6632a1f0c2b5a4e1d0f3a002"), "code", "x",
             "cws", map("code", "y", "scope", map()), "sym", "s", "vector", "JwAAAIA/AAAAQA=="), source);
     }
+
+    // ---- the streaming writers write exactly what XContentBuilder.map(toSource(..)) writes ----
+
+    private static final List<String> SAME_BYTES_CASES = List.of(
+        "{_id: 'a', i: 1, l: {'$numberLong': '9007199254740993'}, d: 1.5, nz: -0.0, big: 1e300, s: 'h\\u00e9\\\"\\n', b: true, f: false, n: null,"
+            + " date: {'$date': '2024-05-01T10:11:12.345Z'}, far: {'$date': {'$numberLong': '253402300800000'}},"
+            + " neg: {'$date': {'$numberLong': '-62135596800001'}}, oid: {'$oid': '6632a1f0c2b5a4e1d0f3a002'},"
+            + " sub: {_id: 2, 'a.b': [1, 'x', {c: null}, [], {}], '$y': {z: [[1, 2], [3]]}}, arr: [1, 2.5, 'x', true, null],"
+            + " dec: {'$numberDecimal': '1.10'}, uuid: {'$binary': {base64: 'AAECAwQFBgcICQoLDA0ODw==', subType: '04'}},"
+            + " bin: {'$binary': {base64: 'AQID', subType: '00'}}, ts: {'$timestamp': {t: 4294967295, i: 7}},"
+            + " regex: {'$regularExpression': {pattern: 'a.*', options: 'i'}}, min: {'$minKey': 1}, max: {'$maxKey': 1},"
+            + " undef: {'$undefined': true}, ptr: {'$dbPointer': {'$ref': 'db.c', '$id': {'$oid': '6632a1f0c2b5a4e1d0f3a002'}}},"
+            + " code: {'$code': 'x'}, cws: {'$code': 'y', '$scope': {q: [1, {r: 2}]}}, sym: {'$symbol': 's'}, deep: [{a: [{b: {'$date': 0}}]}]}",
+        "{}", "{_id: 1}", "{a: []}", "{a: {}}", "{a: [[[]]]}", "{x: 1, _id: {k: 2}, y: 'z'}",
+        "{'': 1}", "{a: {b: [1, {c: NaN}]}}", "{a: Infinity}", "{_source: 1}", "{s: {'.x': 1}}", "{arr: [{'x.': 1}]}",
+        "{a: [1, {b: -Infinity}], c: {'': 1}}", "{a: {'$date': {'$numberLong': '-9223372036854775808'}}}"
+    );
+
+    private static String viaMap(BsonDocument document) throws Exception {
+        try (org.elasticsearch.xcontent.XContentBuilder builder = org.elasticsearch.xcontent.json.JsonXContent.contentBuilder()) {
+            builder.map(BsonToJson.toSource(document));
+            return org.elasticsearch.common.Strings.toString(builder);
+        } catch (RejectedDocumentException e) {
+            return "rejected " + e.path() + ": " + e.reason();
+        }
+    }
+
+    private static String viaWriteSource(BsonDocument document) throws Exception {
+        try (org.elasticsearch.xcontent.XContentBuilder builder = org.elasticsearch.xcontent.json.JsonXContent.contentBuilder()) {
+            BsonToJson.writeSource(builder, document);
+            return org.elasticsearch.common.Strings.toString(builder);
+        } catch (RejectedDocumentException e) {
+            return "rejected " + e.path() + ": " + e.reason();
+        }
+    }
+
+    private static String viaShardOperation(BsonDocument document) throws Exception {
+        try {
+            return ShardOperation.index("id", 1, document, FieldSelection.ALL).payload().utf8ToString();
+        } catch (RejectedDocumentException e) {
+            return "rejected " + e.path() + ": " + e.reason();
+        }
+    }
+
+    private static org.bson.RawBsonDocument raw(BsonDocument document) {
+        return new org.bson.RawBsonDocument(document, new org.bson.codecs.BsonDocumentCodec());
+    }
+
+    @Test
+    public void streamingWritersWriteWhatTheMapWrites() throws Exception {
+        for (String json : SAME_BYTES_CASES) {
+            BsonDocument document = BsonDocument.parse(json);
+            String expected = viaMap(document);
+            assertEquals(json, expected, viaWriteSource(document));
+            assertEquals(json, expected, viaShardOperation(document));
+            assertEquals(json, expected, viaShardOperation(raw(document)));
+            org.elasticsearch.common.bytes.BytesReference fast = BsonToJson.rawSourceOrNull(raw(document));
+            if (fast != null) {
+                assertEquals(json, expected, fast.utf8ToString());
+            }
+        }
+        // the fast path takes the common documents itself
+        assertEquals(viaMap(BsonDocument.parse(SAME_BYTES_CASES.get(5))),
+            BsonToJson.rawSourceOrNull(raw(BsonDocument.parse(SAME_BYTES_CASES.get(5)))).utf8ToString());
+        BsonDocument common = BsonDocument.parse("{_id: 'k', a: 1, b: [1.5, 'x', {c: {$date: 0}}], o: {$oid: '6632a1f0c2b5a4e1d0f3a002'}, n: null}");
+        assertEquals(viaMap(common), BsonToJson.rawSourceOrNull(raw(common)).utf8ToString());
+    }
+
+    @Test
+    public void repeatedNamesInRawBsonKeepTheFirstPositionAndTheLastValue() throws Exception {
+        // BSON with a repeated name at the top and inside a sub-document (drivers do not write it, the wire allows it)
+        org.bson.io.BasicOutputBuffer out = new org.bson.io.BasicOutputBuffer();
+        try (org.bson.BsonBinaryWriter writer = new org.bson.BsonBinaryWriter(out)) {
+            writer.writeStartDocument();
+            writer.writeDouble("a", Double.NaN);
+            writer.writeInt32("b", 2);
+            writer.writeStartDocument("s");
+            writer.writeInt32("x", 1);
+            writer.writeInt32("x", 3);
+            writer.writeEndDocument();
+            writer.writeInt32("a", 1);
+            writer.writeEndDocument();
+        }
+        org.bson.RawBsonDocument document = new org.bson.RawBsonDocument(out.toByteArray());
+        assertNull(BsonToJson.rawSourceOrNull(document));
+        assertEquals("{\"a\":1,\"b\":2,\"s\":{\"x\":3}}", viaShardOperation(document));
+        assertEquals(viaMap(document), viaShardOperation(document));
+    }
+
+    @Test
+    public void dateFastPathWritesWhatTheFormatterWrites() {
+        java.time.format.DateTimeFormatter formatter =
+            java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
+        java.util.Random random = new java.util.Random(42);
+        List<Long> cases = new java.util.ArrayList<>(List.of(0L, 1L, 999L, 1000L, 86_399_999L, 86_400_000L, 951_782_400_000L,
+            1_709_164_800_000L, 253_402_300_799_999L, 253_402_300_800_000L, -1L, -86_400_000L, Long.MAX_VALUE / 2));
+        for (int i = 0; i < 100_000; i++) {
+            cases.add(random.nextLong(-100_000_000_000_000L, 300_000_000_000_000L));
+        }
+        for (long millis : cases) {
+            assertEquals(Long.toString(millis), formatter.format(java.time.Instant.ofEpochMilli(millis)), BsonToJson.formatDate(millis));
+        }
+    }
 }
