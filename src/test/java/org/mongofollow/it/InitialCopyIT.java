@@ -256,7 +256,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
             MongoCollection<BsonDocument> items = cappedClient.getDatabase("shop").getCollection("items", BsonDocument.class);
             insert(items, 0, 300);
             putFollowWithCopy(capped.connectionString(), "lost", "shop", "items", SHARDING + ", \"checkpoint_interval\": \"100ms\"");
-            awaitCopyDone("lost", 60);
+            awaitCopyDone("lost", 120);
             assertConvergesExactly("lost", items);
 
             call("POST", "/lost/_mongo_follow/_pause");
@@ -280,7 +280,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
 
             Map<String, Object> resync = call("POST", "/lost/_mongo_follow/_resync");
             assertThat(resync.get("acknowledged"), equalTo(true));
-            Map<String, Object> copy = awaitCopyDone("lost", 60);
+            Map<String, Object> copy = awaitCopyDone("lost", 120);
             assertThat(copy.get("start_position"), org.hamcrest.Matchers.not(equalTo(firstStart)));
             assertThat(copy.get("resync"), equalTo(true));
             assertConvergesExactly("lost", items);
@@ -302,7 +302,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
             MongoCollection<BsonDocument> items = cappedClient.getDatabase("shop").getCollection("auto", BsonDocument.class);
             insert(items, 0, 300);
             putFollowWithCopy(capped.connectionString(), "auto", "shop", "auto", SHARDING + ", \"on_history_lost\": \"resync\"");
-            awaitCopyDone("auto", 60);
+            awaitCopyDone("auto", 120);
             String firstStart = (String) copyStats("auto").get("start_position");
             call("POST", "/auto/_mongo_follow/_pause");
             items.deleteMany(Filters.gte("_id", 200));
@@ -313,7 +313,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
                 assertThat(copy.get("start_position"), org.hamcrest.Matchers.not(equalTo(firstStart)));
                 assertThat(copy.get("state"), equalTo("done"));
                 assertThat(copy.get("resync"), equalTo(true));
-            }, 60, TimeUnit.SECONDS);
+            }, 120, TimeUnit.SECONDS); // a copy, a history loss and a resync: generous on a loaded 2-core machine
             assertConvergesExactly("auto", items);
             call("POST", "/auto/_mongo_follow/_unfollow");
         }
