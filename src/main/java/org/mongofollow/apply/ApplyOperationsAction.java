@@ -1,5 +1,6 @@
 package org.mongofollow.apply;
 
+import org.elasticsearch.ElasticsearchException;
 import org.elasticsearch.action.ActionType;
 import org.elasticsearch.action.support.replication.ReplicatedWriteRequest;
 import org.elasticsearch.action.support.replication.ReplicationResponse;
@@ -9,6 +10,7 @@ import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.io.stream.Writeable;
 import org.elasticsearch.index.shard.ShardId;
 import org.elasticsearch.index.translog.Translog;
+import org.elasticsearch.rest.RestStatus;
 
 import java.io.IOException;
 import java.util.List;
@@ -23,6 +25,22 @@ public final class ApplyOperationsAction {
     public static final ActionType<Response> INSTANCE = new ActionType<>(NAME);
 
     private ApplyOperationsAction() {}
+
+    /**
+     * A batch the primary applied only in part, replicating what it applied, because a dynamic mapping update could
+     * not be taken now (no master, a fail-over, a timeout): transient, the whole batch is sent again (replays are
+     * harmless).
+     */
+    public static final class IncompleteWriteException extends ElasticsearchException {
+        public IncompleteWriteException(String reason) {
+            super("the batch was applied only in part and must be sent again: " + reason);
+        }
+
+        @Override
+        public RestStatus status() {
+            return RestStatus.SERVICE_UNAVAILABLE;
+        }
+    }
 
     /** The primary's request: the operations in the order they must be applied. */
     public static final class Request extends ReplicatedWriteRequest<Request> {
@@ -128,7 +146,10 @@ public final class ApplyOperationsAction {
         }
     }
 
-    /** An update whose base document the follower does not have: the task looks it up in MongoDB. */
+    /**
+     * An update the follower cannot apply to its copy (it lacks the document, or the document's selected copy cannot
+     * tell what the update does, or an earlier update of the document in the batch was one): the task looks it up.
+     */
     public record MissingBase(String id, long version) implements Writeable {
         public MissingBase(StreamInput in) throws IOException {
             this(in.readString(), in.readVLong());
@@ -147,12 +168,22 @@ public final class ApplyOperationsAction {
         private int stale;
         private List<Rejection> rejections;
         private List<MissingBase> missingBases;
+        private String retryReason;
 
         public Response(int applied, int stale, List<Rejection> rejections, List<MissingBase> missingBases) {
+            this(applied, stale, rejections, missingBases, null);
+        }
+
+        /**
+         * @param retryReason why the primary stopped before the end of the batch (a dynamic mapping update the master
+         *                    could not take now), having replicated what it applied; null when the batch is complete
+         */
+        public Response(int applied, int stale, List<Rejection> rejections, List<MissingBase> missingBases, String retryReason) {
             this.applied = applied;
             this.stale = stale;
             this.rejections = List.copyOf(rejections);
             this.missingBases = List.copyOf(missingBases);
+            this.retryReason = retryReason;
         }
 
         public Response(StreamInput in) throws IOException {
@@ -161,6 +192,7 @@ public final class ApplyOperationsAction {
             this.stale = in.readVInt();
             this.rejections = in.readCollectionAsList(Rejection::new);
             this.missingBases = in.readCollectionAsList(MissingBase::new);
+            this.retryReason = in.readOptionalString();
         }
 
         @Override
@@ -170,6 +202,12 @@ public final class ApplyOperationsAction {
             out.writeVInt(stale);
             out.writeCollection(rejections);
             out.writeCollection(missingBases);
+            out.writeOptionalString(retryReason);
+        }
+
+        /** Why the batch stopped early and must be sent again, or null when it is complete. */
+        public String retryReason() {
+            return retryReason;
         }
 
         /** Operations written. */

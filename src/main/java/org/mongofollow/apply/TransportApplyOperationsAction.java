@@ -2,7 +2,6 @@ package org.mongofollow.apply;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-import org.elasticsearch.ElasticsearchTimeoutException;
 import org.elasticsearch.ExceptionsHelper;
 import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.action.support.ActionFilters;
@@ -15,6 +14,7 @@ import org.elasticsearch.cluster.action.shard.ShardStateAction;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.core.TimeValue;
@@ -35,6 +35,7 @@ import org.elasticsearch.indices.IndicesService;
 import org.elasticsearch.indices.SystemIndices;
 import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.node.NodeClosedException;
+import org.elasticsearch.tasks.Task;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.transport.TransportService;
 import org.elasticsearch.xcontent.XContentBuilder;
@@ -43,8 +44,10 @@ import org.elasticsearch.xcontent.json.JsonXContent;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.elasticsearch.action.index.IndexRequest.UNSET_AUTO_GENERATED_TIMESTAMP;
 
@@ -55,7 +58,8 @@ import static org.elasticsearch.action.index.IndexRequest.UNSET_AUTO_GENERATED_T
  * the current document in real time for updates, and replicates exactly what it did to the replicas.
  * Dynamic mapping updates go through the master as a bulk write's do; a document whose mapping update the
  * master refuses is rejected (dead-lettered), while a master that cannot take the update now (unavailable,
- * failing over, too busy) fails the batch, which the follow retries.
+ * failing over, too busy) ends the batch there: what was applied is replicated, and the sender gets a transient
+ * failure and sends the batch again.
  */
 public class TransportApplyOperationsAction extends TransportWriteAction<
     ApplyOperationsAction.Request,
@@ -97,6 +101,18 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             ReplicaActionExecution.SubjectToCircuitBreaker
         );
         this.mappingUpdatedAction = mappingUpdatedAction;
+    }
+
+    /** A batch the primary applied only in part reaches its sender as a transient failure, so that it is sent again. */
+    @Override
+    protected void doExecute(Task task, ApplyOperationsAction.Request request, ActionListener<ApplyOperationsAction.Response> listener) {
+        super.doExecute(task, request, listener.delegateFailureAndWrap((l, response) -> {
+            if (response.retryReason() != null) {
+                l.onFailure(new ApplyOperationsAction.IncompleteWriteException(response.retryReason()));
+            } else {
+                l.onResponse(response);
+            }
+        }));
     }
 
     @Override
@@ -163,6 +179,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         private final List<Translog.Operation> replicated = new ArrayList<>();
         private final List<ApplyOperationsAction.Rejection> rejections = new ArrayList<>();
         private final List<ApplyOperationsAction.MissingBase> missingBases = new ArrayList<>();
+        /** Documents of this batch with a missing base: their later updates are looked up too. */
+        private final Set<String> lookedUp = new HashSet<>();
         private Translog.Location location;
         /** The source of the last index operation, which the replicas receive as it was indexed. */
         private BytesReference lastIndexedSource;
@@ -214,21 +232,38 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     }
                     next++;
                 }
-                ApplyOperationsAction.ReplicaRequest replicaRequest = new ApplyOperationsAction.ReplicaRequest(request.shardId(), replicated);
-                replicaRequest.setParentTask(request.getParentTask());
-                listener.onResponse(
-                    new WritePrimaryResult<>(
-                        replicaRequest,
-                        new ApplyOperationsAction.Response(applied, stale, rejections, missingBases),
-                        location,
-                        primary,
-                        logger,
-                        postWriteRefresh
-                    )
-                );
+                finish(null);
             } catch (Exception e) {
                 listener.onFailure(e);
             }
+        }
+
+        /**
+         * Completes the primary with the operations applied so far and replicates them; with a {@code retryReason}, the
+         * batch stopped early and its sender is told to send it again ({@link ApplyOperationsAction.IncompleteWriteException}).
+         * The operations applied on the primary are always replicated: failing the request instead would leave their
+         * sequence numbers missing on the replicas.
+         */
+        private void finish(String retryReason) {
+            ApplyOperationsAction.ReplicaRequest replicaRequest = new ApplyOperationsAction.ReplicaRequest(request.shardId(), replicated);
+            replicaRequest.setParentTask(request.getParentTask());
+            listener.onResponse(
+                new WritePrimaryResult<>(
+                    replicaRequest,
+                    new ApplyOperationsAction.Response(applied, stale, rejections, missingBases, retryReason),
+                    location,
+                    primary,
+                    logger,
+                    postWriteRefresh
+                )
+            );
+        }
+
+        /** An update that must be looked up in MongoDB; later updates of the same document in the batch must be too. */
+        private Engine.Result missingBase(ShardOperation operation) {
+            missingBases.add(new ApplyOperationsAction.MissingBase(operation.id(), operation.version()));
+            lookedUp.add(operation.id());
+            return null;
         }
 
         /** Applies one operation; null when there is nothing to write (a stale update, a missing base). */
@@ -249,9 +284,12 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         private Engine.Result update(ShardOperation operation) throws IOException {
             GetResult current = primary.getService()
                 .getForUpdate(operation.id(), SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
+            if (lookedUp.contains(operation.id())) {
+                // an earlier update of the document in this batch is looked up: this one applies to what MongoDB has
+                return missingBase(operation);
+            }
             if (current.isExists() == false || current.getVersion() < request.baseFloor()) {
-                missingBases.add(new ApplyOperationsAction.MissingBase(operation.id(), operation.version()));
-                return null;
+                return missingBase(operation);
             }
             if (current.getVersion() > operation.version()) {
                 stale++;
@@ -263,8 +301,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 updated = DocumentUpdates.apply(operation, document, request.fields());
                 if (updated == null) {
                     // the selected copy cannot take this update: the follow indexes the document as MongoDB has it
-                    missingBases.add(new ApplyOperationsAction.MissingBase(operation.id(), operation.version()));
-                    return null;
+                    return missingBase(operation);
                 }
             } catch (RejectedDocumentException e) {
                 // the updated document cannot be taken: it leaves the index rather than stay behind in an old version
@@ -370,8 +407,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 @Override
                 public void onFailure(Exception e) {
                     if (isDocumentFailure(e) == false) {
-                        // the master is unavailable, failing over or too busy: the whole batch fails and the follow retries it
-                        listener.onFailure(e);
+                        // the master is unavailable, failing over or too busy: the batch ends here and is sent again
+                        onWritePool(() -> finish("dynamic mapping update failed: " + e));
                         return;
                     }
                     rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + e.getMessage()));
@@ -399,14 +436,23 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
 
                 @Override
                 public void onTimeout(TimeValue timeout) {
-                    // transient: the follow retries the batch
-                    listener.onFailure(new ElasticsearchTimeoutException("timed out while waiting for a dynamic mapping update"));
+                    // transient: the batch ends here and is sent again
+                    onWritePool(() -> finish("timed out after " + timeout + " waiting for a dynamic mapping update"));
                 }
             });
         }
 
         private void continueOnWritePool() {
-            threadPool.executor(ThreadPool.Names.WRITE).execute(this::run);
+            onWritePool(this::run);
+        }
+
+        /** Runs the rest of the batch on the write pool; if the pool refuses, the batch ends here and is sent again. */
+        private void onWritePool(Runnable action) {
+            try {
+                threadPool.executor(ThreadPool.Names.WRITE).execute(action);
+            } catch (EsRejectedExecutionException e) {
+                finish("the write pool refused the rest of the batch: " + e.getMessage());
+            }
         }
     }
 

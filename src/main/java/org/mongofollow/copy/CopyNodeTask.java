@@ -360,16 +360,6 @@ public class CopyNodeTask extends AllocatedPersistentTask {
         }
     }
 
-    /**
-     * The shard write action gave up waiting for a dynamic mapping update to show in the cluster state: nothing of the
-     * batch is lost by writing it again (copied documents are idempotent at version t0).
-     */
-    private static boolean isMappingWaitTimeout(Exception e) {
-        Throwable cause = ExceptionsHelper.unwrapCause(e);
-        return cause instanceof org.elasticsearch.index.mapper.MapperException
-            && String.valueOf(cause.getMessage()).contains("timed out while waiting for a dynamic mapping update");
-    }
-
     /** CursorNotFound (43): the server dropped an idle cursor; reading again after the last copied _id is exact. */
     private static boolean isCursorLost(Exception e) {
         return ExceptionsHelper.unwrapCause(e) instanceof com.mongodb.MongoCursorNotFoundException
@@ -426,7 +416,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                     rejections.addAll(entry.getValue().actionGet().rejections());
                     remaining.remove(entry.getKey());
                 } catch (Exception e) {
-                    if (FollowFailures.shouldRetry(e) == false && isMappingWaitTimeout(e) == false) {
+                    if (FollowFailures.shouldRetry(e) == false) {
                         throw e;
                     }
                     lastFailure = e;

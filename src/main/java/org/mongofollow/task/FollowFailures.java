@@ -27,6 +27,8 @@ import org.elasticsearch.transport.ConnectTransportException;
 import org.elasticsearch.transport.NodeNotConnectedException;
 import org.elasticsearch.transport.ReceiveTimeoutTransportException;
 
+import org.mongofollow.apply.ApplyOperationsAction;
+
 import java.util.Set;
 
 /** The one decision between a transient failure (retry with backoff) and a fatal one (stop, explained). */
@@ -79,6 +81,7 @@ public final class FollowFailures {
             || cause instanceof NotMasterException
             || cause instanceof FailedToCommitClusterStateException
             || cause instanceof ProcessClusterEventTimeoutException
-            || cause instanceof ReceiveTimeoutTransportException;
+            || cause instanceof ReceiveTimeoutTransportException
+            || cause instanceof ApplyOperationsAction.IncompleteWriteException;
     }
 }

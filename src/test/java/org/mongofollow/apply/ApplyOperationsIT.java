@@ -125,4 +125,27 @@ public class ApplyOperationsIT extends ESIntegTestCase {
         assertNull(source("mapping", "c"));
         internalCluster().assertSameDocIdsOnShards();
     }
+
+    public void testAnUpdateAfterOneTheSelectedCopyCannotTakeIsLookedUpToo() throws Exception {
+        ShardId shard = shard0("selected");
+        FieldSelection fields = new FieldSelection(List.of("a.x", "n"), List.of());
+        apply(shard, index("d", 100, "{\"a\": [{\"x\": 1}], \"n\": 1}"));
+        ApplyOperationsAction.Response response = client().execute(
+            ApplyOperationsAction.INSTANCE,
+            new ApplyOperationsAction.Request(
+                shard,
+                List.of(
+                    // into an array below an include: the copy lacks MongoDB's unselected elements, so it is looked up
+                    diff("d", 110, "{\"sa\": {\"a\": true, \"s1\": {\"u\": {\"x\": 2}}}}"),
+                    // the copy could take this one, but not without the change above: it is looked up as well
+                    diff("d", 120, "{\"u\": {\"n\": 2}}")
+                ),
+                0,
+                fields
+            )
+        ).actionGet();
+        assertThat(response.missingBases(), equalTo(List.of(new ApplyOperationsAction.MissingBase("d", 110), new ApplyOperationsAction.MissingBase("d", 120))));
+        assertThat(response.applied(), equalTo(0));
+        assertThat("nothing is written over the copy until the look-up", source("selected", "d"), equalTo(Map.of("a", List.of(Map.of("x", 1)), "n", 1)));
+    }
 }

@@ -1,5 +1,6 @@
 package org.mongofollow.it;
 
+import com.mongodb.client.ClientSession;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
@@ -162,7 +163,14 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         internalCluster().setDisruptionScheme(blocked);
         blocked.startDisrupting();
         try {
-            items.insertOne(doc(2).append("new_field", new BsonInt32(2))); // needs a dynamic mapping update
+            // one transaction, so one batch: 3 is applied, then 2 needs a dynamic mapping update the blocked master cannot take
+            try (ClientSession session = mongoClient.startSession()) {
+                session.withTransaction(() -> {
+                    items.insertOne(session, doc(3).append("a", new BsonInt32(3)));
+                    items.insertOne(session, doc(2).append("new_field", new BsonInt32(2)));
+                    return null;
+                });
+            }
             assertBusy(() -> {
                 long failed = shardStats("busy").stream().mapToLong(s -> ((Number) s.get("failed_write_requests")).longValue()).sum();
                 assertThat("the write failed on the blocked master at least once", failed, greaterThan(0L));
@@ -170,7 +178,10 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         } finally {
             blocked.stopDisrupting();
         }
-        assertBusy(() -> assertThat(indexedDocuments("busy").keySet(), equalTo(java.util.Set.of("1", "2"))), 60, TimeUnit.SECONDS);
+        assertBusy(() -> assertThat(indexedDocuments("busy").keySet(), equalTo(java.util.Set.of("1", "2", "3"))), 60, TimeUnit.SECONDS);
+        // what the primary applied before it stopped reached the replica: no sequence number is missing there
+        internalCluster().assertSeqNos();
+        internalCluster().assertSameDocIdsOnShards();
         Map<String, Object> shard = shardStats("busy").get(0);
         assertThat(((Number) shard.get("documents_rejected")).longValue(), equalTo(0L));
         assertThat(shard.get("fatal_exception"), nullValue());
