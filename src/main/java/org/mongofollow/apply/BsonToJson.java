@@ -134,18 +134,17 @@ public final class BsonToJson {
      * {@link #writeSource}, which decides (and names the path of a rejection).
      */
     public static BytesReference rawSourceOrNull(RawBsonDocument document) throws IOException {
-        try (
-            // the JSON is rarely longer than the BSON: one buffer of that size, no growing copies
-            XContentBuilder builder = new XContentBuilder(JsonXContent.jsonXContent, new ByteArrayOutputStream(document.getByteBuffer().remaining() + 64));
-            BsonBinaryReader reader = new BsonBinaryReader(document.getByteBuffer().asNIO())
-        ) {
+        // the JSON is rarely longer than the BSON: one buffer of that size, no growing copies. A builder given up half
+        // way is left unclosed (it holds only that buffer): closing it with an open object would throw
+        XContentBuilder builder = new XContentBuilder(JsonXContent.jsonXContent, new ByteArrayOutputStream(document.getByteBuffer().remaining() + 64));
+        try (BsonBinaryReader reader = new BsonBinaryReader(document.getByteBuffer().asNIO())) {
             if (writeRawDocument(builder, reader, true) == false) {
                 return null;
             }
-            return BytesReference.bytes(builder);
         } catch (RuntimeException e) {
             return null;
         }
+        return BytesReference.bytes(builder);
     }
 
     /** One document from {@code reader}; false (stop) on anything {@link #rawSourceOrNull} leaves to the general path. */
@@ -229,7 +228,7 @@ public final class BsonToJson {
      * Writes the JSON value of one BSON value, as {@code builder.value(toJsonValue(value, path))} would;
      * {@code path} (dotted) is only used in error messages.
      */
-    public static void writeValue(XContentBuilder builder, BsonValue value, String path) throws IOException {
+    private static void writeValue(XContentBuilder builder, BsonValue value, String path) throws IOException {
         switch (value.getBsonType()) {
             case DOCUMENT: {
                 builder.startObject();

@@ -84,7 +84,7 @@ public final class FieldSelection implements Writeable, ToXContentFragment {
         }
         for (String path : paths) {
             String prefix = "[fields." + what.getPreferredName() + "] [" + path + "] ";
-            if (path == null || path.isEmpty()) {
+            if (path.isEmpty()) {
                 throw new IllegalArgumentException("[fields." + what.getPreferredName() + "] paths cannot be empty");
             }
             if (path.startsWith(".") || path.endsWith(".") || path.contains("..")) {

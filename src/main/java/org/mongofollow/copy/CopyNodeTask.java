@@ -374,10 +374,11 @@ public class CopyNodeTask extends AllocatedPersistentTask {
         }
     }
 
-    /** A dead letter for a copied document that Elasticsearch or the mapping refused (logged too). */
+    /** A dead letter for a copied document that Elasticsearch or the mapping refused (logged too), with its selected fields only. */
     private DeadLetters.Letter letter(int shard, String id, long t0, RawBsonDocument document, String reason) {
         logger.warn("[{}][{}] copied document [{}] rejected: {}", params.index(), shard, id, reason);
-        return DeadLetters.Letter.copy(params.index(), shard, params.follow().namespace(), id, t0, document, reason);
+        return DeadLetters.Letter.copy(params.index(), shard, params.follow().namespace(), id, t0,
+            document == null ? null : params.follow().fields().select(document), reason);
     }
 
     /** Writes a batch's letters to the dead-letter index and waits for them (a letter that cannot be written is logged). */

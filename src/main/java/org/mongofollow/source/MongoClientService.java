@@ -31,7 +31,7 @@ public class MongoClientService implements Closeable {
 
     private static final Logger logger = LogManager.getLogger(MongoClientService.class);
 
-    /** How long a client no follow uses stays open after its last use (a follow that just started, a PUT probing). */
+    /** How long a client no follow uses stays open after its last use (its follow just ended, or just started). */
     public static final TimeValue IDLE_CLIENT_TIMEOUT = TimeValue.timeValueMinutes(1);
 
     private volatile Map<String, FollowClientSettings> namedSettings;
@@ -72,7 +72,7 @@ public class MongoClientService implements Closeable {
     }
 
     /**
-     * Closes the clients of endpoints that no follow uses any more (the follows ended, or a refused PUT probed them)
+     * Closes the clients of endpoints that no follow uses any more (their follows ended)
      * once they have not been used for {@link #IDLE_CLIENT_TIMEOUT}; a later use creates a new client.
      *
      * @return how many clients were closed

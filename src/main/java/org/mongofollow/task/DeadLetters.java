@@ -17,6 +17,7 @@ import org.elasticsearch.common.hash.MessageDigests;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.xcontent.XContentType;
 import org.mongofollow.apply.DocumentOperation;
+import org.mongofollow.apply.FieldSelection;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -71,9 +72,18 @@ public final class DeadLetters {
         String reason,
         String document
     ) {
-        /** A letter for {@code operation} of the follow of {@code namespace} into shard {@code shard} of {@code followerIndex}. */
-        public static Letter of(String followerIndex, int shard, String namespace, DocumentOperation operation, String reason) {
+        /**
+         * A letter for {@code operation} of the follow of {@code namespace} into shard {@code shard} of {@code followerIndex}.
+         * A follow with a field selection never puts unselected fields in a letter: an inserted or replaced document
+         * is kept with its selected fields, an update (which may set unselected fields) without its document.
+         */
+        public static Letter of(String followerIndex, int shard, String namespace, DocumentOperation operation, String reason,
+                                FieldSelection fields) {
             BsonDocument payload = operation.payload();
+            String document = payload == null ? null
+                : operation.kind() == DocumentOperation.Kind.INDEX ? json(fields.select(payload))
+                : fields.selectsAll() ? json(payload)
+                : null;
             return new Letter(
                 followerIndex,
                 shard,
@@ -89,7 +99,7 @@ public final class DeadLetters {
                     case DROP_ALL -> "drop";
                 },
                 reason,
-                payload == null ? null : json(payload)
+                document
             );
         }
 

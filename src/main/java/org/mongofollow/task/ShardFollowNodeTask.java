@@ -313,7 +313,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         /** A dead letter for an operation Elasticsearch or the mapping refused (logged too). */
         private DeadLetters.Letter letter(DocumentOperation operation, String reason) {
             logger.warn("[{}][{}] document [{}] at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), reason);
-            return DeadLetters.Letter.of(params.index(), params.shard(), params.follow().namespace(), operation, reason);
+            return DeadLetters.Letter.of(params.index(), params.shard(), params.follow().namespace(), operation, reason, params.follow().fields());
         }
 
         /** Letters for the primary's rejections, each with the batch's operation it refused. */
@@ -358,7 +358,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                         } catch (RejectedDocumentException e) {
                             logger.warn("[{}][{}] document [{}] looked up at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), e.getMessage());
                             letters.add(new DeadLetters.Letter(params.index(), params.shard(), params.follow().namespace(), operation.documentId(),
-                                base.version(), operation.indexInEntry(), "index", e.getMessage(), DeadLetters.json(current)));
+                                base.version(), operation.indexInEntry(), "index", e.getMessage(), DeadLetters.json(params.follow().fields().select(current))));
                             writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), base.version(), BytesArray.EMPTY));
                         }
                     }

@@ -11,6 +11,8 @@ import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.elasticsearch.client.Request;
 import org.elasticsearch.client.ResponseException;
+import org.elasticsearch.index.query.QueryBuilders;
+import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.ESIntegTestCase;
 import org.mongofollow.apply.FieldSelection;
 
@@ -20,8 +22,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.not;
 
 /**
  * {@code fields.include} / {@code fields.exclude}: copied documents, inserts, replacements and updates (in place,
@@ -66,6 +70,8 @@ public class FieldSelectionIT extends MongoFollowIntegTestCase {
         for (int i = 0; i < 200; i++) {
             before.add(person(i));
         }
+        // a selected value Elasticsearch refuses: the copy's letter carries the selected fields only
+        before.add(person(500).append("tags", new BsonArray(List.of(new BsonDouble(Double.NaN)))));
         people.insertMany(before);
 
         assertThat(put("people", "people", FIELDS_BODY).get("acknowledged"), equalTo(true));
@@ -95,12 +101,28 @@ public class FieldSelectionIT extends MongoFollowIntegTestCase {
         people.updateOne(Filters.eq("_id", 201), Updates.set("address.city", "changed city"));
         people.deleteOne(Filters.eq("_id", 15));
         people.deleteOne(Filters.eq("_id", 202));
+        people.insertOne(person(501).append("tags", new BsonArray(List.of(new BsonDouble(Double.POSITIVE_INFINITY)))));
 
+        people.deleteMany(Filters.in("_id", 500, 501)); // refused: not in the index, so not expected there
         assertConverges("people", people, FIELDS);
         assertBusy(() -> {
+            long rejected = 0;
             for (Map<String, Object> shard : shardStats("people")) {
-                assertThat(shard.toString(), ((Number) shard.get("documents_rejected")).longValue(), equalTo(0L));
+                rejected += ((Number) shard.get("documents_rejected")).longValue();
             }
+            assertThat("only the refused selected value counts, not the unselected ones", rejected, equalTo(1L));
+        }, 30, TimeUnit.SECONDS);
+        assertBusy(() -> {
+            indicesAdmin().prepareRefresh(".mongo-follow-rejected").get();
+            assertResponse(prepareSearch(".mongo-follow-rejected").setQuery(QueryBuilders.termQuery("follower_index", "people")), r -> {
+                assertThat(r.getHits().getTotalHits().value, equalTo(2L));
+                for (SearchHit hit : r.getHits().getHits()) {
+                    String document = (String) hit.getSourceAsMap().get("document");
+                    assertThat(document, containsString("\"name\": \"person 50"));
+                    assertThat("a letter never holds unselected fields: " + document, document, not(containsString("ssn")));
+                    assertThat(document, not(containsString("geo")));
+                }
+            });
         }, 30, TimeUnit.SECONDS);
         internalCluster().assertSameDocIdsOnShards();
     }
