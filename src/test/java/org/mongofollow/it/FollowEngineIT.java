@@ -42,7 +42,10 @@ public class FollowEngineIT extends MongoFollowIntegTestCase {
         Map<String, Object> price = indicesAdmin().prepareGetFieldMappings("orders").setFields("price").get()
             .fieldMappings("orders", "price").sourceAsMap();
         assertThat(price.toString(), ((Map<?, ?>) price.get("price")).get("type"), equalTo("double"));
-        assertHitCount(prepareSearch("orders").setQuery(QueryBuilders.termQuery("price", 0.1)), 1);
+        assertBusy(() -> { // the copy that answers may be a replica the last write reaches a moment later
+            indicesAdmin().prepareRefresh("orders").get();
+            assertHitCount(prepareSearch("orders").setQuery(QueryBuilders.termQuery("price", 0.1)), 1);
+        });
 
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/_mongo_follow/_stats").get("indices");
