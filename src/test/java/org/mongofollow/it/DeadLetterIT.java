@@ -154,6 +154,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
     /** A mapping update the master cannot take in time is not a refused document: the batch is retried and goes through. */
     public void testMappingUpdatesTheMasterCannotTakeNowAreRetriedNotRefused() throws Exception {
         MongoCollection<BsonDocument> items = collection("dl", "busy_master");
+        items.drop(); // the embedded MongoDB lives as long as the test class
         putFollow("busy", "dl", "busy_master", ONE_SHARD);
         ensureGreen("busy");
         items.insertOne(doc(1).append("a", new BsonInt32(1)));

@@ -66,6 +66,7 @@ public class FieldSelectionIT extends MongoFollowIntegTestCase {
 
     public void testCopiesLogAndUpdatesKeepOnlyTheSelectedFields() throws Exception {
         MongoCollection<BsonDocument> people = collection("sel", "people");
+        people.drop(); // the embedded MongoDB lives as long as the test class
         List<BsonDocument> before = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
             before.add(person(i));
