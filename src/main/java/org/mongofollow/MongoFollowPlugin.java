@@ -44,6 +44,7 @@ import org.mongofollow.metadata.UpdateFollowMetadataAction;
 import org.mongofollow.rest.RestCatMongoFollowAction;
 import org.mongofollow.rest.RestFollowActions;
 import org.mongofollow.rest.RestFollowStatsAction;
+import org.mongofollow.security.ConnectionAllowlist;
 import org.mongofollow.source.FollowClientSettings;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.task.CheckpointPublisher;
@@ -76,7 +77,9 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
 
     @Override
     public List<Setting<?>> getSettings() {
-        return FollowClientSettings.all();
+        List<Setting<?>> settings = new ArrayList<>(FollowClientSettings.all());
+        settings.add(ConnectionAllowlist.SETTING);
+        return settings;
     }
 
     @Override
@@ -94,7 +97,8 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         PersistentTasksService persistentTasks = new PersistentTasksService(services.clusterService(), services.threadPool(), services.client());
         services.clusterService().addListener(new FollowTaskCleaner(persistentTasks));
         FollowEndpoints.closeUnusedPeriodically(services.clusterService(), services.threadPool(), mongoClients);
-        return List.of(mongoClients, checkpoints);
+        ConnectionAllowlist allowlist = ConnectionAllowlist.of(services.clusterService().getClusterSettings());
+        return List.of(mongoClients, checkpoints, allowlist);
     }
 
     @Override
@@ -119,6 +123,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     public Collection<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
         return List.of(
             new ActionHandler<>(FollowStatsAction.INSTANCE, TransportFollowStatsAction.class),
+            new ActionHandler<>(FollowStatsAction.SHARDS, org.mongofollow.action.TransportShardFollowStatsAction.class),
             new ActionHandler<>(PutFollowAction.INSTANCE, PutFollowAction.TransportAction.class),
             new ActionHandler<>(FollowLifecycleActions.PAUSE, FollowLifecycleActions.TransportPauseAction.class),
             new ActionHandler<>(FollowLifecycleActions.RESUME, FollowLifecycleActions.TransportResumeAction.class),

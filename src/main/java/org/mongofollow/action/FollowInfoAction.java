@@ -42,22 +42,34 @@ public final class FollowInfoAction {
 
     private FollowInfoAction() {}
 
+    /**
+     * Replaceable: with security on, wildcards and "every index" become the indices the caller may {@code monitor}, so
+     * the follows of other indices are never listed; {@link #requested()} keeps the names as the caller gave them.
+     */
     public static final class Request extends ActionRequest implements IndicesRequest.Replaceable {
+        private final String[] requested;
         private String[] indices;
 
         public Request(String... indices) {
-            this.indices = Objects.requireNonNull(indices);
+            this.requested = Objects.requireNonNull(indices);
+            this.indices = indices;
         }
 
         public Request(StreamInput in) throws IOException {
             super(in);
+            this.requested = in.readStringArray();
             this.indices = in.readStringArray();
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
+            out.writeStringArray(requested);
             out.writeStringArray(indices);
+        }
+
+        String[] requested() {
+            return requested;
         }
 
         @Override
@@ -140,7 +152,7 @@ public final class FollowInfoAction {
             ActionListener.completeWith(listener, () -> {
                 ClusterState state = clusterService.state();
                 List<FollowerInfo> followers = new ArrayList<>();
-                for (IndexMetadata index : FollowerIndices.resolve(state, resolver, request.indices(), request)) {
+                for (IndexMetadata index : FollowerIndices.resolve(state, resolver, request.requested(), request)) {
                     followers.add(new FollowerInfo(index.getIndex().getName(), FollowMetadata.of(index)));
                 }
                 followers.sort(Comparator.comparing(FollowerInfo::index));

@@ -4,6 +4,8 @@ import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionRequestValidationException;
 import org.elasticsearch.action.ActionType;
+import org.elasticsearch.action.IndicesRequest;
+import org.elasticsearch.action.support.IndicesOptions;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.HandledTransportAction;
 import org.elasticsearch.action.support.master.AcknowledgedResponse;
@@ -22,6 +24,8 @@ import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.security.ConnectionAllowlist;
+import org.mongofollow.security.FollowUser;
 import org.mongofollow.task.FollowBudgets;
 
 import java.io.IOException;
@@ -31,7 +35,7 @@ import java.util.Objects;
  * {@code POST /{index}/_mongo_follow/_pause}, {@code _resume} and {@code _unfollow}: the follow's life
  * cycle after it started. Pausing stops the shard tasks and keeps the checkpoints; resuming starts them
  * again from the checkpoints (with new budgets if given); unfollowing stops them and removes the follow,
- * leaving a plain index.
+ * leaving a plain index. Each needs {@code manage} on the index; a resumed follow writes as the user who resumed it.
  */
 public final class FollowLifecycleActions {
 
@@ -42,7 +46,7 @@ public final class FollowLifecycleActions {
     private FollowLifecycleActions() {}
 
     /** The follower index, and for resume the new budgets (null keeps the old ones). */
-    public static final class Request extends ActionRequest {
+    public static final class Request extends ActionRequest implements IndicesRequest {
         private final String index;
         private final FollowBudgets budgets;
 
@@ -73,6 +77,16 @@ public final class FollowLifecycleActions {
         /** A resume body: any budgets, validated; the rest of the follow cannot change. */
         public static Request resume(String index, XContentParser parser) {
             return new Request(index, parser == null ? null : BUDGETS.apply(parser, null).build());
+        }
+
+        @Override
+        public String[] indices() {
+            return new String[] { index };
+        }
+
+        @Override
+        public IndicesOptions indicesOptions() {
+            return IndicesOptions.strictSingleIndexNoExpandForbidClosed();
         }
 
         @Override
@@ -143,24 +157,35 @@ public final class FollowLifecycleActions {
     }
 
     public static class TransportResumeAction extends LifecycleTransportAction {
+        private final ConnectionAllowlist allowlist;
+
         @Inject
         public TransportResumeAction(
             TransportService transportService,
             ActionFilters actionFilters,
             ClusterService clusterService,
             Client client,
-            PersistentTasksService persistentTasks
+            PersistentTasksService persistentTasks,
+            ConnectionAllowlist allowlist
         ) {
             super(RESUME.name(), transportService, actionFilters, clusterService, client, persistentTasks);
+            this.allowlist = allowlist;
         }
 
         @Override
         void execute(Request request, IndexMetadata index, FollowMetadata follow, ActionListener<AcknowledgedResponse> listener) {
+            try {
+                allowlist.check(follow.parameters().endpoint());
+            } catch (IllegalArgumentException e) {
+                listener.onFailure(e);
+                return;
+            }
+            FollowUser user = FollowUser.current(clusterService.threadPool().getThreadContext());
             FollowParameters parameters = request.budgets == null ? follow.parameters() : follow.parameters().withBudgets(request.budgets);
             updateMetadata(
                 UpdateFollowMetadataAction.Request.setStatus(request.index, FollowMetadata.Status.PAUSED, FollowMetadata.Status.ACTIVE, parameters),
                 listener.delegateFailureAndWrap(
-                    (l, ack) -> ShardFollowTasks.start(persistentTasks, index, parameters, l.map(v -> AcknowledgedResponse.TRUE))
+                    (l, ack) -> ShardFollowTasks.start(persistentTasks, index, parameters, user, l.map(v -> AcknowledgedResponse.TRUE))
                 )
             );
         }

@@ -37,10 +37,23 @@ public final class FollowStatsAction {
     public static final String NAME = "indices:monitor/mongo_follow/stats";
     public static final ActionType<Response> INSTANCE = new ActionType<>(NAME);
 
+    /**
+     * The fan-out to the nodes that run the shard tasks of the follower indices {@link #INSTANCE} resolved and security
+     * authorised (the per-node requests name no index, so they cannot be authorised as index actions): internal, it runs
+     * as the system user, and only {@link TransportFollowStatsAction} sends it.
+     */
+    public static final String SHARDS_NAME = "internal:mongo_follow/stats/shards";
+    public static final ActionType<Response> SHARDS = new ActionType<>(SHARDS_NAME);
+
     private FollowStatsAction() {}
 
+    /**
+     * Replaceable: with security on, wildcards and "every index" become the indices the caller may {@code monitor}, so
+     * the follows of other indices are never listed; {@link #requested()} keeps the names as the caller gave them.
+     */
     public static final class Request extends BaseTasksRequest<Request> implements IndicesRequest.Replaceable {
 
+        private final String[] requested;
         private String[] indices;
         /** The follower indices resolved on the coordinating node, with their follow status. */
         private Map<String, String> followers = Map.of();
@@ -50,11 +63,13 @@ public final class FollowStatsAction {
 
         /** @param indices index names or patterns; none means every follower index */
         public Request(String... indices) {
-            this.indices = Objects.requireNonNull(indices);
+            this.requested = Objects.requireNonNull(indices);
+            this.indices = indices;
         }
 
         public Request(StreamInput in) throws IOException {
             super(in);
+            this.requested = in.readStringArray();
             this.indices = in.readStringArray();
             this.followers = in.readMap(StreamInput::readString);
         }
@@ -62,13 +77,18 @@ public final class FollowStatsAction {
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
+            out.writeStringArray(requested);
             out.writeStringArray(indices);
             out.writeMap(followers, StreamOutput::writeString);
         }
 
-        /** Whether the request names no index, so every follower index is wanted. */
+        /** Whether the request names no index, so every follower index (the caller may monitor) is wanted. */
         public boolean allFollowers() {
-            return FollowerIndices.allFollowers(indices);
+            return FollowerIndices.allFollowers(requested);
+        }
+
+        String[] requested() {
+            return requested;
         }
 
         @Override

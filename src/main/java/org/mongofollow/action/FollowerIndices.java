@@ -33,9 +33,14 @@ final class FollowerIndices {
         return indices.length == 0 || (indices.length == 1 && ("_all".equals(indices[0]) || "*".equals(indices[0])));
     }
 
-    static List<IndexMetadata> resolve(ClusterState state, IndexNameExpressionResolver resolver, String[] expressions, IndicesRequest request) {
+    /**
+     * The follower indices of an info or stats request. {@code requested} are the names as the caller gave them;
+     * {@code request.indices()} are the same unless security replaced them with the indices the caller may monitor,
+     * which are then all that is listed. A plain index named explicitly is a 404; one a pattern matched is left out.
+     */
+    static List<IndexMetadata> resolve(ClusterState state, IndexNameExpressionResolver resolver, String[] requested, IndicesRequest request) {
         List<IndexMetadata> followers = new ArrayList<>();
-        if (allFollowers(expressions)) {
+        if (allFollowers(request.indices())) {
             for (IndexMetadata indexMetadata : state.metadata()) {
                 if (FollowMetadata.isFollowerIndex(indexMetadata)) {
                     followers.add(indexMetadata);
@@ -46,7 +51,7 @@ final class FollowerIndices {
                 IndexMetadata indexMetadata = state.metadata().index(name);
                 if (FollowMetadata.isFollowerIndex(indexMetadata)) {
                     followers.add(indexMetadata);
-                } else if (List.of(expressions).contains(name)) {
+                } else if (List.of(requested).contains(name)) {
                     throw UpdateFollowMetadataAction.notAFollower(name);
                 }
             }

@@ -5,6 +5,8 @@ import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionRequestValidationException;
 import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.action.ActionType;
+import org.elasticsearch.action.IndicesRequest;
+import org.elasticsearch.action.support.IndicesOptions;
 import org.elasticsearch.action.admin.indices.create.CreateIndexRequest;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.HandledTransportAction;
@@ -33,6 +35,8 @@ import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.security.ConnectionAllowlist;
+import org.mongofollow.security.FollowUser;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.MongoProbe;
 import org.mongofollow.source.OplogPosition;
@@ -47,7 +51,8 @@ import java.util.Objects;
  * {@code PUT /{index}/_mongo_follow}: validates the follow (index name, namespace, budgets, client or
  * connection, the MongoDB replica set itself) before changing anything, creates the follower index if it
  * does not exist (with {@code settings} from the body), stores the follow in the index's metadata and
- * starts one shard follow task per shard.
+ * starts one shard follow task per shard. With security on it needs {@code manage} on the index (its action name is
+ * under {@code indices:admin/}), and the tasks write as the caller ({@link FollowUser}).
  */
 public final class PutFollowAction {
 
@@ -58,7 +63,7 @@ public final class PutFollowAction {
 
     private PutFollowAction() {}
 
-    public static final class Request extends ActionRequest {
+    public static final class Request extends ActionRequest implements IndicesRequest {
         private final String index;
         private final FollowParameters follow;
         private final Settings settings;
@@ -113,6 +118,16 @@ public final class PutFollowAction {
         }
 
         @Override
+        public String[] indices() {
+            return new String[] { index };
+        }
+
+        @Override
+        public IndicesOptions indicesOptions() {
+            return IndicesOptions.strictSingleIndexNoExpandForbidClosed();
+        }
+
+        @Override
         public ActionRequestValidationException validate() {
             return null;
         }
@@ -150,6 +165,7 @@ public final class PutFollowAction {
         private final PersistentTasksService persistentTasks;
         private final MongoClientService mongoClients;
         private final ThreadPool threadPool;
+        private final ConnectionAllowlist allowlist;
 
         @Inject
         public TransportAction(
@@ -159,7 +175,8 @@ public final class PutFollowAction {
             Client client,
             PersistentTasksService persistentTasks,
             MongoClientService mongoClients,
-            ThreadPool threadPool
+            ThreadPool threadPool,
+            ConnectionAllowlist allowlist
         ) {
             super(NAME, transportService, actionFilters, Request::new, EsExecutors.DIRECT_EXECUTOR_SERVICE);
             this.clusterService = clusterService;
@@ -167,6 +184,7 @@ public final class PutFollowAction {
             this.persistentTasks = persistentTasks;
             this.mongoClients = mongoClients;
             this.threadPool = threadPool;
+            this.allowlist = allowlist;
         }
 
         @Override
@@ -177,6 +195,7 @@ public final class PutFollowAction {
                 listener.onFailure(e);
                 return;
             }
+            FollowUser user = FollowUser.current(threadPool.getThreadContext());
             // the probe blocks for up to the client's server selection timeout: not on a transport thread
             threadPool.executor(MongoFollowPlugin.THREAD_POOL).execute(() -> {
                 OplogPosition start;
@@ -186,7 +205,7 @@ public final class PutFollowAction {
                     listener.onFailure(e);
                     return;
                 }
-                createIndexIfAbsent(request, listener.delegateFailureAndWrap((l, created) -> startFollow(request, created, start, l)));
+                createIndexIfAbsent(request, listener.delegateFailureAndWrap((l, created) -> startFollow(request, user, created, start, l)));
             });
         }
 
@@ -195,6 +214,7 @@ public final class PutFollowAction {
             if (request.follow.endpoint().clientName() != null) {
                 mongoClients.namedClient(request.follow.endpoint().clientName());
             }
+            allowlist.check(request.follow.endpoint());
             IndexMetadata existing = clusterService.state().metadata().index(request.index);
             if (existing != null) {
                 FollowMetadata follow = FollowMetadata.of(existing);
@@ -230,23 +250,23 @@ public final class PutFollowAction {
             client.admin().indices().create(create, listener.delegateFailureAndWrap((l, r) -> l.onResponse(true)));
         }
 
-        private void startFollow(Request request, boolean created, OplogPosition start, ActionListener<Response> listener) {
+        private void startFollow(Request request, FollowUser user, boolean created, OplogPosition start, ActionListener<Response> listener) {
             IndexMetadata index = clusterService.state().metadata().index(request.index);
             Map<Integer, OplogPosition> checkpoints = new HashMap<>();
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 checkpoints.put(shard, start);
             }
             if (request.follow.initialCopy() == false) {
-                store(request, created, start, new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints), listener);
+                store(request, user, created, start, new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints), listener);
                 return;
             }
             // the copy starts at `start` (t0): tombstones must outlive it before the shard tasks write any (see GcDeletes)
             CopyState copy = CopyState.start(start, false, GcDeletes.current(index), threadPool.absoluteTimeInMillis());
             FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints, copy);
-            GcDeletes.raise(client, request.index, listener.delegateFailureAndWrap((l, v) -> store(request, created, start, follow, l)));
+            GcDeletes.raise(client, request.index, listener.delegateFailureAndWrap((l, v) -> store(request, user, created, start, follow, l)));
         }
 
-        private void store(Request request, boolean created, OplogPosition start, FollowMetadata follow, ActionListener<Response> listener) {
+        private void store(Request request, FollowUser user, boolean created, OplogPosition start, FollowMetadata follow, ActionListener<Response> listener) {
             client.execute(
                 UpdateFollowMetadataAction.INSTANCE,
                 UpdateFollowMetadataAction.Request.start(request.index, follow),
@@ -255,6 +275,7 @@ public final class PutFollowAction {
                         persistentTasks,
                         clusterService.state().metadata().index(request.index),
                         request.follow,
+                        user,
                         l.delegateFailureAndWrap((l2, v) -> l2.onResponse(new Response(created, start)))
                     )
                 )

@@ -5,6 +5,8 @@ import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionRequestValidationException;
 import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.action.ActionType;
+import org.elasticsearch.action.IndicesRequest;
+import org.elasticsearch.action.support.IndicesOptions;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.HandledTransportAction;
 import org.elasticsearch.client.internal.Client;
@@ -25,6 +27,8 @@ import org.mongofollow.copy.GcDeletes;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.security.ConnectionAllowlist;
+import org.mongofollow.security.FollowUser;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.MongoProbe;
 import org.mongofollow.source.OplogPosition;
@@ -37,7 +41,7 @@ import java.util.Objects;
  * the follow says {@code on_history_lost: resync}: copies the collection again from a new start position t0 while
  * following the log from there, then removes every document that neither the new copy nor the log wrote
  * (see {@link org.mongofollow.copy.CopyNodeTask}). The index stays searchable throughout; a paused or failed
- * follow becomes active.
+ * follow becomes active. It needs {@code manage} on the index, and the follow then writes as the user who asked.
  */
 public final class ResyncAction {
 
@@ -46,7 +50,7 @@ public final class ResyncAction {
 
     private ResyncAction() {}
 
-    public static final class Request extends ActionRequest {
+    public static final class Request extends ActionRequest implements IndicesRequest {
         private final String index;
         /** For an automatic resync: the lost position; a copy started after it already resyncs. Null for a user's call. */
         private final OplogPosition lostPosition;
@@ -70,6 +74,16 @@ public final class ResyncAction {
             if (lostPosition != null) {
                 out.writeLong(lostPosition.value());
             }
+        }
+
+        @Override
+        public String[] indices() {
+            return new String[] { index };
+        }
+
+        @Override
+        public IndicesOptions indicesOptions() {
+            return IndicesOptions.strictSingleIndexNoExpandForbidClosed();
         }
 
         @Override
@@ -102,6 +116,7 @@ public final class ResyncAction {
         private final PersistentTasksService persistentTasks;
         private final MongoClientService mongoClients;
         private final ThreadPool threadPool;
+        private final ConnectionAllowlist allowlist;
 
         @Inject
         public TransportAction(
@@ -111,7 +126,8 @@ public final class ResyncAction {
             Client client,
             PersistentTasksService persistentTasks,
             MongoClientService mongoClients,
-            ThreadPool threadPool
+            ThreadPool threadPool,
+            ConnectionAllowlist allowlist
         ) {
             super(NAME, transportService, actionFilters, Request::new, EsExecutors.DIRECT_EXECUTOR_SERVICE);
             this.clusterService = clusterService;
@@ -119,6 +135,7 @@ public final class ResyncAction {
             this.persistentTasks = persistentTasks;
             this.mongoClients = mongoClients;
             this.threadPool = threadPool;
+            this.allowlist = allowlist;
         }
 
         @Override
@@ -131,6 +148,13 @@ public final class ResyncAction {
                 return;
             }
             FollowMetadata follow = FollowMetadata.of(index);
+            try {
+                allowlist.check(follow.parameters().endpoint());
+            } catch (IllegalArgumentException e) {
+                listener.onFailure(e);
+                return;
+            }
+            FollowUser user = FollowUser.current(threadPool.getThreadContext());
             if (request.lostPosition != null && follow.copy() != null && follow.copy().t0().after(request.lostPosition)) {
                 listener.onResponse(new Response(follow.copy().t0())); // another shard's loss already started a resync
                 return;
@@ -163,6 +187,7 @@ public final class ResyncAction {
                                             persistentTasks,
                                             updated,
                                             FollowMetadata.of(updated).parameters(),
+                                            user,
                                             l3.map(v -> new Response(t0))
                                         );
                                     })

@@ -9,24 +9,25 @@ import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.ExceptionsHelper;
 import org.mongofollow.metadata.FollowParameters;
+import org.mongofollow.security.FollowUser;
 import org.mongofollow.task.ShardFollowTask;
 
 /**
  * Starts and removes the persistent tasks of a follower index: one shard follow task per shard, and the copy
- * task while the follow's copy runs.
+ * task while the follow's copy runs. The tasks write as {@code user}: whoever started, resumed or resynced the follow.
  */
 final class ShardFollowTasks {
 
     private ShardFollowTasks() {}
 
-    static void start(PersistentTasksService tasks, IndexMetadata index, FollowParameters follow, ActionListener<Void> listener) {
+    static void start(PersistentTasksService tasks, IndexMetadata index, FollowParameters follow, FollowUser user, ActionListener<Void> listener) {
         try (RefCountingListener refs = new RefCountingListener(listener)) {
             org.mongofollow.metadata.FollowMetadata metadata = org.mongofollow.metadata.FollowMetadata.of(index);
             if (metadata != null && metadata.copy() != null && metadata.copy().isRunning()) {
-                org.mongofollow.copy.CopyTasksExecutor.start(tasks, index, follow, refs.acquire());
+                org.mongofollow.copy.CopyTasksExecutor.start(tasks, index, follow, user, refs.acquire());
             }
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
-                ShardFollowTask params = new ShardFollowTask(index.getIndex().getName(), index.getIndexUUID(), shard, follow);
+                ShardFollowTask params = new ShardFollowTask(index.getIndex().getName(), index.getIndexUUID(), shard, follow, user);
                 ActionListener<Void> ref = refs.acquire();
                 tasks.sendStartRequest(
                     params.taskId(),

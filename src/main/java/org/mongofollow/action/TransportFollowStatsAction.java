@@ -1,53 +1,45 @@
 package org.mongofollow.action;
 
 import org.elasticsearch.action.ActionListener;
-import org.elasticsearch.action.FailedNodeException;
-import org.elasticsearch.action.TaskOperationFailure;
 import org.elasticsearch.action.support.ActionFilters;
-import org.elasticsearch.action.support.tasks.TransportTasksAction;
+import org.elasticsearch.action.support.HandledTransportAction;
+import org.elasticsearch.client.internal.Client;
 import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.util.concurrent.EsExecutors;
 import org.elasticsearch.injection.guice.Inject;
-import org.elasticsearch.tasks.CancellableTask;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.transport.TransportService;
 import org.mongofollow.metadata.FollowMetadata;
-import org.mongofollow.task.ShardFollowNodeTask;
-import org.mongofollow.task.ShardFollowStatus;
 
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Collects the status of the shard follow tasks of the requested follower indices from every node. */
-public class TransportFollowStatsAction extends TransportTasksAction<
-    ShardFollowNodeTask,
-    FollowStatsAction.Request,
-    FollowStatsAction.Response,
-    ShardFollowStatus> {
+/**
+ * {@code GET /_mongo_follow/_stats}: resolves the follower indices the request names (with security on, only those the
+ * caller may {@code monitor}), then collects their shard tasks' status through {@link TransportShardFollowStatsAction}.
+ */
+public class TransportFollowStatsAction extends HandledTransportAction<FollowStatsAction.Request, FollowStatsAction.Response> {
 
+    private final ClusterService clusterService;
     private final IndexNameExpressionResolver indexNameExpressionResolver;
+    private final Client client;
 
     @Inject
     public TransportFollowStatsAction(
         TransportService transportService,
         ActionFilters actionFilters,
         ClusterService clusterService,
-        IndexNameExpressionResolver indexNameExpressionResolver
+        IndexNameExpressionResolver indexNameExpressionResolver,
+        Client client
     ) {
-        super(
-            FollowStatsAction.NAME,
-            clusterService,
-            transportService,
-            actionFilters,
-            FollowStatsAction.Request::new,
-            ShardFollowStatus::new,
-            EsExecutors.DIRECT_EXECUTOR_SERVICE
-        );
+        super(FollowStatsAction.NAME, transportService, actionFilters, FollowStatsAction.Request::new, EsExecutors.DIRECT_EXECUTOR_SERVICE);
+        this.clusterService = clusterService;
         this.indexNameExpressionResolver = indexNameExpressionResolver;
+        this.client = client;
     }
 
     @Override
@@ -56,7 +48,7 @@ public class TransportFollowStatsAction extends TransportTasksAction<
         Map<String, org.mongofollow.metadata.CopyState> copies = new HashMap<>();
         try {
             ClusterState state = clusterService.state();
-            for (IndexMetadata index : FollowerIndices.resolve(state, indexNameExpressionResolver, request.indices(), request)) {
+            for (IndexMetadata index : FollowerIndices.resolve(state, indexNameExpressionResolver, request.requested(), request)) {
                 FollowMetadata follow = FollowMetadata.of(index);
                 followers.put(index.getIndex().getName(), follow.status().label());
                 if (follow.copy() != null) {
@@ -73,32 +65,6 @@ public class TransportFollowStatsAction extends TransportTasksAction<
             listener.onResponse(new FollowStatsAction.Response(followers, copies, request.nowMillis(), List.of(), List.of(), List.of()));
             return;
         }
-        super.doExecute(task, request, listener);
-    }
-
-    @Override
-    protected FollowStatsAction.Response newResponse(
-        FollowStatsAction.Request request,
-        List<ShardFollowStatus> statuses,
-        List<TaskOperationFailure> taskFailures,
-        List<FailedNodeException> nodeFailures
-    ) {
-        return new FollowStatsAction.Response(request.followers(), request.copies(), request.nowMillis(), statuses, taskFailures, nodeFailures);
-    }
-
-    @Override
-    protected void taskOperation(
-        CancellableTask actionTask,
-        FollowStatsAction.Request request,
-        ShardFollowNodeTask task,
-        ActionListener<ShardFollowStatus> listener
-    ) {
-        ActionListener.completeWith(listener, () -> {
-            ShardFollowStatus status = task.getStatus();
-            if (status == null) {
-                throw new IllegalStateException("shard follow task [" + task.params().index() + "][" + task.params().shard() + "] has not started yet");
-            }
-            return status;
-        });
+        client.execute(FollowStatsAction.SHARDS, request, listener);
     }
 }

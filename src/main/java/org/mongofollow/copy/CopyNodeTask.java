@@ -88,6 +88,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     // count always goes with the stored progress (a resumed copy reads the batches after it again, not the ones before)
     private long rejected;
     private final DeadLetters deadLetters;
+    private final org.elasticsearch.client.internal.Client asUser;
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private boolean publishScheduled;
 
@@ -106,7 +107,9 @@ public class CopyNodeTask extends AllocatedPersistentTask {
         this.params = params;
         this.services = services;
         this.clusterService = clusterService;
-        this.deadLetters = new DeadLetters(services.client());
+        // the copy's writes, sweep and dead letters run as the follow's user; its bookkeeping (progress, gc_deletes) as the node
+        this.asUser = new org.mongofollow.security.AsFollowUserClient(services.client(), params.user());
+        this.deadLetters = new DeadLetters(asUser);
     }
 
     public CopyTask params() {
@@ -403,7 +406,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             Map<Integer, PlainActionFuture<ApplyOperationsAction.Response>> futures = new HashMap<>();
             for (var entry : remaining.entrySet()) {
                 PlainActionFuture<ApplyOperationsAction.Response> future = new PlainActionFuture<>();
-                services.client()
+                asUser
                     .execute(
                         ApplyOperationsAction.INSTANCE,
                         new ApplyOperationsAction.Request(new ShardId(index.getIndex(), entry.getKey()), entry.getValue()),
@@ -515,7 +518,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
      * its delete a harmless version conflict.
      */
     private void sweep(IndexMetadata index, long t0) {
-        var client = services.client();
+        var client = asUser;
         client.admin().indices().prepareRefresh(params.index()).get(TimeValue.timeValueMinutes(1));
         long swept = 0;
         for (int shard = 0; shard < index.getNumberOfShards() && stopping() == false; shard++) {

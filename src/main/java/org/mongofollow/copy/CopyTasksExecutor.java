@@ -52,8 +52,14 @@ public class CopyTasksExecutor extends DataNodeTasksExecutor<CopyTask> {
     }
 
     /** Starts the copy task of a follower index (idempotent). */
-    public static void start(PersistentTasksService tasks, IndexMetadata index, FollowParameters follow, ActionListener<Void> listener) {
-        CopyTask params = new CopyTask(index.getIndex().getName(), index.getIndexUUID(), follow);
+    public static void start(
+        PersistentTasksService tasks,
+        IndexMetadata index,
+        FollowParameters follow,
+        org.mongofollow.security.FollowUser user,
+        ActionListener<Void> listener
+    ) {
+        CopyTask params = new CopyTask(index.getIndex().getName(), index.getIndexUUID(), follow, user);
         tasks.sendStartRequest(params.taskId(), CopyTask.NAME, params, null, ActionListener.wrap(t -> listener.onResponse(null), e -> {
             if (ExceptionsHelper.unwrapCause(e) instanceof ResourceAlreadyExistsException) {
                 listener.onResponse(null);

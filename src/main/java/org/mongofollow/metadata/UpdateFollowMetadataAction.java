@@ -39,10 +39,14 @@ import java.util.Objects;
  * Every change to a follow's metadata goes through the master as one batched cluster-state task:
  * starting a follow, pausing and resuming it, ending it, and advancing shard checkpoints (which shard
  * tasks send rate-limited, and which only ever move forward).
+ * <p>
+ * An internal action ({@code internal:} name): only the plugin's own actions and tasks send it, never a user. With
+ * security on it runs as the system user, whether a task sends it or a user's {@code _pause} (already authorised for
+ * {@code manage} on the index) does, and no user privilege can grant it.
  */
 public final class UpdateFollowMetadataAction {
 
-    public static final String NAME = "indices:admin/mongo_follow/metadata/update";
+    public static final String NAME = "internal:mongo_follow/metadata/update";
     public static final ActionType<AcknowledgedResponse> INSTANCE = new ActionType<>(NAME);
 
     private UpdateFollowMetadataAction() {}

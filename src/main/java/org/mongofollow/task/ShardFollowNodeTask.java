@@ -29,6 +29,7 @@ import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.apply.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
+import org.mongofollow.security.AsFollowUserClient;
 import org.mongofollow.source.DecodedEntry;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.OplogEntryDecoder;
@@ -62,6 +63,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
     private final ShardFollowTask params;
     private final Services services;
+    /** Every write, sweep, dead letter and automatic resync of this task runs as the follow's user. */
+    private final Client asUser;
     private volatile Coordinator coordinator;
     /** See {@link ApplyOperationsAction.Request#baseFloor()}: the t0 of the follow's latest copy, 0 without one. */
     private volatile long baseFloor;
@@ -80,6 +83,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         super(id, type, action, description, parentTask, headers);
         this.params = params;
         this.services = services;
+        this.asUser = new AsFollowUserClient(services.client(), params.user());
     }
 
     public ShardFollowTask params() {
@@ -118,7 +122,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     private final class Coordinator extends ShardFollowCoordinator<DocumentOperation> {
         private final ShardId shardId;
         private final IndexRouting routing;
-        private final DeadLetters deadLetters = new DeadLetters(services.client());
+        private final DeadLetters deadLetters = new DeadLetters(asUser);
         private MongoClient client;
         private OplogReader reader;
 
@@ -265,7 +269,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             boolean resync = params.follow().onHistoryLost() == org.mongofollow.metadata.FollowParameters.OnHistoryLost.RESYNC;
             if (resync && resyncRequested.compareAndSet(false, true)) {
                 logger.warn("[{}][{}] history lost at {}: starting a resync (on_history_lost: resync)", params.index(), params.shard(), from);
-                services.client().execute(
+                asUser.execute(
                     org.mongofollow.action.ResyncAction.INSTANCE,
                     new org.mongofollow.action.ResyncAction.Request(params.index(), from),
                     ActionListener.wrap(
@@ -296,7 +300,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     return;
                 }
             }
-            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor, params.follow().fields()), ActionListener.wrap(response -> {
+            asUser.execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor, params.follow().fields()), ActionListener.wrap(response -> {
                 addLetters(letters, operations, response.rejections());
                 long total = letters.size();
                 Runnable written = () -> {
@@ -371,7 +375,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 onSuccess.accept(new WriteResponse(rejected));
                 return;
             }
-            services.client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes), ActionListener.wrap(r -> {
+            asUser.execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes), ActionListener.wrap(r -> {
                 addLetters(letters, batch, r.rejections());
                 deadLetters.write(params.follow().deadLetterIndex(), letters, () -> onSuccess.accept(new WriteResponse(rejected + letters.size())));
             }, onFailure));
@@ -382,7 +386,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
          * the drop, each with the drop's position as version, so the tombstones keep older replays out.
          */
         private void emptyShard(long dropVersion, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
-            Client client = services.client();
+            Client client = asUser;
             client.admin().indices().prepareRefresh(shardId.getIndexName()).execute(ActionListener.wrap(refreshed -> {
                 client.prepareSearch(shardId.getIndexName())
                     .setPreference("_shards:" + shardId.id())
@@ -405,10 +409,10 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             boolean last = page.getHits().getHits().length < DROP_PAGE_SIZE;
             Runnable next = () -> {
                 if (last) {
-                    services.client().prepareClearScroll().addScrollId(scrollId).execute(ActionListener.noop());
+                    asUser.prepareClearScroll().addScrollId(scrollId).execute(ActionListener.noop());
                     onSuccess.accept(WriteResponse.OK);
                 } else {
-                    services.client()
+                    asUser
                         .prepareSearchScroll(scrollId)
                         .setScroll(DROP_SCROLL_KEEP_ALIVE)
                         .execute(ActionListener.wrap(p -> deletePage(p, dropVersion, onSuccess, onFailure), onFailure));
@@ -417,7 +421,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             if (deletes.isEmpty()) {
                 next.run();
             } else {
-                services.client()
+                asUser
                     .execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, deletes), ActionListener.wrap(r -> next.run(), onFailure));
             }
         }

@@ -11,15 +11,17 @@ import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.metadata.FollowParameters;
+import org.mongofollow.security.FollowUser;
 
 import java.io.IOException;
 
 /**
  * The persistent task params of one follower shard: which shard follows what. Stored in the cluster
  * state's persistent tasks, so it holds no credential (the follow names a client or a credential-free
- * connection string). The checkpoint is not here: it lives in the follower index's metadata.
+ * connection string). The checkpoint is not here: it lives in the follower index's metadata. {@code user} is who the
+ * task writes as ({@link FollowUser}): written to the cluster state's storage, never to an API response.
  */
-public record ShardFollowTask(String index, String indexUuid, int shard, FollowParameters follow) implements PersistentTaskParams {
+public record ShardFollowTask(String index, String indexUuid, int shard, FollowParameters follow, FollowUser user) implements PersistentTaskParams {
 
     public static final String NAME = "mongo_follow/shard";
 
@@ -27,10 +29,11 @@ public record ShardFollowTask(String index, String indexUuid, int shard, FollowP
     private static final ParseField INDEX_UUID = new ParseField("index_uuid");
     private static final ParseField SHARD = new ParseField("shard");
     private static final ParseField FOLLOW = new ParseField("follow");
+    static final ParseField SECURITY_HEADERS = new ParseField("security_headers");
 
     private static final ConstructingObjectParser<ShardFollowTask, Void> PARSER = new ConstructingObjectParser<>(
         NAME,
-        a -> new ShardFollowTask((String) a[0], (String) a[1], (Integer) a[2], (FollowParameters) a[3])
+        a -> new ShardFollowTask((String) a[0], (String) a[1], (Integer) a[2], (FollowParameters) a[3], (FollowUser) a[4])
     );
 
     static {
@@ -38,6 +41,11 @@ public record ShardFollowTask(String index, String indexUuid, int shard, FollowP
         PARSER.declareString(ConstructingObjectParser.constructorArg(), INDEX_UUID);
         PARSER.declareInt(ConstructingObjectParser.constructorArg(), SHARD);
         PARSER.declareObject(ConstructingObjectParser.constructorArg(), (p, c) -> FollowParameters.fromXContent(p), FOLLOW);
+        PARSER.declareObject(ConstructingObjectParser.optionalConstructorArg(), (p, c) -> FollowUser.of(p.mapStrings()), SECURITY_HEADERS);
+    }
+
+    public ShardFollowTask {
+        user = user == null ? FollowUser.NONE : user;
     }
 
     /** The persistent task id of a follower shard: one task per shard and index incarnation. */
@@ -58,7 +66,7 @@ public record ShardFollowTask(String index, String indexUuid, int shard, FollowP
     }
 
     public ShardFollowTask(StreamInput in) throws IOException {
-        this(in.readString(), in.readString(), in.readVInt(), new FollowParameters(in));
+        this(in.readString(), in.readString(), in.readVInt(), new FollowParameters(in), new FollowUser(in));
     }
 
     @Override
@@ -67,6 +75,7 @@ public record ShardFollowTask(String index, String indexUuid, int shard, FollowP
         out.writeString(indexUuid);
         out.writeVInt(shard);
         follow.writeTo(out);
+        user.writeTo(out);
     }
 
     @Override
@@ -86,6 +95,9 @@ public record ShardFollowTask(String index, String indexUuid, int shard, FollowP
         builder.field(INDEX_UUID.getPreferredName(), indexUuid);
         builder.field(SHARD.getPreferredName(), shard);
         builder.field(FOLLOW.getPreferredName(), follow);
+        if (FollowUser.storedIn(params) && user.isNone() == false) {
+            builder.field(SECURITY_HEADERS.getPreferredName(), user.storedHeaders());
+        }
         return builder.endObject();
     }
 

@@ -76,6 +76,15 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         return List.of(MongoFollowPlugin.class, Netty4Plugin.class);
     }
 
+    /** The embedded MongoDB listens on the loopback: follows may connect there (mongo_follow.connection.allowlist). */
+    @Override
+    protected org.elasticsearch.common.settings.Settings nodeSettings(int nodeOrdinal, org.elasticsearch.common.settings.Settings otherSettings) {
+        return org.elasticsearch.common.settings.Settings.builder()
+            .put(super.nodeSettings(nodeOrdinal, otherSettings))
+            .putList(org.mongofollow.security.ConnectionAllowlist.SETTING.getKey(), "127.0.0.1:*", "localhost:*")
+            .build();
+    }
+
     @Override
     protected boolean addMockHttpTransport() {
         return false;

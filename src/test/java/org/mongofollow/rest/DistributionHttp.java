@@ -12,24 +12,46 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /** Plain HTTP calls to the distribution node of the *DistributionIT tests: the status and the body, errors included. */
-final class DistributionHttp {
+public final class DistributionHttp {
 
-    record Answer(int status, String body) {}
+    public record Answer(int status, String body) {}
 
     private DistributionHttp() {}
 
-    /** A client of the node that {@code -Dtests.rest.cluster=host:port} names (mvn verify starts it and sets it). */
-    static RestClient connect() {
+    /**
+     * A client of the node that {@code -Dtests.rest.cluster=host:port} names (mvn verify starts it and sets it), as the
+     * node's superuser ({@code -Dtests.es.user} / {@code -Dtests.es.password}; the test node runs with security on).
+     */
+    public static RestClient connect() {
+        return connect(System.getProperty("tests.es.user"), System.getProperty("tests.es.password"));
+    }
+
+    /** A client of the test node as {@code user} (no credentials when {@code user} is null: a node with security off). */
+    public static RestClient connect(String user, String password) {
+        return connect(user == null ? null : basic(user, password));
+    }
+
+    /** A client of the test node that sends {@code authorization} (an Authorization header value; none when null). */
+    public static RestClient connect(String authorization) {
         String cluster = System.getProperty("tests.rest.cluster");
         if (cluster == null || cluster.isBlank()) {
             throw new IllegalStateException("-Dtests.rest.cluster=host:port is required (scripts/test starts the node)");
         }
         String[] hostPort = cluster.split(",")[0].split(":");
-        return RestClient.builder(new org.apache.http.HttpHost(hostPort[0], Integer.parseInt(hostPort[1]), "http")).build();
+        var builder = RestClient.builder(new org.apache.http.HttpHost(hostPort[0], Integer.parseInt(hostPort[1]), "http"));
+        if (authorization != null) {
+            builder.setDefaultHeaders(new org.apache.http.Header[] { new org.apache.http.message.BasicHeader("Authorization", authorization) });
+        }
+        return builder.build();
+    }
+
+    /** The HTTP basic Authorization value of a user. */
+    public static String basic(String user, String password) {
+        return "Basic " + java.util.Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
 
     /** Deletes the indices a test made, hidden ones included. */
-    static void deleteIndices(RestClient client, String pattern) throws IOException {
+    public static void deleteIndices(RestClient client, String pattern) throws IOException {
         Request delete = new Request("DELETE", "/" + pattern);
         delete.addParameter("expand_wildcards", "all");
         delete.addParameter("ignore_unavailable", "true");
@@ -37,7 +59,7 @@ final class DistributionHttp {
     }
 
     /** {@code path} may carry a query string; {@code json} may be null. */
-    static Answer call(RestClient client, String method, String path, String json) throws IOException {
+    public static Answer call(RestClient client, String method, String path, String json) throws IOException {
         String[] pathAndQuery = path.split("\\?", 2);
         Request request = new Request(method, pathAndQuery[0]);
         if (pathAndQuery.length == 2) {

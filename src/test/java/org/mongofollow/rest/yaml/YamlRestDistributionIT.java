@@ -1,6 +1,5 @@
 package org.mongofollow.rest.yaml;
 
-import org.apache.http.HttpHost;
 import org.elasticsearch.client.Request;
 import org.elasticsearch.client.RestClient;
 import org.junit.After;
@@ -63,12 +62,7 @@ public class YamlRestDistributionIT {
 
     @BeforeClass
     public static void connect() throws IOException {
-        String cluster = System.getProperty("tests.rest.cluster");
-        if (cluster == null || cluster.isBlank()) {
-            throw new IllegalStateException("-Dtests.rest.cluster=host:port is required (scripts/test starts the node)");
-        }
-        String[] hostPort = cluster.split(",")[0].split(":");
-        client = RestClient.builder(new HttpHost(hostPort[0], Integer.parseInt(hostPort[1]), "http")).build();
+        client = org.mongofollow.rest.DistributionHttp.connect();
         spec = RestApiSpec.load("rest-api-spec/api", "rest-api-spec-core/api");
     }
 
