@@ -79,6 +79,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     public List<Setting<?>> getSettings() {
         List<Setting<?>> settings = new ArrayList<>(FollowClientSettings.all());
         settings.add(ConnectionAllowlist.SETTING);
+        settings.add(org.mongofollow.security.PrivilegeCheck.INTERVAL);
         return settings;
     }
 
@@ -114,7 +115,8 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
             threadPool,
             threadPool.executor(THREAD_POOL),
             mongoClients,
-            checkpoints
+            checkpoints,
+            org.mongofollow.security.PrivilegeCheck.INTERVAL.get(settingsModule.getSettings())
         );
         return List.of(new ShardFollowTasksExecutor(clusterService, services), new CopyTasksExecutor(clusterService, services));
     }

@@ -30,6 +30,7 @@ import org.mongofollow.apply.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.security.AsFollowUserClient;
+import org.mongofollow.security.PrivilegeCheck;
 import org.mongofollow.source.DecodedEntry;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.OplogEntryDecoder;
@@ -56,7 +57,14 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     private static final Logger logger = LogManager.getLogger(ShardFollowNodeTask.class);
 
     /** What the task needs from the node. */
-    public record Services(Client client, ThreadPool threadPool, Executor executor, MongoClientService mongoClients, CheckpointPublisher checkpoints) {}
+    public record Services(
+        Client client,
+        ThreadPool threadPool,
+        Executor executor,
+        MongoClientService mongoClients,
+        CheckpointPublisher checkpoints,
+        TimeValue privilegeCheckInterval
+    ) {}
 
     private static final int DROP_PAGE_SIZE = 1000;
     private static final TimeValue DROP_SCROLL_KEEP_ALIVE = TimeValue.timeValueMinutes(1);
@@ -101,6 +109,30 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     void start(OplogPosition checkpoint, OplogPosition head) {
         logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
         coordinator.start(checkpoint, head);
+        if (params.user().isNone() == false) {
+            schedulePrivilegeCheck(coordinator);
+        }
+    }
+
+    /** See {@link PrivilegeCheck}: an empty write as the follow's user, every interval, while the task runs. */
+    private void schedulePrivilegeCheck(Coordinator current) {
+        services.threadPool().scheduleUnlessShuttingDown(services.privilegeCheckInterval(), services.executor(), () -> {
+            if (current.isStopped()) {
+                return;
+            }
+            asUser.execute(
+                ApplyOperationsAction.INSTANCE,
+                new ApplyOperationsAction.Request(current.shardId, List.of()),
+                ActionListener.wrap(r -> schedulePrivilegeCheck(current), e -> {
+                    if (PrivilegeCheck.refused(e)) {
+                        current.markFatal(e);
+                    } else {
+                        logger.debug(() -> "[" + params.index() + "][" + params.shard() + "] privilege check failed, will check again", e);
+                        schedulePrivilegeCheck(current);
+                    }
+                })
+            );
+        });
     }
 
     @Override

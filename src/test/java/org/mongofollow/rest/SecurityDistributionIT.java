@@ -162,13 +162,15 @@ public class SecurityDistributionIT {
             Files.writeString(roles, original.replace("privileges: [manage, read, write, monitor]\n", "privileges: [manage, read, monitor]\n"));
             waitFor(() -> call(revocable, "PUT", "/revocable-probe/_doc/1", "{}"), a -> a.status() == 403);
 
-            source.insertOne(new Document("_id", 2));
+            // a quiet follow notices it too (the test node checks every 2s: mongo_follow.privileges.check_interval)
             Map<String, Object> shard = waitForShard(admin, "revocable-x", s -> s.get("fatal_exception") != null);
             String fatal = String.valueOf(shard.get("fatal_exception"));
             assertTrue(fatal, fatal.contains("[" + REVOCABLE_USER + "]"));
             assertTrue(fatal, fatal.contains("indices:data/write/mongo_follow/apply"));
             assertTrue(fatal, fatal.contains("revocable-x"));
             assertTrue(fatal, fatal.contains("write"));
+            assertEquals("failed", shard.get("status"));
+            source.insertOne(new Document("_id", 2));
             Thread.sleep(1000);
             assertEquals(1, count(admin, "revocable-x")); // nothing written after the refusal
 
