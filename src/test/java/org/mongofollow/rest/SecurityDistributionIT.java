@@ -36,8 +36,8 @@ import static org.junit.Assert.fail;
  * The plugin on the real distribution with security on (the test node: {@code scripts/es-node} with
  * {@code ES_SECURITY=true}; users and roles from {@code src/test/resources/security/}): the built-in privileges
  * authorise every endpoint ({@code manage} to change a follow, {@code monitor} to see it), lists show only what the
- * caller may monitor, a follow writes as the user that started it and stops, explained, when that user loses the
- * privilege, the connection allowlist holds, and no password or stored security header shows in any response,
+ * caller may monitor, a follow writes as the user or API key that started it and stops, explained, when that user
+ * loses the privilege, the connection allowlist holds, and no password or stored security header shows in any response,
  * log or audit log.
  */
 public class SecurityDistributionIT {
@@ -148,6 +148,38 @@ public class SecurityDistributionIT {
     }
 
     @Test
+    public void testApiKeyFollows() throws Exception {
+        // the follow user makes an API key (with its own privileges); the key follows and the follow writes as the key
+        Answer key = call(follower, "POST", "/_security/api_key", "{\"name\": \"mongo-follow-test-key\"}");
+        assertEquals(key.body(), 200, key.status());
+        String encoded = (String) parse(key.body()).get("encoded");
+        assertNotNull(key.body(), encoded);
+        try (RestClient withKey = DistributionHttp.connect("ApiKey " + encoded)) {
+            Answer refused = put(withKey, "other-k", "key_src");
+            assertEquals(refused.body(), 403, refused.status());
+            assertEquals(404, call(admin, "GET", "/other-k", null).status());
+            Answer put = put(withKey, "allowed-k", "key_src");
+            assertEquals(put.body(), 200, put.status());
+            MongoCollection<Document> source = mongo.getDatabase("sec").getCollection("key_src");
+            for (int i = 0; i < 5; i++) {
+                source.insertOne(new Document("_id", i));
+            }
+            waitForCount(admin, "allowed-k", 5);
+            assertAuditedWrite("\"authentication.type\":\"API_KEY\"", "allowed-k");
+
+            // paused by the key, resumed by its owner: the follow then writes as the owner
+            assertEquals(200, call(withKey, "POST", "/allowed-k/_mongo_follow/_pause", null).status());
+            assertEquals(200, call(follower, "POST", "/allowed-k/_mongo_follow/_resume", null).status());
+            source.insertOne(new Document("_id", 5));
+            waitForCount(admin, "allowed-k", 6);
+            assertAuditedWrite("\"authentication.type\":\"REALM\", \"user.name\":\"" + FOLLOW_USER + "\"", "allowed-k");
+            assertEquals(200, call(follower, "POST", "/allowed-k/_mongo_follow/_unfollow", null).status());
+        }
+        call(follower, "DELETE", "/_security/api_key", "{\"name\": \"mongo-follow-test-key\"}");
+        assertNoSecretShows(encoded);
+    }
+
+    @Test
     public void testRevokedPrivilegeStopsTheFollow() throws Exception {
         Path roles = logs.resolveSibling("config").resolve("roles.yml");
         String original = Files.readString(roles);
@@ -219,11 +251,16 @@ public class SecurityDistributionIT {
 
     /** The audit log shows the follow's shard writes into {@code index} as {@code user}. */
     private static void assertAuditedWriteBy(String user, String index) throws Exception {
+        assertAuditedWrite("\"user.name\":\"" + user + "\"", index);
+    }
+
+    /** The audit log shows the follow's shard writes into {@code index} by a subject whose audit line has {@code who}. */
+    private static void assertAuditedWrite(String who, String index) throws Exception {
         waitFor(() -> {
             try (Stream<Path> files = Files.list(logs)) {
                 for (Path file : files.filter(f -> f.getFileName().toString().endsWith("_audit.json")).toList()) {
                     for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                        if (line.contains("\"access_granted\"") && line.contains("\"user.name\":\"" + user + "\"")
+                        if (line.contains("\"access_granted\"") && line.contains(who)
                             && line.contains("indices:data/write/mongo_follow/apply[s][p]") && line.contains("\"" + index + "\"")) {
                             return new Answer(200, line);
                         }
@@ -238,11 +275,12 @@ public class SecurityDistributionIT {
      * No password and no stored security header in any response this test saw, in the cluster state, the task list or
      * the node's logs (the audit log included).
      */
-    private static void assertNoSecretShows() throws IOException {
+    private static void assertNoSecretShows(String... moreSecrets) throws IOException {
         seen.put("cluster state", call(admin, "GET", "/_cluster/state", null).body());
         seen.put("tasks", call(admin, "GET", "/_tasks?detailed=true", null).body());
         seen.put("persistent tasks", call(admin, "GET", "/_cluster/state/metadata?filter_path=metadata.persistent_tasks", null).body());
         List<String> forbidden = new ArrayList<>(List.of("security_headers", "_xpack_security_authentication", "_xpack_security_secondary_authc"));
+        forbidden.addAll(List.of(moreSecrets));
         for (String user : List.of(FOLLOW_USER, MONITOR_USER, REVOCABLE_USER, "mongo-follow-admin")) {
             forbidden.add(user + "-pw");
             forbidden.add(Base64.getEncoder().encodeToString((user + ":" + user + "-pw").getBytes(StandardCharsets.UTF_8)));
@@ -313,7 +351,9 @@ public class SecurityDistributionIT {
 
     private static Answer call(RestClient client, String method, String path, String json) throws IOException {
         Answer answer = DistributionHttp.call(client, method, path, json);
-        seen.put(method + " " + path + " #" + seen.size(), answer.body());
+        if (path.startsWith("/_security/api_key") == false) { // its answer holds the new key, which the test looks for elsewhere
+            seen.put(method + " " + path + " #" + seen.size(), answer.body());
+        }
         return answer;
     }
 }
