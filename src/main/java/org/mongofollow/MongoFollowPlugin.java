@@ -80,6 +80,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         List<Setting<?>> settings = new ArrayList<>(FollowClientSettings.all());
         settings.add(ConnectionAllowlist.SETTING);
         settings.add(org.mongofollow.security.PrivilegeCheck.INTERVAL);
+        settings.add(org.mongofollow.source.OplogFeeds.WINDOW_SIZE);
         return settings;
     }
 
@@ -116,7 +117,8 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
             threadPool.executor(THREAD_POOL),
             mongoClients,
             checkpoints,
-            org.mongofollow.security.PrivilegeCheck.INTERVAL.get(settingsModule.getSettings())
+            org.mongofollow.security.PrivilegeCheck.INTERVAL.get(settingsModule.getSettings()),
+            new org.mongofollow.source.OplogFeeds(mongoClients, org.mongofollow.source.OplogFeeds.WINDOW_SIZE.get(settingsModule.getSettings()))
         );
         return List.of(new ShardFollowTasksExecutor(clusterService, services), new CopyTasksExecutor(clusterService, services));
     }

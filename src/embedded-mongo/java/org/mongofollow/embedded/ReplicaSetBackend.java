@@ -41,6 +41,7 @@ final class ReplicaSetBackend extends MemoryBackend {
     private final OplogCursors oplogCursors;
     private final Control control;
     private final Instant started = Instant.now();
+    private final ServerCounters counters = new ServerCounters();
     private volatile String hostAndPort = "127.0.0.1:0";
 
     /** Retryable writes already executed, by (session, txnNumber): a retry gets the first answer. */
@@ -93,10 +94,29 @@ final class ReplicaSetBackend extends MemoryBackend {
         return id instanceof Number && oplogCursors.owns(((Number) id).longValue());
     }
 
+    /** What this server has served ({@code serverStatus}). */
+    ServerCounters counters() {
+        return counters;
+    }
+
     @Override
     public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+        counters.command(command, query);
+        Document reply = dispatch(channel, databaseName, command, query);
+        counters.reply(reply);
+        return reply;
+    }
+
+    private Document dispatch(Channel channel, String databaseName, String command, Document query) {
         String cmd = command.toLowerCase(Locale.ROOT);
         switch (cmd) {
+            case "serverstatus":
+                return counters.serverStatus(
+                    new Document("host", "embedded-mongo").append("version", "7.0.0-mongo-follow-embedded")
+                        .append("process", "mongod")
+                        .append("uptimeMillis", java.time.Duration.between(started, Instant.now()).toMillis())
+                        .append("ok", 1.0)
+                );
             case "hello":
             case "ismaster":
                 return hello(cmd.equals("hello"));

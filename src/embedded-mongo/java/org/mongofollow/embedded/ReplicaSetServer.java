@@ -71,6 +71,7 @@ final class ReplicaSetServer extends MongoServer {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     public void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(backend.counters().networkHandler());
                         ch.pipeline().addLast(new WireReplyEncoder());
                         ch.pipeline().addLast(new WireRequestDecoder());
                         ch.pipeline().addLast(new OffLoopGetMoreHandler());
@@ -145,6 +146,7 @@ final class ReplicaSetServer extends MongoServer {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            backend.counters().request();
             if (msg instanceof MongoMessage message && isOplogGetMore(message)) {
                 getMorePool.execute(() -> {
                     Document reply;

@@ -16,6 +16,8 @@ import org.bson.conversions.Bson;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -37,24 +39,52 @@ public final class OplogReader {
     static final long MAJORITY_POLL_MILLIS = 50;
 
     private final MongoClient client;
-    private final String database;
-    private final String collection;
+    private final Set<String> namespaces;
     private final MongoCollection<RawBsonDocument> oplog;
 
     public OplogReader(MongoClient client, String database, String collection) {
+        this(client, Set.of(database + "." + collection));
+    }
+
+    /** A reader of what can matter to the follows of any of {@code namespaces} ({@code database.collection} each). */
+    public OplogReader(MongoClient client, Set<String> namespaces) {
         this.client = client;
-        this.database = database;
-        this.collection = collection;
+        this.namespaces = Set.copyOf(namespaces);
         this.oplog = client.getDatabase("local").getCollection("oplog.rs", RawBsonDocument.class);
     }
 
-    /** What can matter to a follow of {@code database.collection}. */
+    /**
+     * What can matter to a follow of the namespaces: their entries, their databases' commands and transaction entries
+     * ({@code admin.$cmd}). {@link #matches} is the same filter on the client side.
+     */
     Bson namespaceFilter() {
-        return Filters.or(
-            Filters.eq("ns", database + "." + collection),
-            Filters.eq("ns", database + ".$cmd"),
-            Filters.eq("ns", "admin.$cmd")
-        );
+        Set<String> accepted = new TreeSet<>(namespaces);
+        for (String namespace : namespaces) {
+            accepted.add(databaseOf(namespace) + ".$cmd");
+        }
+        accepted.add("admin.$cmd");
+        return accepted.size() == 1 ? Filters.eq("ns", accepted.iterator().next()) : Filters.in("ns", accepted);
+    }
+
+    /** Whether {@code entry} passes the server-side filter of a reader of {@code namespace} alone. */
+    public static boolean matches(BsonDocument entry, String namespace) {
+        BsonValue ns = entry.get("ns");
+        if (ns == null || ns.isString() == false) {
+            return false;
+        }
+        return matches(ns.asString().getValue(), namespace);
+    }
+
+    /** Whether an entry of namespace {@code entryNamespace} passes the server-side filter of a reader of {@code namespace}. */
+    public static boolean matches(String entryNamespace, String namespace) {
+        return entryNamespace.equals(namespace)
+            || entryNamespace.equals("admin.$cmd")
+            || (entryNamespace.endsWith(".$cmd") && entryNamespace.equals(databaseOf(namespace) + ".$cmd"));
+    }
+
+    private static String databaseOf(String namespace) {
+        int dot = namespace.indexOf('.');
+        return dot < 0 ? namespace : namespace.substring(0, dot);
     }
 
     /**

@@ -82,6 +82,7 @@ public final class FollowFailures {
             || cause instanceof FailedToCommitClusterStateException
             || cause instanceof ProcessClusterEventTimeoutException
             || cause instanceof ReceiveTimeoutTransportException
-            || cause instanceof ApplyOperationsAction.IncompleteWriteException;
+            || cause instanceof ApplyOperationsAction.IncompleteWriteException
+            || cause instanceof org.mongofollow.source.OplogFeed.AbandonedReadException;
     }
 }

@@ -33,6 +33,8 @@ import org.mongofollow.security.AsFollowUserClient;
 import org.mongofollow.security.PrivilegeCheck;
 import org.mongofollow.source.DecodedEntry;
 import org.mongofollow.source.MongoClientService;
+import org.mongofollow.source.OplogFeed;
+import org.mongofollow.source.OplogFeeds;
 import org.mongofollow.source.OplogEntryDecoder;
 import org.mongofollow.source.OplogPosition;
 import org.mongofollow.source.OplogReader;
@@ -63,7 +65,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         Executor executor,
         MongoClientService mongoClients,
         CheckpointPublisher checkpoints,
-        TimeValue privilegeCheckInterval
+        TimeValue privilegeCheckInterval,
+        OplogFeeds feeds
     ) {}
 
     private static final int DROP_PAGE_SIZE = 1000;
@@ -74,6 +77,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     /** Every write, sweep, dead letter and automatic resync of this task runs as the follow's user. */
     private final Client asUser;
     private volatile Coordinator coordinator;
+    /** The node's shared read of the follow's endpoint (see {@link OplogFeed}); null until the task starts. */
+    private volatile OplogFeed feed;
+    private final java.util.concurrent.atomic.AtomicBoolean unsubscribed = new java.util.concurrent.atomic.AtomicBoolean();
     /** See {@link ApplyOperationsAction.Request#baseFloor()}: the t0 of the follow's latest copy, 0 without one. */
     private volatile long baseFloor;
     private final java.util.concurrent.atomic.AtomicBoolean resyncRequested = new java.util.concurrent.atomic.AtomicBoolean();
@@ -108,6 +114,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     /** Starts following after {@code checkpoint}; {@code head} is the majority commit point if known. */
     void start(OplogPosition checkpoint, OplogPosition head) {
         logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
+        feed = services.feeds().subscribe(params.follow().endpoint(), params.follow().namespace());
         coordinator.start(checkpoint, head);
         if (params.user().isNone() == false) {
             schedulePrivilegeCheck(coordinator);
@@ -135,6 +142,12 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         });
     }
 
+    private void unsubscribe() {
+        if (feed != null && unsubscribed.compareAndSet(false, true)) {
+            services.feeds().unsubscribe(params.follow().endpoint(), params.follow().namespace());
+        }
+    }
+
     @Override
     public ShardFollowStatus getStatus() {
         Coordinator current = coordinator;
@@ -148,6 +161,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             current.stop();
             services.checkpoints().flush(params.index());
         }
+        unsubscribe();
         markAsCompleted();
     }
 
@@ -221,20 +235,30 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         private ReadResponse<DocumentOperation> read(ReadRequest request) {
             OplogReader oplog = reader();
-            OplogReader.Batch batch;
+            OplogFeed.Read read;
             try {
-                batch = request.isTail()
-                    ? oplog.tail(request.fromExclusive(), request.maxOperations(), request.maxBytes(), request.pollTimeout().millis(), this::abandoned)
-                    : oplog.readRange(request.fromExclusive(), request.toInclusive(), request.maxOperations(), request.maxBytes());
+                read = feed.read(
+                    params.follow().namespace(),
+                    request.fromExclusive(),
+                    request.toInclusive(),
+                    request.maxOperations(),
+                    request.maxBytes(),
+                    request.pollTimeout().millis(),
+                    this::abandoned
+                );
             } catch (MongoException e) {
                 if (e.getCode() == FollowFailures.CAPPED_POSITION_LOST) {
                     throw historyLost(request.fromExclusive(), oplog.oldestPosition());
                 }
                 throw e;
             }
-            // after the read: the oplog only loses its oldest entries, so if it still holds `from` now, it held
-            // every entry after `from` while they were read (a find past the oldest entry does not fail by itself)
-            checkHistory(oplog, request.fromExclusive());
+            if (read.fromMongo()) {
+                // after the read: the oplog only loses its oldest entries, so if it still holds `from` now, it held
+                // every entry after `from` while they were read (a find past the oldest entry does not fail by itself);
+                // entries the feed's window holds were read completely when they were read
+                checkHistory(oplog, request.fromExclusive());
+            }
+            OplogReader.Batch batch = read.batch();
             List<DocumentOperation> operations = new ArrayList<>();
             long skipped = 0;
             for (RawBsonDocument entry : batch.entries()) {

@@ -1,0 +1,362 @@
+package org.mongofollow.source;
+
+import com.mongodb.client.MongoClient;
+
+import org.bson.RawBsonDocument;
+import org.elasticsearch.core.Nullable;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * One node's shared read of one MongoDB endpoint's oplog, under every shard task of every follow the node runs against
+ * that endpoint: each oplog entry is read from MongoDB once and then served to each task from a bounded window.
+ * <p>
+ * A read of {@code (from, to]} for one namespace is served from the window when a stored segment covers {@code from}
+ * and was read with that namespace in its filter; it waits for a read in flight that covers {@code from}; otherwise it
+ * reads from MongoDB itself, with the filter of every namespace the node follows on the endpoint (clipped before the next
+ * stored segment or read in flight, so nothing is read twice) and stores the result as a new segment. A segment
+ * {@code (from, to]} holds every entry of its filter in that range, all majority-committed (ranges never go past the
+ * majority commit point; tailing reads keep only committed entries), so serving a namespace from it, filtered on the
+ * client side exactly as the server-side filter of that namespace alone would filter, returns what a direct read would.
+ * Shard tasks behind each other, or at different positions after a restart, still share what overlaps; a task whose
+ * entries the window no longer holds reads them itself, and that read joins the window too. The window keeps at most
+ * {@code maxWindowBytes} of entries, evicting the oldest positions first.
+ * <p>
+ * Blocking, like {@link OplogReader}: call it on the plugin's thread pool.
+ */
+public final class OplogFeed {
+
+    /** A read's result, and whether it went to MongoDB (then its caller checks that the oplog still held {@code from}). */
+    public record Read(OplogReader.Batch batch, boolean fromMongo) {}
+
+    /** What the feed read from MongoDB and how it served it, for stats and benchmarks. */
+    public record Stats(long mongoReads, long entriesRead, long bytesRead, long servedFromWindow, long windowBytes, int windowSegments) {}
+
+    /** Immutable once made: served without the feed's lock. */
+    /** A read given up while it waited for another task's read: its task is stopping (or the node is closing). */
+    public static final class AbandonedReadException extends RuntimeException {
+        AbandonedReadException() {
+            super("the read was abandoned: its task is stopping", null, false, false);
+        }
+    }
+
+    private record Segment(
+        long from,
+        long to,
+        long[] positions,
+        String[] entryNamespaces,
+        List<RawBsonDocument> entries,
+        long bytes,
+        Set<String> namespaces
+    ) {
+        boolean covers(long position) {
+            return from <= position && position < to;
+        }
+    }
+
+    private static final class InFlight {
+        final long from;
+        final Long to; // null: a tailing read
+        final Set<String> namespaces;
+        final CountDownLatch done = new CountDownLatch(1);
+
+        InFlight(long from, Long to, Set<String> namespaces) {
+            this.from = from;
+            this.to = to;
+            this.namespaces = namespaces;
+        }
+
+        boolean covers(long position, String namespace) {
+            return from <= position && (to == null || position < to) && namespaces.contains(namespace);
+        }
+    }
+
+    /** Empty segments (a quiet tail's coverage) weigh nothing: the window holds at most this many segments too. */
+    static final int MAX_WINDOW_SEGMENTS = 4096;
+
+    private final Supplier<MongoClient> client;
+    private final long maxWindowBytes;
+    /** Stored segments by start; segments may overlap when they were read for different namespaces. */
+    private final TreeMap<Long, List<Segment>> window = new TreeMap<>();
+    private int segments;
+    private final List<InFlight> inFlight = new ArrayList<>();
+    private final Map<String, Integer> subscribers = new HashMap<>();
+    private long windowBytes;
+    private volatile OplogPosition majority = OplogPosition.MIN;
+
+    private final AtomicLong mongoReads = new AtomicLong();
+    private final AtomicLong entriesRead = new AtomicLong();
+    private final AtomicLong bytesRead = new AtomicLong();
+    private final AtomicLong servedFromWindow = new AtomicLong();
+
+    public OplogFeed(Supplier<MongoClient> client, long maxWindowBytes) {
+        this.client = client;
+        this.maxWindowBytes = maxWindowBytes;
+    }
+
+    /** A shard task of a follow of {@code namespace} ({@code database.collection}) starts reading through the feed. */
+    public synchronized void subscribe(String namespace) {
+        subscribers.merge(namespace, 1, Integer::sum);
+    }
+
+    /** Returns whether nothing reads through the feed any more. */
+    public synchronized boolean unsubscribe(String namespace) {
+        subscribers.computeIfPresent(namespace, (ns, count) -> count == 1 ? null : count - 1);
+        if (subscribers.isEmpty()) {
+            window.clear();
+            windowBytes = 0;
+            segments = 0;
+        }
+        return subscribers.isEmpty();
+    }
+
+    /**
+     * Reads {@code namespace}'s part of {@code (from, to]} ({@code to == null}: a tailing read that waits up to
+     * {@code pollMillis} at the head), at most {@code maxOperations} entries and about {@code maxBytes}, with
+     * {@link OplogReader}'s semantics.
+     */
+    public Read read(
+        String namespace,
+        OplogPosition from,
+        @Nullable OplogPosition to,
+        int maxOperations,
+        long maxBytes,
+        long pollMillis,
+        BooleanSupplier abandon
+    ) {
+        long start = from.value();
+        while (true) {
+            InFlight mine;
+            InFlight waitFor = null;
+            Segment segment;
+            synchronized (this) {
+                segment = covering(start, namespace);
+                mine = null;
+                if (segment == null) {
+                    waitFor = inFlightCovering(start, namespace);
+                    if (waitFor == null) {
+                        Long end = clip(start, to == null ? null : to.value());
+                        Set<String> namespaces = new TreeSet<>(subscribers.keySet());
+                        // what the window holds, or a read in flight brings, from `start` for other namespaces is not read
+                        // again: this read is for the others only, and ends where that coverage ends
+                        for (List<Segment> atStart : window.headMap(start, true).values()) {
+                            for (Segment other : atStart) {
+                                if (other.covers(start)) {
+                                    namespaces.removeAll(other.namespaces);
+                                    end = end == null ? other.to : Math.min(end, other.to);
+                                }
+                            }
+                        }
+                        for (InFlight other : inFlight) {
+                            if (other.from <= start && (other.to == null || start < other.to)) {
+                                namespaces.removeAll(other.namespaces);
+                                if (other.to != null) {
+                                    end = end == null ? other.to : Math.min(end, other.to);
+                                }
+                            }
+                        }
+                        namespaces.add(namespace);
+                        mine = new InFlight(start, end, Set.copyOf(namespaces));
+                        inFlight.add(mine);
+                    }
+                }
+            }
+            if (segment != null) {
+                servedFromWindow.incrementAndGet();
+                return new Read(serve(segment, namespace, start, to, maxOperations, maxBytes), false);
+            }
+            if (waitFor != null) {
+                await(waitFor, abandon);
+                if (abandon.getAsBoolean()) {
+                    throw new AbandonedReadException();
+                }
+                continue;
+            }
+            return readFromMongo(mine, namespace, from, to, maxOperations, maxBytes, pollMillis, abandon);
+        }
+    }
+
+    private Read readFromMongo(
+        InFlight mine,
+        String namespace,
+        OplogPosition from,
+        @Nullable OplogPosition to,
+        int maxOperations,
+        long maxBytes,
+        long pollMillis,
+        BooleanSupplier abandon
+    ) {
+        Segment segment;
+        OplogReader.Batch batch;
+        try {
+            OplogReader reader = new OplogReader(client.get(), mine.namespaces);
+            batch = mine.to == null
+                ? reader.tail(from, maxOperations, maxBytes, pollMillis, abandon)
+                : reader.readRange(from, new OplogPosition(mine.to), maxOperations, maxBytes);
+            OplogPosition batchMajority = batch.majorityCommitPoint() != null ? batch.majorityCommitPoint() : reader.majorityCommitPoint();
+            mongoReads.incrementAndGet();
+            entriesRead.addAndGet(batch.entries().size());
+            bytesRead.addAndGet(batch.bytes());
+            segment = segment(from.value(), batch, mine.namespaces);
+            synchronized (this) {
+                majority = OplogPosition.max(majority, batchMajority);
+                if (segment.to > segment.from) {
+                    store(segment);
+                }
+            }
+        } finally {
+            synchronized (this) {
+                inFlight.remove(mine);
+            }
+            mine.done.countDown();
+        }
+        if (segment.to <= segment.from) {
+            // a tailing read that found nothing new: nothing read past `from`
+            return new Read(new OplogReader.Batch(List.of(), batch.scannedTo(), batch.majorityCommitPoint(), 0), true);
+        }
+        return new Read(serve(segment, namespace, from.value(), to, maxOperations, maxBytes), true);
+    }
+
+    private InFlight inFlightCovering(long position, String namespace) {
+        for (InFlight read : inFlight) {
+            if (read.covers(position, namespace)) {
+                return read;
+            }
+        }
+        return null;
+    }
+
+    /** The end of a read from {@code start}: before the next stored segment or read in flight, so nothing is read twice. */
+    private Long clip(long start, Long to) {
+        Long end = to;
+        Map.Entry<Long, List<Segment>> next = window.higherEntry(start);
+        if (next != null && (end == null || next.getKey() < end)) {
+            end = next.getKey();
+        }
+        for (InFlight read : inFlight) {
+            if (read.from > start && (end == null || read.from < end)) {
+                end = read.from;
+            }
+        }
+        return end;
+    }
+
+    /**
+     * A stored segment that covers {@code position} and was read with {@code namespace} in its filter (any namespace when
+     * null), or null.
+     */
+    private Segment covering(long position, @Nullable String namespace) {
+        for (List<Segment> atStart : window.headMap(position, true).descendingMap().values()) {
+            for (Segment segment : atStart) {
+                if (segment.covers(position) && (namespace == null || segment.namespaces.contains(namespace))) {
+                    return segment;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static Segment segment(long from, OplogReader.Batch batch, Set<String> namespaces) {
+        List<RawBsonDocument> entries = List.copyOf(batch.entries());
+        long[] positions = new long[entries.size()];
+        String[] entryNamespaces = new String[entries.size()];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = OplogReader.position(entries.get(i)).value();
+            var ns = entries.get(i).get("ns");
+            entryNamespaces[i] = ns != null && ns.isString() ? ns.asString().getValue() : "";
+        }
+        return new Segment(from, batch.scannedTo().value(), positions, entryNamespaces, entries, batch.bytes(), namespaces);
+    }
+
+    private void store(Segment segment) {
+        // a segment replaces those it contains, for namespaces it was read for too
+        Iterator<List<Segment>> starts = window.subMap(segment.from, true, segment.to, false).values().iterator();
+        while (starts.hasNext()) {
+            List<Segment> atStart = starts.next();
+            atStart.removeIf(old -> {
+                boolean contained = old.to <= segment.to && segment.namespaces.containsAll(old.namespaces);
+                if (contained) {
+                    windowBytes -= old.bytes;
+                    segments--;
+                }
+                return contained;
+            });
+            if (atStart.isEmpty()) {
+                starts.remove();
+            }
+        }
+        window.computeIfAbsent(segment.from, k -> new ArrayList<>()).add(segment);
+        windowBytes += segment.bytes;
+        segments++;
+        while ((windowBytes > maxWindowBytes || segments > MAX_WINDOW_SEGMENTS) && segments > 1) {
+            for (Segment oldest : window.pollFirstEntry().getValue()) {
+                windowBytes -= oldest.bytes;
+                segments--;
+            }
+        }
+    }
+
+    /** {@code namespace}'s entries of {@code segment} in {@code (start, to]}, within the read's limits. */
+    private OplogReader.Batch serve(Segment segment, String namespace, long start, @Nullable OplogPosition to, int maxOperations, long maxBytes) {
+        long end = to == null ? segment.to : Math.min(to.value(), segment.to);
+        int i = firstAfter(segment.positions, start);
+        List<RawBsonDocument> entries = new ArrayList<>();
+        long bytes = 0;
+        long scannedTo = end;
+        for (; i < segment.positions.length && segment.positions[i] <= end; i++) {
+            if (OplogReader.matches(segment.entryNamespaces[i], namespace) == false) {
+                continue;
+            }
+            RawBsonDocument entry = segment.entries.get(i);
+            entries.add(entry);
+            bytes += entry.getByteBuffer().remaining();
+            if (entries.size() >= maxOperations || bytes >= maxBytes) {
+                scannedTo = segment.positions[i];
+                break;
+            }
+        }
+        return new OplogReader.Batch(entries, new OplogPosition(scannedTo), OplogPosition.max(majority, new OplogPosition(segment.to)), bytes);
+    }
+
+    private static int firstAfter(long[] positions, long position) {
+        int low = 0;
+        int high = positions.length;
+        while (low < high) {
+            int mid = (low + high) >>> 1;
+            if (positions[mid] <= position) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        return low;
+    }
+
+    private static void await(InFlight read, BooleanSupplier abandon) {
+        try {
+            while (read.done.await(OplogReader.MAX_AWAIT_SLICE_MILLIS, TimeUnit.MILLISECONDS) == false) {
+                if (abandon.getAsBoolean()) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public synchronized Stats stats() {
+        return new Stats(mongoReads.get(), entriesRead.get(), bytesRead.get(), servedFromWindow.get(), windowBytes, segments);
+    }
+}

@@ -1,0 +1,174 @@
+package org.mongofollow.source;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+
+import org.bson.Document;
+import org.bson.RawBsonDocument;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+import org.mongofollow.embedded.EmbeddedMongo;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * The node's shared oplog read against the embedded MongoDB: what it serves a namespace equals what a direct read of that
+ * namespace returns, and MongoDB serves each entry about once however many readers ask (its serverStatus says so).
+ */
+public class OplogFeedTests {
+
+    private static EmbeddedMongo mongo;
+    private static MongoClient client;
+    private static final String A = "feed.a";
+    private static final String B = "feed.b";
+
+    @BeforeClass
+    public static void start() {
+        mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+        client = MongoClients.create(mongo.connectionString());
+        Random random = new Random(42);
+        for (int i = 0; i < 600; i++) {
+            String collection = random.nextInt(3) == 0 ? "b" : random.nextInt(5) == 0 ? "other" : "a";
+            client.getDatabase("feed").getCollection(collection).insertOne(new Document("_id", i).append("pad", "x".repeat(random.nextInt(200))));
+            if (i % 97 == 0) {
+                client.getDatabase("feed").getCollection("a").updateOne(new Document("_id", i), new Document("$set", new Document("u", i)));
+            }
+        }
+        client.getDatabase("feed").getCollection("gone").insertOne(new Document("_id", 1));
+        client.getDatabase("feed").getCollection("gone").drop(); // a command of the database: both namespaces see it
+    }
+
+    @AfterClass
+    public static void stop() {
+        client.close();
+        mongo.close();
+    }
+
+    private static List<RawBsonDocument> oplog() {
+        return client.getDatabase("local").getCollection("oplog.rs", RawBsonDocument.class).find().into(new ArrayList<>());
+    }
+
+    private static OplogPosition majority() {
+        return new OplogReader(client, "feed", "a").majorityCommitPoint();
+    }
+
+    @Test
+    public void servesWhatADirectReadReturns() {
+        List<RawBsonDocument> entries = oplog();
+        OplogPosition head = majority();
+        Random random = new Random(7);
+        OplogFeed feed = new OplogFeed(() -> client, 1 << 20);
+        feed.subscribe(A);
+        feed.subscribe(B);
+        for (int round = 0; round < 300; round++) {
+            String namespace = random.nextBoolean() ? A : B;
+            OplogPosition from = OplogReader.position(entries.get(random.nextInt(entries.size() - 1)));
+            OplogPosition to = random.nextInt(4) == 0 ? head : OplogReader.position(entries.get(random.nextInt(entries.size())));
+            if (to.compareTo(from) <= 0) {
+                continue;
+            }
+            int maxOperations = 1 + random.nextInt(120);
+            long maxBytes = random.nextInt(4) == 0 ? 2_000 : Long.MAX_VALUE;
+            OplogFeed.Read read = feed.read(namespace, from, to, maxOperations, maxBytes, 0, () -> false);
+            OplogReader.Batch direct = new OplogReader(client, namespace.split("\\.")[0], namespace.split("\\.")[1])
+                .readRange(from, read.batch().scannedTo(), Integer.MAX_VALUE, Long.MAX_VALUE);
+            assertEquals("round " + round + " " + namespace + " (" + from + ", " + read.batch().scannedTo() + "]", direct.entries(), read.batch().entries());
+            assertTrue(read.batch().scannedTo().compareTo(from) > 0);
+            assertTrue(read.batch().scannedTo().compareTo(to) <= 0);
+            assertTrue(read.batch().entries().size() <= maxOperations);
+        }
+        assertTrue(feed.stats().toString(), feed.stats().servedFromWindow() > 0);
+    }
+
+    @Test
+    public void manyReadersOfTheSameRangesReadMongoDBOnce() throws Exception {
+        OplogPosition head = majority();
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20);
+        int readers = 8;
+        for (int i = 0; i < readers; i++) {
+            feed.subscribe(i % 2 == 0 ? A : B);
+        }
+        long returnedBefore = returned();
+        ExecutorService pool = Executors.newFixedThreadPool(readers);
+        List<Integer> counts = new ArrayList<>();
+        try {
+            List<Future<Integer>> results = new ArrayList<>();
+            for (int r = 0; r < readers; r++) {
+                String namespace = r % 2 == 0 ? A : B;
+                results.add(pool.submit(() -> {
+                    OplogPosition from = OplogPosition.MIN;
+                    int count = 0;
+                    while (from.before(head)) {
+                        OplogReader.Batch batch = feed.read(namespace, from, head, 50, Long.MAX_VALUE, 0, () -> false).batch();
+                        count += batch.entries().size();
+                        from = batch.scannedTo();
+                    }
+                    return count;
+                }));
+            }
+            for (Future<Integer> result : results) {
+                counts.add(result.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        long returned = returned() - returnedBefore;
+        for (int r = 0; r < readers; r++) {
+            String collection = r % 2 == 0 ? "a" : "b";
+            int expected = new OplogReader(client, "feed", collection).readRange(OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE).entries().size();
+            assertEquals(expected, (int) counts.get(r));
+        }
+        int union = new OplogReader(client, java.util.Set.of(A, B)).readRange(OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE).entries().size();
+        // every entry of the two namespaces once (plus the few majority look-ups' zero documents), not once per reader
+        assertTrue("MongoDB returned " + returned + " documents for " + union + " entries to " + readers + " readers", returned <= union * 1.2);
+        assertFalse(feed.stats().toString(), feed.stats().mongoReads() == 0);
+    }
+
+    @Test
+    public void aLaterNamespaceReadsOnlyWhatTheWindowLacks() {
+        OplogPosition head = majority();
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20);
+        feed.subscribe(A);
+        int a = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false).batch().entries().size();
+        feed.subscribe(B);
+        long returnedBefore = returned();
+        List<RawBsonDocument> b = feed.read(B, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false).batch().entries();
+        long returned = returned() - returnedBefore;
+        assertEquals(new OplogReader(client, "feed", "b").readRange(OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE).entries(), b);
+        assertEquals("B's read fetched B's entries only, not A's again (" + a + ")", b.size(), returned);
+        // and A is still served from the window
+        long before = returned();
+        feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false);
+        assertEquals(before, returned());
+    }
+
+    @Test
+    public void theWindowStaysWithinItsBudget() {
+        OplogPosition head = majority();
+        OplogFeed feed = new OplogFeed(() -> client, 10_000);
+        feed.subscribe(A);
+        OplogPosition from = OplogPosition.MIN;
+        while (from.before(head)) {
+            from = feed.read(A, from, head, 20, Long.MAX_VALUE, 0, () -> false).batch().scannedTo();
+            OplogFeed.Stats stats = feed.stats();
+            assertTrue(stats.toString(), stats.windowBytes() <= 10_000 || stats.windowSegments() == 1);
+        }
+        assertTrue(feed.unsubscribe(A));
+        assertEquals(0, feed.stats().windowBytes());
+    }
+
+    private static long returned() {
+        Document status = client.getDatabase("admin").runCommand(new Document("serverStatus", 1));
+        return ((Number) status.get("metrics", Document.class).get("document", Document.class).get("returned")).longValue();
+    }
+}
