@@ -1,11 +1,7 @@
 package org.mongofollow.action;
 
 import org.elasticsearch.action.ActionListener;
-import org.elasticsearch.action.ActionRequest;
-import org.elasticsearch.action.ActionRequestValidationException;
 import org.elasticsearch.action.ActionType;
-import org.elasticsearch.action.IndicesRequest;
-import org.elasticsearch.action.support.IndicesOptions;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.HandledTransportAction;
 import org.elasticsearch.action.support.master.AcknowledgedResponse;
@@ -29,7 +25,6 @@ import org.mongofollow.security.FollowUser;
 import org.mongofollow.task.FollowBudgets;
 
 import java.io.IOException;
-import java.util.Objects;
 
 /**
  * {@code POST /{index}/_mongo_follow/_pause}, {@code _resume} and {@code _unfollow}: the follow's life
@@ -46,25 +41,22 @@ public final class FollowLifecycleActions {
     private FollowLifecycleActions() {}
 
     /** The follower index, and for resume the new budgets (null keeps the old ones). */
-    public static final class Request extends ActionRequest implements IndicesRequest {
-        private final String index;
+    public static final class Request extends FollowerIndexRequest {
         private final FollowBudgets budgets;
 
         public Request(String index, FollowBudgets budgets) {
-            this.index = Objects.requireNonNull(index);
+            super(index);
             this.budgets = budgets;
         }
 
         public Request(StreamInput in) throws IOException {
             super(in);
-            this.index = in.readString();
             this.budgets = in.readOptionalWriteable(FollowBudgets::new);
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
-            out.writeString(index);
             out.writeOptionalWriteable(budgets);
         }
 
@@ -79,20 +71,6 @@ public final class FollowLifecycleActions {
             return new Request(index, parser == null ? null : BUDGETS.apply(parser, null).build());
         }
 
-        @Override
-        public String[] indices() {
-            return new String[] { index };
-        }
-
-        @Override
-        public IndicesOptions indicesOptions() {
-            return IndicesOptions.strictSingleIndexNoExpandForbidClosed();
-        }
-
-        @Override
-        public ActionRequestValidationException validate() {
-            return null;
-        }
     }
 
     private abstract static class LifecycleTransportAction extends HandledTransportAction<Request, AcknowledgedResponse> {

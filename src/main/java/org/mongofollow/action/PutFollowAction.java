@@ -1,12 +1,8 @@
 package org.mongofollow.action;
 
 import org.elasticsearch.action.ActionListener;
-import org.elasticsearch.action.ActionRequest;
-import org.elasticsearch.action.ActionRequestValidationException;
 import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.action.ActionType;
-import org.elasticsearch.action.IndicesRequest;
-import org.elasticsearch.action.support.IndicesOptions;
 import org.elasticsearch.action.admin.indices.create.CreateIndexRequest;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.HandledTransportAction;
@@ -63,20 +59,18 @@ public final class PutFollowAction {
 
     private PutFollowAction() {}
 
-    public static final class Request extends ActionRequest implements IndicesRequest {
-        private final String index;
+    public static final class Request extends FollowerIndexRequest {
         private final FollowParameters follow;
         private final Settings settings;
 
         public Request(String index, FollowParameters follow, Settings settings) {
-            this.index = Objects.requireNonNull(index);
+            super(index);
             this.follow = Objects.requireNonNull(follow);
             this.settings = settings;
         }
 
         public Request(StreamInput in) throws IOException {
             super(in);
-            this.index = in.readString();
             this.follow = new FollowParameters(in);
             this.settings = in.readBoolean() ? Settings.readSettingsFromStream(in) : null;
         }
@@ -84,7 +78,6 @@ public final class PutFollowAction {
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
-            out.writeString(index);
             follow.writeTo(out);
             out.writeBoolean(settings != null);
             if (settings != null) {
@@ -109,28 +102,11 @@ public final class PutFollowAction {
             return new Request(index, body.follow.build(), body.settings);
         }
 
-        public String index() {
-            return index;
-        }
-
         public FollowParameters follow() {
             return follow;
         }
 
-        @Override
-        public String[] indices() {
-            return new String[] { index };
-        }
 
-        @Override
-        public IndicesOptions indicesOptions() {
-            return IndicesOptions.strictSingleIndexNoExpandForbidClosed();
-        }
-
-        @Override
-        public ActionRequestValidationException validate() {
-            return null;
-        }
     }
 
     public static final class Response extends ActionResponse implements ToXContentObject {

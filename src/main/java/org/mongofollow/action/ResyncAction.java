@@ -1,12 +1,8 @@
 package org.mongofollow.action;
 
 import org.elasticsearch.action.ActionListener;
-import org.elasticsearch.action.ActionRequest;
-import org.elasticsearch.action.ActionRequestValidationException;
 import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.action.ActionType;
-import org.elasticsearch.action.IndicesRequest;
-import org.elasticsearch.action.support.IndicesOptions;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.HandledTransportAction;
 import org.elasticsearch.client.internal.Client;
@@ -34,7 +30,6 @@ import org.mongofollow.source.MongoProbe;
 import org.mongofollow.source.OplogPosition;
 
 import java.io.IOException;
-import java.util.Objects;
 
 /**
  * {@code POST /{index}/_mongo_follow/_resync}, also sent by a shard task whose position rolled off the oplog when
@@ -50,46 +45,29 @@ public final class ResyncAction {
 
     private ResyncAction() {}
 
-    public static final class Request extends ActionRequest implements IndicesRequest {
-        private final String index;
+    public static final class Request extends FollowerIndexRequest {
         /** For an automatic resync: the lost position; a copy started after it already resyncs. Null for a user's call. */
         private final OplogPosition lostPosition;
 
         public Request(String index, OplogPosition lostPosition) {
-            this.index = Objects.requireNonNull(index);
+            super(index);
             this.lostPosition = lostPosition;
         }
 
         public Request(StreamInput in) throws IOException {
             super(in);
-            this.index = in.readString();
             this.lostPosition = in.readBoolean() ? new OplogPosition(in.readLong()) : null;
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
-            out.writeString(index);
             out.writeBoolean(lostPosition != null);
             if (lostPosition != null) {
                 out.writeLong(lostPosition.value());
             }
         }
 
-        @Override
-        public String[] indices() {
-            return new String[] { index };
-        }
-
-        @Override
-        public IndicesOptions indicesOptions() {
-            return IndicesOptions.strictSingleIndexNoExpandForbidClosed();
-        }
-
-        @Override
-        public ActionRequestValidationException validate() {
-            return null;
-        }
     }
 
     public static final class Response extends ActionResponse implements ToXContentObject {
