@@ -50,6 +50,7 @@ import org.mongofollow.source.MongoClientService;
 import org.mongofollow.task.CheckpointPublisher;
 import org.mongofollow.task.FollowEndpoints;
 import org.mongofollow.task.FollowTaskCleaner;
+import org.mongofollow.task.FollowThreadPool;
 import org.mongofollow.task.ShardFollowNodeTask;
 import org.mongofollow.task.ShardFollowStatus;
 import org.mongofollow.task.ShardFollowTask;
@@ -70,10 +71,12 @@ import java.util.function.Supplier;
 public class MongoFollowPlugin extends Plugin implements ActionPlugin, PersistentTaskPlugin, ReloadablePlugin {
 
     /** The thread pool of the MongoDB reads (blocking driver calls) and of the shard tasks' bookkeeping. */
-    public static final String THREAD_POOL = "mongo_follow";
+    public static final String THREAD_POOL = FollowThreadPool.NAME;
 
     private volatile MongoClientService mongoClients;
     private volatile CheckpointPublisher checkpoints;
+    private volatile org.mongofollow.source.OplogFeeds feeds;
+    private volatile org.mongofollow.action.ResyncService resyncs;
 
     @Override
     public List<Setting<?>> getSettings() {
@@ -100,7 +103,16 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         services.clusterService().addListener(new FollowTaskCleaner(persistentTasks));
         FollowEndpoints.closeUnusedPeriodically(services.clusterService(), services.threadPool(), mongoClients);
         ConnectionAllowlist allowlist = ConnectionAllowlist.of(services.clusterService().getClusterSettings());
-        return List.of(mongoClients, checkpoints, allowlist);
+        feeds = new org.mongofollow.source.OplogFeeds(mongoClients, org.mongofollow.source.OplogFeeds.WINDOW_SIZE.get(services.environment().settings()));
+        resyncs = new org.mongofollow.action.ResyncService(
+            services.clusterService(),
+            services.client(),
+            persistentTasks,
+            mongoClients,
+            services.threadPool(),
+            allowlist
+        );
+        return List.of(mongoClients, checkpoints, allowlist, feeds, resyncs);
     }
 
     @Override
@@ -118,7 +130,8 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
             mongoClients,
             checkpoints,
             org.mongofollow.security.PrivilegeCheck.INTERVAL.get(settingsModule.getSettings()),
-            new org.mongofollow.source.OplogFeeds(mongoClients, org.mongofollow.source.OplogFeeds.WINDOW_SIZE.get(settingsModule.getSettings()))
+            feeds,
+            resyncs
         );
         return List.of(new ShardFollowTasksExecutor(clusterService, services), new CopyTasksExecutor(clusterService, services));
     }
@@ -128,6 +141,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         return List.of(
             new ActionHandler<>(FollowStatsAction.INSTANCE, TransportFollowStatsAction.class),
             new ActionHandler<>(FollowStatsAction.SHARDS, org.mongofollow.action.TransportShardFollowStatsAction.class),
+            new ActionHandler<>(org.mongofollow.action.FeedStatsAction.INSTANCE, org.mongofollow.action.FeedStatsAction.TransportAction.class),
             new ActionHandler<>(PutFollowAction.INSTANCE, PutFollowAction.TransportAction.class),
             new ActionHandler<>(FollowLifecycleActions.PAUSE, FollowLifecycleActions.TransportPauseAction.class),
             new ActionHandler<>(FollowLifecycleActions.RESUME, FollowLifecycleActions.TransportResumeAction.class),

@@ -22,7 +22,7 @@ import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
 import org.mongofollow.security.ConnectionAllowlist;
 import org.mongofollow.security.FollowUser;
-import org.mongofollow.task.FollowBudgets;
+import org.mongofollow.metadata.FollowBudgets;
 
 import java.io.IOException;
 

@@ -218,6 +218,8 @@ public final class FollowStatsAction {
     public static final class Response extends BaseTasksResponse implements ToXContentObject {
 
         private final List<IndexStats> indices;
+        /** The nodes' feeds of the listed follows' endpoints; null when they could not be collected. */
+        private FeedStatsAction.Response feeds;
 
         public Response(
             Map<String, String> followers,
@@ -256,6 +258,11 @@ public final class FollowStatsAction {
             return indices;
         }
 
+        Response withFeeds(FeedStatsAction.Response feeds) {
+            this.feeds = feeds;
+            return this;
+        }
+
         @Override
         public void writeTo(StreamOutput out) {
             throw new UnsupportedOperationException("follow stats responses are served on the coordinating node");
@@ -279,6 +286,9 @@ public final class FollowStatsAction {
                 builder.endObject();
             }
             builder.endArray();
+            if (feeds != null) {
+                feeds.toXContent(builder, params);
+            }
             return builder.endObject();
         }
 

@@ -25,7 +25,6 @@ import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
-import org.mongofollow.MongoFollowPlugin;
 import org.mongofollow.copy.GcDeletes;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
@@ -173,7 +172,7 @@ public final class PutFollowAction {
             }
             FollowUser user = FollowUser.current(threadPool.getThreadContext());
             // the probe blocks for up to the client's server selection timeout: not on a transport thread
-            threadPool.executor(MongoFollowPlugin.THREAD_POOL).execute(() -> {
+            threadPool.executor(org.mongofollow.task.FollowThreadPool.NAME).execute(() -> {
                 OplogPosition start;
                 try {
                     start = MongoProbe.majorityCommitPoint(mongoClients, request.follow.endpoint(), request.follow.database(), request.follow.collection());

@@ -18,7 +18,6 @@ import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.transport.TransportService;
 import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
-import org.mongofollow.MongoFollowPlugin;
 import org.mongofollow.copy.GcDeletes;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
@@ -89,92 +88,19 @@ public final class ResyncAction {
     }
 
     public static class TransportAction extends HandledTransportAction<Request, Response> {
-        private final ClusterService clusterService;
-        private final Client client;
-        private final PersistentTasksService persistentTasks;
-        private final MongoClientService mongoClients;
+        private final ResyncService resyncs;
         private final ThreadPool threadPool;
-        private final ConnectionAllowlist allowlist;
 
         @Inject
-        public TransportAction(
-            TransportService transportService,
-            ActionFilters actionFilters,
-            ClusterService clusterService,
-            Client client,
-            PersistentTasksService persistentTasks,
-            MongoClientService mongoClients,
-            ThreadPool threadPool,
-            ConnectionAllowlist allowlist
-        ) {
+        public TransportAction(TransportService transportService, ActionFilters actionFilters, ResyncService resyncs, ThreadPool threadPool) {
             super(NAME, transportService, actionFilters, Request::new, EsExecutors.DIRECT_EXECUTOR_SERVICE);
-            this.clusterService = clusterService;
-            this.client = client;
-            this.persistentTasks = persistentTasks;
-            this.mongoClients = mongoClients;
+            this.resyncs = resyncs;
             this.threadPool = threadPool;
-            this.allowlist = allowlist;
         }
 
         @Override
         protected void doExecute(Task task, Request request, ActionListener<Response> listener) {
-            IndexMetadata index;
-            try {
-                index = FollowerIndices.follower(clusterService.state(), request.index);
-            } catch (Exception e) {
-                listener.onFailure(e);
-                return;
-            }
-            FollowMetadata follow = FollowMetadata.of(index);
-            try {
-                allowlist.check(follow.parameters().endpoint());
-            } catch (IllegalArgumentException e) {
-                listener.onFailure(e);
-                return;
-            }
-            FollowUser user = FollowUser.current(threadPool.getThreadContext());
-            if (request.lostPosition != null && follow.copy() != null && follow.copy().t0().after(request.lostPosition)) {
-                listener.onResponse(new Response(follow.copy().t0())); // another shard's loss already started a resync
-                return;
-            }
-            threadPool.executor(MongoFollowPlugin.THREAD_POOL).execute(() -> {
-                OplogPosition t0;
-                try {
-                    t0 = MongoProbe.majorityCommitPoint(mongoClients, follow.parameters().endpoint(), follow.parameters().database(), follow.parameters().collection());
-                } catch (Exception e) {
-                    listener.onFailure(e);
-                    return;
-                }
-                // the previous copy may still hold gc_deletes up: the value to restore is the one from before it
-                String gcBefore = follow.copy() != null && follow.copy().isRunning() ? follow.copy().gcDeletesBefore() : GcDeletes.current(index);
-                CopyState copy = CopyState.start(t0, true, gcBefore, threadPool.absoluteTimeInMillis());
-                ShardFollowTasks.remove(
-                    persistentTasks,
-                    index,
-                    listener.delegateFailureAndWrap(
-                        (l, removed) -> GcDeletes.raise(
-                            client,
-                            request.index,
-                            l.delegateFailureAndWrap(
-                                (l2, raised) -> client.execute(
-                                    UpdateFollowMetadataAction.INSTANCE,
-                                    UpdateFollowMetadataAction.Request.newCopy(request.index, copy),
-                                    l2.delegateFailureAndWrap((l3, ack) -> {
-                                        IndexMetadata updated = clusterService.state().metadata().index(request.index);
-                                        ShardFollowTasks.start(
-                                            persistentTasks,
-                                            updated,
-                                            FollowMetadata.of(updated).parameters(),
-                                            user,
-                                            l3.map(v -> new Response(t0))
-                                        );
-                                    })
-                                )
-                            )
-                        )
-                    )
-                );
-            });
+            resyncs.resync(request.index, request.lostPosition, FollowUser.current(threadPool.getThreadContext()), listener.map(Response::new));
         }
     }
 }

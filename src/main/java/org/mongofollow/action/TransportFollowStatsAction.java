@@ -20,7 +20,8 @@ import java.util.Map;
 
 /**
  * {@code GET /_mongo_follow/_stats}: resolves the follower indices the request names (with security on, only those the
- * caller may {@code monitor}), then collects their shard tasks' status through {@link TransportShardFollowStatsAction}.
+ * caller may {@code monitor}), then collects their shard tasks' status through {@link TransportShardFollowStatsAction}
+ * and the nodes' feeds of their endpoints through {@link FeedStatsAction}.
  */
 public class TransportFollowStatsAction extends HandledTransportAction<FollowStatsAction.Request, FollowStatsAction.Response> {
 
@@ -46,11 +47,13 @@ public class TransportFollowStatsAction extends HandledTransportAction<FollowSta
     protected void doExecute(Task task, FollowStatsAction.Request request, ActionListener<FollowStatsAction.Response> listener) {
         Map<String, String> followers = new HashMap<>();
         Map<String, org.mongofollow.metadata.CopyState> copies = new HashMap<>();
+        java.util.Set<String> sources = new java.util.HashSet<>();
         try {
             ClusterState state = clusterService.state();
             for (IndexMetadata index : FollowerIndices.resolve(state, indexNameExpressionResolver, request.requested(), request)) {
                 FollowMetadata follow = FollowMetadata.of(index);
                 followers.put(index.getIndex().getName(), follow.status().label());
+                sources.add(follow.parameters().endpoint().describe());
                 if (follow.copy() != null) {
                     copies.put(index.getIndex().getName(), follow.copy());
                 }
@@ -65,6 +68,16 @@ public class TransportFollowStatsAction extends HandledTransportAction<FollowSta
             listener.onResponse(new FollowStatsAction.Response(followers, copies, request.nowMillis(), List.of(), List.of(), List.of()));
             return;
         }
-        client.execute(FollowStatsAction.SHARDS, request, listener);
+        client.execute(
+            FollowStatsAction.SHARDS,
+            request,
+            listener.delegateFailureAndWrap(
+                (l, response) -> client.execute(
+                    FeedStatsAction.INSTANCE,
+                    new FeedStatsAction.Request(sources),
+                    ActionListener.wrap(feeds -> l.onResponse(response.withFeeds(feeds)), e -> l.onResponse(response))
+                )
+            )
+        );
     }
 }

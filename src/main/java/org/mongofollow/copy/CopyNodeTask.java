@@ -124,7 +124,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     }
 
     private boolean stopping() {
-        return stopped || isCancelled() || services.threadPool().executor(org.mongofollow.MongoFollowPlugin.THREAD_POOL).isShutdown();
+        return stopped || isCancelled() || services.threadPool().executor(org.mongofollow.task.FollowThreadPool.NAME).isShutdown();
     }
 
     /** Starts the copy in the background. */

@@ -13,7 +13,6 @@ import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.source.MongoEndpoint;
-import org.mongofollow.task.FollowBudgets;
 
 import java.io.IOException;
 import java.util.Objects;

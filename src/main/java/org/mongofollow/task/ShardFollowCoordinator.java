@@ -2,6 +2,7 @@ package org.mongofollow.task;
 
 import org.elasticsearch.core.Nullable;
 import org.elasticsearch.core.TimeValue;
+import org.mongofollow.metadata.FollowBudgets;
 import org.mongofollow.source.OplogPosition;
 
 import java.util.ArrayList;

@@ -66,7 +66,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         MongoClientService mongoClients,
         CheckpointPublisher checkpoints,
         TimeValue privilegeCheckInterval,
-        OplogFeeds feeds
+        OplogFeeds feeds,
+        AutomaticResync resyncs
     ) {}
 
     private static final int DROP_PAGE_SIZE = 1000;
@@ -211,7 +212,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         /** A tailing read stops waiting when the task stops or the node shuts down. */
         private boolean abandoned() {
-            return isStopped() || services.threadPool().executor(org.mongofollow.MongoFollowPlugin.THREAD_POOL).isShutdown();
+            return isStopped() || services.threadPool().executor(org.mongofollow.task.FollowThreadPool.NAME).isShutdown();
         }
 
         private synchronized MongoClient currentClient() {
@@ -325,9 +326,10 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             boolean resync = params.follow().onHistoryLost() == org.mongofollow.metadata.FollowParameters.OnHistoryLost.RESYNC;
             if (resync && resyncRequested.compareAndSet(false, true)) {
                 logger.warn("[{}][{}] history lost at {}: starting a resync (on_history_lost: resync)", params.index(), params.shard(), from);
-                asUser.execute(
-                    org.mongofollow.action.ResyncAction.INSTANCE,
-                    new org.mongofollow.action.ResyncAction.Request(params.index(), from),
+                services.resyncs().historyLost(
+                    params.index(),
+                    from,
+                    params.user(),
                     ActionListener.wrap(
                         r -> {},
                         e -> logger.warn(() -> "[" + params.index() + "] the automatic resync after history loss failed; call _resync", e)

@@ -8,7 +8,7 @@ import org.bson.types.ObjectId;
 import org.elasticsearch.test.ESTestCase;
 import org.mongofollow.source.MongoEndpoint;
 import org.mongofollow.source.OplogPosition;
-import org.mongofollow.task.FollowBudgets;
+import org.mongofollow.metadata.FollowBudgets;
 
 import java.util.List;
 import java.util.Map;

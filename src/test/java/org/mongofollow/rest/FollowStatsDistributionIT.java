@@ -61,6 +61,7 @@ public class FollowStatsDistributionIT {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     public void testShardStatsAndCatLinesThroughPauseAndResume() throws Exception {
         assertEquals(200, call("PUT", "/stats-follower/_mongo_follow", """
             {"connection": "%s", "database": "shop", "collection": "orders", "initial_copy": false,
@@ -84,6 +85,24 @@ public class FollowStatsDistributionIT {
             assertEquals(List.of(), shard.get("read_exceptions"));
             assertNull(shard.get("fatal_exception"));
         }
+
+        // the node's feed of the follow's endpoint, which both shards read through: its first read (a tail at the head)
+        // is counted once it returns
+        List<Map<String, Object>> feeds = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        do {
+            feeds = (List<Map<String, Object>>) parse(call("GET", "/stats-follower/_mongo_follow/_stats", null).body()).get("feeds");
+            if (feeds.size() == 1 && ((Number) feeds.get(0).get("mongo_reads")).longValue() > 0) {
+                break;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        assertEquals(feeds.toString(), 1, feeds.size());
+        assertEquals(connection, feeds.get(0).get("source"));
+        for (String field : List.of("node", "mongo_reads", "entries_read", "bytes_read", "reads_served_from_window", "window_size_in_bytes", "window_segments")) {
+            assertTrue("no [" + field + "] in " + feeds.get(0), feeds.get(0).containsKey(field));
+        }
+        assertTrue(feeds.toString(), ((Number) feeds.get(0).get("mongo_reads")).longValue() > 0);
 
         String line = "stats-follower\\s+%d\\s+active\\s+\\d+:\\d+\\s+-?\\d+\\s+\\d+\\s+\\d+\\s+0\\s*";
         String cat = call("GET", "/_cat/mongo_follow?v", null).body();

@@ -4,6 +4,7 @@ import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.core.TimeValue;
 import org.junit.After;
 import org.junit.Test;
+import org.mongofollow.metadata.FollowBudgets;
 import org.mongofollow.source.OplogPosition;
 
 import java.util.ArrayList;

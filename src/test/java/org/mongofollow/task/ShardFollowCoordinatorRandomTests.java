@@ -3,6 +3,7 @@ package org.mongofollow.task;
 import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.core.TimeValue;
 import org.junit.Test;
+import org.mongofollow.metadata.FollowBudgets;
 import org.mongofollow.source.OplogPosition;
 
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package org.mongofollow.task;
+package org.mongofollow.metadata;
 
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;

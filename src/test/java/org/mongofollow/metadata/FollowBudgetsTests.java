@@ -1,4 +1,4 @@
-package org.mongofollow.task;
+package org.mongofollow.metadata;
 
 import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.io.stream.BytesStreamOutput;
