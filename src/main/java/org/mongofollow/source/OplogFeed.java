@@ -38,8 +38,13 @@ import java.util.function.Supplier;
  */
 public final class OplogFeed {
 
-    /** A read's result, and whether it went to MongoDB (then its caller checks that the oplog still held {@code from}). */
-    public record Read(OplogReader.Batch batch, boolean fromMongo) {}
+    /**
+     * A read's result; {@code decoded} holds what each entry of the batch means for the namespace (null for an entry that
+     * opens or continues a transaction, decoded with its commit entry), decoded once per node and namespace however many
+     * shard tasks read it; {@code fromMongo}: the read went to MongoDB, so its caller checks that the oplog still held
+     * {@code from}.
+     */
+    public record Read(OplogReader.Batch batch, List<DecodedEntry> decoded, boolean fromMongo) {}
 
     /** What the feed read from MongoDB and how it served it, for stats and benchmarks. */
     public record Stats(long mongoReads, long entriesRead, long bytesRead, long servedFromWindow, long windowBytes, int windowSegments) {}
@@ -59,7 +64,8 @@ public final class OplogFeed {
         String[] entryNamespaces,
         List<RawBsonDocument> entries,
         long bytes,
-        Set<String> namespaces
+        Set<String> namespaces,
+        Map<String, List<DecodedEntry>> decoded
     ) {
         boolean covers(long position) {
             return from <= position && position < to;
@@ -175,7 +181,7 @@ public final class OplogFeed {
             }
             if (segment != null) {
                 servedFromWindow.incrementAndGet();
-                return new Read(serve(segment, namespace, start, to, maxOperations, maxBytes), false);
+                return serve(segment, namespace, start, to, maxOperations, maxBytes, false);
             }
             if (waitFor != null) {
                 await(waitFor, abandon);
@@ -224,9 +230,9 @@ public final class OplogFeed {
         }
         if (segment.to <= segment.from) {
             // a tailing read that found nothing new: nothing read past `from`
-            return new Read(new OplogReader.Batch(List.of(), batch.scannedTo(), batch.majorityCommitPoint(), 0), true);
+            return new Read(new OplogReader.Batch(List.of(), batch.scannedTo(), batch.majorityCommitPoint(), 0), List.of(), true);
         }
-        return new Read(serve(segment, namespace, from.value(), to, maxOperations, maxBytes), true);
+        return serve(segment, namespace, from.value(), to, maxOperations, maxBytes, true);
     }
 
     private InFlight inFlightCovering(long position, String namespace) {
@@ -277,7 +283,16 @@ public final class OplogFeed {
             var ns = entries.get(i).get("ns");
             entryNamespaces[i] = ns != null && ns.isString() ? ns.asString().getValue() : "";
         }
-        return new Segment(from, batch.scannedTo().value(), positions, entryNamespaces, entries, batch.bytes(), namespaces);
+        return new Segment(
+            from,
+            batch.scannedTo().value(),
+            positions,
+            entryNamespaces,
+            entries,
+            batch.bytes(),
+            namespaces,
+            new java.util.concurrent.ConcurrentHashMap<>()
+        );
     }
 
     private void store(Segment segment) {
@@ -308,11 +323,21 @@ public final class OplogFeed {
         }
     }
 
-    /** {@code namespace}'s entries of {@code segment} in {@code (start, to]}, within the read's limits. */
-    private OplogReader.Batch serve(Segment segment, String namespace, long start, @Nullable OplogPosition to, int maxOperations, long maxBytes) {
+    /** {@code namespace}'s entries of {@code segment} in {@code (start, to]}, within the read's limits, decoded. */
+    private Read serve(
+        Segment segment,
+        String namespace,
+        long start,
+        @Nullable OplogPosition to,
+        int maxOperations,
+        long maxBytes,
+        boolean fromMongo
+    ) {
+        List<DecodedEntry> decodedSegment = segment.decoded.computeIfAbsent(namespace, ns -> decode(segment, ns));
         long end = to == null ? segment.to : Math.min(to.value(), segment.to);
         int i = firstAfter(segment.positions, start);
         List<RawBsonDocument> entries = new ArrayList<>();
+        List<DecodedEntry> decoded = new ArrayList<>();
         long bytes = 0;
         long scannedTo = end;
         for (; i < segment.positions.length && segment.positions[i] <= end; i++) {
@@ -321,13 +346,51 @@ public final class OplogFeed {
             }
             RawBsonDocument entry = segment.entries.get(i);
             entries.add(entry);
+            decoded.add(decodedSegment.get(i));
             bytes += entry.getByteBuffer().remaining();
             if (entries.size() >= maxOperations || bytes >= maxBytes) {
                 scannedTo = segment.positions[i];
                 break;
             }
         }
-        return new OplogReader.Batch(entries, new OplogPosition(scannedTo), OplogPosition.max(majority, new OplogPosition(segment.to)), bytes);
+        OplogReader.Batch batch = new OplogReader.Batch(entries, new OplogPosition(scannedTo), OplogPosition.max(majority, new OplogPosition(segment.to)), bytes);
+        return new Read(batch, java.util.Collections.unmodifiableList(decoded), fromMongo);
+    }
+
+    /**
+     * What each entry of {@code segment} means for a follow of {@code namespace}, once per segment and namespace: null for
+     * entries of other namespaces and for those that open or continue a transaction. A transaction's commit is decoded
+     * with its chain, which is looked up in the oplog by position; when the oplog no longer holds it this throws
+     * {@link TransactionChains.MissingEntryException} (nothing is cached then).
+     */
+    private List<DecodedEntry> decode(Segment segment, String namespace) {
+        int dot = namespace.indexOf('.');
+        String database = namespace.substring(0, dot);
+        String collection = namespace.substring(dot + 1);
+        OplogReader[] reader = new OplogReader[1]; // made on the first transaction chain to look up
+        TransactionChains.EntryLookup lookup = position -> {
+            if (reader[0] == null) {
+                reader[0] = new OplogReader(client.get(), segment.namespaces);
+            }
+            return reader[0].entryAt(position);
+        };
+        DecodedEntry[] decoded = new DecodedEntry[segment.entries.size()];
+        for (int i = 0; i < decoded.length; i++) {
+            if (OplogReader.matches(segment.entryNamespaces[i], namespace) == false) {
+                continue;
+            }
+            RawBsonDocument entry = segment.entries.get(i);
+            List<org.bson.BsonDocument> sequence = TransactionChains.sequence(entry, lookup);
+            if (sequence.isEmpty()) {
+                continue; // opens or continues a transaction: decoded with its commit entry
+            }
+            // a fresh decoder per entry (and its transaction chain): no state shared across reads or threads
+            OplogEntryDecoder decoder = new OplogEntryDecoder(database, collection);
+            for (org.bson.BsonDocument part : sequence) {
+                decoded[i] = decoder.decode(part);
+            }
+        }
+        return java.util.Arrays.asList(decoded);
     }
 
     private static int firstAfter(long[] positions, long position) {

@@ -252,6 +252,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     throw historyLost(request.fromExclusive(), oplog.oldestPosition());
                 }
                 throw e;
+            } catch (TransactionChains.MissingEntryException e) {
+                logger.warn("[{}][{}] {}", params.index(), params.shard(), e.getMessage());
+                throw historyLost(request.fromExclusive(), oplog.oldestPosition());
             }
             if (read.fromMongo()) {
                 // after the read: the oplog only loses its oldest entries, so if it still holds `from` now, it held
@@ -262,23 +265,11 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             OplogReader.Batch batch = read.batch();
             List<DocumentOperation> operations = new ArrayList<>();
             long skipped = 0;
-            for (RawBsonDocument entry : batch.entries()) {
-                List<BsonDocument> sequence;
-                try {
-                    sequence = TransactionChains.sequence(entry, oplog::entryAt);
-                } catch (TransactionChains.MissingEntryException e) {
-                    logger.warn("[{}][{}] {}", params.index(), params.shard(), e.getMessage());
-                    throw historyLost(request.fromExclusive(), oplog.oldestPosition());
-                }
-                if (sequence.isEmpty()) {
+            // decoded once per node and namespace by the feed, whichever shard task read the entries first
+            for (DecodedEntry decoded : read.decoded()) {
+                if (decoded == null) {
                     skipped++; // opens or continues a transaction: decoded with its commit entry
                     continue;
-                }
-                // a fresh decoder per entry (and its transaction chain): no state shared across reads or threads
-                OplogEntryDecoder decoder = new OplogEntryDecoder(params.follow().database(), params.follow().collection());
-                DecodedEntry decoded = null;
-                for (BsonDocument part : sequence) {
-                    decoded = decoder.decode(part);
                 }
                 switch (decoded.outcome()) {
                     case SKIPPED -> skipped++;

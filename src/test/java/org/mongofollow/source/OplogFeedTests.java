@@ -153,6 +153,33 @@ public class OplogFeedTests {
     }
 
     @Test
+    public void eachEntryIsDecodedOncePerNamespace() {
+        OplogPosition head = majority();
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20);
+        feed.subscribe(A);
+        OplogFeed.Read first = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false);
+        OplogFeed.Read second = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false);
+        assertFalse(second.fromMongo());
+        assertEquals(first.batch().entries().size(), first.decoded().size());
+        int operations = 0;
+        for (int i = 0; i < first.decoded().size(); i++) {
+            DecodedEntry decoded = first.decoded().get(i);
+            org.junit.Assert.assertSame("one decoding serves every reader", decoded, second.decoded().get(i));
+            RawBsonDocument entry = first.batch().entries().get(i);
+            if (entry.getString("ns").getValue().equals(A) && entry.getString("op").getValue().equals("i")) {
+                assertEquals(DecodedEntry.Outcome.OPERATIONS, decoded.outcome());
+                assertEquals(OplogReader.position(entry), decoded.position());
+                assertEquals(
+                    org.mongofollow.apply.DocumentIds.toElasticsearchId(entry.getDocument("o").get("_id")),
+                    decoded.operations().get(0).documentId()
+                );
+                operations++;
+            }
+        }
+        assertTrue(operations > 100);
+    }
+
+    @Test
     public void theWindowStaysWithinItsBudget() {
         OplogPosition head = majority();
         OplogFeed feed = new OplogFeed(() -> client, 10_000);
