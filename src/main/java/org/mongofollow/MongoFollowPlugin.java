@@ -77,6 +77,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     private volatile CheckpointPublisher checkpoints;
     private volatile org.mongofollow.source.OplogFeeds feeds;
     private volatile org.mongofollow.action.ResyncService resyncs;
+    private volatile ConnectionAllowlist allowlist;
 
     @Override
     public List<Setting<?>> getSettings() {
@@ -102,7 +103,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         PersistentTasksService persistentTasks = new PersistentTasksService(services.clusterService(), services.threadPool(), services.client());
         services.clusterService().addListener(new FollowTaskCleaner(persistentTasks));
         FollowEndpoints.closeUnusedPeriodically(services.clusterService(), services.threadPool(), mongoClients);
-        ConnectionAllowlist allowlist = ConnectionAllowlist.of(services.clusterService().getClusterSettings());
+        allowlist = ConnectionAllowlist.of(services.clusterService().getClusterSettings());
         feeds = new org.mongofollow.source.OplogFeeds(mongoClients, org.mongofollow.source.OplogFeeds.WINDOW_SIZE.get(services.environment().settings()));
         resyncs = new org.mongofollow.action.ResyncService(
             services.clusterService(),
@@ -131,7 +132,8 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
             checkpoints,
             org.mongofollow.security.PrivilegeCheck.INTERVAL.get(settingsModule.getSettings()),
             feeds,
-            resyncs
+            resyncs,
+            allowlist
         );
         return List.of(new ShardFollowTasksExecutor(clusterService, services), new CopyTasksExecutor(clusterService, services));
     }

@@ -145,6 +145,8 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                 return;
             }
             CopyState state = follow.copy();
+            // the operator may have taken the follow's hosts off mongo_follow.connection.allowlist since it started
+            services.allowlist().check(params.follow().endpoint());
             MongoCollection<BsonDocument> collection = services.mongoClients()
                 .client(params.follow().endpoint())
                 .getDatabase(params.follow().database())

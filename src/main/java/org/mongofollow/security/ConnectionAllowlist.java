@@ -15,8 +15,9 @@ import java.util.function.Function;
  * Where a follow's {@code connection} string may point: the operator's list of {@code host:port} patterns
  * ({@code *} matches any characters), like reindex-from-remote's whitelist. Empty by default, so a user with
  * {@code manage} on an index cannot make the cluster's data nodes connect to any host they like. Named clients are
- * configured by the operator and always allowed. Dynamic: a change applies to new follows and to shard tasks as they
- * start (a running task whose hosts are no longer allowed stops when it restarts).
+ * configured by the operator and always allowed. Dynamic: checked on {@code PUT}, {@code _resume} and {@code _resync},
+ * and by every shard and copy task as it starts (on a node restart, a move, a pause and resume): a task whose hosts are
+ * no longer allowed fails without connecting, with this refusal as its fatal error.
  */
 public final class ConnectionAllowlist {
 

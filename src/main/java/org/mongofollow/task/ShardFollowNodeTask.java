@@ -67,7 +67,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         CheckpointPublisher checkpoints,
         TimeValue privilegeCheckInterval,
         OplogFeeds feeds,
-        AutomaticResync resyncs
+        AutomaticResync resyncs,
+        org.mongofollow.security.ConnectionAllowlist allowlist
     ) {}
 
     private static final int DROP_PAGE_SIZE = 1000;
@@ -120,6 +121,15 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         if (params.user().isNone() == false) {
             schedulePrivilegeCheck(coordinator);
         }
+    }
+
+    /**
+     * Does not start: the task reports {@code failure} as its fatal error (status {@code failed}) from {@code checkpoint}
+     * without reading anything, until the follow is paused and resumed.
+     */
+    void failBeforeStart(OplogPosition checkpoint, Exception failure) {
+        coordinator.markFatal(failure);
+        coordinator.start(checkpoint, null);
     }
 
     /** See {@link PrivilegeCheck}: an empty write as the follow's user, every interval, while the task runs. */

@@ -65,6 +65,13 @@ public class ShardFollowTasksExecutor extends DataNodeTasksExecutor<ShardFollowT
         }
         ShardFollowNodeTask shardTask = (ShardFollowNodeTask) task;
         shardTask.prepare(indexMetadata);
+        try {
+            // the operator may have taken the follow's hosts off mongo_follow.connection.allowlist since it started
+            services.allowlist().check(params.follow().endpoint());
+        } catch (IllegalArgumentException e) {
+            shardTask.failBeforeStart(checkpoint, e);
+            return;
+        }
         OplogPosition head = null;
         try {
             head = new OplogReader(services.mongoClients().client(params.follow().endpoint()), params.follow().database(), params.follow().collection())

@@ -5,6 +5,8 @@ import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
 
 import org.bson.BsonDocument;
+import org.elasticsearch.common.settings.Settings;
+import org.mongofollow.security.ConnectionAllowlist;
 import org.bson.BsonDouble;
 import org.bson.BsonInt32;
 import org.bson.BsonString;
@@ -104,6 +106,34 @@ public class FollowEngineIT extends MongoFollowIntegTestCase {
         ensureYellow("moving");
         assertConverges("moving", items);
         assertThat(nodeRunningShardTask("moving", 0), org.hamcrest.Matchers.not(equalTo(node)));
+    }
+
+    @SuppressWarnings("unchecked")
+    public void testATaskWhoseHostsLeftTheAllowlistFailsWithoutConnectingWhenItMoves() throws Exception {
+        MongoCollection<BsonDocument> items = collection("shop", "allowgone");
+        putFollow("allowgone", "shop", "allowgone", SHARDING);
+        ensureGreen("allowgone");
+        new RandomWorkload(items, randomLong(), 50).run(50);
+        assertConverges("allowgone", items);
+
+        // the operator takes the embedded MongoDB's host (127.0.0.1) off the allowlist
+        updateClusterSettings(Settings.builder().putList(ConnectionAllowlist.SETTING.getKey(), "localhost:*"));
+        String node = nodeRunningShardTask("allowgone", 0);
+        internalCluster().stopNode(node);
+        assertBusy(() -> {
+            Map<String, Object> shard = shardStats("allowgone").stream().filter(s -> Integer.valueOf(0).equals(s.get("shard_id"))).findFirst().orElseThrow();
+            assertThat(shard.toString(), shard.get("status"), equalTo("failed"));
+            assertThat(String.valueOf(shard.get("fatal_exception")), org.hamcrest.Matchers.containsString("mongo_follow.connection.allowlist"));
+            assertThat(shard.toString(), shard.get("operations_read"), equalTo(0));
+        }, 60, java.util.concurrent.TimeUnit.SECONDS);
+        // and it cannot be resumed while its hosts are not allowed
+        call("POST", "/allowgone/_mongo_follow/_pause");
+        org.elasticsearch.client.ResponseException refused = expectThrows(
+            org.elasticsearch.client.ResponseException.class,
+            () -> call("POST", "/allowgone/_mongo_follow/_resume")
+        );
+        assertThat(refused.getResponse().getStatusLine().getStatusCode(), equalTo(400));
+        updateClusterSettings(Settings.builder().putNull(ConnectionAllowlist.SETTING.getKey()));
     }
 
     public void testFullClusterRestartResumesFromTheCheckpoint() throws Exception {
