@@ -50,6 +50,29 @@ public final class OplogFeed {
     public record Stats(long mongoReads, long entriesRead, long bytesRead, long servedFromWindow, long windowBytes, int windowSegments) {}
 
     /** Immutable once made: served without the feed's lock. */
+    /**
+     * The oplog no longer held {@code from} after a read from it: entries right after {@code from} may have rolled off
+     * before the read reached them, so the read is not stored and its range cannot be followed from the log.
+     */
+    public static final class HistoryLostException extends RuntimeException {
+        private final OplogPosition from;
+        private final OplogPosition oldest;
+
+        HistoryLostException(OplogPosition from, OplogPosition oldest) {
+            super("the oplog no longer holds " + from + " (its oldest entry is " + oldest + ")", null, false, false);
+            this.from = from;
+            this.oldest = oldest;
+        }
+
+        public OplogPosition from() {
+            return from;
+        }
+
+        public OplogPosition oldest() {
+            return oldest;
+        }
+    }
+
     /** A read given up while it waited for another task's read: its task is stopping (or the node is closing). */
     public static final class AbandonedReadException extends RuntimeException {
         AbandonedReadException() {
@@ -211,6 +234,15 @@ public final class OplogFeed {
             batch = mine.to == null
                 ? reader.tail(from, maxOperations, maxBytes, pollMillis, abandon)
                 : reader.readRange(from, new OplogPosition(mine.to), maxOperations, maxBytes);
+            // after the read: the oplog only loses its oldest entries, so if it still holds `from` now, it held every entry
+            // after `from` while they were read (a find past the oldest entry does not fail by itself); only then is the
+            // read complete, and only a complete read is stored for other readers
+            if (from.equals(OplogPosition.MIN) == false) {
+                OplogPosition oldest = reader.oldestPosition();
+                if (oldest != null && from.compareTo(oldest) < 0) {
+                    throw new HistoryLostException(from, oldest);
+                }
+            }
             OplogPosition batchMajority = batch.majorityCommitPoint() != null ? batch.majorityCommitPoint() : reader.majorityCommitPoint();
             mongoReads.incrementAndGet();
             entriesRead.addAndGet(batch.entries().size());

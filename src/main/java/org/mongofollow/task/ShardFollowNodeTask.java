@@ -265,12 +265,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             } catch (TransactionChains.MissingEntryException e) {
                 logger.warn("[{}][{}] {}", params.index(), params.shard(), e.getMessage());
                 throw historyLost(request.fromExclusive(), oplog.oldestPosition());
-            }
-            if (read.fromMongo()) {
-                // after the read: the oplog only loses its oldest entries, so if it still holds `from` now, it held
-                // every entry after `from` while they were read (a find past the oldest entry does not fail by itself);
-                // entries the feed's window holds were read completely when they were read
-                checkHistory(oplog, request.fromExclusive());
+            } catch (OplogFeed.HistoryLostException e) {
+                // the feed checks every read it makes from MongoDB (the window holds complete reads only)
+                throw historyLost(e.from(), e.oldest());
             }
             OplogReader.Batch batch = read.batch();
             List<DocumentOperation> operations = new ArrayList<>();
@@ -310,17 +307,6 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 skipped,
                 batch.bytes()
             );
-        }
-
-        /** A position older than the oldest entry of the (capped) oplog: entries the follow needed are gone. */
-        private void checkHistory(OplogReader oplog, OplogPosition from) {
-            if (from.equals(OplogPosition.MIN)) {
-                return; // followed from the very beginning of an empty oplog
-            }
-            OplogPosition oldest = oplog.oldestPosition();
-            if (oldest != null && from.compareTo(oldest) < 0) {
-                throw historyLost(from, oldest);
-            }
         }
 
         private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest) {

@@ -180,6 +180,30 @@ public class OplogFeedTests {
     }
 
     @Test
+    public void aReadPastTheOldestEntryIsHistoryLostAndNotServedToOthers() {
+        try (EmbeddedMongo capped = EmbeddedMongo.start(EmbeddedMongo.options().oplogMaxEntries(50).noopIntervalMillis(0));
+             MongoClient cappedClient = MongoClients.create(capped.connectionString())) {
+            cappedClient.getDatabase("feed").getCollection("a").insertOne(new Document("_id", -1));
+            OplogPosition first = OplogReader.position(
+                cappedClient.getDatabase("local").getCollection("oplog.rs", RawBsonDocument.class).find().first()
+            );
+            for (int i = 0; i < 200; i++) {
+                cappedClient.getDatabase("feed").getCollection("a").insertOne(new Document("_id", i));
+            }
+            OplogPosition head = new OplogReader(cappedClient, "feed", "a").majorityCommitPoint();
+            OplogFeed feed = new OplogFeed(() -> cappedClient, 64 << 20);
+            feed.subscribe(A);
+            OplogFeed.HistoryLostException lost = org.junit.Assert.assertThrows(
+                OplogFeed.HistoryLostException.class,
+                () -> feed.read(A, first, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false)
+            );
+            assertEquals(first, lost.from());
+            assertTrue(lost.oldest().after(first));
+            assertEquals("an incomplete read is not kept for other readers", 0, feed.stats().windowSegments());
+        }
+    }
+
+    @Test
     public void theWindowStaysWithinItsBudget() {
         OplogPosition head = majority();
         OplogFeed feed = new OplogFeed(() -> client, 10_000);
