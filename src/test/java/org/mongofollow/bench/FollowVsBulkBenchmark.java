@@ -164,8 +164,13 @@ public final class FollowVsBulkBenchmark {
         }
         // ---- the measured runs, interleaved: round r is a _bulk load then a follow load of the same N documents ----
         String budgets = followBudgets.isBlank() ? "" : ", " + followBudgets;
-        double bestBulk = 0, bestFollow = 0, bulkEfficiency = 0, followEfficiency = 0;
-        List<String> bulkRates = new ArrayList<>(), followRates = new ArrayList<>();
+        // each round runs unpinned, then pinned: the node on core 0, the other side (the _bulk client, this JVM, or the
+        // embedded MongoDB) on core 1, so that the ratio compares the node's apply path with _bulk's
+        boolean pinnable = esPid > 0 && mongoPid > 0 && CORES >= 2 && pin(false);
+        int modes = pinnable ? 2 : 1;
+        double[] bestBulk = new double[2], bestFollow = new double[2], bulkEfficiency = new double[2], followEfficiency = new double[2];
+        double[] bulkNodeCpuPerDoc = { Double.MAX_VALUE, Double.MAX_VALUE }, followNodeCpuPerDoc = { Double.MAX_VALUE, Double.MAX_VALUE };
+        List<List<String>> bulkRates = List.of(new ArrayList<>(), new ArrayList<>()), followRates = List.of(new ArrayList<>(), new ArrayList<>());
         try (MongoClient client = MongoClients.create(connection)) {
             // JIT warm-up of the follow path on the same sample as the bulk warm-up, not measured
             MongoCollection<BsonDocument> warmup = client.getDatabase("bench").getCollection("warmup", BsonDocument.class);
@@ -174,36 +179,50 @@ public final class FollowVsBulkBenchmark {
             warmup.drop();
 
             for (int round = 1; round <= rounds; round++) {
-                double bulkRate = bulkRun("bench-bulk", sources, ids, bestBatch, bestConcurrency);
-                double bulkCpu = lastCpuSeconds;
-                verify("bench-bulk", n);
-                System.out.printf(
-                    Locale.ROOT,
-                    "round %d  _bulk:  %d docs, batch %d x %d in flight: %.0f docs/s; CPU %.1f s (node %.1f + client) = %.0f docs per CPU second%n",
-                    round, n, bestBatch, bestConcurrency, bulkRate, bulkCpu, lastNodeCpuSeconds, n / bulkCpu
-                );
+                for (int mode = 0; mode < modes; mode++) {
+                    boolean pinned = mode == 1;
+                    if (pinnable) {
+                        pin(pinned);
+                    }
+                    String label = "round " + round + (pinnable ? (pinned ? " pinned  " : " unpinned") : "");
+                    double bulkRate = bulkRun("bench-bulk", sources, ids, bestBatch, bestConcurrency);
+                    double bulkCpu = lastCpuSeconds;
+                    double bulkNodeCpu = lastNodeCpuSeconds;
+                    verify("bench-bulk", n);
+                    System.out.printf(
+                        Locale.ROOT,
+                        "%s  _bulk:  %d docs, batch %d x %d in flight: %.0f docs/s; CPU %.1f s (node %.1f + client) = %.0f docs per CPU second%n",
+                        label, n, bestBatch, bestConcurrency, bulkRate, bulkCpu, bulkNodeCpu, n / bulkCpu
+                    );
 
-                if (round > 1) {
+                    MongoCollection<BsonDocument> collection = client.getDatabase("bench").getCollection("docs" + round + "_" + mode, BsonDocument.class);
+                    double followRate = followRun(collection, "bench-follow", documents, budgets, true);
+                    double followCpu = lastCpuSeconds;
+                    double followNodeCpu = lastNodeCpuSeconds;
+                    System.out.printf(
+                        Locale.ROOT,
+                        "%s  follow: %d docs from a ready oplog backlog (resume to all indexed): %.0f docs/s; CPU %.1f s (node %.1f + MongoDB) = %.0f docs per CPU second%n",
+                        label, n, followRate, followCpu, followNodeCpu, n / followCpu
+                    );
+                    verify("bench-follow", n);
+                    printFollowStats("bench-follow");
+                    compareOne("bench-bulk", "bench-follow", ids.get(n / 2));
                     unfollowAndDelete("bench-follow");
-                    client.getDatabase("bench").getCollection("docs" + (round - 1)).drop();
+                    collection.drop();
+                    bulkRates.get(mode).add(String.format(Locale.ROOT, "%.0f", bulkRate));
+                    followRates.get(mode).add(String.format(Locale.ROOT, "%.0f", followRate));
+                    bestBulk[mode] = Math.max(bestBulk[mode], bulkRate);
+                    bestFollow[mode] = Math.max(bestFollow[mode], followRate);
+                    bulkEfficiency[mode] = Math.max(bulkEfficiency[mode], n / bulkCpu);
+                    followEfficiency[mode] = Math.max(followEfficiency[mode], n / followCpu);
+                    if (bulkNodeCpu > 0 && followNodeCpu > 0) {
+                        bulkNodeCpuPerDoc[mode] = Math.min(bulkNodeCpuPerDoc[mode], bulkNodeCpu / n);
+                        followNodeCpuPerDoc[mode] = Math.min(followNodeCpuPerDoc[mode], followNodeCpu / n);
+                    }
                 }
-                MongoCollection<BsonDocument> collection = client.getDatabase("bench").getCollection("docs" + round, BsonDocument.class);
-                double followRate = followRun(collection, "bench-follow", documents, budgets, true);
-                double followCpu = lastCpuSeconds;
-                System.out.printf(
-                    Locale.ROOT,
-                    "round %d  follow: %d docs from a ready oplog backlog (resume to all indexed): %.0f docs/s; CPU %.1f s (node %.1f + MongoDB) = %.0f docs per CPU second%n",
-                    round, n, followRate, followCpu, lastNodeCpuSeconds, n / followCpu
-                );
-                verify("bench-follow", n);
-                printFollowStats("bench-follow");
-                compareOne("bench-bulk", "bench-follow", ids.get(n / 2));
-                bulkRates.add(String.format(Locale.ROOT, "%.0f", bulkRate));
-                followRates.add(String.format(Locale.ROOT, "%.0f", followRate));
-                bestBulk = Math.max(bestBulk, bulkRate);
-                bestFollow = Math.max(bestFollow, followRate);
-                bulkEfficiency = Math.max(bulkEfficiency, n / bulkCpu);
-                followEfficiency = Math.max(followEfficiency, n / followCpu);
+            }
+            if (pinnable) {
+                pin(false);
             }
 
             if (live) {
@@ -226,16 +245,53 @@ public final class FollowVsBulkBenchmark {
             }
         }
         System.out.println("load average at the end: " + loadAverage());
-        System.out.printf(Locale.ROOT, "_bulk  docs/s per round: %s; best %.0f (batch %d x %d in flight)%n", String.join(", ", bulkRates), bestBulk, bestBatch, bestConcurrency);
-        System.out.printf(Locale.ROOT, "follow docs/s per round: %s; best %.0f%n", String.join(", ", followRates), bestFollow);
-        if (esPid > 0) {
+        for (int mode = 0; mode < modes; mode++) {
+            String how = pinnable ? (mode == 1 ? " (pinned: node on core 0, client or MongoDB on core 1)" : " (unpinned)") : "";
             System.out.printf(
                 Locale.ROOT,
-                "CPU efficiency, best round (less sensitive to other load): _bulk %.0f docs per CPU second (node + client), follow %.0f (node + MongoDB): %.2f%n",
-                bulkEfficiency, followEfficiency, followEfficiency / bulkEfficiency
+                "_bulk  docs/s per round%s: %s; best %.0f (batch %d x %d in flight)%n",
+                how, String.join(", ", bulkRates.get(mode)), bestBulk[mode], bestBatch, bestConcurrency
             );
+            System.out.printf(Locale.ROOT, "follow docs/s per round%s: %s; best %.0f%n", how, String.join(", ", followRates.get(mode)), bestFollow[mode]);
+            if (esPid > 0) {
+                System.out.printf(
+                    Locale.ROOT,
+                    "CPU efficiency, best round%s: _bulk %.0f docs per CPU second (node + client), follow %.0f (node + MongoDB): %.2f; "
+                        + "node CPU per document: _bulk %.1f us, follow %.1f us (follow/bulk %.2f)%n",
+                    how, bulkEfficiency[mode], followEfficiency[mode], followEfficiency[mode] / bulkEfficiency[mode],
+                    bulkNodeCpuPerDoc[mode] * 1e6, followNodeCpuPerDoc[mode] * 1e6, followNodeCpuPerDoc[mode] / bulkNodeCpuPerDoc[mode]
+                );
+            }
         }
-        System.out.printf(Locale.ROOT, "ratio follow/bulk: %.2f%n", bestFollow / bestBulk);
+        System.out.printf(Locale.ROOT, "ratio follow/bulk%s: %.2f%n", pinnable ? " (unpinned)" : "", bestFollow[0] / bestBulk[0]);
+        if (pinnable) {
+            System.out.printf(Locale.ROOT, "ratio follow/bulk (pinned): %.2f%n", bestFollow[1] / bestBulk[1]);
+        }
+    }
+
+    /**
+     * Pins the node to core 0 and the other side (the embedded MongoDB, and this JVM, which is the _bulk client) to core 1,
+     * or lets all three use every core again, with {@code taskset -a} (every thread). Returns whether it worked.
+     */
+    private boolean pin(boolean pinned) {
+        String all = "0-" + (CORES - 1);
+        return taskset(pinned ? "0" : all, esPid) && taskset(pinned ? "1" : all, mongoPid) && taskset(pinned ? "1" : all, ProcessHandle.current().pid());
+    }
+
+    /** The machine's cores, counted before anything is pinned (a pinned JVM sees only its own). */
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+
+    private static boolean taskset(String cpus, long pid) {
+        try {
+            Process process = new ProcessBuilder("taskset", "-apc", cpus, Long.toString(pid)).redirectErrorStream(true).start();
+            process.getInputStream().readAllBytes();
+            return process.waitFor() == 0;
+        } catch (java.io.IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** utime + stime of a process in clock ticks (/proc/PID/stat), 0 if unknown. */
