@@ -411,7 +411,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                         onWritePool(() -> finish("dynamic mapping update failed: " + e));
                         return;
                     }
-                    rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + e.getMessage()));
+                    rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + ExceptionsHelper.unwrapCause(e).getMessage()));
                     mappingStep = MappingStep.NONE;
                     mappingObserver = null;
                     refusedByMappingUpdate = operation;

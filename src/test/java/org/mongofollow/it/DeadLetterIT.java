@@ -66,7 +66,15 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         assertLetter(letters, "2", "i", 2, "non-finite double [NaN]", "\"$numberDouble\": \"NaN\"");
         assertLetter(letters, "3", "i", 3, "field name with an empty path segment at [sub.a..b]", "\"a..b\": 1");
         assertLetter(letters, "4", "i", 4, "failed to parse field [n] of type [long]", "\"four\"");
-        assertLetter(letters, "6", "i", 6, "x", "\"x.y\": 6");
+        // 5 and 6 give x conflicting types: which one Elasticsearch refuses depends on the order in which the shard applies
+        // them (two write batches may be in flight), so exactly one of the two is refused (README, "Field types")
+        boolean sixRefused = letters.containsKey("6");
+        assertThat(letters.keySet().toString(), letters.containsKey("5"), equalTo(sixRefused == false));
+        if (sixRefused) {
+            assertLetter(letters, "6", "i", 6, "x", "\"x.y\": 6");
+        } else {
+            assertLetter(letters, "5", "i", 5, "[x]", "\"x\": 5");
+        }
         assertLetter(letters, "1", "u", 1, "non-finite double [Infinity]", "Infinity");
         assertThat(letters.get("2").get("operation"), equalTo("index"));
         assertThat(letters.get("1").get("operation"), equalTo("update_v2"));
@@ -74,7 +82,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
 
         assertBusy(() -> {
             Map<String, Map<String, Object>> indexed = indexedDocuments("items");
-            assertThat(indexed.keySet(), equalTo(java.util.Set.of("5", "7")));
+            assertThat(indexed.keySet(), equalTo(java.util.Set.of(sixRefused ? "5" : "6", "7")));
         }, 30, TimeUnit.SECONDS);
         assertBusy(() -> {
             Map<String, Object> shard = shardStats("items").get(0);
