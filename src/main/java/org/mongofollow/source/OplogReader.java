@@ -2,6 +2,7 @@ package org.mongofollow.source;
 
 import com.mongodb.CursorType;
 import com.mongodb.MongoCommandException;
+import com.mongodb.ReadPreference;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoCursor;
@@ -50,7 +51,10 @@ public final class OplogReader {
     public OplogReader(MongoClient client, Set<String> namespaces) {
         this.client = client;
         this.namespaces = Set.copyOf(namespaces);
-        this.oplog = client.getDatabase("local").getCollection("oplog.rs", RawBsonDocument.class);
+        // every read of a follow goes to the primary, whatever read preference the connection string asks for: the range
+        // reads, the tail, the majority commit point and the history checks must all see one member's oplog (a lagging
+        // secondary would answer a "complete" range with entries missing)
+        this.oplog = client.getDatabase("local").getCollection("oplog.rs", RawBsonDocument.class).withReadPreference(ReadPreference.primary());
     }
 
     /**
@@ -195,13 +199,13 @@ public final class OplogReader {
     public OplogPosition majorityCommitPoint() {
         Document hello;
         try {
-            hello = client.getDatabase("admin").runCommand(new Document("hello", 1));
+            hello = client.getDatabase("admin").runCommand(new Document("hello", 1), ReadPreference.primary());
         } catch (MongoCommandException e) {
             if (e.getErrorCode() != COMMAND_NOT_FOUND) {
                 throw e;
             }
             // servers before MongoDB 4.4.2 know hello by its old name only
-            hello = client.getDatabase("admin").runCommand(new Document("isMaster", 1));
+            hello = client.getDatabase("admin").runCommand(new Document("isMaster", 1), ReadPreference.primary());
         }
         if (hello.get("setName") == null) {
             throw new NotAReplicaSetException();
@@ -210,7 +214,7 @@ public final class OplogReader {
         if (lastWrite instanceof Document lw && lw.get("majorityOpTime") instanceof Document opTime && opTime.get("ts") instanceof BsonTimestamp ts) {
             return OplogPosition.of(ts);
         }
-        Document status = client.getDatabase("admin").runCommand(new Document("replSetGetStatus", 1));
+        Document status = client.getDatabase("admin").runCommand(new Document("replSetGetStatus", 1), ReadPreference.primary());
         Object optimes = status.get("optimes");
         if (optimes instanceof Document o && o.get("lastCommittedOpTime") instanceof Document opTime && opTime.get("ts") instanceof BsonTimestamp ts) {
             return OplogPosition.of(ts);

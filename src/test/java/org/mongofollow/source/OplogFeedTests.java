@@ -204,6 +204,19 @@ public class OplogFeedTests {
     }
 
     @Test
+    public void readsGoToThePrimaryWhateverTheConnectionStringPrefers() {
+        // the embedded replica set has no secondary: a read that honoured readPreference=secondary would find no member
+        try (MongoClient secondaryPreferring = MongoClients.create(mongo.connectionString() + "&readPreference=secondary&serverSelectionTimeoutMS=2000")) {
+            OplogPosition head = new OplogReader(secondaryPreferring, "feed", "a").majorityCommitPoint();
+            assertEquals(majority(), head);
+            OplogFeed feed = new OplogFeed(() -> secondaryPreferring, 64 << 20);
+            feed.subscribe(A);
+            List<RawBsonDocument> entries = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false).batch().entries();
+            assertEquals(new OplogReader(client, "feed", "a").readRange(OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE).entries(), entries);
+        }
+    }
+
+    @Test
     public void theWindowStaysWithinItsBudget() {
         OplogPosition head = majority();
         OplogFeed feed = new OplogFeed(() -> client, 10_000);
