@@ -134,7 +134,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
     /** See {@link PrivilegeCheck}: an empty write as the follow's user, every interval, while the task runs. */
     private void schedulePrivilegeCheck(Coordinator current) {
-        services.threadPool().scheduleUnlessShuttingDown(services.privilegeCheckInterval(), services.executor(), () -> {
+        RetryScheduling.schedule(services.threadPool(), services.privilegeCheckInterval(), services.executor(), () -> {
             if (current.isStopped()) {
                 return;
             }
@@ -478,7 +478,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         @Override
         protected void schedule(TimeValue delay, Runnable task) {
-            services.threadPool().scheduleUnlessShuttingDown(delay, services.executor(), task);
+            RetryScheduling.schedule(services.threadPool(), delay, services.executor(), task);
         }
 
         @Override

@@ -1,0 +1,48 @@
+package org.mongofollow.task;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.elasticsearch.common.util.concurrent.AbstractRunnable;
+import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
+import org.elasticsearch.core.TimeValue;
+import org.elasticsearch.threadpool.ThreadPool;
+
+import java.util.concurrent.Executor;
+
+/**
+ * Delayed steps of a follow (a retry after a failure, the next privilege check) on the plugin's pool. A plain scheduled
+ * {@code Runnable} is dropped when the pool's queue is full at the moment it is due, which would leave a read slot or a
+ * write batch outstanding forever while the follow still says {@code active}; here a refused step is offered again
+ * until it runs or the pool shuts down (a step of a stopped task still runs: it does the task's accounting).
+ */
+final class RetryScheduling {
+
+    private static final Logger logger = LogManager.getLogger(RetryScheduling.class);
+
+    /** How long a step the pool refused waits before it is offered again. */
+    static final TimeValue AFTER_REJECTION = TimeValue.timeValueMillis(100);
+
+    private RetryScheduling() {}
+
+    static void schedule(ThreadPool threadPool, TimeValue delay, Executor executor, Runnable step) {
+        threadPool.scheduleUnlessShuttingDown(delay, executor, new AbstractRunnable() {
+            @Override
+            protected void doRun() {
+                step.run();
+            }
+
+            @Override
+            public void onRejection(Exception e) {
+                if (e instanceof EsRejectedExecutionException rejected && rejected.isExecutorShutdown()) {
+                    return; // the node is closing: the task resumes from its checkpoint wherever it runs next
+                }
+                schedule(threadPool, AFTER_REJECTION, executor, step);
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                logger.warn("a scheduled step of a follow failed", e);
+            }
+        });
+    }
+}
