@@ -38,7 +38,7 @@ public final class AsFollowUserClient extends FilterClient {
         ThreadContext threadContext = threadPool().getThreadContext();
         Supplier<ThreadContext.StoredContext> caller = threadContext.newRestorableContext(false);
         try (ThreadContext.StoredContext ignored = threadContext.stashContext()) {
-            threadContext.copyHeaders(user.headers().entrySet());
+            threadContext.copyHeaders(user.storedHeaders().entrySet());
             super.doExecute(action, request, new ContextPreservingActionListener<>(caller, listener));
         }
     }

@@ -56,11 +56,7 @@ public final class FollowUser implements Writeable {
         out.writeMap(headers, StreamOutput::writeString);
     }
 
-    Map<String, String> headers() {
-        return headers;
-    }
-
-    /** The headers as the cluster state's own storage keeps them (see {@link #storedIn}). */
+    /** The stored headers: for the cluster state's own storage (see {@link #storedIn}) and to restore them. */
     public Map<String, String> storedHeaders() {
         return headers;
     }

@@ -41,8 +41,8 @@ public final class OplogFeed {
     /**
      * A read's result; {@code decoded} holds what each entry of the batch means for the namespace (null for an entry that
      * opens or continues a transaction, decoded with its commit entry), decoded once per node and namespace however many
-     * shard tasks read it; {@code fromMongo}: the read went to MongoDB, so its caller checks that the oplog still held
-     * {@code from}.
+     * shard tasks read it; {@code fromMongo}: the read went to MongoDB rather than being served from the window (the
+     * feed has then checked that the oplog still held {@code from}).
      */
     public record Read(OplogReader.Batch batch, List<DecodedEntry> decoded, boolean fromMongo) {}
 
@@ -176,28 +176,7 @@ public final class OplogFeed {
                 if (segment == null) {
                     waitFor = inFlightCovering(start, namespace);
                     if (waitFor == null) {
-                        Long end = clip(start, to == null ? null : to.value());
-                        Set<String> namespaces = new TreeSet<>(subscribers.keySet());
-                        // what the window holds, or a read in flight brings, from `start` for other namespaces is not read
-                        // again: this read is for the others only, and ends where that coverage ends
-                        for (List<Segment> atStart : window.headMap(start, true).values()) {
-                            for (Segment other : atStart) {
-                                if (other.covers(start)) {
-                                    namespaces.removeAll(other.namespaces);
-                                    end = end == null ? other.to : Math.min(end, other.to);
-                                }
-                            }
-                        }
-                        for (InFlight other : inFlight) {
-                            if (other.from <= start && (other.to == null || start < other.to)) {
-                                namespaces.removeAll(other.namespaces);
-                                if (other.to != null) {
-                                    end = end == null ? other.to : Math.min(end, other.to);
-                                }
-                            }
-                        }
-                        namespaces.add(namespace);
-                        mine = new InFlight(start, end, Set.copyOf(namespaces));
+                        mine = plan(start, to == null ? null : to.value(), namespace);
                         inFlight.add(mine);
                     }
                 }
@@ -276,19 +255,43 @@ public final class OplogFeed {
         return null;
     }
 
-    /** The end of a read from {@code start}: before the next stored segment or read in flight, so nothing is read twice. */
-    private Long clip(long start, Long to) {
+    /**
+     * The read from MongoDB that {@code namespace}'s read from {@code start} needs, so that nothing is read twice: it
+     * ends before the next stored segment or read in flight; where the window holds, or a read in flight brings, the
+     * range from {@code start} for other namespaces, it is for the others only and ends where that coverage ends.
+     */
+    private InFlight plan(long start, Long to, String namespace) {
         Long end = to;
         Map.Entry<Long, List<Segment>> next = window.higherEntry(start);
-        if (next != null && (end == null || next.getKey() < end)) {
-            end = next.getKey();
+        if (next != null) {
+            end = earlier(end, next.getKey());
         }
-        for (InFlight read : inFlight) {
-            if (read.from > start && (end == null || read.from < end)) {
-                end = read.from;
+        Set<String> namespaces = new TreeSet<>(subscribers.keySet());
+        for (List<Segment> atStart : window.headMap(start, true).values()) {
+            for (Segment other : atStart) {
+                if (other.covers(start)) {
+                    namespaces.removeAll(other.namespaces);
+                    end = earlier(end, other.to);
+                }
             }
         }
-        return end;
+        for (InFlight other : inFlight) {
+            if (other.from > start) {
+                end = earlier(end, other.from);
+            } else if (other.to == null || start < other.to) {
+                namespaces.removeAll(other.namespaces);
+                if (other.to != null) {
+                    end = earlier(end, other.to);
+                }
+            }
+        }
+        namespaces.add(namespace);
+        return new InFlight(start, end, Set.copyOf(namespaces));
+    }
+
+    /** The earlier of an end ({@code null}: open) and a position. */
+    private static Long earlier(Long end, long position) {
+        return end == null ? position : Math.min(end, position);
     }
 
     /**

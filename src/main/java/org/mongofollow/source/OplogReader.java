@@ -70,15 +70,6 @@ public final class OplogReader {
         return accepted.size() == 1 ? Filters.eq("ns", accepted.iterator().next()) : Filters.in("ns", accepted);
     }
 
-    /** Whether {@code entry} passes the server-side filter of a reader of {@code namespace} alone. */
-    public static boolean matches(BsonDocument entry, String namespace) {
-        BsonValue ns = entry.get("ns");
-        if (ns == null || ns.isString() == false) {
-            return false;
-        }
-        return matches(ns.asString().getValue(), namespace);
-    }
-
     /** Whether an entry of namespace {@code entryNamespace} passes the server-side filter of a reader of {@code namespace}. */
     public static boolean matches(String entryNamespace, String namespace) {
         return entryNamespace.equals(namespace)
