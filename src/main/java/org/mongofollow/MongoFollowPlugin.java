@@ -85,6 +85,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         settings.add(ConnectionAllowlist.SETTING);
         settings.add(org.mongofollow.security.PrivilegeCheck.INTERVAL);
         settings.add(org.mongofollow.source.OplogFeeds.WINDOW_SIZE);
+        settings.add(CheckpointPublisher.IDLE_INTERVAL);
         return settings;
     }
 
@@ -99,7 +100,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     public Collection<?> createComponents(PluginServices services) {
         // the keystore is open now: read the named clients' credentials, then let them go
         mongoClients = new MongoClientService(services.environment().settings());
-        checkpoints = new CheckpointPublisher(services.client(), services.threadPool());
+        checkpoints = CheckpointPublisher.create(services.client(), services.threadPool(), services.clusterService().getClusterSettings());
         PersistentTasksService persistentTasks = new PersistentTasksService(services.clusterService(), services.threadPool(), services.client());
         services.clusterService().addListener(new FollowTaskCleaner(persistentTasks));
         FollowEndpoints.closeUnusedPeriodically(services.clusterService(), services.threadPool(), mongoClients);

@@ -58,7 +58,7 @@ public final class UpdateFollowMetadataAction {
         SET_STATUS,
         /** Remove the follow: the index stays as a plain index. */
         REMOVE,
-        /** Advance shard checkpoints. */
+        /** Advance shard checkpoints, of any number of indices at once (a node sends all of its pending ones together). */
         CHECKPOINTS,
         /** Start a new copy (a resync): the copy's t0 becomes every shard's checkpoint, the follow becomes active. */
         NEW_COPY,
@@ -73,7 +73,8 @@ public final class UpdateFollowMetadataAction {
         private final FollowMetadata.Status status;
         private final FollowMetadata.Status expectedStatus;
         private final FollowParameters parameters;
-        private final Map<Integer, OplogPosition> checkpoints;
+        /** index -> shard -> checkpoint, for {@link Change#CHECKPOINTS} */
+        private final Map<String, Map<Integer, OplogPosition>> checkpoints;
         private CopyState copy;
 
         private Request(
@@ -83,16 +84,17 @@ public final class UpdateFollowMetadataAction {
             FollowMetadata.Status status,
             FollowMetadata.Status expectedStatus,
             FollowParameters parameters,
-            Map<Integer, OplogPosition> checkpoints
+            Map<String, Map<Integer, OplogPosition>> checkpoints
         ) {
             super(TimeValue.THIRTY_SECONDS);
-            this.index = Objects.requireNonNull(index);
+            this.index = change == Change.CHECKPOINTS ? "_checkpoints" : Objects.requireNonNull(index);
             this.change = change;
             this.follow = follow;
             this.status = status;
             this.expectedStatus = expectedStatus;
             this.parameters = parameters;
             this.checkpoints = checkpoints == null ? Map.of() : Map.copyOf(checkpoints);
+            this.checkpoints.values().forEach(Objects::requireNonNull);
         }
 
         public static Request start(String index, FollowMetadata follow) {
@@ -108,8 +110,11 @@ public final class UpdateFollowMetadataAction {
             return new Request(index, Change.REMOVE, null, null, null, null, null);
         }
 
-        public static Request checkpoints(String index, Map<Integer, OplogPosition> checkpoints) {
-            return new Request(index, Change.CHECKPOINTS, null, null, null, null, checkpoints);
+        /** Advances the given shard checkpoints (index -> shard -> checkpoint), forward only, in one cluster-state update. */
+        public static Request checkpoints(Map<String, Map<Integer, OplogPosition>> checkpoints) {
+            Map<String, Map<Integer, OplogPosition>> copy = new java.util.HashMap<>();
+            checkpoints.forEach((index, shards) -> copy.put(index, Map.copyOf(shards)));
+            return new Request(null, Change.CHECKPOINTS, null, null, null, null, copy);
         }
 
         public static Request newCopy(String index, CopyState copy) {
@@ -132,7 +137,10 @@ public final class UpdateFollowMetadataAction {
             this.status = in.readOptionalEnum(FollowMetadata.Status.class);
             this.expectedStatus = in.readOptionalEnum(FollowMetadata.Status.class);
             this.parameters = in.readOptionalWriteable(FollowParameters::new);
-            this.checkpoints = in.readMap(StreamInput::readVInt, i -> new OplogPosition(i.readLong()));
+            this.checkpoints = in.readImmutableMap(
+                StreamInput::readString,
+                i -> i.readImmutableMap(StreamInput::readVInt, p -> new OplogPosition(p.readLong()))
+            );
             this.copy = in.readBoolean() ? CopyState.fromCustomData(in.readMap(StreamInput::readString)) : null;
         }
 
@@ -148,7 +156,7 @@ public final class UpdateFollowMetadataAction {
             out.writeOptionalEnum(status);
             out.writeOptionalEnum(expectedStatus);
             out.writeOptionalWriteable(parameters);
-            out.writeMap(checkpoints, StreamOutput::writeVInt, (o, p) -> o.writeLong(p.value()));
+            out.writeMap(checkpoints, StreamOutput::writeString, (o, shards) -> o.writeMap(shards, StreamOutput::writeVInt, (o2, p) -> o2.writeLong(p.value())));
             out.writeBoolean(copy != null);
             if (copy != null) {
                 Map<String, String> data = new java.util.TreeMap<>();
@@ -189,9 +197,7 @@ public final class UpdateFollowMetadataAction {
                     }
                     return null;
                 }
-                case CHECKPOINTS -> {
-                    return current == null ? null : current.withCheckpoints(checkpoints);
-                }
+                case CHECKPOINTS -> throw new AssertionError("checkpoints are applied per index, see applyCheckpoints");
                 case NEW_COPY -> {
                     if (current == null) {
                         throw notAFollower(index);
@@ -228,9 +234,15 @@ public final class UpdateFollowMetadataAction {
             }
         }
 
+        /** A short description for the master's task queue: the index, or how many indices' checkpoints. */
+        String describe() {
+            String what = change.name().toLowerCase(java.util.Locale.ROOT);
+            return change == Change.CHECKPOINTS ? what + " of " + checkpoints.size() + " indices" : what + " [" + index + "]";
+        }
+
         @Override
         public String toString() {
-            return "UpdateFollowMetadata{" + index + ", " + change + "}";
+            return "UpdateFollowMetadata{" + describe() + "}";
         }
     }
 
@@ -266,7 +278,7 @@ public final class UpdateFollowMetadataAction {
 
         @Override
         protected void masterOperation(Task task, Request request, ClusterState state, ActionListener<AcknowledgedResponse> listener) {
-            queue.submitTask("mongo_follow " + request.change.name().toLowerCase(java.util.Locale.ROOT) + " [" + request.index + "]", new UpdateTask(request, listener), request.masterNodeTimeout());
+            queue.submitTask("mongo_follow " + request.describe(), new UpdateTask(request, listener), request.masterNodeTimeout());
         }
 
         @Override
@@ -279,11 +291,11 @@ public final class UpdateFollowMetadataAction {
         @Override
         public Tuple<ClusterState, Void> executeTask(UpdateTask task, ClusterState state) {
             Request request = task.request();
+            if (request.change == Change.CHECKPOINTS) {
+                return Tuple.tuple(applyCheckpoints(request.checkpoints, state), null);
+            }
             IndexMetadata indexMetadata = state.metadata().index(request.index);
             if (indexMetadata == null) {
-                if (request.change == Change.CHECKPOINTS) {
-                    return Tuple.tuple(state, null); // the index is gone: a late checkpoint of a stopped task
-                }
                 throw new IndexNotFoundException(request.index);
             }
             FollowMetadata current = FollowMetadata.of(indexMetadata);
@@ -291,6 +303,33 @@ public final class UpdateFollowMetadataAction {
             if (Objects.equals(current, updated)) {
                 return Tuple.tuple(state, null);
             }
+            Metadata.Builder metadata = Metadata.builder(state.metadata());
+            put(metadata, indexMetadata, updated);
+            return Tuple.tuple(ClusterState.builder(state).metadata(metadata).build(), null);
+        }
+
+        /**
+         * Moves each index's checkpoints forward. An index that is gone or no longer follows is skipped: a late
+         * checkpoint of a stopped task. Only indices whose follow changes get a new index metadata version.
+         */
+        private static ClusterState applyCheckpoints(Map<String, Map<Integer, OplogPosition>> checkpoints, ClusterState state) {
+            Metadata.Builder metadata = null;
+            for (Map.Entry<String, Map<Integer, OplogPosition>> entry : checkpoints.entrySet()) {
+                IndexMetadata indexMetadata = state.metadata().index(entry.getKey());
+                FollowMetadata current = indexMetadata == null ? null : FollowMetadata.of(indexMetadata);
+                if (current == null) {
+                    continue;
+                }
+                FollowMetadata updated = current.withCheckpoints(entry.getValue());
+                if (updated.equals(current) == false) {
+                    metadata = metadata == null ? Metadata.builder(state.metadata()) : metadata;
+                    put(metadata, indexMetadata, updated);
+                }
+            }
+            return metadata == null ? state : ClusterState.builder(state).metadata(metadata).build();
+        }
+
+        private static void put(Metadata.Builder metadata, IndexMetadata indexMetadata, FollowMetadata updated) {
             IndexMetadata.Builder builder = IndexMetadata.builder(indexMetadata);
             if (updated == null) {
                 builder.removeCustom(FollowMetadata.CUSTOM_KEY);
@@ -298,8 +337,7 @@ public final class UpdateFollowMetadataAction {
                 builder.putCustom(FollowMetadata.CUSTOM_KEY, updated.toCustomData());
             }
             builder.version(indexMetadata.getVersion() + 1);
-            ClusterState newState = ClusterState.builder(state).metadata(Metadata.builder(state.metadata()).put(builder)).build();
-            return Tuple.tuple(newState, null);
+            metadata.put(builder);
         }
 
         @Override

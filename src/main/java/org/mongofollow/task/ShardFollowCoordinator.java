@@ -109,6 +109,8 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
 
     // checkpoint and life cycle
     private OplogPosition checkpoint;
+    /** {@code operationsWritten} when the checkpoint last advanced */
+    private long operationsWrittenAtCheckpoint;
     private boolean started;
     private boolean stopped;
     private Exception fatalException;
@@ -159,8 +161,12 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
      */
     protected abstract void innerSendWriteRequest(List<Op> operations, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure);
 
-    /** The checkpoint advanced to {@code checkpoint}. The ES layer stores it, batched and rate-limited. */
-    protected abstract void innerPersistCheckpoint(OplogPosition checkpoint);
+    /**
+     * The checkpoint advanced to {@code checkpoint}. The ES layer stores it, batched and rate-limited. {@code applied}:
+     * operations were written since the last checkpoint reported (false when only the source's commit point moved over
+     * entries that concern no document of this shard, which the ES layer may store much later).
+     */
+    protected abstract void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied);
 
     /** Runs {@code task} after {@code delay} (used for retries). */
     protected abstract void schedule(TimeValue delay, Runnable task);
@@ -683,7 +689,9 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         }
         if (bound > checkpoint.value()) {
             checkpoint = new OplogPosition(bound);
-            innerPersistCheckpoint(checkpoint);
+            boolean applied = operationsWritten != operationsWrittenAtCheckpoint;
+            operationsWrittenAtCheckpoint = operationsWritten;
+            innerPersistCheckpoint(checkpoint, applied);
         }
     }
 

@@ -170,7 +170,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         Coordinator current = coordinator;
         if (current != null) {
             current.stop();
-            services.checkpoints().flush(params.index());
+            services.checkpoints().stop(params.index(), params.shard());
         }
         unsubscribe();
         markAsCompleted();
@@ -472,8 +472,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         }
 
         @Override
-        protected void innerPersistCheckpoint(OplogPosition checkpoint) {
-            services.checkpoints().publish(params.index(), params.shard(), checkpoint, params.follow().budgets().checkpointInterval());
+        protected void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied) {
+            services.checkpoints().publish(params.index(), params.shard(), checkpoint, applied, params.follow().budgets().checkpointInterval());
         }
 
         @Override

@@ -5,8 +5,10 @@ import com.mongodb.client.MongoCollection;
 import org.bson.BsonDocument;
 import org.bson.BsonInt32;
 import org.bson.BsonString;
+import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.test.ESIntegTestCase;
 import org.mongofollow.source.OplogPosition;
+import org.mongofollow.task.CheckpointPublisher;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +17,7 @@ import java.util.Map;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
 /** How a follow behaves towards its source: a quiet collection, a lagging majority, an outage. */
@@ -24,22 +27,65 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
     private static final String ONE_SHARD = "\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 0}";
 
     public void testQuietCollectionCheckpointMovesWithTheMajorityCommitPoint() throws Exception {
-        Map<String, Object> put = putFollow("quiet", "busy", "quiet", ONE_SHARD + ", \"checkpoint_interval\": \"100ms\"");
-        OplogPosition start = OplogPosition.parse((String) put.get("start_position"));
-        assertThat(storedCheckpoint("quiet"), equalTo(start));
-        MongoCollection<BsonDocument> other = collection("busy", "other");
-        for (int i = 0; i < 200; i++) {
-            other.insertOne(new BsonDocument("_id", new BsonInt32(i)));
+        updateClusterSettings(Settings.builder().put(CheckpointPublisher.IDLE_INTERVAL.getKey(), "1s"));
+        try {
+            Map<String, Object> put = putFollow("quiet", "busy", "quiet", ONE_SHARD + ", \"checkpoint_interval\": \"100ms\"");
+            OplogPosition start = OplogPosition.parse((String) put.get("start_position"));
+            assertThat(storedCheckpoint("quiet"), equalTo(start));
+            OplogPosition head = writeElsewhere("busy");
+            assertBusy(() -> {
+                assertThat(checkpoint("quiet"), greaterThanOrEqualTo(head));
+                assertThat(storedCheckpoint("quiet"), greaterThanOrEqualTo(head));
+            });
+            assertThat(head, greaterThan(start));
+            assertThat(indexedDocuments("quiet").size(), equalTo(0));
+            Map<String, Object> shard = onlyShardStats("quiet");
+            assertThat(((Number) shard.get("operations_written")).longValue(), equalTo(0L));
+        } finally {
+            updateClusterSettings(Settings.builder().putNull(CheckpointPublisher.IDLE_INTERVAL.getKey()));
         }
-        OplogPosition head = OplogPosition.of(mongo.majorityCommitPoint());
-        assertBusy(() -> {
-            assertThat(checkpoint("quiet"), greaterThanOrEqualTo(head));
-            assertThat(storedCheckpoint("quiet"), greaterThanOrEqualTo(head));
-        });
-        assertThat(head, greaterThan(start));
-        assertThat(indexedDocuments("quiet").size(), equalTo(0));
-        Map<String, Object> shard = onlyShardStats("quiet");
-        assertThat(((Number) shard.get("operations_written")).longValue(), equalTo(0L));
+    }
+
+    /**
+     * A quiet follow costs no cluster-state update while its live checkpoint moves with the commit point (within the
+     * idle interval), a busy one stores its checkpoint within checkpoint_interval, and a pause stores the last one.
+     */
+    public void testQuietFollowStoresItsCheckpointOnlyAfterTheIdleInterval() throws Exception {
+        updateClusterSettings(Settings.builder().put(CheckpointPublisher.IDLE_INTERVAL.getKey(), "1h"));
+        try {
+            Map<String, Object> put = putFollow("still", "still", "items", ONE_SHARD + ", \"checkpoint_interval\": \"100ms\"");
+            OplogPosition start = OplogPosition.parse((String) put.get("start_position"));
+            OplogPosition head = writeElsewhere("still");
+            assertBusy(() -> assertThat(checkpoint("still"), greaterThanOrEqualTo(head)));
+            long version = clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState().metadata().index("still").getVersion();
+            OplogPosition later = writeElsewhere("still");
+            assertBusy(() -> assertThat(checkpoint("still"), greaterThanOrEqualTo(later)));
+            assertThat("nothing stored while the follow is idle", storedCheckpoint("still"), equalTo(start));
+            assertThat(clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState().metadata().index("still").getVersion(), equalTo(version));
+            // busy: an applied operation stores the checkpoint past it within checkpoint_interval
+            MongoCollection<BsonDocument> items = collection("still", "items");
+            items.insertOne(new BsonDocument("_id", new BsonInt32(1)));
+            OplogPosition written = OplogPosition.of(mongo.majorityCommitPoint());
+            assertBusy(() -> assertThat(storedCheckpoint("still"), greaterThanOrEqualTo(written)));
+            // idle again, then paused: the last checkpoint is stored at once
+            OplogPosition last = writeElsewhere("still");
+            assertBusy(() -> assertThat(checkpoint("still"), greaterThanOrEqualTo(last)));
+            assertThat(storedCheckpoint("still"), lessThan(last));
+            call("POST", "/still/_mongo_follow/_pause");
+            assertBusy(() -> assertThat(storedCheckpoint("still"), greaterThanOrEqualTo(last)));
+        } finally {
+            updateClusterSettings(Settings.builder().putNull(CheckpointPublisher.IDLE_INTERVAL.getKey()));
+        }
+    }
+
+    /** 200 inserts into another collection of {@code database}; returns the majority commit point after them. */
+    private OplogPosition writeElsewhere(String database) {
+        MongoCollection<BsonDocument> other = collection(database, "other");
+        long base = other.countDocuments();
+        for (int i = 0; i < 200; i++) {
+            other.insertOne(new BsonDocument("_id", new BsonInt32((int) base + i)));
+        }
+        return OplogPosition.of(mongo.majorityCommitPoint());
     }
 
     public void testNothingPastTheMajorityCommitPointIsApplied() throws Exception {

@@ -99,7 +99,7 @@ public class ShardFollowCoordinatorConcurrencyTests {
             }
 
             @Override
-            protected void innerPersistCheckpoint(OplogPosition checkpoint) {
+            protected void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied) {
                 synchronized (sink) {
                     sink.advanceAppliedPrefix();
                     if (sink.appliedPrefix < source.shardOps.size()) {

@@ -565,7 +565,7 @@ public class ShardFollowCoordinatorRandomTests {
         }
 
         @Override
-        protected void innerPersistCheckpoint(OplogPosition checkpoint) {
+        protected void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied) {
             assertTrue("checkpoint went back", lastPersisted == null || checkpoint.after(lastPersisted));
             assertTrue("checkpoint before the start", checkpoint.after(startedFrom));
             lastPersisted = checkpoint;

@@ -43,6 +43,7 @@ public class ShardFollowCoordinatorTests {
         final Deque<Read> reads = new ArrayDeque<>();
         final Deque<Write> writes = new ArrayDeque<>();
         final List<OplogPosition> persisted = new ArrayList<>();
+        final List<Boolean> persistedApplied = new ArrayList<>();
         final Deque<Scheduled> scheduled = new ArrayDeque<>();
         long nanos;
 
@@ -61,8 +62,9 @@ public class ShardFollowCoordinatorTests {
         }
 
         @Override
-        protected void innerPersistCheckpoint(OplogPosition checkpoint) {
+        protected void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied) {
             persisted.add(checkpoint);
+            persistedApplied.add(applied);
         }
 
         @Override
@@ -255,6 +257,24 @@ public class ShardFollowCoordinatorTests {
         }
         assertEquals(pos(105, 7), c.reads.peekLast().request().toInclusive());
         assertEquals(pos(105, 7), c.lastRequested());
+    }
+
+    @Test
+    public void testCheckpointSaysWhetherOperationsWereAppliedSinceTheLastOne() {
+        Recording c = caughtUp(budgets().build(), pos(10, 0));
+        // entries of other shards only: the checkpoint moves with the commit point, nothing applied
+        c.reads.poll().onResponse().accept(response(List.of(), pos(11, 0), pos(11, 0), 3));
+        assertEquals(pos(11, 0), c.persisted.get(c.persisted.size() - 1));
+        assertEquals(false, c.persistedApplied.get(c.persistedApplied.size() - 1));
+        c.reads.poll().onResponse().accept(response(List.of(TestOp.put(12, 1, "a", "1")), pos(12, 5), pos(12, 5), 4));
+        int persistedBeforeWrite = c.persisted.size();
+        c.writes.poll().onSuccess().accept(WriteResponse.OK);
+        assertEquals(persistedBeforeWrite + 1, c.persisted.size());
+        assertEquals(pos(12, 5), c.persisted.get(c.persisted.size() - 1));
+        assertEquals(true, c.persistedApplied.get(c.persistedApplied.size() - 1));
+        c.reads.poll().onResponse().accept(response(List.of(), pos(13, 0), pos(13, 0), 2));
+        assertEquals(pos(13, 0), c.persisted.get(c.persisted.size() - 1));
+        assertEquals(false, c.persistedApplied.get(c.persistedApplied.size() - 1));
     }
 
     @Test
