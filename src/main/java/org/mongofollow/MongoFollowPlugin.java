@@ -18,7 +18,10 @@ import org.elasticsearch.features.NodeFeature;
 import org.elasticsearch.persistent.PersistentTaskParams;
 import org.elasticsearch.persistent.PersistentTasksExecutor;
 import org.elasticsearch.persistent.PersistentTasksService;
+import org.elasticsearch.common.breaker.CircuitBreaker;
+import org.elasticsearch.indices.breaker.BreakerSettings;
 import org.elasticsearch.plugins.ActionPlugin;
+import org.elasticsearch.plugins.CircuitBreakerPlugin;
 import org.elasticsearch.plugins.PersistentTaskPlugin;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.plugins.ReloadablePlugin;
@@ -48,6 +51,7 @@ import org.mongofollow.security.ConnectionAllowlist;
 import org.mongofollow.source.FollowClientSettings;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.task.CheckpointPublisher;
+import org.mongofollow.task.FollowBreaker;
 import org.mongofollow.task.FollowEndpoints;
 import org.mongofollow.task.FollowTaskCleaner;
 import org.mongofollow.task.FollowThreadPool;
@@ -68,7 +72,7 @@ import java.util.function.Supplier;
  * persistent task per follower shard reads the collection's part of the oplog and applies it to the
  * shard; the follow lives in the follower index's metadata, credentials in the keystore.
  */
-public class MongoFollowPlugin extends Plugin implements ActionPlugin, PersistentTaskPlugin, ReloadablePlugin {
+public class MongoFollowPlugin extends Plugin implements ActionPlugin, PersistentTaskPlugin, ReloadablePlugin, CircuitBreakerPlugin {
 
     /** The thread pool of the MongoDB reads (blocking driver calls) and of the shard tasks' bookkeeping. */
     public static final String THREAD_POOL = FollowThreadPool.NAME;
@@ -78,6 +82,19 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     private volatile org.mongofollow.source.OplogFeeds feeds;
     private volatile org.mongofollow.action.ResyncService resyncs;
     private volatile ConnectionAllowlist allowlist;
+
+    /** Set by the node before the components are created (see {@link #setCircuitBreaker}). */
+    private volatile CircuitBreaker breaker;
+
+    @Override
+    public BreakerSettings getCircuitBreaker(Settings settings) {
+        return FollowBreaker.settings(settings);
+    }
+
+    @Override
+    public void setCircuitBreaker(CircuitBreaker circuitBreaker) {
+        this.breaker = circuitBreaker;
+    }
 
     @Override
     public List<Setting<?>> getSettings() {
@@ -105,7 +122,14 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         services.clusterService().addListener(new FollowTaskCleaner(persistentTasks));
         FollowEndpoints.closeUnusedPeriodically(services.clusterService(), services.threadPool(), mongoClients);
         allowlist = ConnectionAllowlist.of(services.clusterService().getClusterSettings());
-        feeds = new org.mongofollow.source.OplogFeeds(mongoClients, org.mongofollow.source.OplogFeeds.WINDOW_SIZE.get(services.environment().settings()));
+        if (breaker == null) {
+            throw new IllegalStateException("the node did not set the [" + FollowBreaker.NAME + "] circuit breaker");
+        }
+        feeds = new org.mongofollow.source.OplogFeeds(
+            mongoClients,
+            org.mongofollow.source.OplogFeeds.WINDOW_SIZE.get(services.environment().settings()),
+            breaker
+        );
         resyncs = new org.mongofollow.action.ResyncService(
             services.clusterService(),
             services.client(),
@@ -134,7 +158,8 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
             org.mongofollow.security.PrivilegeCheck.INTERVAL.get(settingsModule.getSettings()),
             feeds,
             resyncs,
-            allowlist
+            allowlist,
+            breaker
         );
         return List.of(new ShardFollowTasksExecutor(clusterService, services), new CopyTasksExecutor(clusterService, services));
     }

@@ -76,8 +76,32 @@ public record DocumentOperation(
     /** An operation of the given kind for one document, its size estimated from the payload. */
     public static DocumentOperation of(Kind kind, OplogPosition position, int indexInEntry, BsonValue mongoId, BsonDocument payload) {
         String id = DocumentIds.toElasticsearchId(mongoId);
-        return new DocumentOperation(kind, position, indexInEntry, id, mongoId, payload, OVERHEAD_BYTES + id.length() + bsonSize(payload));
+        BsonDocument own = ownBytes(payload);
+        BsonValue ownId = mongoId instanceof BsonDocument document ? ownBytes(document) : mongoId;
+        return new DocumentOperation(kind, position, indexInEntry, id, ownId, own, OVERHEAD_BYTES + id.length() + bsonSize(own));
     }
+
+    /**
+     * A raw document that is a small part of a larger one (an operation of an {@code applyOps} entry: a transaction, a
+     * vectored insert, up to 16 MB) as a copy of its own bytes: a slice would keep the whole entry alive for as long as
+     * any shard buffers the operation, while only the slice is counted. A slice that is most of its entry (the {@code o}
+     * of a plain insert) stays a slice: copying it would save nothing.
+     */
+    static BsonDocument ownBytes(BsonDocument document) {
+        if (document instanceof RawBsonDocument raw) {
+            java.nio.ByteBuffer bytes = raw.getByteBuffer().asNIO();
+            int size = bytes.remaining();
+            if (bytes.hasArray() && bytes.array().length > 2L * size + SLICE_SLACK_BYTES) {
+                byte[] copy = new byte[size];
+                bytes.get(copy);
+                return new RawBsonDocument(copy);
+            }
+        }
+        return document;
+    }
+
+    /** How much larger than twice a slice its entry may be before the slice is copied out. */
+    static final int SLICE_SLACK_BYTES = 4096;
 
     /** A DROP_ALL barrier. */
     public static DocumentOperation dropAll(OplogPosition position, int indexInEntry) {

@@ -2,6 +2,9 @@ package org.mongofollow.source;
 
 import com.mongodb.client.MongoClient;
 
+import org.elasticsearch.common.breaker.CircuitBreaker;
+import org.elasticsearch.common.breaker.CircuitBreakingException;
+
 import org.bson.RawBsonDocument;
 import org.elasticsearch.core.Nullable;
 
@@ -117,6 +120,7 @@ public final class OplogFeed {
 
     private final Supplier<MongoClient> client;
     private final long maxWindowBytes;
+    private final CircuitBreaker breaker;
     /** Stored segments by start; segments may overlap when they were read for different namespaces. */
     private final TreeMap<Long, List<Segment>> window = new TreeMap<>();
     private int segments;
@@ -130,9 +134,15 @@ public final class OplogFeed {
     private final AtomicLong bytesRead = new AtomicLong();
     private final AtomicLong servedFromWindow = new AtomicLong();
 
-    public OplogFeed(Supplier<MongoClient> client, long maxWindowBytes) {
+    /**
+     * {@code breaker} (the node's {@code mongo_follow} breaker) is charged with the entries of each read from MongoDB
+     * while it runs (a read that would pass its limit fails with a retryable {@code CircuitBreakingException}) and with
+     * the window's bytes (bounded by {@code maxWindowBytes} and a quarter of the breaker's limit, charged without tripping).
+     */
+    public OplogFeed(Supplier<MongoClient> client, long maxWindowBytes, CircuitBreaker breaker) {
         this.client = client;
         this.maxWindowBytes = maxWindowBytes;
+        this.breaker = breaker;
     }
 
     /** A shard task of a follow of {@code namespace} ({@code database.collection}) starts reading through the feed. */
@@ -144,9 +154,7 @@ public final class OplogFeed {
     public synchronized boolean unsubscribe(String namespace) {
         subscribers.computeIfPresent(namespace, (ns, count) -> count == 1 ? null : count - 1);
         if (subscribers.isEmpty()) {
-            window.clear();
-            windowBytes = 0;
-            segments = 0;
+            dropWindow();
         }
         return subscribers.isEmpty();
     }
@@ -209,7 +217,7 @@ public final class OplogFeed {
         Segment segment;
         OplogReader.Batch batch;
         try {
-            OplogReader reader = new OplogReader(client.get(), mine.namespaces);
+            OplogReader reader = new OplogReader(client.get(), mine.namespaces).charging(breaker);
             batch = mine.to == null
                 ? reader.tail(from, maxOperations, maxBytes, pollMillis, abandon)
                 : reader.readRange(from, new OplogPosition(mine.to), maxOperations, maxBytes);
@@ -229,10 +237,17 @@ public final class OplogFeed {
             segment = segment(from.value(), batch, mine.namespaces);
             synchronized (this) {
                 majority = OplogPosition.max(majority, batchMajority);
-                if (segment.to > segment.from) {
-                    store(segment);
+                if (segment.to > segment.from && subscribers.isEmpty() == false) {
+                    store(segment); // (a read that ends after the last subscriber left stores nothing: the feed is gone)
                 }
             }
+        } catch (CircuitBreakingException e) {
+            // not even one entry fits the node's memory budget: under memory pressure the shared window goes first (its
+            // entries are read again from MongoDB when needed), then the read is retried
+            synchronized (this) {
+                dropWindow();
+            }
+            throw e;
         } finally {
             synchronized (this) {
                 inFlight.remove(mine);
@@ -330,6 +345,27 @@ public final class OplogFeed {
         );
     }
 
+    /**
+     * The window's byte limit: {@code window_size}, and at most a quarter of the breaker's limit, so that the shard
+     * tasks' buffers and reads always have most of the node's memory budget (a window over it would make every buffer's
+     * reservation fail while the retried reads are served from that same window).
+     */
+    private long windowLimit() {
+        return Math.min(maxWindowBytes, breakerShare());
+    }
+
+    private long breakerShare() {
+        long breakerLimit = breaker.getLimit();
+        return breakerLimit > 0 ? breakerLimit / 4 : Long.MAX_VALUE;
+    }
+
+    private void dropWindow() {
+        window.clear();
+        breaker.addWithoutBreaking(-windowBytes);
+        windowBytes = 0;
+        segments = 0;
+    }
+
     private void store(Segment segment) {
         // a segment replaces those it contains, for namespaces it was read for too
         Iterator<List<Segment>> starts = window.subMap(segment.from, true, segment.to, false).values().iterator();
@@ -339,6 +375,7 @@ public final class OplogFeed {
                 boolean contained = old.to <= segment.to && segment.namespaces.containsAll(old.namespaces);
                 if (contained) {
                     windowBytes -= old.bytes;
+                    breaker.addWithoutBreaking(-old.bytes);
                     segments--;
                 }
                 return contained;
@@ -349,10 +386,15 @@ public final class OplogFeed {
         }
         window.computeIfAbsent(segment.from, k -> new ArrayList<>()).add(segment);
         windowBytes += segment.bytes;
+        breaker.addWithoutBreaking(segment.bytes);
         segments++;
-        while ((windowBytes > maxWindowBytes || segments > MAX_WINDOW_SEGMENTS) && segments > 1) {
+        long maxBytes = windowLimit();
+        // one segment may stay over window_size (a read larger than the window is served to the readers waiting for it),
+        // never over the breaker's share: the caller serves the segment it read either way
+        while ((windowBytes > maxBytes || segments > MAX_WINDOW_SEGMENTS) && (segments > 1 || windowBytes > breakerShare())) {
             for (Segment oldest : window.pollFirstEntry().getValue()) {
                 windowBytes -= oldest.bytes;
+                breaker.addWithoutBreaking(-oldest.bytes);
                 segments--;
             }
         }

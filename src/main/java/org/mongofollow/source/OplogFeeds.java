@@ -1,5 +1,6 @@
 package org.mongofollow.source;
 
+import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.settings.Setting;
 import org.elasticsearch.common.unit.ByteSizeValue;
 
@@ -23,16 +24,19 @@ public final class OplogFeeds {
 
     private final MongoClientService clients;
     private final long windowBytes;
+    private final CircuitBreaker breaker;
     private final Map<MongoEndpoint, OplogFeed> feeds = new HashMap<>();
 
-    public OplogFeeds(MongoClientService clients, ByteSizeValue windowSize) {
+    /** {@code breaker}: charged with the entries each feed reads and keeps (see {@link OplogFeed}). */
+    public OplogFeeds(MongoClientService clients, ByteSizeValue windowSize, CircuitBreaker breaker) {
         this.clients = clients;
         this.windowBytes = windowSize.getBytes();
+        this.breaker = breaker;
     }
 
     /** Subscribes a shard task of a follow of {@code namespace} on {@code endpoint}; returns the feed it reads through. */
     public synchronized OplogFeed subscribe(MongoEndpoint endpoint, String namespace) {
-        OplogFeed feed = feeds.computeIfAbsent(endpoint, e -> new OplogFeed(() -> clients.client(e), windowBytes));
+        OplogFeed feed = feeds.computeIfAbsent(endpoint, e -> new OplogFeed(() -> clients.client(e), windowBytes, breaker));
         feed.subscribe(namespace);
         return feed;
     }

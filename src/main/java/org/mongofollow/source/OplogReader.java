@@ -14,6 +14,9 @@ import org.bson.BsonValue;
 import org.bson.Document;
 import org.bson.RawBsonDocument;
 import org.bson.conversions.Bson;
+import org.elasticsearch.common.breaker.CircuitBreaker;
+import org.elasticsearch.common.breaker.CircuitBreakingException;
+import org.elasticsearch.core.Nullable;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +45,8 @@ public final class OplogReader {
     private final MongoClient client;
     private final Set<String> namespaces;
     private final MongoCollection<RawBsonDocument> oplog;
+    @Nullable
+    private CircuitBreaker breaker;
 
     public OplogReader(MongoClient client, String database, String collection) {
         this(client, Set.of(database + "." + collection));
@@ -55,6 +60,42 @@ public final class OplogReader {
         // reads, the tail, the majority commit point and the history checks must all see one member's oplog (a lagging
         // secondary would answer a "complete" range with entries missing)
         this.oplog = client.getDatabase("local").getCollection("oplog.rs", RawBsonDocument.class).withReadPreference(ReadPreference.primary());
+    }
+
+    /**
+     * Charges the entries of each read to {@code breaker} while the read collects them. A read whose next entry would
+     * pass the breaker's limit ends before that entry, as a full batch does (a smaller batch, read on from there); one
+     * whose first entry does not fit fails with the breaker's {@code CircuitBreakingException} (retryable). The charge is
+     * released when the read returns: its caller charges what it keeps.
+     */
+    public OplogReader charging(CircuitBreaker breaker) {
+        this.breaker = breaker;
+        return this;
+    }
+
+    /**
+     * Charges one more entry of the read in progress; returns the read's new total, or -1 when the entry does not fit and
+     * the read already holds {@code entries} (it ends before this entry).
+     */
+    private long charge(long chargedSoFar, RawBsonDocument entry, int entries) {
+        long size = entry.getByteBuffer().remaining();
+        if (breaker != null) {
+            try {
+                breaker.addEstimateBytesAndMaybeBreak(size, "oplog read");
+            } catch (CircuitBreakingException e) {
+                if (entries > 0) {
+                    return -1;
+                }
+                throw e;
+            }
+        }
+        return chargedSoFar + size;
+    }
+
+    private void release(long charged) {
+        if (breaker != null && charged > 0) {
+            breaker.addWithoutBreaking(-charged);
+        }
     }
 
     /**
@@ -98,13 +139,20 @@ public final class OplogReader {
         try (MongoCursor<RawBsonDocument> cursor = oplog.find(filter).batchSize(Math.min(maxOperations, 1000)).limit(maxOperations).iterator()) {
             while (cursor.hasNext()) {
                 RawBsonDocument entry = cursor.next();
+                long charged = charge(bytes, entry, entries.size());
+                if (charged < 0) {
+                    complete = false; // the node's memory budget is spent: a full batch, up to its last entry
+                    break;
+                }
+                bytes = charged;
                 entries.add(entry);
-                bytes += entry.getByteBuffer().remaining();
                 if (entries.size() >= maxOperations || bytes >= maxBytes) {
                     complete = entries.size() < maxOperations && cursor.hasNext() == false;
                     break;
                 }
             }
+        } finally {
+            release(bytes);
         }
         OplogPosition scannedTo = complete ? to : position(entries.get(entries.size() - 1));
         return new Batch(entries, scannedTo, null, bytes);
@@ -144,12 +192,18 @@ public final class OplogReader {
                     majorityBeforeSlice = majorityCommitPoint();
                     continue;
                 }
+                long charged = charge(bytes, entry, entries.size());
+                if (charged < 0) {
+                    break; // the node's memory budget is spent: what was read so far
+                }
+                bytes = charged;
                 entries.add(entry);
-                bytes += entry.getByteBuffer().remaining();
                 if (entries.size() >= maxOperations || bytes >= maxBytes || cursor.available() == 0) {
                     break;
                 }
             }
+        } finally {
+            release(bytes);
         }
         if (entries.isEmpty()) {
             OplogPosition scannedTo = majorityBefore.compareTo(from) > 0 ? majorityBefore : from;

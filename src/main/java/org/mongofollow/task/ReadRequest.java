@@ -37,6 +37,11 @@ public record ReadRequest(
         return toInclusive == null;
     }
 
+    /** The same range with half the limits (at least one entry): a read whose operations did not fit the memory budget. */
+    public ReadRequest halved() {
+        return new ReadRequest(fromExclusive, toInclusive, Math.max(1, maxOperations / 2), Math.max(1, maxBytes / 2), pollTimeout);
+    }
+
     @Override
     public String toString() {
         return "read (" + fromExclusive + ", " + (toInclusive == null ? "head" : toInclusive) + "] max " + maxOperations + " ops";

@@ -106,6 +106,9 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     private boolean barrierInFlight;
     /** The lowest position of each batch in flight, as a multiset. */
     private final TreeMap<Long, Integer> inFlightBatchStarts = new TreeMap<>();
+    private long inFlightWriteBytes;
+    /** Bytes charged to the node's memory budget: the buffer and the writes in flight while running, then only those. */
+    private long reservedBytes;
 
     // checkpoint and life cycle
     private OplogPosition checkpoint;
@@ -168,6 +171,17 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
      */
     protected abstract void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied);
 
+    /**
+     * Charges {@code bytes} that this coordinator is about to hold (a read's operations: buffered, then written) to the
+     * node's memory budget, or throws when the budget is spent (the ES layer's circuit breaker); the read is then
+     * retried. {@code force}: charge without failing (the read every buffered operation waits for). Every byte reserved is
+     * released through {@link #innerReleaseMemory} once written or once stopped.
+     */
+    protected abstract void innerReserveMemory(long bytes, boolean force);
+
+    /** Gives back bytes reserved with {@link #innerReserveMemory}. */
+    protected abstract void innerReleaseMemory(long bytes);
+
     /** Runs {@code task} after {@code delay} (used for retries). */
     protected abstract void schedule(TimeValue delay, Runnable task);
 
@@ -206,6 +220,21 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     /** Stops sending requests; responses of requests in flight are still accounted. */
     public synchronized void stop() {
         stopped = true;
+        releaseMemoryOnceStopped();
+    }
+
+    /** Bytes held for this shard and charged to the node's memory budget (buffered and in flight). */
+    public synchronized long reservedBytes() {
+        return reservedBytes;
+    }
+
+    /** A stopped coordinator writes nothing more: it keeps only the bytes of its writes still in flight charged. */
+    private void releaseMemoryOnceStopped() {
+        if (stopped && reservedBytes > inFlightWriteBytes) {
+            long excess = reservedBytes - inFlightWriteBytes;
+            reservedBytes = inFlightWriteBytes;
+            innerReleaseMemory(excess);
+        }
     }
 
     public synchronized boolean isStopped() {
@@ -327,13 +356,31 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         long startNanos = relativeTimeNanos();
         innerSendReadRequest(
             request,
-            response -> handleReadResponse(request, startNanos, response),
+            response -> handleReadResponse(request, retries, startNanos, response),
             e -> handleReadFailure(request, retries, e)
         );
     }
 
     /** Accounts a read: buffers its operations, marks its range read, continues a full batch, then coordinates. */
-    synchronized void handleReadResponse(ReadRequest request, long startNanos, ReadResponse<Op> response) {
+    synchronized void handleReadResponse(ReadRequest request, int retries, long startNanos, ReadResponse<Op> response) {
+        long responseBytes = 0;
+        for (Op op : response.operations()) {
+            responseBytes += op.sizeInBytes();
+        }
+        if (responseBytes > 0) {
+            // the range right after the read watermark, with nothing writable in the buffer, is kept whatever the budget
+            // says: every buffered operation waits for it, so refusing it would hold their memory forever (as for the
+            // buffer's own limits, see hasReadBudgetForWatermarkRange)
+            boolean force = request.fromExclusive().equals(readWatermark) && nothingWritable();
+            try {
+                innerReserveMemory(responseBytes, force);
+            } catch (RuntimeException e) {
+                // the node's budget is spent: read this again later, and less of it at a time
+                handleReadFailure(request.halved(), retries, e);
+                return;
+            }
+            reservedBytes += responseBytes;
+        }
         long now = relativeTimeNanos();
         successfulReadRequests++;
         totalReadTimeNanos += Math.max(0, now - startNanos);
@@ -370,6 +417,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             }
         }
         updateCheckpoint();
+        releaseMemoryOnceStopped();
         coordinateWrites();
         coordinateReads();
     }
@@ -577,6 +625,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             return batch;
         }
         bufferSizeInBytes -= batchBytes;
+        inFlightWriteBytes += batchBytes;
         outstandingWrites++;
         documentsInFlight.addAll(batchDocuments);
         barrierInFlight = barrier;
@@ -624,6 +673,10 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         documentsRejected += response.documentsRejected();
         totalWriteTimeNanos += Math.max(0, relativeTimeNanos() - startNanos);
         release(batch);
+        long written = batch.stream().mapToLong(Op::sizeInBytes).sum();
+        reservedBytes -= written;
+        innerReleaseMemory(written);
+        releaseMemoryOnceStopped();
         updateCheckpoint();
         coordinateWrites();
         coordinateReads();
@@ -631,6 +684,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
 
     private void release(List<Op> batch) {
         outstandingWrites--;
+        inFlightWriteBytes -= batch.stream().mapToLong(Op::sizeInBytes).sum();
         for (Op op : batch) {
             if (op.documentId() == null) {
                 barrierInFlight = false;
@@ -655,6 +709,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             failedWriteRequests++;
             if (isRunning() == false) {
                 putBack(batch);
+                releaseMemoryOnceStopped();
                 return;
             }
             if (shouldRetry(e) == false) {
@@ -672,6 +727,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             sendWriteRequest(batch, retries);
         } else {
             putBack(batch);
+            releaseMemoryOnceStopped();
         }
     }
 
@@ -703,6 +759,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             logger.warn("[{}][{}] the follow stopped on a fatal error at checkpoint {}: [{}] {}", index, shardId, checkpoint, info.type(), info.reason());
         }
         stopped = true;
+        releaseMemoryOnceStopped();
     }
 
     // ------------------------------------------------------------------------------------------------------------------

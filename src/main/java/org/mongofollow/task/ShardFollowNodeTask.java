@@ -68,7 +68,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         TimeValue privilegeCheckInterval,
         OplogFeeds feeds,
         AutomaticResync resyncs,
-        org.mongofollow.security.ConnectionAllowlist allowlist
+        org.mongofollow.security.ConnectionAllowlist allowlist,
+        /** the node's {@link FollowBreaker} */
+        org.elasticsearch.common.breaker.CircuitBreaker breaker
     ) {}
 
     private static final int DROP_PAGE_SIZE = 1000;
@@ -469,6 +471,20 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 asUser
                     .execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, deletes), ActionListener.wrap(r -> next.run(), onFailure));
             }
+        }
+
+        @Override
+        protected void innerReserveMemory(long bytes, boolean force) {
+            if (force) {
+                services.breaker().addWithoutBreaking(bytes);
+            } else {
+                services.breaker().addEstimateBytesAndMaybeBreak(bytes, "mongo_follow [" + params.index() + "][" + params.shard() + "]");
+            }
+        }
+
+        @Override
+        protected void innerReleaseMemory(long bytes) {
+            services.breaker().addWithoutBreaking(-bytes);
         }
 
         @Override

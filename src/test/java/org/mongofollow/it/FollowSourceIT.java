@@ -9,6 +9,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.test.ESIntegTestCase;
 import org.mongofollow.source.OplogPosition;
 import org.mongofollow.task.CheckpointPublisher;
+import org.mongofollow.task.FollowBreaker;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -76,6 +77,46 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         } finally {
             updateClusterSettings(Settings.builder().putNull(CheckpointPublisher.IDLE_INTERVAL.getKey()));
         }
+    }
+
+    /**
+     * Under a node memory budget far smaller than the backlog (the mongo_follow breaker at 64kb, 400 documents of 1 KB),
+     * the follow reads less at a time and retries, ends exact, and gives every byte back when paused.
+     */
+    public void testASmallMemoryBudgetSlowsTheFollowDownAndLosesNothing() throws Exception {
+        String limit = "breaker." + FollowBreaker.NAME + ".limit";
+        MongoCollection<BsonDocument> items = collection("tight", "items");
+        putFollow("tight", "tight", "items", ONE_SHARD);
+        call("POST", "/tight/_mongo_follow/_pause");
+        for (int i = 0; i < 400; i++) {
+            items.insertOne(new BsonDocument("_id", new BsonInt32(i)).append("pad", new BsonString("p" + i + "x".repeat(1000))));
+        }
+        assertBusy(() -> assertThat("a paused follow holds nothing", breakerStats().get("estimated_size_in_bytes"), equalTo(0L)));
+        long trippedBefore = breakerStats().get("tripped");
+        updateClusterSettings(Settings.builder().put(limit, "64kb"));
+        try {
+            call("POST", "/tight/_mongo_follow/_resume");
+            assertConverges("tight", items);
+            assertThat("the budget was spent at times", breakerStats().get("tripped"), greaterThan(trippedBefore));
+            call("POST", "/tight/_mongo_follow/_pause");
+            assertBusy(() -> assertThat("nothing left charged", breakerStats().get("estimated_size_in_bytes"), equalTo(0L)));
+        } finally {
+            updateClusterSettings(Settings.builder().putNull(limit));
+        }
+    }
+
+    /** The mongo_follow breaker's figures, summed over the nodes. */
+    @SuppressWarnings("unchecked")
+    private Map<String, Long> breakerStats() throws java.io.IOException {
+        Map<String, Object> nodes = (Map<String, Object>) call("GET", "/_nodes/stats/breaker").get("nodes");
+        Map<String, Long> sums = new java.util.HashMap<>(Map.of("tripped", 0L, "estimated_size_in_bytes", 0L));
+        for (Object node : nodes.values()) {
+            Map<String, Object> breakers = (Map<String, Object>) ((Map<String, Object>) node).get("breakers");
+            Map<String, Number> mine = (Map<String, Number>) breakers.get(FollowBreaker.NAME);
+            assertNotNull("every node has the [" + FollowBreaker.NAME + "] breaker: " + breakers.keySet(), mine);
+            sums.replaceAll((key, sum) -> sum + mine.get(key).longValue());
+        }
+        return sums;
     }
 
     /** 200 inserts into another collection of {@code database}; returns the majority commit point after them. */

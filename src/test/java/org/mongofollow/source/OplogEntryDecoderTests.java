@@ -238,6 +238,30 @@ public class OplogEntryDecoderTests {
     // ---- applyOps and transactions
 
     @Test
+    public void operationsOfALargeApplyOpsEntryHoldOnlyTheirOwnBytes() {
+        StringBuilder ops = new StringBuilder();
+        String pad = "x".repeat(1000);
+        for (int i = 0; i < 200; i++) {
+            ops.append(i == 0 ? "" : ", ").append("{op: 'i', ns: 'test.coll', o: {_id: ").append(i).append(", pad: '").append(pad).append("'}}");
+        }
+        BsonDocument parsed = entry(7, LSID_A + ", txnNumber: NumberLong(1), op: 'c', ns: 'admin.$cmd', o: {applyOps: [" + ops + "]}, " + NULL_PREV);
+        RawBsonDocument raw = new RawBsonDocument(parsed, new org.bson.codecs.BsonDocumentCodec());
+        int entryBytes = raw.getByteBuffer().remaining();
+        DecodedEntry decoded = decoder.decode(raw);
+        assertEquals(200, decoded.operations().size());
+        long counted = 0;
+        for (int i = 0; i < 200; i++) {
+            DocumentOperation op = decoded.operations().get(i);
+            assertEquals(parsed.getDocument("o").getArray("applyOps").get(i).asDocument().getDocument("o"), op.payload());
+            assertTrue(op.payload() instanceof RawBsonDocument);
+            java.nio.ByteBuffer bytes = ((RawBsonDocument) op.payload()).getByteBuffer().asNIO();
+            assertEquals("operation " + i + " keeps only its own bytes, not the " + entryBytes + " of its entry", bytes.remaining(), bytes.array().length);
+            counted += op.sizeInBytes();
+        }
+        assertTrue(counted + " counted for an entry of " + entryBytes, counted >= entryBytes * 0.9 && counted <= entryBytes * 1.2);
+    }
+
+    @Test
     public void singleEntryTransactionAppliesInOrderAtItsPosition() {
         DecodedEntry decoded = decode(5, LSID_A + ", txnNumber: NumberLong(1), op: 'c', ns: 'admin.$cmd', o: {applyOps: ["
             + "{op: 'i', ns: 'test.coll', o: {_id: 0, x: 0}},"

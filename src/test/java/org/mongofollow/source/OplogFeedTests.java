@@ -5,6 +5,14 @@ import com.mongodb.client.MongoClients;
 
 import org.bson.Document;
 import org.bson.RawBsonDocument;
+import org.elasticsearch.common.breaker.CircuitBreaker;
+import org.elasticsearch.common.breaker.CircuitBreakingException;
+import org.elasticsearch.common.settings.ClusterSettings;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.common.unit.ByteSizeValue;
+import org.elasticsearch.indices.breaker.CircuitBreakerMetrics;
+import org.elasticsearch.indices.breaker.HierarchyCircuitBreakerService;
+import org.mongofollow.task.FollowBreaker;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -34,6 +42,7 @@ public class OplogFeedTests {
 
     @BeforeClass
     public static void start() {
+        org.elasticsearch.common.logging.LogConfigurator.configureESLogging(); // the breakers log (tests outside ESTestCase)
         mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
         client = MongoClients.create(mongo.connectionString());
         Random random = new Random(42);
@@ -67,7 +76,7 @@ public class OplogFeedTests {
         List<RawBsonDocument> entries = oplog();
         OplogPosition head = majority();
         Random random = new Random(7);
-        OplogFeed feed = new OplogFeed(() -> client, 1 << 20);
+        OplogFeed feed = new OplogFeed(() -> client, 1 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         feed.subscribe(B);
         for (int round = 0; round < 300; round++) {
@@ -93,7 +102,7 @@ public class OplogFeedTests {
     @Test
     public void manyReadersOfTheSameRangesReadMongoDBOnce() throws Exception {
         OplogPosition head = majority();
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20);
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         int readers = 8;
         for (int i = 0; i < readers; i++) {
             feed.subscribe(i % 2 == 0 ? A : B);
@@ -137,7 +146,7 @@ public class OplogFeedTests {
     @Test
     public void aLaterNamespaceReadsOnlyWhatTheWindowLacks() {
         OplogPosition head = majority();
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20);
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         int a = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false).batch().entries().size();
         feed.subscribe(B);
@@ -155,7 +164,7 @@ public class OplogFeedTests {
     @Test
     public void eachEntryIsDecodedOncePerNamespace() {
         OplogPosition head = majority();
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20);
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         OplogFeed.Read first = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false);
         OplogFeed.Read second = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false);
@@ -191,7 +200,7 @@ public class OplogFeedTests {
                 cappedClient.getDatabase("feed").getCollection("a").insertOne(new Document("_id", i));
             }
             OplogPosition head = new OplogReader(cappedClient, "feed", "a").majorityCommitPoint();
-            OplogFeed feed = new OplogFeed(() -> cappedClient, 64 << 20);
+            OplogFeed feed = new OplogFeed(() -> cappedClient, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
             feed.subscribe(A);
             OplogFeed.HistoryLostException lost = org.junit.Assert.assertThrows(
                 OplogFeed.HistoryLostException.class,
@@ -209,17 +218,93 @@ public class OplogFeedTests {
         try (MongoClient secondaryPreferring = MongoClients.create(mongo.connectionString() + "&readPreference=secondary&serverSelectionTimeoutMS=2000")) {
             OplogPosition head = new OplogReader(secondaryPreferring, "feed", "a").majorityCommitPoint();
             assertEquals(majority(), head);
-            OplogFeed feed = new OplogFeed(() -> secondaryPreferring, 64 << 20);
+            OplogFeed feed = new OplogFeed(() -> secondaryPreferring, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
             feed.subscribe(A);
             List<RawBsonDocument> entries = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false).batch().entries();
             assertEquals(new OplogReader(client, "feed", "a").readRange(OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE).entries(), entries);
         }
     }
 
+    /** The plugin's breaker as the node makes it (under a parent breaker), with the given limit. */
+    static CircuitBreaker breaker(ByteSizeValue limit) {
+        Settings settings = Settings.builder().put("breaker." + FollowBreaker.NAME + ".limit", limit).build();
+        return new HierarchyCircuitBreakerService(
+            CircuitBreakerMetrics.NOOP,
+            Settings.builder().put("indices.breaker.total.use_real_memory", false).build(),
+            List.of(FollowBreaker.settings(settings)),
+            new ClusterSettings(Settings.EMPTY, ClusterSettings.BUILT_IN_CLUSTER_SETTINGS)
+        ).getBreaker(FollowBreaker.NAME);
+    }
+
+    @Test
+    public void theWindowIsChargedToTheBreakerUntilTheLastSubscriberLeaves() {
+        CircuitBreaker breaker = breaker(ByteSizeValue.ofMb(100));
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker);
+        feed.subscribe(A);
+        feed.read(A, OplogPosition.MIN, majority(), 10_000, Long.MAX_VALUE, 0, () -> false);
+        long window = feed.stats().windowBytes();
+        assertTrue(window > 10_000);
+        assertEquals("the window's bytes, and nothing left of the read", window, breaker.getUsed());
+        assertTrue(feed.unsubscribe(A));
+        assertEquals(0, breaker.getUsed());
+    }
+
+    @Test
+    public void aReadThatWouldPassTheBreakerLimitEndsEarlyAsAFullBatch() {
+        CircuitBreaker breaker = breaker(ByteSizeValue.ofKb(8));
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker);
+        feed.subscribe(A);
+        OplogPosition head = majority();
+        OplogFeed.Read read = feed.read(A, OplogPosition.MIN, head, 10_000, Long.MAX_VALUE, 0, () -> false);
+        assertTrue(read.batch().entries().size() > 0);
+        assertTrue("cut short of the range", read.batch().scannedTo().before(head));
+        assertTrue(read.batch().bytes() <= 8 * 1024);
+        // it is what a direct read of the same range returns: nothing skipped where the batch was cut
+        assertEquals(
+            new OplogReader(client, "feed", "a").readRange(OplogPosition.MIN, read.batch().scannedTo(), Integer.MAX_VALUE, Long.MAX_VALUE).entries(),
+            read.batch().entries()
+        );
+        assertEquals("only the window stays charged", feed.stats().windowBytes(), breaker.getUsed());
+    }
+
+    @Test
+    public void aReadWhoseFirstEntryDoesNotFitFailsRetryablyAndLetsTheWindowGo() {
+        CircuitBreaker breaker = breaker(ByteSizeValue.ofKb(16));
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker);
+        feed.subscribe(A);
+        OplogPosition head = majority();
+        OplogPosition from = OplogPosition.MIN;
+        long read = 0;
+        for (int i = 0; i < 20; i++) {
+            OplogFeed.Read batch = feed.read(A, from, head, 5, Long.MAX_VALUE, 0, () -> false);
+            from = batch.batch().scannedTo();
+            read += batch.batch().bytes();
+        }
+        assertTrue(read > 8 * 1024);
+        long window = feed.stats().windowBytes();
+        assertTrue(window > 0);
+        assertTrue("at most a quarter of the breaker's limit", window <= 4 * 1024);
+        // the shard tasks' buffers take the rest of the budget
+        long others = breaker.getLimit() - window - 10;
+        breaker.addEstimateBytesAndMaybeBreak(others, "buffers");
+        OplogPosition next = from;
+        CircuitBreakingException e = org.junit.Assert.assertThrows(
+            CircuitBreakingException.class,
+            () -> feed.read(A, next, head, 5, Long.MAX_VALUE, 0, () -> false)
+        );
+        assertTrue(e.getMessage(), e.getMessage().contains("[" + FollowBreaker.NAME + "]"));
+        assertTrue(org.mongofollow.task.FollowFailures.shouldRetry(e));
+        assertEquals("the window went", 0, feed.stats().windowBytes());
+        assertEquals("nothing of the read stays charged", others, breaker.getUsed());
+        // the buffers were written: the retry goes through
+        breaker.addWithoutBreaking(-others);
+        assertEquals(5, feed.read(A, from, head, 5, Long.MAX_VALUE, 0, () -> false).batch().entries().size());
+    }
+
     @Test
     public void theWindowStaysWithinItsBudget() {
         OplogPosition head = majority();
-        OplogFeed feed = new OplogFeed(() -> client, 10_000);
+        OplogFeed feed = new OplogFeed(() -> client, 10_000, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         OplogPosition from = OplogPosition.MIN;
         while (from.before(head)) {

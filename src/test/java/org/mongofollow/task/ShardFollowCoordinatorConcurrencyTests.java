@@ -99,6 +99,12 @@ public class ShardFollowCoordinatorConcurrencyTests {
             }
 
             @Override
+            protected void innerReserveMemory(long bytes, boolean force) {}
+
+            @Override
+            protected void innerReleaseMemory(long bytes) {}
+
+            @Override
             protected void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied) {
                 synchronized (sink) {
                     sink.advanceAppliedPrefix();

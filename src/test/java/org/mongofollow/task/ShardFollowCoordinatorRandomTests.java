@@ -565,6 +565,12 @@ public class ShardFollowCoordinatorRandomTests {
         }
 
         @Override
+        protected void innerReserveMemory(long bytes, boolean force) {}
+
+        @Override
+        protected void innerReleaseMemory(long bytes) {}
+
+        @Override
         protected void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied) {
             assertTrue("checkpoint went back", lastPersisted == null || checkpoint.after(lastPersisted));
             assertTrue("checkpoint before the start", checkpoint.after(startedFrom));

@@ -61,6 +61,24 @@ public class ShardFollowCoordinatorTests {
             writes.add(new Write(List.copyOf(ops), ok, fail));
         }
 
+        /** a node memory budget, as the breaker is: a reservation over the limit fails (retryably) */
+        long memoryLimit = Long.MAX_VALUE;
+        long memoryUsed;
+
+        @Override
+        protected void innerReserveMemory(long bytes, boolean force) {
+            if (force == false && memoryUsed + bytes > memoryLimit) {
+                throw new TransientException("memory budget spent");
+            }
+            memoryUsed += bytes;
+        }
+
+        @Override
+        protected void innerReleaseMemory(long bytes) {
+            memoryUsed -= bytes;
+            assertTrue("released more than reserved", memoryUsed >= 0);
+        }
+
         @Override
         protected void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied) {
             persisted.add(checkpoint);
@@ -275,6 +293,72 @@ public class ShardFollowCoordinatorTests {
         c.reads.poll().onResponse().accept(response(List.of(), pos(13, 0), pos(13, 0), 2));
         assertEquals(pos(13, 0), c.persisted.get(c.persisted.size() - 1));
         assertEquals(false, c.persistedApplied.get(c.persistedApplied.size() - 1));
+    }
+
+    @Test
+    public void testAReadWhoseOperationsDoNotFitTheMemoryBudgetIsReadAgainLater() {
+        FollowBudgets b = budgets().maxOutstandingWriteRequests(1).maxWriteRequestOperationCount(1).build();
+        Recording c = caughtUp(b, pos(10, 0));
+        c.memoryLimit = 45;
+        c.reads.poll().onResponse().accept(response(List.of(TestOp.put(11, 1, "a", "1"), TestOp.put(11, 2, "b", "1"),
+            TestOp.put(11, 3, "c", "1")), pos(11, 5), pos(11, 5), 3));
+        assertEquals(30, c.memoryUsed); // one in flight, two writable in the buffer
+        Recording.Read tail = c.reads.poll();
+        List<TestOp> ops = List.of(TestOp.put(12, 1, "d", "1"), TestOp.put(12, 2, "e", "1"));
+        tail.onResponse().accept(response(ops, pos(13, 0), pos(13, 0), 2));
+        // nothing kept: the buffer is as it was, the checkpoint does not pass the operations, the read waits for its retry
+        assertEquals(2, c.bufferedOperations());
+        assertEquals(30, c.memoryUsed);
+        assertEquals(1, c.scheduled.size());
+        assertEquals(1, c.getStatus().readExceptions().size());
+        // the shard's own writes give memory back; the read goes out again, with half its limits, and is kept
+        c.writes.poll().onSuccess().accept(WriteResponse.OK);
+        c.writes.poll().onSuccess().accept(WriteResponse.OK);
+        assertEquals(10, c.memoryUsed);
+        c.scheduled.poll().task().run();
+        Recording.Read again = c.reads.poll();
+        assertEquals(tail.request().fromExclusive(), again.request().fromExclusive());
+        assertEquals("less at a time", tail.request().maxOperations() / 2, again.request().maxOperations());
+        again.onResponse().accept(response(ops, pos(13, 0), pos(13, 0), 2));
+        assertEquals(30, c.memoryUsed);
+        assertEquals(30, c.reservedBytes());
+        while (c.writes.isEmpty() == false) {
+            c.writes.poll().onSuccess().accept(WriteResponse.OK);
+        }
+        assertEquals(0, c.memoryUsed);
+        assertEquals(pos(13, 0), c.getCheckpoint());
+    }
+
+    @Test
+    public void testTheReadEveryBufferedOperationWaitsForIsKeptWhateverTheBudget() {
+        Recording c = new Recording(budgets().maxOutstandingReadRequests(2).build());
+        c.start(pos(100, 0), pos(200, 0));
+        c.reads.poll().onResponse().accept(response(List.of(), pos(101, 0), pos(200, 0), 10)); // full: ranges of a second
+        Recording.Read first = c.reads.poll();
+        Recording.Read second = c.reads.poll();
+        assertEquals(pos(101, 0), first.request().fromExclusive());
+        // the second range answers first: its operations wait in the buffer for the first range, holding the budget
+        second.onResponse().accept(response(List.of(TestOp.put(102, 5, "b", "1")), second.request().toInclusive(), pos(200, 0), 1));
+        assertEquals(1, c.bufferedOperations());
+        c.memoryLimit = c.memoryUsed; // nothing more fits
+        first.onResponse().accept(response(List.of(TestOp.put(101, 5, "a", "1")), first.request().toInclusive(), pos(200, 0), 1));
+        assertEquals("kept over the budget: refusing it would stall", 20, c.memoryUsed);
+        assertEquals(List.of("a", "b"), ids(c.writes.poll().ops()));
+    }
+
+    @Test
+    public void testAStoppedCoordinatorKeepsOnlyItsWritesInFlightCharged() {
+        FollowBudgets b = budgets().maxOutstandingWriteRequests(1).maxWriteRequestOperationCount(1).build();
+        Recording c = caughtUp(b, pos(10, 0));
+        c.reads.poll().onResponse().accept(response(List.of(TestOp.put(11, 1, "a", "1"), TestOp.put(11, 2, "b", "1"),
+            TestOp.put(11, 3, "c", "1")), pos(12, 0), pos(12, 0), 3));
+        assertEquals(30, c.memoryUsed);
+        assertEquals(1, c.writes.size());
+        c.stop();
+        assertEquals("the buffer is given back, the write in flight is not", 10, c.memoryUsed);
+        c.writes.poll().onSuccess().accept(WriteResponse.OK);
+        assertEquals(0, c.memoryUsed);
+        assertEquals(0, c.reservedBytes());
     }
 
     @Test
