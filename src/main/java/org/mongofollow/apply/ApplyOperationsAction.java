@@ -169,21 +169,24 @@ public final class ApplyOperationsAction {
         private List<Rejection> rejections;
         private List<MissingBase> missingBases;
         private String retryReason;
+        private Exception failure;
 
         public Response(int applied, int stale, List<Rejection> rejections, List<MissingBase> missingBases) {
-            this(applied, stale, rejections, missingBases, null);
+            this(applied, stale, rejections, missingBases, null, null);
         }
 
         /**
-         * @param retryReason why the primary stopped before the end of the batch (a dynamic mapping update the master
-         *                    could not take now), having replicated what it applied; null when the batch is complete
+         * The primary stopped before the end of the batch, having replicated what it applied, when {@code retryReason}
+         * (a dynamic mapping update the master could not take now: the sender sends the batch again) or {@code failure}
+         * (whatever failed the next operation: the sender handles it as if nothing had been applied) is not null.
          */
-        public Response(int applied, int stale, List<Rejection> rejections, List<MissingBase> missingBases, String retryReason) {
+        public Response(int applied, int stale, List<Rejection> rejections, List<MissingBase> missingBases, String retryReason, Exception failure) {
             this.applied = applied;
             this.stale = stale;
             this.rejections = List.copyOf(rejections);
             this.missingBases = List.copyOf(missingBases);
             this.retryReason = retryReason;
+            this.failure = failure;
         }
 
         public Response(StreamInput in) throws IOException {
@@ -193,6 +196,7 @@ public final class ApplyOperationsAction {
             this.rejections = in.readCollectionAsList(Rejection::new);
             this.missingBases = in.readCollectionAsList(MissingBase::new);
             this.retryReason = in.readOptionalString();
+            this.failure = in.readBoolean() ? in.readException() : null;
         }
 
         @Override
@@ -203,11 +207,20 @@ public final class ApplyOperationsAction {
             out.writeCollection(rejections);
             out.writeCollection(missingBases);
             out.writeOptionalString(retryReason);
+            out.writeBoolean(failure != null);
+            if (failure != null) {
+                out.writeException(failure);
+            }
         }
 
-        /** Why the batch stopped early and must be sent again, or null when it is complete. */
+        /** Why the batch stopped early and must be sent again, or null. */
         public String retryReason() {
             return retryReason;
+        }
+
+        /** What failed the batch after part of it was applied and replicated, or null. */
+        public Exception failure() {
+            return failure;
         }
 
         /** Operations written. */

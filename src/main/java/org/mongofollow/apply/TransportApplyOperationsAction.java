@@ -103,12 +103,17 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         this.mappingUpdatedAction = mappingUpdatedAction;
     }
 
-    /** A batch the primary applied only in part reaches its sender as a transient failure, so that it is sent again. */
+    /**
+     * A batch the primary applied only in part (and replicated as far as it went) reaches its sender as the failure that
+     * stopped it: a transient one is sent again whole, anything else stops the follow, as when nothing was applied.
+     */
     @Override
     protected void doExecute(Task task, ApplyOperationsAction.Request request, ActionListener<ApplyOperationsAction.Response> listener) {
         super.doExecute(task, request, listener.delegateFailureAndWrap((l, response) -> {
             if (response.retryReason() != null) {
                 l.onFailure(new ApplyOperationsAction.IncompleteWriteException(response.retryReason()));
+            } else if (response.failure() != null) {
+                l.onFailure(response.failure());
             } else {
                 l.onResponse(response);
             }
@@ -232,25 +237,32 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     }
                     next++;
                 }
-                finish(null);
+                finish(null, null);
             } catch (Exception e) {
-                listener.onFailure(e);
+                if (replicated.isEmpty()) {
+                    listener.onFailure(e);
+                } else {
+                    // what the primary applied must reach the replicas (a failed request would leave their sequence
+                    // numbers missing there): finish with it, and give the sender the failure
+                    finish(null, e);
+                }
             }
         }
 
         /**
-         * Completes the primary with the operations applied so far and replicates them; with a {@code retryReason}, the
-         * batch stopped early and its sender is told to send it again ({@link ApplyOperationsAction.IncompleteWriteException}).
-         * The operations applied on the primary are always replicated: failing the request instead would leave their
-         * sequence numbers missing on the replicas.
+         * Completes the primary with the operations applied so far and replicates them. With a {@code retryReason} or a
+         * {@code failure}, the batch stopped early and its sender gets, once the replicas have what was applied, an
+         * {@link ApplyOperationsAction.IncompleteWriteException} (it sends the batch again) or that failure. The operations
+         * applied on the primary are always replicated: failing the request instead would leave their sequence numbers
+         * missing on the replicas.
          */
-        private void finish(String retryReason) {
+        private void finish(String retryReason, Exception failure) {
             ApplyOperationsAction.ReplicaRequest replicaRequest = new ApplyOperationsAction.ReplicaRequest(request.shardId(), replicated);
             replicaRequest.setParentTask(request.getParentTask());
             listener.onResponse(
                 new WritePrimaryResult<>(
                     replicaRequest,
-                    new ApplyOperationsAction.Response(applied, stale, rejections, missingBases, retryReason),
+                    new ApplyOperationsAction.Response(applied, stale, rejections, missingBases, retryReason, failure),
                     location,
                     primary,
                     logger,
@@ -408,7 +420,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 public void onFailure(Exception e) {
                     if (isDocumentFailure(e) == false) {
                         // the master is unavailable, failing over or too busy: the batch ends here and is sent again
-                        onWritePool(() -> finish("dynamic mapping update failed: " + e));
+                        onWritePool(() -> finish("dynamic mapping update failed: " + e, null));
                         return;
                     }
                     rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), "mapping update failed: " + ExceptionsHelper.unwrapCause(e).getMessage()));
@@ -437,7 +449,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 @Override
                 public void onTimeout(TimeValue timeout) {
                     // transient: the batch ends here and is sent again
-                    onWritePool(() -> finish("timed out after " + timeout + " waiting for a dynamic mapping update"));
+                    onWritePool(() -> finish("timed out after " + timeout + " waiting for a dynamic mapping update", null));
                 }
             });
         }
@@ -451,7 +463,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             try {
                 threadPool.executor(ThreadPool.Names.WRITE).execute(action);
             } catch (EsRejectedExecutionException e) {
-                finish("the write pool refused the rest of the batch: " + e.getMessage());
+                finish("the write pool refused the rest of the batch: " + e.getMessage(), null);
             }
         }
     }

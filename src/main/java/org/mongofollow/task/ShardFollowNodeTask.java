@@ -81,6 +81,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     /** Every write, sweep, dead letter and automatic resync of this task runs as the follow's user. */
     private final Client asUser;
     private volatile Coordinator coordinator;
+    /** Orders {@link #start} and {@link #onCancelled}: a task cancelled while the node prepares it never starts. */
+    private final Object lifecycle = new Object();
     /** The node's shared read of the follow's endpoint (see {@link OplogFeed}); null until the task starts. */
     private volatile OplogFeed feed;
     private final java.util.concurrent.atomic.AtomicBoolean unsubscribed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -115,11 +117,20 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         this.coordinator = new Coordinator(new ShardId(indexMetadata.getIndex(), params.shard()), IndexRouting.fromIndexMetadata(indexMetadata));
     }
 
-    /** Starts following after {@code checkpoint}; {@code head} is the majority commit point if known. */
+    /**
+     * Starts following after {@code checkpoint}; {@code head} is the majority commit point if known. A task cancelled
+     * before this (a pause or unfollow while the node was preparing it) does not start: nothing would stop it later.
+     */
     void start(OplogPosition checkpoint, OplogPosition head) {
-        logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
-        feed = services.feeds().subscribe(params.follow().endpoint(), params.follow().namespace());
-        coordinator.start(checkpoint, head);
+        synchronized (lifecycle) {
+            if (isCancelled()) {
+                logger.debug("[{}][{}] cancelled before it started", params.index(), params.shard());
+                return;
+            }
+            logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
+            feed = services.feeds().subscribe(params.follow().endpoint(), params.follow().namespace());
+            coordinator.start(checkpoint, head);
+        }
         if (params.user().isNone() == false) {
             schedulePrivilegeCheck(coordinator);
         }
@@ -169,12 +180,14 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
     @Override
     protected void onCancelled() {
-        Coordinator current = coordinator;
-        if (current != null) {
-            current.stop();
-            services.checkpoints().stop(params.index(), params.shard());
+        synchronized (lifecycle) { // after a start in progress, or before it (which then sees isCancelled())
+            Coordinator current = coordinator;
+            if (current != null) {
+                current.stop();
+                services.checkpoints().stop(params.index(), params.shard());
+            }
+            unsubscribe();
         }
-        unsubscribe();
         markAsCompleted();
     }
 

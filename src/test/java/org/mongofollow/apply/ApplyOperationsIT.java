@@ -105,6 +105,24 @@ public class ApplyOperationsIT extends ESIntegTestCase {
         assertThat(source("txn", "t"), equalTo(Map.of("n", 2, "m", true)));
     }
 
+    /**
+     * An operation that fails the batch after others were applied on the primary: the request fails as before, and the
+     * replicas still receive what the primary applied (no sequence number of the primary is missing on a replica).
+     */
+    public void testAFailureAfterSomeOperationsStillReplicatesThem() throws Exception {
+        ShardId shard = shard0("partial");
+        assertThat(apply(shard, index("a", 10, "{\"n\": 1}")).applied(), equalTo(1));
+        Exception e = expectThrows(
+            Exception.class,
+            () -> apply(shard, index("b", 20, "{\"n\": 2}"), diff("a", 30, "{\"u\": {\"n\": {\"not\": \"a diff\"}}, \"sx\": 5}"))
+        );
+        assertThat(org.elasticsearch.ExceptionsHelper.unwrapCause(e).getMessage(), org.hamcrest.Matchers.containsString("diff"));
+        assertThat(source("partial", "b"), equalTo(Map.of("n", 2)));
+        indicesAdmin().prepareRefresh("partial").get();
+        internalCluster().assertSameDocIdsOnShards();
+        internalCluster().assertSeqNos();
+    }
+
     public void testDocumentsElasticsearchRefusesAreRejectedWithoutFailingTheBatch() throws Exception {
         ShardId shard = shard0("mapping");
         assertThat(apply(shard, index("a", 1, "{\"n\": 1}")).applied(), equalTo(1));
