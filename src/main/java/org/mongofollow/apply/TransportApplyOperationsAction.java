@@ -179,6 +179,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
     /** One batch on the primary: applies operation after operation, pausing for mapping updates. */
     private final class PrimaryBatch {
         private final ApplyOperationsAction.Request request;
+        /** The request's operations, each document's together (see {@link #byDocument}). */
+        private final List<ShardOperation> operations;
         private final IndexShard primary;
         private final ActionListener<PrimaryResult<ApplyOperationsAction.ReplicaRequest, ApplyOperationsAction.Response>> listener;
         private final List<Translog.Operation> replicated = new ArrayList<>();
@@ -192,6 +194,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         private int applied;
         private int stale;
         private int next;
+        /** How many operations from {@link #next} the last write stands for (more than one for combined updates). */
+        private int combined;
         /** Where operation {@link #next} is in its dynamic mapping update: sent, retried, then waited for. */
         private MappingStep mappingStep = MappingStep.NONE;
         /** Observes the cluster state from before the last mapping update was sent. */
@@ -205,6 +209,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             ActionListener<PrimaryResult<ApplyOperationsAction.ReplicaRequest, ApplyOperationsAction.Response>> listener
         ) {
             this.request = request;
+            this.operations = byDocument(request.operations());
             this.primary = primary;
             this.listener = listener;
         }
@@ -216,26 +221,31 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     refusedByMappingUpdate = null;
                     deleteRefused(refused);
                 }
-                List<ShardOperation> operations = request.operations();
                 while (next < operations.size()) {
                     ShardOperation operation = operations.get(next);
+                    combined = 1;
                     Engine.Result result = applyOnPrimary(operation);
+                    // the operation whose version was written: the last of combined updates
+                    ShardOperation written = operations.get(next + combined - 1);
                     if (result != null && result.getResultType() == Engine.Result.Type.MAPPING_UPDATE_REQUIRED) {
                         if (mappingStep == MappingStep.RETRIED) {
                             // the update is acknowledged but not applied here yet: wait for a newer cluster state
                             mappingStep = MappingStep.WAITED;
                             waitForNewerClusterState();
                         } else {
-                            updateMappingThenContinue(operation, result.getRequiredMappingUpdate());
+                            updateMappingThenContinue(written, result.getRequiredMappingUpdate());
                         }
                         return;
                     }
                     mappingStep = MappingStep.NONE;
                     mappingObserver = null;
                     if (result != null) {
-                        record(operation, result);
+                        record(written, result);
+                        if (result.getResultType() == Engine.Result.Type.SUCCESS) {
+                            applied += combined - 1; // the updates combined into this write
+                        }
                     }
-                    next++;
+                    next += combined;
                 }
                 finish(null, null);
             } catch (Exception e) {
@@ -293,6 +303,13 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             };
         }
 
+        /**
+         * The updates of one document that follow each other in the batch go into one write: each is applied in order to
+         * the document as the previous one left it, and the result is indexed once, at the last one's version (so a
+         * hot document's thousand updates cost one parse, one index and one replicated source, not a thousand). The run
+         * ends before an update that cannot be combined (one the selected copy cannot take, or one Elasticsearch would
+         * refuse): that one is applied on its own next. Sets {@link #combined} to the number of operations written.
+         */
         private Engine.Result update(ShardOperation operation) throws IOException {
             GetResult current = primary.getService()
                 .getForUpdate(operation.id(), SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
@@ -315,6 +332,22 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     // the selected copy cannot take this update: the follow indexes the document as MongoDB has it
                     return missingBase(operation);
                 }
+                ShardOperation last = operation;
+                for (int i = next + 1; i < operations.size() && isUpdateOf(operations.get(i), operation.id()); i++) {
+                    Map<String, Object> further;
+                    try {
+                        further = DocumentUpdates.apply(operations.get(i), updated, request.fields());
+                    } catch (RejectedDocumentException | UnapplicableUpdateException e) {
+                        break; // applied on its own, after this write
+                    }
+                    if (further == null) {
+                        break;
+                    }
+                    updated = further;
+                    last = operations.get(i);
+                    combined++;
+                }
+                operation = last;
             } catch (RejectedDocumentException e) {
                 // the updated document cannot be taken: it leaves the index rather than stay behind in an old version
                 rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), e.getMessage()));
@@ -330,6 +363,11 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 builder.map(updated);
                 return index(operation.id(), operation.version(), BytesReference.bytes(builder));
             }
+        }
+
+        private static boolean isUpdateOf(ShardOperation operation, String id) {
+            return (operation.kind() == ShardOperation.Kind.UPDATE_DIFF || operation.kind() == ShardOperation.Kind.UPDATE_V1)
+                && operation.id().equals(id);
         }
 
         private Engine.IndexResult index(String id, long version, BytesReference source) throws IOException {
@@ -427,7 +465,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     mappingStep = MappingStep.NONE;
                     mappingObserver = null;
                     refusedByMappingUpdate = operation;
-                    next++;
+                    next += combined;
                     continueOnWritePool();
                 }
             });
@@ -466,6 +504,24 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 finish("the write pool refused the rest of the batch: " + e.getMessage(), null);
             }
         }
+    }
+
+    /**
+     * The operations with each document's together, in the order of the document's first operation, keeping their order
+     * per document (the order that matters: operations of different documents commute). Consecutive updates of one
+     * document can then be combined into one write.
+     */
+    static List<ShardOperation> byDocument(List<ShardOperation> operations) {
+        Map<String, List<ShardOperation>> documents = new java.util.LinkedHashMap<>();
+        for (ShardOperation operation : operations) {
+            documents.computeIfAbsent(operation.id(), id -> new ArrayList<>(1)).add(operation);
+        }
+        if (documents.size() == operations.size()) {
+            return operations;
+        }
+        List<ShardOperation> grouped = new ArrayList<>(operations.size());
+        documents.values().forEach(grouped::addAll);
+        return grouped;
     }
 
     private enum MappingStep {

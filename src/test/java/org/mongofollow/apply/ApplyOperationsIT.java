@@ -24,11 +24,16 @@ public class ApplyOperationsIT extends ESIntegTestCase {
 
     @Override
     protected java.util.Collection<Class<? extends Plugin>> nodePlugins() {
-        return List.of(MongoFollowPlugin.class);
+        return List.of(MongoFollowPlugin.class, org.elasticsearch.test.InternalSettingsPlugin.class);
     }
 
     private ShardId shard0(String index) {
-        assertAcked(indicesAdmin().prepareCreate(index).setSettings(indexSettings(1, 1)));
+        // the replicas learn the global checkpoint by a sync after each write and by a periodic one: a short period keeps
+        // assertSeqNos from waiting on the default 30s when the machine is busy
+        assertAcked(
+            indicesAdmin().prepareCreate(index)
+                .setSettings(indexSettings(1, 1).put(org.elasticsearch.index.IndexService.GLOBAL_CHECKPOINT_SYNC_INTERVAL_SETTING.getKey(), "100ms"))
+        );
         ensureGreen(index);
         return new ShardId(resolveIndex(index), 0);
     }
@@ -121,6 +126,45 @@ public class ApplyOperationsIT extends ESIntegTestCase {
         indicesAdmin().prepareRefresh("partial").get();
         internalCluster().assertSameDocIdsOnShards();
         internalCluster().assertSeqNos();
+    }
+
+    /**
+     * A hot document: a thousand updates of it in one batch, between writes of other documents, are combined into one
+     * write (one sequence number, one replicated source) that ends exactly where applying them one by one ends.
+     */
+    public void testConsecutiveUpdatesOfOneDocumentBecomeOneWrite() throws Exception {
+        ShardId shard = shard0("hot");
+        apply(shard, index("h", 1, "{\"n\": 0, \"tags\": []}"));
+        long maxSeqNoBefore = maxSeqNo("hot");
+        List<ShardOperation> batch = new java.util.ArrayList<>();
+        for (int i = 1; i <= 1000; i++) {
+            batch.add(diff("h", 1 + i, "{\"u\": {\"n\": " + i + "}}"));
+            if (i % 250 == 0) {
+                batch.add(index("other-" + i, 1 + i, "{\"k\": " + i + "}"));
+                batch.add(diff("h", 1 + i, "{\"i\": {\"last_other\": " + i + "}}")); // same entry as the update before
+            }
+        }
+        ApplyOperationsAction.Response response = client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shard, batch))
+            .actionGet();
+        assertThat(response.applied(), equalTo(batch.size()));
+        assertThat(source("hot", "h"), equalTo(Map.of("n", 1000, "tags", List.of(), "last_other", 1000)));
+        assertThat(client().prepareGet("hot", "h").get().getVersion(), equalTo(1001L));
+        assertThat(source("hot", "other-500"), equalTo(Map.of("k", 500)));
+        assertThat("one write for the document's updates, one per other document", maxSeqNo("hot") - maxSeqNoBefore, equalTo(5L));
+        indicesAdmin().prepareRefresh("hot").get();
+        internalCluster().assertSameDocIdsOnShards();
+        internalCluster().assertSeqNos();
+        // replayed, the batch changes nothing
+        response = client().execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shard, batch)).actionGet();
+        assertThat(source("hot", "h"), equalTo(Map.of("n", 1000, "tags", List.of(), "last_other", 1000)));
+    }
+
+    private long maxSeqNo(String index) {
+        return java.util.Arrays.stream(indicesAdmin().prepareStats(index).get().getShards())
+            .filter(s -> s.getShardRouting().primary())
+            .mapToLong(s -> s.getSeqNoStats().getMaxSeqNo())
+            .max()
+            .orElseThrow();
     }
 
     public void testDocumentsElasticsearchRefusesAreRejectedWithoutFailingTheBatch() throws Exception {
