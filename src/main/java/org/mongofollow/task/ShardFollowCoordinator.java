@@ -1,5 +1,6 @@
 package org.mongofollow.task;
 
+import org.elasticsearch.ElasticsearchTimeoutException;
 import org.elasticsearch.core.Nullable;
 import org.elasticsearch.core.TimeValue;
 import org.mongofollow.metadata.FollowBudgets;
@@ -354,11 +355,69 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
 
     private void sendReadRequest(ReadRequest request, int retries) {
         long startNanos = relativeTimeNanos();
+        long stalledAfter = request.pollTimeout().nanos() + STALL_GRACE.nanos();
+        Outstanding sent = track(startNanos, stalledAfter, request.toString(), e -> handleReadFailure(request, retries, e));
         innerSendReadRequest(
             request,
-            response -> handleReadResponse(request, retries, startNanos, response),
-            e -> handleReadFailure(request, retries, e)
+            response -> {
+                if (settle(sent)) {
+                    handleReadResponse(request, retries, startNanos, response);
+                }
+            },
+            e -> {
+                if (settle(sent)) {
+                    handleReadFailure(request, retries, e);
+                }
+            }
         );
+    }
+
+    // ------------------------------------------------------------------------------------------------------------------
+    // the watchdog
+
+    /**
+     * How much longer than it may take (a tail read: its poll timeout) a request may stay unanswered before the watchdog
+     * gives up on it: far longer than any answer takes, so only a request that got lost (a hung connection, a dropped
+     * callback) is sent again.
+     */
+    static final TimeValue STALL_GRACE = TimeValue.timeValueMinutes(5);
+
+    /** A request sent and not settled yet: the first of its answer, its failure and the watchdog settles it. */
+    private record Outstanding(long startNanos, long stalledAfterNanos, String description, Consumer<Exception> onStall) {}
+
+    private final Set<Outstanding> outstandingRequests = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
+    private synchronized Outstanding track(long startNanos, long stalledAfterNanos, String description, Consumer<Exception> onStall) {
+        Outstanding sent = new Outstanding(startNanos, stalledAfterNanos, description, onStall);
+        outstandingRequests.add(sent);
+        return sent;
+    }
+
+    /** Whether this settles the request (false: the watchdog already gave up on it, and this late answer is dropped). */
+    private synchronized boolean settle(Outstanding sent) {
+        return outstandingRequests.remove(sent);
+    }
+
+    /**
+     * The watchdog, which the ES layer runs periodically: every request outstanding longer than it may take plus
+     * {@link #STALL_GRACE} fails with a retryable timeout (a {@code read_exceptions} entry for a read) and is sent again,
+     * so that a lost request never leaves its read slot or write batch outstanding forever. A late answer to it is dropped.
+     */
+    public synchronized void checkStalled() {
+        long now = relativeTimeNanos();
+        List<Outstanding> stalled = new ArrayList<>();
+        for (Outstanding sent : outstandingRequests) {
+            if (now - sent.startNanos() > sent.stalledAfterNanos()) {
+                stalled.add(sent);
+            }
+        }
+        for (Outstanding sent : stalled) {
+            outstandingRequests.remove(sent);
+            TimeValue waited = TimeValue.timeValueNanos(now - sent.startNanos());
+            sent.onStall().accept(
+                new ElasticsearchTimeoutException("no answer to [{}] after [{}]: sent again", sent.description(), waited.toHumanReadableString(1))
+            );
+        }
     }
 
     /** Accounts a read: buffers its operations, marks its range read, continues a full batch, then coordinates. */
@@ -659,10 +718,20 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
 
     private void sendWriteRequest(List<Op> batch, int retries) {
         long startNanos = relativeTimeNanos();
+        String description = "write of " + batch.size() + " operations from " + batch.get(0).position();
+        Outstanding sent = track(startNanos, STALL_GRACE.nanos(), description, e -> handleWriteFailure(batch, retries, e));
         innerSendWriteRequest(
             batch,
-            response -> handleWriteResponse(batch, startNanos, response),
-            e -> handleWriteFailure(batch, retries, e)
+            response -> {
+                if (settle(sent)) {
+                    handleWriteResponse(batch, startNanos, response);
+                }
+            },
+            e -> {
+                if (settle(sent)) {
+                    handleWriteFailure(batch, retries, e);
+                }
+            }
         );
     }
 

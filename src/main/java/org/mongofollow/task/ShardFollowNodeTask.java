@@ -131,6 +131,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             feed = services.feeds().subscribe(params.follow().endpoint(), params.follow().namespace());
             coordinator.start(checkpoint, head);
         }
+        scheduleWatchdog(coordinator);
         if (params.user().isNone() == false) {
             schedulePrivilegeCheck(coordinator);
         }
@@ -143,6 +144,18 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     void failBeforeStart(OplogPosition checkpoint, Exception failure) {
         coordinator.markFatal(failure);
         coordinator.start(checkpoint, null);
+    }
+
+    /** How often the coordinator's watchdog looks for lost requests ({@link ShardFollowCoordinator#checkStalled}). */
+    static final TimeValue WATCHDOG_INTERVAL = TimeValue.timeValueSeconds(30);
+
+    private void scheduleWatchdog(Coordinator current) {
+        RetryScheduling.schedule(services.threadPool(), WATCHDOG_INTERVAL, services.executor(), () -> {
+            if (current.isStopped() == false) {
+                current.checkStalled();
+                scheduleWatchdog(current);
+            }
+        });
     }
 
     /** See {@link PrivilegeCheck}: an empty write as the follow's user, every interval, while the task runs. */

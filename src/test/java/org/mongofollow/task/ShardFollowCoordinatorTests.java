@@ -92,7 +92,7 @@ public class ShardFollowCoordinatorTests {
 
         @Override
         protected boolean shouldRetry(Exception e) {
-            return e instanceof TransientException;
+            return e instanceof TransientException || e instanceof org.elasticsearch.ElasticsearchTimeoutException; // as FollowFailures
         }
 
         @Override
@@ -359,6 +359,49 @@ public class ShardFollowCoordinatorTests {
         c.writes.poll().onSuccess().accept(WriteResponse.OK);
         assertEquals(0, c.memoryUsed);
         assertEquals(0, c.reservedBytes());
+    }
+
+    @Test
+    public void testTheWatchdogSendsALostReadAgainAndDropsItsLateAnswer() {
+        Recording c = caughtUp(budgets().build(), pos(10, 0));
+        Recording.Read lost = c.reads.poll();
+        assertTrue(lost.request().isTail());
+        c.nanos += lost.request().pollTimeout().nanos();
+        c.checkStalled();
+        assertTrue("not yet: within its poll timeout and the grace", c.scheduled.isEmpty());
+        c.nanos += ShardFollowCoordinator.STALL_GRACE.nanos() + 1;
+        c.checkStalled();
+        assertEquals(1, c.scheduled.size());
+        ShardFollowStatus.ReadException exception = c.getStatus().readExceptions().get(0);
+        assertEquals("timeout_exception", exception.exception().type());
+        assertTrue(exception.exception().reason(), exception.exception().reason().contains("no answer to [read (" + pos(10, 0)));
+        c.scheduled.poll().task().run();
+        Recording.Read again = c.reads.poll();
+        assertEquals(lost.request(), again.request());
+        assertEquals(1, c.outstandingReads());
+        // the lost read answers after all: dropped, nothing is counted twice
+        lost.onResponse().accept(response(List.of(TestOp.put(11, 1, "a", "1")), pos(12, 0), pos(12, 0), 1));
+        assertEquals(0, c.bufferedOperations());
+        assertEquals(1, c.outstandingReads());
+        again.onResponse().accept(response(List.of(TestOp.put(11, 1, "a", "1")), pos(12, 0), pos(12, 0), 1));
+        assertEquals(1, c.writes.size());
+        assertEquals(1, c.outstandingReads()); // the next tail read
+    }
+
+    @Test
+    public void testTheWatchdogSendsALostWriteAgain() {
+        Recording c = caughtUp(budgets().build(), pos(10, 0), TestOp.put(10, 0, "a", "1"));
+        Recording.Write lost = c.writes.poll();
+        c.nanos += ShardFollowCoordinator.STALL_GRACE.nanos() + 1;
+        c.checkStalled();
+        c.scheduled.poll().task().run();
+        Recording.Write again = c.writes.poll();
+        assertEquals(lost.ops(), again.ops());
+        lost.onSuccess().accept(WriteResponse.OK); // late: dropped
+        assertEquals(1, c.outstandingWrites());
+        again.onSuccess().accept(WriteResponse.OK);
+        assertEquals(0, c.outstandingWrites());
+        assertEquals(1, c.getStatus().operationsWritten());
     }
 
     @Test
