@@ -445,11 +445,20 @@ public final class OplogFeed {
         String database = namespace.substring(0, dot);
         String collection = namespace.substring(dot + 1);
         OplogReader[] reader = new OplogReader[1]; // made on the first transaction chain to look up
+        // a transaction's earlier entries (up to 16 MB each) are held while its commit is decoded: they are charged to the
+        // breaker, so a chain that does not fit fails the read (retryably) instead of exhausting the heap
+        long[] chainBytes = { 0 };
         TransactionChains.EntryLookup lookup = position -> {
             if (reader[0] == null) {
                 reader[0] = new OplogReader(client.get(), segment.namespaces);
             }
-            return reader[0].entryAt(position);
+            RawBsonDocument found = reader[0].entryAt(position);
+            if (found != null) {
+                long size = found.getByteBuffer().remaining();
+                breaker.addEstimateBytesAndMaybeBreak(size, "transaction chain");
+                chainBytes[0] += size;
+            }
+            return found;
         };
         DecodedEntry[] decoded = new DecodedEntry[segment.entries.size()];
         for (int i = 0; i < decoded.length; i++) {
@@ -457,14 +466,19 @@ public final class OplogFeed {
                 continue;
             }
             RawBsonDocument entry = segment.entries.get(i);
-            List<org.bson.BsonDocument> sequence = TransactionChains.sequence(entry, lookup);
-            if (sequence.isEmpty()) {
-                continue; // opens or continues a transaction: decoded with its commit entry
-            }
-            // a fresh decoder per entry (and its transaction chain): no state shared across reads or threads
-            OplogEntryDecoder decoder = new OplogEntryDecoder(database, collection);
-            for (org.bson.BsonDocument part : sequence) {
-                decoded[i] = decoder.decode(part);
+            try {
+                List<org.bson.BsonDocument> sequence = TransactionChains.sequence(entry, lookup);
+                if (sequence.isEmpty()) {
+                    continue; // opens or continues a transaction: decoded with its commit entry
+                }
+                // a fresh decoder per entry (and its transaction chain): no state shared across reads or threads
+                OplogEntryDecoder decoder = new OplogEntryDecoder(database, collection);
+                for (org.bson.BsonDocument part : sequence) {
+                    decoded[i] = decoder.decode(part);
+                }
+            } finally {
+                breaker.addWithoutBreaking(-chainBytes[0]);
+                chainBytes[0] = 0;
             }
         }
         return java.util.Arrays.asList(decoded);

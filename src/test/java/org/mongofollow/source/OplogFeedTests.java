@@ -301,6 +301,53 @@ public class OplogFeedTests {
         assertEquals(5, feed.read(A, from, head, 5, Long.MAX_VALUE, 0, () -> false).batch().entries().size());
     }
 
+    /**
+     * A transaction of three entries (the first two {@code partialTxn}): its earlier entries, looked up while its commit
+     * is decoded, are charged to the breaker. A chain that does not fit fails the read retryably and leaves nothing
+     * charged; under a larger limit the same read decodes the whole transaction.
+     */
+    @Test
+    public void aTransactionChainIsChargedWhileItIsDecoded() {
+        try (
+            EmbeddedMongo raw = EmbeddedMongo.start(EmbeddedMongo.options().rawOplog(true).noopIntervalMillis(0));
+            MongoClient rawClient = MongoClients.create(raw.connectionString())
+        ) {
+            String lsid = "lsid: {id: {$binary: {base64: 'bxwuPUtaSWiHdqW0w9Lh8A==', subType: '04'}}}, txnNumber: NumberLong(1)";
+            String pad = "x".repeat(1000);
+            List<org.bson.BsonDocument> chain = new ArrayList<>();
+            for (int part = 0; part < 3; part++) {
+                StringBuilder ops = new StringBuilder();
+                for (int i = 0; i < 20; i++) {
+                    ops.append(i == 0 ? "" : ", ").append("{op: 'i', ns: 'feed.a', o: {_id: ").append(part * 100 + i).append(", pad: '").append(pad).append("'}}");
+                }
+                String prev = part == 0 ? "{ts: Timestamp(0, 0), t: NumberLong(-1)}" : "{ts: Timestamp(2000, " + part + "), t: NumberLong(1)}";
+                String tail = part < 2 ? ", partialTxn: true" : ", count: NumberLong(60)";
+                chain.add(org.bson.BsonDocument.parse("{" + lsid + ", op: 'c', ns: 'admin.$cmd', o: {applyOps: [" + ops + "]" + tail
+                    + "}, prevOpTime: " + prev + ", ts: Timestamp(2000, " + (part + 1) + "), t: NumberLong(1), v: NumberLong(2), wall: new Date(2000000)}"));
+            }
+            rawClient.getDatabase("local").getCollection("oplog.rs", org.bson.BsonDocument.class).insertMany(chain);
+            OplogPosition commit = OplogPosition.of(2000, 3);
+
+            CircuitBreaker small = breaker(ByteSizeValue.ofKb(32));
+            OplogFeed feed = new OplogFeed(() -> rawClient, 64 << 20, small);
+            feed.subscribe(A);
+            CircuitBreakingException e = org.junit.Assert.assertThrows(
+                CircuitBreakingException.class,
+                () -> feed.read(A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0, () -> false)
+            );
+            assertTrue(e.getMessage(), e.getMessage().contains("transaction chain"));
+            assertTrue(feed.unsubscribe(A));
+            assertEquals("nothing left charged", 0, small.getUsed());
+
+            CircuitBreaker large = breaker(ByteSizeValue.ofMb(1));
+            OplogFeed roomy = new OplogFeed(() -> rawClient, 64 << 20, large);
+            roomy.subscribe(A);
+            OplogFeed.Read read = roomy.read(A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0, () -> false);
+            assertEquals(60, read.decoded().get(0).operations().size());
+            assertEquals("the window only, once decoded", roomy.stats().windowBytes(), large.getUsed());
+        }
+    }
+
     @Test
     public void theWindowStaysWithinItsBudget() {
         OplogPosition head = majority();
