@@ -95,33 +95,7 @@ public final class LagBenchmark {
 
     /** The follow's rate of applying a ready backlog, docs/s. */
     private double maximum(int docs) throws InterruptedException {
-        follow("lag-probe", "probe", "1s");
-        es.expectOk("POST", "/lag-probe/_mongo_follow/_pause", null);
-        List<Document> batch = new ArrayList<>();
-        for (int i = 0; i < docs; i++) {
-            batch.add(new Document("_id", document(i)).append("n", i).append("text", "y".repeat(400)));
-            if (batch.size() == 1000) {
-                collection("probe").insertMany(batch);
-                batch = new ArrayList<>();
-            }
-        }
-        long start = System.nanoTime();
-        es.expectOk("POST", "/lag-probe/_mongo_follow/_resume", null);
-        while (indexed("lag-probe") < docs) {
-            Thread.sleep(25);
-        }
-        double rate = docs / ((System.nanoTime() - start) / 1e9);
-        es.expectOk("POST", "/lag-probe/_mongo_follow/_unfollow", null);
-        es.call("DELETE", "/lag-probe", null);
-        collection("probe").drop();
-        return rate;
-    }
-
-    @SuppressWarnings("unchecked")
-    private long indexed(String index) {
-        Map<String, Object> stats = es.expectOk("GET", "/" + index + "/_stats/indexing", null);
-        Map<String, Object> primaries = (Map<String, Object>) ((Map<String, Object>) stats.get("_all")).get("primaries");
-        return ((Number) ((Map<String, Object>) primaries.get("indexing")).get("index_total")).longValue();
+        return Backlog.applyRate(es, mongo.getDatabase("lag"), connection, "lag-probe", "probe", docs);
     }
 
     private void phase(double rate, int seconds, int samplesPerSecond, String refresh) throws Exception {
