@@ -16,8 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -76,13 +74,6 @@ public final class OplogFeed {
         }
     }
 
-    /** A read given up while it waited for another task's read: its task is stopping (or the node is closing). */
-    public static final class AbandonedReadException extends RuntimeException {
-        AbandonedReadException() {
-            super("the read was abandoned: its task is stopping", null, false, false);
-        }
-    }
-
     private record Segment(
         long from,
         long to,
@@ -102,12 +93,31 @@ public final class OplogFeed {
         final long from;
         final Long to; // null: a tailing read
         final Set<String> namespaces;
-        final CountDownLatch done = new CountDownLatch(1);
+        /** Reads parked on this one (see {@link OplogFeed#read}): run once it is done. */
+        private List<Runnable> parked = new ArrayList<>();
 
         InFlight(long from, Long to, Set<String> namespaces) {
             this.from = from;
             this.to = to;
             this.namespaces = namespaces;
+        }
+
+        /** Runs {@code continuation} once this read is done; false (and nothing registered) when it already is. */
+        synchronized boolean whenDone(Runnable continuation) {
+            if (parked == null) {
+                return false;
+            }
+            parked.add(continuation);
+            return true;
+        }
+
+        void finish() {
+            List<Runnable> continuations;
+            synchronized (this) {
+                continuations = parked;
+                parked = null;
+            }
+            continuations.forEach(Runnable::run);
         }
 
         boolean covers(long position, String namespace) {
@@ -163,7 +173,13 @@ public final class OplogFeed {
      * Reads {@code namespace}'s part of {@code (from, to]} ({@code to == null}: a tailing read that waits up to
      * {@code pollMillis} at the head), at most {@code maxOperations} entries and about {@code maxBytes}, with
      * {@link OplogReader}'s semantics.
+     * <p>
+     * When another read already brings what this one needs (most often: every idle shard task of the node waits at the
+     * head of the oplog, and one tailing read waits for all of them), this read does not wait for it on its thread: it
+     * returns null at once, and {@code park} runs (on the thread that finishes the other read) once that read is done,
+     * to call this again. So the node's waiting shard tasks hold no threads: one per read from MongoDB.
      */
+    @Nullable
     public Read read(
         String namespace,
         OplogPosition from,
@@ -171,7 +187,8 @@ public final class OplogFeed {
         int maxOperations,
         long maxBytes,
         long pollMillis,
-        BooleanSupplier abandon
+        BooleanSupplier abandon,
+        Runnable park
     ) {
         long start = from.value();
         while (true) {
@@ -194,11 +211,10 @@ public final class OplogFeed {
                 return serve(segment, namespace, start, to, maxOperations, maxBytes, false);
             }
             if (waitFor != null) {
-                await(waitFor, abandon);
-                if (abandon.getAsBoolean()) {
-                    throw new AbandonedReadException();
+                if (waitFor.whenDone(park)) {
+                    return null;
                 }
-                continue;
+                continue; // it is done already
             }
             return readFromMongo(mine, namespace, from, to, maxOperations, maxBytes, pollMillis, abandon);
         }
@@ -252,7 +268,7 @@ public final class OplogFeed {
             synchronized (this) {
                 inFlight.remove(mine);
             }
-            mine.done.countDown();
+            mine.finish();
         }
         if (segment.to <= segment.from) {
             // a tailing read that found nothing new: nothing read past `from`
@@ -498,17 +514,6 @@ public final class OplogFeed {
         return low;
     }
 
-    private static void await(InFlight read, BooleanSupplier abandon) {
-        try {
-            while (read.done.await(OplogReader.MAX_AWAIT_SLICE_MILLIS, TimeUnit.MILLISECONDS) == false) {
-                if (abandon.getAsBoolean()) {
-                    return;
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 
     public synchronized Stats stats() {
         return new Stats(mongoReads.get(), entriesRead.get(), bytesRead.get(), servedFromWindow.get(), windowBytes, segments);

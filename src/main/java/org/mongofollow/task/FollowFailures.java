@@ -82,7 +82,6 @@ public final class FollowFailures {
             || cause instanceof FailedToCommitClusterStateException
             || cause instanceof ProcessClusterEventTimeoutException
             || cause instanceof ReceiveTimeoutTransportException
-            || cause instanceof ApplyOperationsAction.IncompleteWriteException
-            || cause instanceof org.mongofollow.source.OplogFeed.AbandonedReadException;
+            || cause instanceof ApplyOperationsAction.IncompleteWriteException;
     }
 }

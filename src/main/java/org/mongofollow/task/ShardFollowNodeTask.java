@@ -19,6 +19,7 @@ import org.elasticsearch.cluster.routing.IndexRouting;
 import org.elasticsearch.common.bytes.BytesArray;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
+import org.elasticsearch.core.Nullable;
 import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.index.shard.ShardId;
 import org.elasticsearch.persistent.AllocatedPersistentTask;
@@ -260,19 +261,29 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         @Override
         protected void innerSendReadRequest(ReadRequest request, Consumer<ReadResponse<DocumentOperation>> onResponse, Consumer<Exception> onFailure) {
-            execute(onFailure, () -> {
-                ReadResponse<DocumentOperation> response;
-                try {
-                    response = read(request);
-                } catch (Exception e) {
-                    onFailure.accept(e);
-                    return;
-                }
-                onResponse.accept(response);
-            });
+            execute(onFailure, () -> readOrPark(request, onResponse, onFailure));
         }
 
-        private ReadResponse<DocumentOperation> read(ReadRequest request) {
+        /**
+         * Reads through the node's feed; while another task's read brings what this one needs, the read is parked (its
+         * thread goes back to the pool) and tried again on the pool once that read is done.
+         */
+        private void readOrPark(ReadRequest request, Consumer<ReadResponse<DocumentOperation>> onResponse, Consumer<Exception> onFailure) {
+            ReadResponse<DocumentOperation> response;
+            try {
+                response = read(request, () -> execute(onFailure, () -> readOrPark(request, onResponse, onFailure)));
+            } catch (Exception e) {
+                onFailure.accept(e);
+                return;
+            }
+            if (response != null) {
+                onResponse.accept(response);
+            }
+        }
+
+        /** The response, or null when the read is parked and {@code park} will run. */
+        @Nullable
+        private ReadResponse<DocumentOperation> read(ReadRequest request, Runnable park) {
             OplogReader oplog = reader();
             OplogFeed.Read read;
             try {
@@ -283,7 +294,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     request.maxOperations(),
                     request.maxBytes(),
                     request.pollTimeout().millis(),
-                    this::abandoned
+                    this::abandoned,
+                    park
                 );
             } catch (MongoException e) {
                 if (e.getCode() == FollowFailures.CAPPED_POSITION_LOST) {
@@ -296,6 +308,9 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             } catch (OplogFeed.HistoryLostException e) {
                 // the feed checks every read it makes from MongoDB (the window holds complete reads only)
                 throw historyLost(e.from(), e.oldest());
+            }
+            if (read == null) {
+                return null; // parked
             }
             OplogReader.Batch batch = read.batch();
             List<DocumentOperation> operations = new ArrayList<>();

@@ -27,6 +27,7 @@ import java.util.concurrent.Future;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 
 /**
@@ -88,7 +89,7 @@ public class OplogFeedTests {
             }
             int maxOperations = 1 + random.nextInt(120);
             long maxBytes = random.nextInt(4) == 0 ? 2_000 : Long.MAX_VALUE;
-            OplogFeed.Read read = feed.read(namespace, from, to, maxOperations, maxBytes, 0, () -> false);
+            OplogFeed.Read read = readThrough(feed, namespace, from, to, maxOperations, maxBytes, 0);
             OplogReader.Batch direct = new OplogReader(client, namespace.split("\\.")[0], namespace.split("\\.")[1])
                 .readRange(from, read.batch().scannedTo(), Integer.MAX_VALUE, Long.MAX_VALUE);
             assertEquals("round " + round + " " + namespace + " (" + from + ", " + read.batch().scannedTo() + "]", direct.entries(), read.batch().entries());
@@ -118,7 +119,7 @@ public class OplogFeedTests {
                     OplogPosition from = OplogPosition.MIN;
                     int count = 0;
                     while (from.before(head)) {
-                        OplogReader.Batch batch = feed.read(namespace, from, head, 50, Long.MAX_VALUE, 0, () -> false).batch();
+                        OplogReader.Batch batch = readThrough(feed, namespace, from, head, 50, Long.MAX_VALUE, 0).batch();
                         count += batch.entries().size();
                         from = batch.scannedTo();
                     }
@@ -148,16 +149,16 @@ public class OplogFeedTests {
         OplogPosition head = majority();
         OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
-        int a = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false).batch().entries().size();
+        int a = readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0).batch().entries().size();
         feed.subscribe(B);
         long returnedBefore = returned();
-        List<RawBsonDocument> b = feed.read(B, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false).batch().entries();
+        List<RawBsonDocument> b = readThrough(feed, B, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0).batch().entries();
         long returned = returned() - returnedBefore;
         assertEquals(new OplogReader(client, "feed", "b").readRange(OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE).entries(), b);
         assertEquals("B's read fetched B's entries only, not A's again (" + a + ")", b.size(), returned);
         // and A is still served from the window
         long before = returned();
-        feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false);
+        readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0);
         assertEquals(before, returned());
     }
 
@@ -166,8 +167,8 @@ public class OplogFeedTests {
         OplogPosition head = majority();
         OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
-        OplogFeed.Read first = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false);
-        OplogFeed.Read second = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false);
+        OplogFeed.Read first = readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0);
+        OplogFeed.Read second = readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0);
         assertFalse(second.fromMongo());
         assertEquals(first.batch().entries().size(), first.decoded().size());
         int operations = 0;
@@ -204,7 +205,7 @@ public class OplogFeedTests {
             feed.subscribe(A);
             OplogFeed.HistoryLostException lost = org.junit.Assert.assertThrows(
                 OplogFeed.HistoryLostException.class,
-                () -> feed.read(A, first, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false)
+                () -> readThrough(feed, A, first, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0)
             );
             assertEquals(first, lost.from());
             assertTrue(lost.oldest().after(first));
@@ -220,8 +221,52 @@ public class OplogFeedTests {
             assertEquals(majority(), head);
             OplogFeed feed = new OplogFeed(() -> secondaryPreferring, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
             feed.subscribe(A);
-            List<RawBsonDocument> entries = feed.read(A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0, () -> false).batch().entries();
+            List<RawBsonDocument> entries = readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0).batch().entries();
             assertEquals(new OplogReader(client, "feed", "a").readRange(OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE).entries(), entries);
+        }
+    }
+
+    /** A read through the feed as a shard task makes it: parked while another read brings what it needs, then tried again. */
+    static OplogFeed.Read readThrough(OplogFeed feed, String namespace, OplogPosition from, OplogPosition to, int maxOperations, long maxBytes,
+        long pollMillis) {
+        while (true) {
+            java.util.concurrent.CountDownLatch parked = new java.util.concurrent.CountDownLatch(1);
+            OplogFeed.Read read = feed.read(namespace, from, to, maxOperations, maxBytes, pollMillis, () -> false, parked::countDown);
+            if (read != null) {
+                return read;
+            }
+            try {
+                assertTrue("the read it waits for ends", parked.await(30, java.util.concurrent.TimeUnit.SECONDS));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /**
+     * A read that another read in flight will answer is parked, not waited for: it returns at once, holding no thread,
+     * and its continuation runs when that read ends.
+     */
+    @Test
+    public void aReadThatAnotherReadAnswersIsParkedWithoutAThread() throws Exception {
+        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
+        feed.subscribe(A);
+        feed.subscribe(A);
+        OplogPosition head = majority();
+        ExecutorService tailing = Executors.newSingleThreadExecutor();
+        try {
+            // a tail at the head of a quiet oplog: it waits its poll timeout
+            Future<OplogFeed.Read> tail = tailing.submit(() -> readThrough(feed, A, head, null, 10, Long.MAX_VALUE, 1500));
+            java.util.concurrent.CountDownLatch parked = new java.util.concurrent.CountDownLatch(1);
+            OplogFeed.Read read;
+            do { // (a read made before the other thread's tail started is the tail itself: try again)
+                read = feed.read(A, head, null, 10, Long.MAX_VALUE, 1500, () -> false, parked::countDown);
+            } while (read != null && tail.isDone() == false);
+            assertNull("parked: it returned at once, waiting on no thread", read);
+            tail.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue("the continuation runs when the tail ends", parked.await(30, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            tailing.shutdownNow();
         }
     }
 
@@ -241,7 +286,7 @@ public class OplogFeedTests {
         CircuitBreaker breaker = breaker(ByteSizeValue.ofMb(100));
         OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker);
         feed.subscribe(A);
-        feed.read(A, OplogPosition.MIN, majority(), 10_000, Long.MAX_VALUE, 0, () -> false);
+        readThrough(feed, A, OplogPosition.MIN, majority(), 10_000, Long.MAX_VALUE, 0);
         long window = feed.stats().windowBytes();
         assertTrue(window > 10_000);
         assertEquals("the window's bytes, and nothing left of the read", window, breaker.getUsed());
@@ -255,7 +300,7 @@ public class OplogFeedTests {
         OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker);
         feed.subscribe(A);
         OplogPosition head = majority();
-        OplogFeed.Read read = feed.read(A, OplogPosition.MIN, head, 10_000, Long.MAX_VALUE, 0, () -> false);
+        OplogFeed.Read read = readThrough(feed, A, OplogPosition.MIN, head, 10_000, Long.MAX_VALUE, 0);
         assertTrue(read.batch().entries().size() > 0);
         assertTrue("cut short of the range", read.batch().scannedTo().before(head));
         assertTrue(read.batch().bytes() <= 8 * 1024);
@@ -276,7 +321,7 @@ public class OplogFeedTests {
         OplogPosition from = OplogPosition.MIN;
         long read = 0;
         for (int i = 0; i < 20; i++) {
-            OplogFeed.Read batch = feed.read(A, from, head, 5, Long.MAX_VALUE, 0, () -> false);
+            OplogFeed.Read batch = readThrough(feed, A, from, head, 5, Long.MAX_VALUE, 0);
             from = batch.batch().scannedTo();
             read += batch.batch().bytes();
         }
@@ -290,7 +335,7 @@ public class OplogFeedTests {
         OplogPosition next = from;
         CircuitBreakingException e = org.junit.Assert.assertThrows(
             CircuitBreakingException.class,
-            () -> feed.read(A, next, head, 5, Long.MAX_VALUE, 0, () -> false)
+            () -> readThrough(feed, A, next, head, 5, Long.MAX_VALUE, 0)
         );
         assertTrue(e.getMessage(), e.getMessage().contains("[" + FollowBreaker.NAME + "]"));
         assertTrue(org.mongofollow.task.FollowFailures.shouldRetry(e));
@@ -298,7 +343,7 @@ public class OplogFeedTests {
         assertEquals("nothing of the read stays charged", others, breaker.getUsed());
         // the buffers were written: the retry goes through
         breaker.addWithoutBreaking(-others);
-        assertEquals(5, feed.read(A, from, head, 5, Long.MAX_VALUE, 0, () -> false).batch().entries().size());
+        assertEquals(5, readThrough(feed, A, from, head, 5, Long.MAX_VALUE, 0).batch().entries().size());
     }
 
     /**
@@ -333,7 +378,7 @@ public class OplogFeedTests {
             feed.subscribe(A);
             CircuitBreakingException e = org.junit.Assert.assertThrows(
                 CircuitBreakingException.class,
-                () -> feed.read(A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0, () -> false)
+                () -> readThrough(feed, A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0)
             );
             assertTrue(e.getMessage(), e.getMessage().contains("transaction chain"));
             assertTrue(feed.unsubscribe(A));
@@ -342,7 +387,7 @@ public class OplogFeedTests {
             CircuitBreaker large = breaker(ByteSizeValue.ofMb(1));
             OplogFeed roomy = new OplogFeed(() -> rawClient, 64 << 20, large);
             roomy.subscribe(A);
-            OplogFeed.Read read = roomy.read(A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0, () -> false);
+            OplogFeed.Read read = readThrough(roomy, A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0);
             assertEquals(60, read.decoded().get(0).operations().size());
             assertEquals("the window only, once decoded", roomy.stats().windowBytes(), large.getUsed());
         }
@@ -355,7 +400,7 @@ public class OplogFeedTests {
         feed.subscribe(A);
         OplogPosition from = OplogPosition.MIN;
         while (from.before(head)) {
-            from = feed.read(A, from, head, 20, Long.MAX_VALUE, 0, () -> false).batch().scannedTo();
+            from = readThrough(feed, A, from, head, 20, Long.MAX_VALUE, 0).batch().scannedTo();
             OplogFeed.Stats stats = feed.stats();
             assertTrue(stats.toString(), stats.windowBytes() <= 10_000 || stats.windowSegments() == 1);
         }
