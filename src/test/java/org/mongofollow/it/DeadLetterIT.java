@@ -163,7 +163,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
     public void testMappingUpdatesTheMasterCannotTakeNowAreRetriedNotRefused() throws Exception {
         MongoCollection<BsonDocument> items = collection("dl", "busy_master");
         items.drop(); // the embedded MongoDB lives as long as the test class
-        putFollow("busy", "dl", "busy_master", ONE_SHARD);
+        putFollow("busy", "dl", "busy_master", "\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 1, " + QUICK_GLOBAL_CHECKPOINT_SYNC + "}");
         ensureGreen("busy");
         items.insertOne(doc(1).append("a", new BsonInt32(1)));
         assertBusy(() -> assertThat(indexedDocuments("busy").keySet(), equalTo(java.util.Set.of("1"))), 30, TimeUnit.SECONDS);

@@ -71,9 +71,17 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         }
     }
 
+    /**
+     * An index setting (JSON) for follower indices whose shard copies a test compares with {@code assertSeqNos}: replicas
+     * learn the global checkpoint by a sync after each write and a periodic one (30 s by default, which a busy machine
+     * can make the assertion wait for); a short period keeps it from timing out.
+     */
+    protected static final String QUICK_GLOBAL_CHECKPOINT_SYNC = "\"index.global_checkpoint_sync.interval\": \"100ms\"";
+
     @Override
     protected Collection<Class<? extends Plugin>> nodePlugins() {
-        return List.of(MongoFollowPlugin.class, Netty4Plugin.class);
+        // InternalSettingsPlugin: tests may shorten index.global_checkpoint_sync.interval (see QUICK_GLOBAL_CHECKPOINT_SYNC)
+        return List.of(MongoFollowPlugin.class, Netty4Plugin.class, org.elasticsearch.test.InternalSettingsPlugin.class);
     }
 
     /** The embedded MongoDB listens on the loopback: follows may connect there (mongo_follow.connection.allowlist). */
