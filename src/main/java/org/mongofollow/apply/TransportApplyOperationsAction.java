@@ -247,7 +247,6 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     }
                     next += combined;
                 }
-                finish(null, null);
             } catch (Exception e) {
                 if (replicated.isEmpty()) {
                     listener.onFailure(e);
@@ -256,7 +255,9 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     // numbers missing there): finish with it, and give the sender the failure
                     finish(null, e);
                 }
+                return;
             }
+            finish(null, null); // (outside the try: a failure of the answer itself must not answer twice)
         }
 
         /**

@@ -2,10 +2,11 @@ package org.mongofollow.source;
 
 import com.mongodb.client.MongoClient;
 
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.bson.RawBsonDocument;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.breaker.CircuitBreakingException;
-
-import org.bson.RawBsonDocument;
 import org.elasticsearch.core.Nullable;
 
 import java.util.ArrayList;
@@ -16,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -38,6 +40,8 @@ import java.util.function.Supplier;
  * Blocking, like {@link OplogReader}: call it on the plugin's thread pool.
  */
 public final class OplogFeed {
+
+    private static final Logger logger = LogManager.getLogger(OplogFeed.class);
 
     /**
      * A read's result; {@code decoded} holds what each entry of the batch means for the namespace (null for an entry that
@@ -96,10 +100,18 @@ public final class OplogFeed {
         /** Reads parked on this one (see {@link OplogFeed#read}): run once it is done. */
         private List<Runnable> parked = new ArrayList<>();
 
-        InFlight(long from, Long to, Set<String> namespaces) {
+        /** After this ({@link System#nanoTime}), the read is presumed lost (a hung connection): nobody waits for it. */
+        final long staleAtNanos;
+
+        InFlight(long from, Long to, Set<String> namespaces, long staleAtNanos) {
             this.from = from;
             this.to = to;
             this.namespaces = namespaces;
+            this.staleAtNanos = staleAtNanos;
+        }
+
+        boolean isStale(long nowNanos) {
+            return nowNanos - staleAtNanos > 0;
         }
 
         /** Runs {@code continuation} once this read is done; false (and nothing registered) when it already is. */
@@ -117,13 +129,26 @@ public final class OplogFeed {
                 continuations = parked;
                 parked = null;
             }
-            continuations.forEach(Runnable::run);
+            for (Runnable continuation : continuations) {
+                try {
+                    continuation.run();
+                } catch (RuntimeException e) {
+                    // each parked read goes on whatever another's continuation does (it is resubmitted to a pool)
+                    logger.warn("a parked oplog read could not be resumed", e);
+                }
+            }
         }
 
         boolean covers(long position, String namespace) {
             return from <= position && (to == null || position < to) && namespaces.contains(namespace);
         }
     }
+
+    /**
+     * How much longer than its poll timeout a read from MongoDB may run before other reads stop waiting for it and read
+     * its range themselves (the shard tasks' watchdog gives up on a request after the same grace).
+     */
+    static final long STALE_READ_GRACE_NANOS = TimeUnit.MINUTES.toNanos(5);
 
     /** Empty segments (a quiet tail's coverage) weigh nothing: the window holds at most this many segments too. */
     static final int MAX_WINDOW_SEGMENTS = 4096;
@@ -201,7 +226,7 @@ public final class OplogFeed {
                 if (segment == null) {
                     waitFor = inFlightCovering(start, namespace);
                     if (waitFor == null) {
-                        mine = plan(start, to == null ? null : to.value(), namespace);
+                        mine = plan(start, to == null ? null : to.value(), namespace, pollMillis);
                         inFlight.add(mine);
                     }
                 }
@@ -278,8 +303,9 @@ public final class OplogFeed {
     }
 
     private InFlight inFlightCovering(long position, String namespace) {
+        long now = System.nanoTime();
         for (InFlight read : inFlight) {
-            if (read.covers(position, namespace)) {
+            if (read.covers(position, namespace) && read.isStale(now) == false) {
                 return read;
             }
         }
@@ -291,7 +317,7 @@ public final class OplogFeed {
      * ends before the next stored segment or read in flight; where the window holds, or a read in flight brings, the
      * range from {@code start} for other namespaces, it is for the others only and ends where that coverage ends.
      */
-    private InFlight plan(long start, Long to, String namespace) {
+    private InFlight plan(long start, Long to, String namespace, long pollMillis) {
         Long end = to;
         Map.Entry<Long, List<Segment>> next = window.higherEntry(start);
         if (next != null) {
@@ -306,7 +332,11 @@ public final class OplogFeed {
                 }
             }
         }
+        long now = System.nanoTime();
         for (InFlight other : inFlight) {
+            if (other.isStale(now)) {
+                continue; // presumed lost: read its range again
+            }
             if (other.from > start) {
                 end = earlier(end, other.from);
             } else if (other.to == null || start < other.to) {
@@ -317,7 +347,7 @@ public final class OplogFeed {
             }
         }
         namespaces.add(namespace);
-        return new InFlight(start, end, Set.copyOf(namespaces));
+        return new InFlight(start, end, Set.copyOf(namespaces), now + TimeUnit.MILLISECONDS.toNanos(pollMillis) + STALE_READ_GRACE_NANOS);
     }
 
     /** The earlier of an end ({@code null}: open) and a position. */

@@ -147,11 +147,18 @@ public class CheckpointPublisher {
         if (dueMillis >= timerAtMillis) {
             return;
         }
+        Scheduler.ScheduledCancellable scheduled;
+        try {
+            scheduled = threadPool.schedule(this::sendDue, TimeValue.timeValueMillis(Math.max(0, dueMillis - now)), threadPool.generic());
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            logger.debug("the node is closing: checkpoints not scheduled", e);
+            return; // the node is closing: the tasks resume from the stored checkpoints wherever they run next
+        }
         if (timer != null) {
             timer.cancel();
         }
         timerAtMillis = dueMillis;
-        timer = threadPool.schedule(this::sendDue, TimeValue.timeValueMillis(Math.max(0, dueMillis - now)), threadPool.generic());
+        timer = scheduled;
     }
 
     private void sendDue() {
@@ -204,7 +211,11 @@ public class CheckpointPublisher {
     private synchronized void sendAgain(Map<String, Map<Integer, OplogPosition>> failed) {
         long now = threadPool.relativeTimeInMillis();
         failed.forEach((index, checkpoints) -> checkpoints.forEach((shard, position) -> {
-            ShardCheckpoint entry = shards.computeIfAbsent(new ShardKey(index, shard), k -> new ShardCheckpoint(now));
+            ShardCheckpoint entry = shards.computeIfAbsent(new ShardKey(index, shard), k -> {
+                ShardCheckpoint gone = new ShardCheckpoint(now);
+                gone.stopping = true; // its task stopped meanwhile: forget it once this is stored
+                return gone;
+            });
             entry.pending = entry.pending == null ? position : OplogPosition.max(entry.pending, position);
             entry.dueMillis = Math.min(entry.dueMillis, now + RETRY_DELAY.millis());
             scheduleAt(entry.dueMillis, now);

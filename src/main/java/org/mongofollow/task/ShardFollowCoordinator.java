@@ -393,6 +393,11 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         return sent;
     }
 
+    /** Whether requests are outstanding: a stopped coordinator's watchdog runs until none is (their memory is charged). */
+    public synchronized boolean hasOutstandingRequests() {
+        return outstandingRequests.isEmpty() == false;
+    }
+
     /** Whether this settles the request (false: the watchdog already gave up on it, and this late answer is dropped). */
     private synchronized boolean settle(Outstanding sent) {
         return outstandingRequests.remove(sent);
@@ -407,7 +412,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         long now = relativeTimeNanos();
         List<Outstanding> stalled = new ArrayList<>();
         for (Outstanding sent : outstandingRequests) {
-            if (now - sent.startNanos() > sent.stalledAfterNanos()) {
+            if (now - sent.startNanos() - sent.stalledAfterNanos() > 0) {
                 stalled.add(sent);
             }
         }
@@ -719,7 +724,9 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     private void sendWriteRequest(List<Op> batch, int retries) {
         long startNanos = relativeTimeNanos();
         String description = "write of " + batch.size() + " operations from " + batch.get(0).position();
-        Outstanding sent = track(startNanos, STALL_GRACE.nanos(), description, e -> handleWriteFailure(batch, retries, e));
+        // a barrier (a drop's sweep of the whole shard) may take as long as the shard is large: the watchdog leaves it be
+        long stalledAfter = batch.get(0).documentId() == null ? Long.MAX_VALUE : STALL_GRACE.nanos();
+        Outstanding sent = track(startNanos, stalledAfter, description, e -> handleWriteFailure(batch, retries, e));
         innerSendWriteRequest(
             batch,
             response -> {

@@ -152,7 +152,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
     private void scheduleWatchdog(Coordinator current) {
         RetryScheduling.schedule(services.threadPool(), WATCHDOG_INTERVAL, services.executor(), () -> {
-            if (current.isStopped() == false) {
+            // a stopped coordinator still has its requests in flight watched: their memory stays charged until they end
+            if (current.isStopped() == false || current.hasOutstandingRequests()) {
                 current.checkStalled();
                 scheduleWatchdog(current);
             }

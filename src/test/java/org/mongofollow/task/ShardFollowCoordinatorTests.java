@@ -405,6 +405,34 @@ public class ShardFollowCoordinatorTests {
     }
 
     @Test
+    public void testTheWatchdogLeavesADropSweepBe() {
+        Recording c = caughtUp(budgets().build(), pos(10, 0), TestOp.barrier(10, 0));
+        Recording.Write sweep = c.writes.poll();
+        c.nanos += ShardFollowCoordinator.STALL_GRACE.nanos() * 100;
+        c.checkStalled(); // (the tail read is sent again)
+        while (c.scheduled.isEmpty() == false) {
+            c.scheduled.poll().task().run();
+        }
+        assertTrue("a barrier (a drop's sweep of the shard) may take as long as the shard is large", c.writes.isEmpty());
+        assertEquals(1, c.outstandingWrites());
+        sweep.onSuccess().accept(WriteResponse.OK);
+        assertEquals(0, c.outstandingWrites());
+    }
+
+    @Test
+    public void testAStoppedCoordinatorsWatchdogGivesBackTheMemoryOfALostWrite() {
+        Recording c = caughtUp(budgets().build(), pos(10, 0), TestOp.put(10, 0, "a", "1"));
+        assertEquals(10, c.memoryUsed);
+        c.stop();
+        assertEquals("the write in flight stays charged", 10, c.memoryUsed);
+        assertTrue(c.hasOutstandingRequests());
+        c.nanos += TimeValue.timeValueMinutes(1).nanos() + ShardFollowCoordinator.STALL_GRACE.nanos() + 1; // the tail's too
+        c.checkStalled();
+        assertEquals(0, c.memoryUsed);
+        assertFalse(c.hasOutstandingRequests());
+    }
+
+    @Test
     public void testBufferCountLimitPausesReads() {
         FollowBudgets b = budgets().maxWriteBufferCount(2).maxOutstandingWriteRequests(1).maxWriteRequestOperationCount(1).build();
         Recording c = caughtUp(b, pos(10, 0));
