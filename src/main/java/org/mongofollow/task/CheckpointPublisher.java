@@ -75,7 +75,6 @@ public class CheckpointPublisher {
     private final Map<ShardKey, ShardCheckpoint> shards = new HashMap<>();
     private Scheduler.ScheduledCancellable timer;
     private long timerAtMillis = Long.MAX_VALUE;
-    private long updatesSent;
 
     CheckpointPublisher(Sender sender, ThreadPool threadPool, TimeValue idleInterval) {
         this.sender = sender;
@@ -138,11 +137,6 @@ public class CheckpointPublisher {
         scheduleAt(now, now);
     }
 
-    /** How many updates this node has sent (for tests and benchmarks). */
-    synchronized long updatesSent() {
-        return updatesSent;
-    }
-
     private void scheduleAt(long dueMillis, long now) {
         if (dueMillis >= timerAtMillis) {
             return;
@@ -190,7 +184,6 @@ public class CheckpointPublisher {
             if (batch.isEmpty()) {
                 return;
             }
-            updatesSent++;
         }
         sender.send(batch, ActionListener.wrap(r -> forgetStopped(batch), e -> {
             logger.debug(() -> "could not store the checkpoints of " + batch.keySet() + ", will send them again", e);
