@@ -169,7 +169,7 @@ public class CheckpointPublisher {
                 if (shard.pending == null) {
                     continue;
                 }
-                if (anyDue && (shard.dueMillis <= horizon || shard.stopping)) {
+                if (anyDue && shard.dueMillis <= horizon) { // (a stopping shard is due at once)
                     batch.computeIfAbsent(e.getKey().index(), i -> new HashMap<>()).put(e.getKey().shard(), shard.pending);
                     shard.pending = null;
                     shard.dueMillis = Long.MAX_VALUE;

@@ -748,8 +748,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         operationsWritten += batch.size();
         documentsRejected += response.documentsRejected();
         totalWriteTimeNanos += Math.max(0, relativeTimeNanos() - startNanos);
-        release(batch);
-        long written = batch.stream().mapToLong(Op::sizeInBytes).sum();
+        long written = release(batch);
         reservedBytes -= written;
         innerReleaseMemory(written);
         releaseMemoryOnceStopped();
@@ -758,9 +757,11 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         coordinateReads();
     }
 
-    private void release(List<Op> batch) {
+    /** Takes a batch out of flight; returns its bytes. */
+    private long release(List<Op> batch) {
+        long bytes = batch.stream().mapToLong(Op::sizeInBytes).sum();
         outstandingWrites--;
-        inFlightWriteBytes -= batch.stream().mapToLong(Op::sizeInBytes).sum();
+        inFlightWriteBytes -= bytes;
         for (Op op : batch) {
             if (op.documentId() == null) {
                 barrierInFlight = false;
@@ -769,6 +770,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             }
         }
         inFlightBatchStarts.computeIfPresent(batch.get(0).position().value(), (k, n) -> n == 1 ? null : n - 1);
+        return bytes;
     }
 
     /** An unwritten batch goes back to the buffer, where it holds the checkpoint below it. */
