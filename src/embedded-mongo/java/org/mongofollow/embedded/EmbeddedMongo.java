@@ -18,7 +18,9 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  *
  * Faults: {@link #stop()} then {@link #restart()} is an outage (same port, data kept, a new term);
- * {@link #holdMajorityCommitPoint()} freezes {@code replSetGetStatus}' {@code lastCommittedOpTime}.
+ * {@link #holdMajorityCommitPoint()} freezes {@code replSetGetStatus}' {@code lastCommittedOpTime}. With
+ * {@link Options#members(int) several members}: {@link #stepDown}, {@link #killMember}, {@link #restartMember} and
+ * {@link #pauseReplication} (a lagging secondary), with terms and rollbacks as on MongoDB ({@link ReplicaSetMembers}).
  * It binds 127.0.0.1 only.
  */
 public final class EmbeddedMongo implements AutoCloseable {
@@ -32,6 +34,7 @@ public final class EmbeddedMongo implements AutoCloseable {
         private long noopIntervalMillis = 1000;
         private String replicaSetName = "rs0";
         private int eventLoopThreads = 2;
+        private int members = 1;
 
         /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
         public Options port(int port) {
@@ -69,6 +72,19 @@ public final class EmbeddedMongo implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Members of the replica set (default 1). With more, member i listens on {@code port + i} (or a free port), the
+         * driver discovers them all, and {@link EmbeddedMongo#stepDown}, {@link EmbeddedMongo#killMember},
+         * {@link EmbeddedMongo#pauseReplication} give elections, lagging secondaries and rollbacks.
+         */
+        public Options members(int members) {
+            if (members < 1 || members > 7) {
+                throw new IllegalArgumentException("members must be between 1 and 7, got " + members);
+            }
+            this.members = members;
+            return this;
+        }
+
         public Options replicaSetName(String replicaSetName) {
             this.replicaSetName = replicaSetName;
             return this;
@@ -81,13 +97,15 @@ public final class EmbeddedMongo implements AutoCloseable {
     private final ReplicaSetBackend backend;
     private final OplogStore store;
     private final ScheduledExecutorService timer;
-    private ReplicaSetServer server;
-    private int port;
+    private final ReplicaSetServer[] servers;
+    private final int[] ports;
 
     private EmbeddedMongo(Options options) {
         this.options = options;
         this.store = new OplogStore(options.oplogMaxEntries, options.oplogMaxBytes);
-        this.backend = new ReplicaSetBackend(options.replicaSetName, store, options.rawOplog, new ReplicaSetBackend.Control() {
+        this.servers = new ReplicaSetServer[options.members];
+        this.ports = new int[options.members];
+        this.backend = new ReplicaSetBackend(options.replicaSetName, store, options.rawOplog, options.members, new ReplicaSetBackend.Control() {
             @Override
             public void holdMajority() {
                 holdMajorityCommitPoint();
@@ -101,6 +119,22 @@ public final class EmbeddedMongo implements AutoCloseable {
             @Override
             public void outage(long millis) {
                 scheduleOutage(millis);
+            }
+
+            @Override
+            public int stepDown(boolean force) {
+                return EmbeddedMongo.this.stepDown(force);
+            }
+
+            @Override
+            public void kill(int member) {
+                // later, off the caller's connection: the member may be the one the command came in on
+                timer.execute(() -> killMember(member));
+            }
+
+            @Override
+            public void restart(int member) {
+                restartMember(member);
             }
         });
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -121,7 +155,9 @@ public final class EmbeddedMongo implements AutoCloseable {
 
     public static EmbeddedMongo start(Options options) {
         EmbeddedMongo mongo = new EmbeddedMongo(options);
-        mongo.bind(options.port);
+        for (int i = 0; i < options.members; i++) {
+            mongo.bind(i, options.port == 0 ? 0 : options.port + i);
+        }
         long interval = options.noopIntervalMillis;
         long tick = interval > 0 ? Math.max(10, interval / 4) : 1000;
         mongo.timer.scheduleWithFixedDelay(() -> {
@@ -137,45 +173,69 @@ public final class EmbeddedMongo implements AutoCloseable {
         return mongo;
     }
 
-    private synchronized void bind(int requestedPort) {
+    private synchronized void bind(int member, int requestedPort) {
         ReplicaSetServer s = new ReplicaSetServer(backend);
         s.bind(new InetSocketAddress(HOST, requestedPort), 1, options.eventLoopThreads);
-        server = s;
-        port = s.getLocalAddress().getPort();
-        backend.setHostAndPort(HOST + ":" + port);
+        servers[member] = s;
+        ports[member] = s.getLocalAddress().getPort();
+        backend.setHostAndPort(member, HOST + ":" + ports[member]);
     }
 
-    /** {@code mongodb://127.0.0.1:PORT/?replicaSet=rs0}. */
+    /** {@code mongodb://127.0.0.1:PORT[,127.0.0.1:PORT2...]/?replicaSet=rs0}: every member. */
     public String connectionString() {
-        return "mongodb://" + HOST + ":" + port + "/?replicaSet=" + options.replicaSetName;
+        StringBuilder hosts = new StringBuilder();
+        for (int p : ports) {
+            hosts.append(hosts.length() == 0 ? "" : ",").append(HOST).append(':').append(p);
+        }
+        return "mongodb://" + hosts + "/?replicaSet=" + options.replicaSetName;
     }
 
-    /** {@code mongodb://127.0.0.1:PORT/?directConnection=true}, for clients that must not do replica-set discovery. */
+    /** {@code mongodb://127.0.0.1:PORT/?directConnection=true} of member 0, for clients that must not do replica-set discovery. */
     public String directConnectionString() {
-        return "mongodb://" + HOST + ":" + port + "/?directConnection=true";
+        return "mongodb://" + HOST + ":" + ports[0] + "/?directConnection=true";
     }
 
+    /** The port of member 0 (the first primary). */
     public int port() {
-        return port;
+        return ports[0];
+    }
+
+    public int memberPort(int member) {
+        return ports[member];
+    }
+
+    public int memberCount() {
+        return ports.length;
     }
 
     public synchronized boolean isRunning() {
-        return server != null;
+        for (ReplicaSetServer s : servers) {
+            if (s != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
-    /** An outage: stops listening and closes every client connection; data, oplog and port are kept. */
+    /** An outage: stops listening and closes every client connection; data, oplog and ports are kept. */
     public synchronized void stop() {
-        if (server != null) {
-            backend.oplogCursors().killAll();
-            server.stopServing();
-            server = null;
+        backend.oplogCursors().killAll();
+        for (int i = 0; i < servers.length; i++) {
+            if (servers[i] != null) {
+                servers[i].stopServing();
+                servers[i] = null;
+            }
         }
     }
 
-    /** Starts again after {@link #stop()} (or stops and starts) on the same port, as a new primary (new term). */
+    /** Starts again after {@link #stop()} (or stops and starts) on the same ports, with a new primary (new term). */
     public synchronized void restart() {
         stop();
-        bind(port);
+        for (int i = 0; i < servers.length; i++) {
+            if (backend.members().isUp(i) || servers.length == 1) {
+                bind(i, ports[i]);
+            }
+        }
         backend.writer().newTerm();
     }
 
@@ -187,14 +247,75 @@ public final class EmbeddedMongo implements AutoCloseable {
         }, 50, TimeUnit.MILLISECONDS);
     }
 
-    /** Freezes the majority commit point ({@code replSetGetStatus} lastCommittedOpTime) at the newest entry. */
+    /** Freezes the majority commit point ({@code replSetGetStatus} lastCommittedOpTime) where it is. */
     public void holdMajorityCommitPoint() {
         backend.writer().holdMajority();
     }
 
-    /** Lets the majority commit point follow the newest entry again. */
+    /** Lets the majority commit point follow the members again. */
     public void releaseMajorityCommitPoint() {
         backend.writer().releaseMajority();
+    }
+
+    // ---------------------------------------------------------------- members (several-member sets)
+
+    /** The primary member, or -1 while a majority of the members is down. */
+    public int primary() {
+        return backend.members().primary();
+    }
+
+    /** The election term. */
+    public long term() {
+        return backend.writer().term();
+    }
+
+    /** How many rollbacks elections caused so far. */
+    public int rollbacks() {
+        return backend.members().rollbacks();
+    }
+
+    /**
+     * {@code replSetStepDown}: the secondary that has applied the most becomes primary in a new term. Without
+     * {@code force} it must have every entry; with it, the entries it lacks are rolled back. Returns the new primary.
+     */
+    public int stepDown(boolean force) {
+        return backend.writer().locked(() -> backend.members().stepDown(force));
+    }
+
+    /** Kills a member: its port closes with every connection; a killed primary is replaced by an election (and rollback). */
+    public synchronized void killMember(int member) {
+        backend.writer().locked(() -> {
+            backend.members().kill(member);
+            return null;
+        });
+        if (servers[member] != null) {
+            servers[member].stopServing();
+            servers[member] = null;
+        }
+    }
+
+    /** A killed member comes back on its port as a secondary that has caught up. */
+    public synchronized void restartMember(int member) {
+        if (servers[member] == null) {
+            bind(member, ports[member]);
+        }
+        backend.writer().locked(() -> {
+            backend.members().restart(member);
+            return null;
+        });
+    }
+
+    /** A secondary stops replicating: its oplog (as its reads and {@code hello} show it) ends here, the commit point may stall. */
+    public void pauseReplication(int member) {
+        backend.writer().locked(() -> {
+            backend.members().pause(member);
+            return null;
+        });
+    }
+
+    /** The secondary catches up at once. */
+    public void resumeReplication(int member) {
+        backend.members().resume(member);
     }
 
     /** The majority commit point as {@code replSetGetStatus} reports it. */
@@ -238,12 +359,13 @@ public final class EmbeddedMongo implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (server != null) {
-            backend.oplogCursors().killAll();
-            server.shutdownNow();
-            server = null;
-        } else {
-            backend.close();
+        backend.oplogCursors().killAll();
+        for (int i = 0; i < servers.length; i++) {
+            if (servers[i] != null) {
+                servers[i].stopServing();
+                servers[i] = null;
+            }
         }
+        backend.close();
     }
 }

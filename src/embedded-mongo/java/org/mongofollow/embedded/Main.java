@@ -14,8 +14,9 @@ import com.mongodb.client.MongoClients;
  * Command line of the embedded MongoDB (scripts/dev-mongo runs it).
  *
  * <pre>
- *   Main [--port P] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]
- *   Main admin [--port P] holdMajority|releaseMajority|status|noop|outage [--millis N]
+ *   Main [--port P] [--members N] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]
+ *   Main admin [--port P] ACTION [--millis N] [--member M] [--force]
+ *     ACTION: holdMajority|releaseMajority|status|noop|outage|stepDown|killPrimary|kill|restart|pauseReplication|resumeReplication
  * </pre>
  *
  * The server prints its connection string on a line starting with {@code mongodb://} and runs until it
@@ -35,6 +36,7 @@ public final class Main {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--port" -> options.port(Integer.parseInt(args[++i]));
+                case "--members" -> options.members(Integer.parseInt(args[++i]));
                 case "--raw-oplog" -> options.rawOplog(true);
                 case "--oplog-max-entries" -> options.oplogMaxEntries(Long.parseLong(args[++i]));
                 case "--oplog-max-bytes" -> options.oplogMaxBytes(Long.parseLong(args[++i]));
@@ -57,31 +59,50 @@ public final class Main {
         int port = 27017;
         String action = null;
         long millis = 1000;
+        Integer member = null;
+        boolean force = false;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--millis" -> millis = Long.parseLong(args[++i]);
+                case "--member" -> member = Integer.parseInt(args[++i]);
+                case "--force" -> force = true;
                 default -> action = args[i];
             }
         }
         if (action == null) {
             usage("admin needs an action");
         }
+        // the first member that listens: with several members, member 0 may be the one that was killed
+        int listening = port;
+        for (int candidate = port; candidate < port + 7; candidate++) {
+            try (java.net.Socket probe = new java.net.Socket()) {
+                probe.connect(new java.net.InetSocketAddress("127.0.0.1", candidate), 500);
+                listening = candidate;
+                break;
+            } catch (java.io.IOException e) {
+                // not this one
+            }
+        }
         MongoClientSettings settings = MongoClientSettings.builder()
-            .applyConnectionString(new ConnectionString("mongodb://127.0.0.1:" + port + "/?directConnection=true"))
+            .applyConnectionString(new ConnectionString("mongodb://127.0.0.1:" + listening + "/?directConnection=true"))
             .applyToClusterSettings(b -> b.serverSelectionTimeout(5, TimeUnit.SECONDS))
             .build();
         try (MongoClient client = MongoClients.create(settings)) {
-            Document reply = client.getDatabase("admin").runCommand(
-                new Document("mongoFollowTest", action).append("millis", millis));
+            Document command = new Document("mongoFollowTest", action).append("millis", millis).append("force", force);
+            if (member != null) {
+                command.append("member", member);
+            }
+            Document reply = client.getDatabase("admin").runCommand(command);
             System.out.println(reply.toJson());
         }
     }
 
     private static void usage(String problem) {
         System.err.println(problem);
-        System.err.println("usage: Main [--port P] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]");
-        System.err.println("       Main admin [--port P] holdMajority|releaseMajority|status|noop|outage [--millis N]");
+        System.err.println("usage: Main [--port P] [--members N] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]");
+        System.err.println("       Main admin [--port P] ACTION [--millis N] [--member M] [--force]");
+        System.err.println("         ACTION: holdMajority|releaseMajority|status|noop|outage|stepDown|killPrimary|kill|restart|pauseReplication|resumeReplication");
         System.exit(2);
     }
 }

@@ -70,6 +70,8 @@ final class OplogCursors {
         int toSkip;
         volatile boolean killed;
         volatile long lastUsed = System.currentTimeMillis();
+        int member; // the replica set member the cursor was opened on
+        LongSupplier visible; // the newest ts that member has (null: the primary of a one-member set, everything)
 
         OplogCursor(long id, Document filter, Long upper, boolean descending, boolean tailable, boolean awaitData,
                     Document projection) {
@@ -86,6 +88,11 @@ final class OplogCursors {
     // ---------------------------------------------------------------- find
 
     Document find(Document command) {
+        return find(command, 0, null);
+    }
+
+    /** {@code find} on {@code member}, whose oplog ends at {@code visible} (null: at the newest entry). */
+    Document find(Document command, int member, LongSupplier visible) {
         Document filter = command.get("filter") instanceof Document ? (Document) command.get("filter") : new Document();
         boolean descending = isDescending(command.get("sort"));
         boolean tailable = Boolean.TRUE.equals(command.get("tailable"));
@@ -104,6 +111,8 @@ final class OplogCursors {
         OplogCursor cursor = new OplogCursor(ids.generateCursorId(), residualFilter(filter), bounds.upperInclusive, descending,
             tailable, awaitData, (Document) command.get("projection"));
         cursor.remaining = limit == 0 ? Long.MAX_VALUE : limit;
+        cursor.member = member;
+        cursor.visible = visible;
         cursor.majorityOnly = command.get("readConcern") instanceof Document
             && "majority".equals(((Document) command.get("readConcern")).get("level"));
         cursor.toSkip = skip;
@@ -202,6 +211,9 @@ final class OplogCursors {
                     batch = fill(cursor, batchSize);
                 }
             }
+            if (cursor.killed) {
+                throw new MongoServerError(237, "CursorKilled", "cursor id " + id + " was killed");
+            }
             cursor.lastUsed = System.currentTimeMillis();
             boolean open = keepOpen(cursor, batch, false);
             if (!open) {
@@ -248,6 +260,17 @@ final class OplogCursors {
         cursors.values().removeIf(c -> now - c.lastUsed > IDLE_CURSOR_TIMEOUT_MILLIS);
     }
 
+    /** Kills the cursors opened on {@code member} (it rolls back). */
+    void killMember(int member) {
+        cursors.values().removeIf(c -> {
+            if (c.member == member) {
+                c.killed = true;
+                return true;
+            }
+            return false;
+        });
+    }
+
     void killAll() {
         cursors.values().forEach(c -> c.killed = true);
         cursors.clear();
@@ -258,6 +281,9 @@ final class OplogCursors {
     /** The entries a cursor may still return, in its order (bounds combined once: sub-maps of sub-maps may throw). */
     private NavigableMap<Long, Document> range(OplogCursor cursor) {
         Bound majority = cursor.majorityOnly ? new Bound(majorityCommitPoint.getAsLong(), true) : null;
+        if (cursor.visible != null) {
+            majority = Bound.lowest(majority, new Bound(cursor.visible.getAsLong(), true));
+        }
         if (cursor.descending) {
             Bound below = cursor.position == null ? null : new Bound(cursor.position, false);
             Bound lower = cursor.lower == null ? null : new Bound(cursor.lower, false);

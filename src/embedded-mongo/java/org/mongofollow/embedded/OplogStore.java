@@ -88,6 +88,20 @@ public final class OplogStore {
         lastEvicted = 0;
     }
 
+    /** Removes the entries after {@code ts} (a rollback). */
+    void truncateAfter(long ts) {
+        NavigableMap<Long, Document> tail = entries.tailMap(ts, false);
+        for (Long key : tail.keySet()) {
+            if (entries.remove(key) != null) {
+                count.decrementAndGet();
+            }
+            Integer size = sizes.remove(key);
+            if (size != null) {
+                bytes.addAndGet(-size);
+            }
+        }
+    }
+
     /** Entries with {@code ts} strictly after {@code afterTs} (unsigned), in ts order. */
     NavigableMap<Long, Document> after(long afterTs, boolean inclusive) {
         return entries.tailMap(afterTs, inclusive);

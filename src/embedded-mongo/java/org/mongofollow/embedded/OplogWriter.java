@@ -50,6 +50,7 @@ final class OplogWriter {
     private volatile long lastWrittenTerm = -1;
     private volatile long lastWriteNanos = System.nanoTime();
     private volatile Document heldMajority; // {ts, t} while the majority commit point is held back
+    private volatile ReplicaSetMembers members; // several members: they decide the majority commit point
 
     OplogWriter(OplogStore store, OplogClock clock, boolean raw) {
         this.store = store;
@@ -59,6 +60,20 @@ final class OplogWriter {
 
     boolean isRaw() {
         return raw;
+    }
+
+    void setMembers(ReplicaSetMembers members) {
+        this.members = members;
+    }
+
+    /** Runs {@code action} under the write lock: no write is half done while it runs (elections, rollback). */
+    <T> T locked(Supplier<T> action) {
+        writeLock.lock();
+        try {
+            return action.get();
+        } finally {
+            writeLock.unlock();
+        }
     }
 
     OplogStore store() {
@@ -227,8 +242,17 @@ final class OplogWriter {
             entry.put("prevOpTime", ctx.prevOpTime);
             ctx.prevOpTime = new Document("ts", entry.get("ts")).append("t", entry.get("t"));
             appendStamped(entry);
+            recordUndo(entry, List.of(undo));
         } else {
             append(entry);
+            recordUndo(entry, List.of(undo));
+        }
+    }
+
+    private void recordUndo(Document entry, List<Runnable> undo) {
+        ReplicaSetMembers m = members;
+        if (m != null) {
+            m.recordUndo(((BsonTimestamp) entry.get("ts")).getValue(), undo);
         }
     }
 
@@ -444,14 +468,43 @@ final class OplogWriter {
 
     Document majorityOpTime() {
         Document held = heldMajority;
-        return held != null ? held : lastAppliedOpTime();
+        if (held != null) {
+            return held;
+        }
+        ReplicaSetMembers m = members;
+        return m == null ? lastAppliedOpTime() : m.opTime(m.commitPoint());
+    }
+
+    /** After a rollback truncated the oplog: the last written optime is the newest entry left. */
+    void rolledBackTo() {
+        Document newest = store.newest();
+        lastWritten = newest == null ? null : (BsonTimestamp) newest.get("ts");
+        Object t = newest == null ? null : newest.get("t");
+        lastWrittenTerm = t instanceof Number ? ((Number) t).longValue() : -1;
+        Document held = heldMajority;
+        if (held != null && lastWritten != null && Long.compareUnsigned(((BsonTimestamp) held.get("ts")).getValue(), lastWritten.getValue()) > 0) {
+            heldMajority = lastAppliedOpTime();
+        }
+    }
+
+    /** An election aborts the transactions still open, as a stepdown does. */
+    void abortOpenTransactions() {
+        writeLock.lock();
+        try {
+            transactions.values().removeIf(txn -> {
+                undo(txn);
+                return true;
+            });
+        } finally {
+            writeLock.unlock();
+        }
     }
 
     void holdMajority() {
         writeLock.lock();
         try {
             if (heldMajority == null) {
-                heldMajority = lastAppliedOpTime();
+                heldMajority = majorityOpTime();
             }
         } finally {
             writeLock.unlock();
@@ -543,6 +596,7 @@ final class OplogWriter {
                 stamp(entry);
                 entry.put("prevOpTime", nullOpTime());
                 appendStamped(entry);
+                recordUndo(entry, txn.undo);
             }
             return ok();
         } finally {

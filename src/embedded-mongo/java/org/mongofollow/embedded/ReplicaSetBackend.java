@@ -42,7 +42,7 @@ final class ReplicaSetBackend extends MemoryBackend {
     private final Control control;
     private final Instant started = Instant.now();
     private final ServerCounters counters = new ServerCounters();
-    private volatile String hostAndPort = "127.0.0.1:0";
+    private final ReplicaSetMembers members;
 
     /** Retryable writes already executed, by (session, txnNumber): a retry gets the first answer. */
     private final Map<Object, Document> executedRetryableWrites = Collections.synchronizedMap(
@@ -60,15 +60,39 @@ final class ReplicaSetBackend extends MemoryBackend {
         void releaseMajority();
 
         void outage(long millis);
+
+        /** {@code replSetStepDown}; returns the new primary. */
+        int stepDown(boolean force);
+
+        void kill(int member);
+
+        void restart(int member);
     }
 
-    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, Control control) {
+    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, int memberCount, Control control) {
         super(Clock.systemUTC());
         this.replicaSetName = replicaSetName;
         this.writer = new OplogWriter(store, new OplogClock(Clock.systemUTC()), raw);
         this.oplogCursors = new OplogCursors(store, getCursorRegistry(),
             () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue());
+        this.members = new ReplicaSetMembers(writer, memberCount);
+        if (memberCount > 1) {
+            writer.setMembers(members);
+            members.onRollback(oplogCursors::killMember);
+        }
         this.control = control;
+    }
+
+    ReplicaSetMembers members() {
+        return members;
+    }
+
+    /** The member a client connection talks to (always 0 in a one-member set). */
+    private int memberOf(Channel channel) {
+        if (members.size() == 1 || channel == null || !(channel.localAddress() instanceof java.net.InetSocketAddress address)) {
+            return 0;
+        }
+        return members.memberOnPort(address.getPort());
     }
 
     OplogWriter writer() {
@@ -79,8 +103,8 @@ final class ReplicaSetBackend extends MemoryBackend {
         return oplogCursors;
     }
 
-    void setHostAndPort(String hostAndPort) {
-        this.hostAndPort = hostAndPort;
+    void setHostAndPort(int member, String hostAndPort) {
+        members.setHost(member, hostAndPort);
     }
 
     @Override
@@ -109,6 +133,13 @@ final class ReplicaSetBackend extends MemoryBackend {
 
     private Document dispatch(Channel channel, String databaseName, String command, Document query) {
         String cmd = command.toLowerCase(Locale.ROOT);
+        int me = memberOf(channel);
+        if (members.isPrimary(me) == false) {
+            Document refused = refuseOnSecondary(cmd, databaseName, query);
+            if (refused != null) {
+                return refused;
+            }
+        }
         switch (cmd) {
             case "serverstatus":
                 return counters.serverStatus(
@@ -119,11 +150,14 @@ final class ReplicaSetBackend extends MemoryBackend {
                 );
             case "hello":
             case "ismaster":
-                return hello(cmd.equals("hello"));
+                return hello(cmd.equals("hello"), me);
             case "buildinfo":
                 return buildInfo();
             case "replsetgetstatus":
-                return replSetGetStatus();
+                return replSetGetStatus(me);
+            case "replsetstepdown":
+                control.stepDown(Boolean.TRUE.equals(query.get("force")));
+                return new Document("ok", 1.0);
             case "mongofollowtest":
                 return testControl(query);
             case "committransaction":
@@ -144,7 +178,7 @@ final class ReplicaSetBackend extends MemoryBackend {
                 break;
         }
         if (databaseName.equals("local") && "oplog.rs".equals(String.valueOf(query.get(command)))) {
-            return oplogCommand(cmd, query);
+            return oplogCommand(cmd, query, me);
         }
         if (isWrite(cmd, databaseName)) {
             return write(channel, databaseName, command, cmd, query);
@@ -153,6 +187,43 @@ final class ReplicaSetBackend extends MemoryBackend {
             writer.transactionFor(query); // a transaction may start with a read; later statements must find it
         }
         return super.handleCommand(channel, databaseName, command, query);
+    }
+
+    /** Commands a member that is not primary serves whatever the read preference says. */
+    private static final Set<String> ANY_MEMBER = Set.of("hello", "ismaster", "buildinfo", "replsetgetstatus", "mongofollowtest",
+        "ping", "serverstatus", "getmore", "killcursors", "endsessions", "saslstart", "saslcontinue", "authenticate", "logout",
+        "connectionstatus", "whatsmyuri", "getparameter", "hostinfo", "getcmdlineopts", "getlog", "listdatabases");
+
+    /**
+     * What a secondary (or a member that is down to the set) answers instead of running {@code cmd}: writes and
+     * transactions need the primary (NotWritablePrimary), reads need a read preference that allows secondaries
+     * (NotPrimaryNoSecondaryOk), as on MongoDB. Null when it runs the command.
+     */
+    private Document refuseOnSecondary(String cmd, String databaseName, Document query) {
+        if (ANY_MEMBER.contains(cmd)) {
+            return null;
+        }
+        boolean write = isWrite(cmd, databaseName) && (cmd.equals("aggregate") == false || writesViaOut(query))
+            || cmd.equals("committransaction") || cmd.equals("aborttransaction") || cmd.equals("replsetstepdown")
+            || (databaseName.equals("local") && "oplog.rs".equals(String.valueOf(query.get(cmd))) && cmd.equals("find") == false
+                && cmd.equals("count") == false && cmd.equals("aggregate") == false);
+        if (write) {
+            Document error = error(10107, "NotWritablePrimary", "not primary");
+            if (query.get("txnNumber") instanceof Number && Boolean.FALSE.equals(query.get("autocommit")) == false) {
+                error.put("errorLabels", List.of("RetryableWriteError")); // as MongoDB 4.4+ labels it: the driver retries
+            }
+            return error;
+        }
+        Object readPreference = query.get("$readPreference");
+        boolean secondaryOk = readPreference instanceof Document rp && "primary".equals(rp.get("mode")) == false;
+        if (secondaryOk == false) {
+            return error(13435, "NotPrimaryNoSecondaryOk", "not primary and secondaryOk=false");
+        }
+        return null;
+    }
+
+    private static Document error(int code, String codeName, String message) {
+        return new Document("ok", 0.0).append("errmsg", message).append("code", code).append("codeName", codeName);
     }
 
     private static boolean isWrite(String cmd, String databaseName) {
@@ -252,23 +323,28 @@ final class ReplicaSetBackend extends MemoryBackend {
 
     // ---------------------------------------------------------------- replica-set identity
 
-    private Document hello(boolean helloCommand) {
+    private Document hello(boolean helloCommand, int me) {
         Document response = new Document();
+        boolean primary = members.isPrimary(me);
         if (helloCommand) {
-            response.put("isWritablePrimary", Boolean.TRUE);
+            response.put("isWritablePrimary", primary);
         } else {
-            response.put("ismaster", Boolean.TRUE);
+            response.put("ismaster", primary);
         }
         // no topologyVersion: the driver would then stream hello, which this server cannot serve
-        response.put("hosts", List.of(hostAndPort));
+        response.put("hosts", members.hosts());
         response.put("setName", replicaSetName);
         response.put("setVersion", 1);
-        response.put("secondary", Boolean.FALSE);
-        response.put("primary", hostAndPort);
-        response.put("me", hostAndPort);
-        response.put("electionId", new ObjectId(String.format("7fffffff%016x", writer.term())));
-        Document lastApplied = writer.lastAppliedOpTime();
-        Document majority = writer.majorityOpTime();
+        response.put("secondary", !primary);
+        if (members.primary() >= 0) {
+            response.put("primary", members.host(members.primary()));
+        }
+        response.put("me", members.host(me));
+        if (primary) {
+            response.put("electionId", new ObjectId(String.format("7fffffff%016x", writer.term())));
+        }
+        Document lastApplied = appliedOpTime(me);
+        Document majority = majorityOpTime(me);
         response.put("lastWrite", new Document("opTime", lastApplied)
             .append("lastWriteDate", wallOf(lastApplied))
             .append("majorityOpTime", majority)
@@ -286,6 +362,22 @@ final class ReplicaSetBackend extends MemoryBackend {
         return response;
     }
 
+    /** The newest entry {@code member} has applied, {@code {ts, t}}. */
+    private Document appliedOpTime(int member) {
+        return members.size() == 1 ? writer.lastAppliedOpTime() : members.opTime(members.applied(member));
+    }
+
+    /** The majority commit point as {@code member} knows it: never past what it has applied. */
+    private Document majorityOpTime(int member) {
+        Document majority = writer.majorityOpTime();
+        if (members.size() == 1) {
+            return majority;
+        }
+        long applied = members.applied(member);
+        long committed = ((BsonTimestamp) majority.get("ts")).getValue();
+        return Long.compareUnsigned(committed, applied) <= 0 ? majority : members.opTime(applied);
+    }
+
     private static Instant wallOf(Document opTime) {
         BsonTimestamp ts = (BsonTimestamp) opTime.get("ts");
         return Instant.ofEpochSecond(Integer.toUnsignedLong(ts.getTime()));
@@ -301,9 +393,9 @@ final class ReplicaSetBackend extends MemoryBackend {
             .append("ok", 1.0);
     }
 
-    private Document replSetGetStatus() {
-        Document applied = writer.lastAppliedOpTime();
-        Document majority = writer.majorityOpTime();
+    private Document replSetGetStatus(int me) {
+        Document applied = appliedOpTime(me);
+        Document majority = majorityOpTime(me);
         Document optimes = new Document("lastCommittedOpTime", majority)
             .append("lastCommittedWallTime", wallOf(majority))
             .append("readConcernMajorityOpTime", majority)
@@ -313,38 +405,48 @@ final class ReplicaSetBackend extends MemoryBackend {
             .append("lastAppliedWallTime", wallOf(applied))
             .append("lastDurableWallTime", wallOf(applied));
         long uptime = java.time.Duration.between(started, Instant.now()).getSeconds();
-        Document member = new Document("_id", 0)
-            .append("name", hostAndPort)
-            .append("health", 1.0)
-            .append("state", 1)
-            .append("stateStr", "PRIMARY")
-            .append("uptime", (int) uptime)
-            .append("optime", applied)
-            .append("optimeDate", wallOf(applied))
-            .append("lastAppliedWallTime", wallOf(applied))
-            .append("lastDurableWallTime", wallOf(applied))
-            .append("syncSourceHost", "")
-            .append("syncSourceId", -1)
-            .append("infoMessage", "")
-            .append("electionTime", new BsonTimestamp(Instant.ofEpochSecond(started.getEpochSecond()), 1))
-            .append("electionDate", Instant.ofEpochSecond(started.getEpochSecond()))
-            .append("configVersion", 1)
-            .append("configTerm", writer.term())
-            .append("self", Boolean.TRUE)
-            .append("lastHeartbeatMessage", "");
+        List<Document> memberList = new ArrayList<>();
+        for (int i = 0; i < members.size(); i++) {
+            Document optime = appliedOpTime(i);
+            Document member = new Document("_id", i)
+                .append("name", members.host(i))
+                .append("health", members.isUp(i) ? 1.0 : 0.0)
+                .append("state", members.stateCode(i))
+                .append("stateStr", members.stateName(i))
+                .append("uptime", (int) uptime)
+                .append("optime", optime)
+                .append("optimeDate", wallOf(optime))
+                .append("lastAppliedWallTime", wallOf(optime))
+                .append("lastDurableWallTime", wallOf(optime))
+                .append("syncSourceHost", members.isPrimary(i) || members.primary() < 0 ? "" : members.host(members.primary()))
+                .append("syncSourceId", members.isPrimary(i) ? -1 : members.primary())
+                .append("infoMessage", "")
+                .append("configVersion", 1)
+                .append("configTerm", writer.term());
+            if (members.isPrimary(i)) {
+                member.append("electionTime", new BsonTimestamp(Instant.ofEpochSecond(started.getEpochSecond()), 1))
+                    .append("electionDate", Instant.ofEpochSecond(started.getEpochSecond()));
+            }
+            if (i == me) {
+                member.append("self", Boolean.TRUE);
+            }
+            member.append("lastHeartbeatMessage", "");
+            memberList.add(member);
+        }
+        int majorityCount = members.size() / 2 + 1;
         return new Document("set", replicaSetName)
             .append("date", Instant.now())
-            .append("myState", 1)
+            .append("myState", members.stateCode(me))
             .append("term", writer.term())
-            .append("syncSourceHost", "")
-            .append("syncSourceId", -1)
+            .append("syncSourceHost", members.isPrimary(me) || members.primary() < 0 ? "" : members.host(members.primary()))
+            .append("syncSourceId", members.isPrimary(me) ? -1 : members.primary())
             .append("heartbeatIntervalMillis", 2000L)
-            .append("majorityVoteCount", 1)
-            .append("writeMajorityCount", 1)
-            .append("votingMembersCount", 1)
-            .append("writableVotingMembersCount", 1)
+            .append("majorityVoteCount", majorityCount)
+            .append("writeMajorityCount", majorityCount)
+            .append("votingMembersCount", members.size())
+            .append("writableVotingMembersCount", members.size())
             .append("optimes", optimes)
-            .append("members", List.of(member))
+            .append("members", memberList)
             .append("ok", 1.0);
     }
 
@@ -358,12 +460,43 @@ final class ReplicaSetBackend extends MemoryBackend {
                 control.outage(millis);
             }
             case "noop" -> writer.noop(String.valueOf(query.getOrDefault("msg", "periodic noop")));
+            case "stepDown" -> control.stepDown(Boolean.TRUE.equals(query.get("force")));
+            case "killPrimary" -> {
+                if (members.primary() < 0) {
+                    throw new MongoServerError(10107, "NotWritablePrimary", "there is no primary to kill");
+                }
+                control.kill(members.primary());
+            }
+            case "kill" -> control.kill(memberArgument(query));
+            case "restart" -> control.restart(memberArgument(query));
+            case "pauseReplication" -> {
+                if (query.get("member") instanceof Number) {
+                    members.pause(memberArgument(query));
+                } else {
+                    for (int i = 0; i < members.size(); i++) {
+                        if (members.isPrimary(i) == false) {
+                            members.pause(i);
+                        }
+                    }
+                }
+            }
+            case "resumeReplication" -> {
+                for (int i = 0; i < members.size(); i++) {
+                    if (query.get("member") instanceof Number == false || i == memberArgument(query)) {
+                        members.resume(i);
+                    }
+                }
+            }
             case "status" -> {
             }
-            default -> throw new MongoServerError(2, "BadValue",
-                "mongoFollowTest: unknown action '" + action + "' (holdMajority, releaseMajority, outage, noop, status)");
+            default -> throw new MongoServerError(2, "BadValue", "mongoFollowTest: unknown action '" + action
+                + "' (holdMajority, releaseMajority, outage, noop, stepDown, killPrimary, kill, restart, pauseReplication,"
+                + " resumeReplication, status)");
         }
         return new Document("raw", writer.isRaw())
+            .append("primary", members.primary())
+            .append("term", writer.term())
+            .append("rollbacks", members.rollbacks())
             .append("majorityHeld", writer.isMajorityHeld())
             .append("majorityOpTime", writer.majorityOpTime())
             .append("appliedOpTime", writer.lastAppliedOpTime())
@@ -371,12 +504,19 @@ final class ReplicaSetBackend extends MemoryBackend {
             .append("ok", 1.0);
     }
 
+    private int memberArgument(Document query) {
+        if (!(query.get("member") instanceof Number)) {
+            throw new MongoServerError(2, "BadValue", "this action needs a member: {member: 0 to " + (members.size() - 1) + "}");
+        }
+        return ((Number) query.get("member")).intValue();
+    }
+
     // ---------------------------------------------------------------- local.oplog.rs
 
-    private Document oplogCommand(String cmd, Document query) {
+    private Document oplogCommand(String cmd, Document query, int me) {
         switch (cmd) {
             case "find":
-                return oplogCursors.find(query);
+                return oplogCursors.find(query, me, members.size() == 1 ? null : () -> members.applied(me));
             case "insert": {
                 List<?> documents = (List<?>) query.get("documents");
                 int n = 0;

@@ -3,6 +3,7 @@ package org.mongofollow.source;
 import com.mongodb.CursorType;
 import com.mongodb.MongoCommandException;
 import com.mongodb.ReadPreference;
+import com.mongodb.ServerAddress;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoCursor;
@@ -128,6 +129,7 @@ public final class OplogReader {
      * batch has read the range up to its last entry only; otherwise the whole range is read.
      */
     public Batch readRange(OplogPosition from, OplogPosition to, int maxOperations, long maxBytes) {
+        MemberView before = memberView();
         Bson filter = Filters.and(
             Filters.gt("ts", from.toBsonTimestamp()),
             Filters.lte("ts", to.toBsonTimestamp()),
@@ -136,7 +138,9 @@ public final class OplogReader {
         List<RawBsonDocument> entries = new ArrayList<>();
         long bytes = 0;
         boolean complete = true;
+        ServerAddress servedBy;
         try (MongoCursor<RawBsonDocument> cursor = oplog.find(filter).batchSize(Math.min(maxOperations, 1000)).limit(maxOperations).iterator()) {
+            servedBy = cursor.getServerAddress();
             while (cursor.hasNext()) {
                 RawBsonDocument entry = cursor.next();
                 long charged = charge(bytes, entry, entries.size());
@@ -154,8 +158,30 @@ public final class OplogReader {
         } finally {
             release(bytes);
         }
+        MemberView after = memberView();
+        requireOnePrimary(before, servedBy, after);
+        // only what this primary's majority commit point covers is committed; a range that a former primary's commit
+        // point allowed may reach past it (a new primary's commit point catches up after its first write)
+        OplogPosition committed = after.majority();
         OplogPosition scannedTo = complete ? to : position(entries.get(entries.size() - 1));
-        return new Batch(entries, scannedTo, null, bytes);
+        if (scannedTo.compareTo(committed) > 0) {
+            int keep = 0;
+            long keptBytes = 0;
+            while (keep < entries.size() && position(entries.get(keep)).compareTo(committed) <= 0) {
+                keptBytes += entries.get(keep).getByteBuffer().remaining();
+                keep++;
+            }
+            entries = new ArrayList<>(entries.subList(0, keep));
+            bytes = keptBytes;
+            scannedTo = committed;
+            if (scannedTo.compareTo(from) <= 0) {
+                throw new PrimaryChangedException(
+                    "the majority commit point of the primary [" + after.me() + "] is at " + committed + ", before the range ("
+                        + from + ", " + to + "] being read; reading again once it has caught up"
+                );
+            }
+        }
+        return new Batch(entries, scannedTo, committed, bytes);
     }
 
     /**
@@ -164,11 +190,13 @@ public final class OplogReader {
      * range up to the majority commit point seen before the wait has been read.
      */
     public Batch tail(OplogPosition from, int maxOperations, long maxBytes, long timeoutMillis, BooleanSupplier abandon) {
-        OplogPosition majorityBefore = majorityCommitPoint();
+        MemberView before = memberView();
+        OplogPosition majorityBefore = before.majority();
         Bson filter = Filters.and(Filters.gt("ts", from.toBsonTimestamp()), namespaceFilter());
         List<RawBsonDocument> entries = new ArrayList<>();
         long bytes = 0;
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        ServerAddress servedBy;
         try (
             MongoCursor<RawBsonDocument> cursor = oplog.find(filter)
                 .cursorType(CursorType.TailableAwait)
@@ -176,6 +204,8 @@ public final class OplogReader {
                 .batchSize(Math.min(maxOperations, 1000))
                 .iterator()
         ) {
+            servedBy = cursor.getServerAddress();
+            requireOnePrimary(before, servedBy, before);
             // Each getMore waits at most one slice, so a stopping task or node is never held for the whole timeout.
             // An empty getMore has seen every entry that was majority-committed before it started: when that point
             // is past `from`, the read returns, so the checkpoint of a quiet collection in a busy database moves on.
@@ -189,7 +219,11 @@ public final class OplogReader {
                     if (majorityBeforeSlice.compareTo(from) > 0) {
                         return new Batch(entries, majorityBeforeSlice, majorityBeforeSlice, 0);
                     }
-                    majorityBeforeSlice = majorityCommitPoint();
+                    // an empty getMore only says something of the commit point of the member the cursor is on: after a
+                    // stepdown the cursor lives on, on a secondary that may lag
+                    MemberView slice = memberView();
+                    requireOnePrimary(before, servedBy, slice);
+                    majorityBeforeSlice = slice.majority();
                     continue;
                 }
                 long charged = charge(bytes, entry, entries.size());
@@ -209,7 +243,9 @@ public final class OplogReader {
             OplogPosition scannedTo = majorityBefore.compareTo(from) > 0 ? majorityBefore : from;
             return new Batch(entries, scannedTo, majorityBefore, 0);
         }
-        OplogPosition majority = majorityCommitPoint();
+        MemberView view = memberView();
+        requireOnePrimary(before, servedBy, view);
+        OplogPosition majority = view.majority();
         // entries the majority has not confirmed yet are not applied; wait (within the timeout) until it has
         while (position(entries.get(0)).compareTo(majority) > 0 && System.nanoTime() - deadline < 0 && abandon.getAsBoolean() == false) {
             try {
@@ -218,7 +254,9 @@ public final class OplogReader {
                 Thread.currentThread().interrupt();
                 break;
             }
-            majority = majorityCommitPoint();
+            view = memberView();
+            requireOnePrimary(before, servedBy, view);
+            majority = view.majority();
         }
         List<RawBsonDocument> committed = new ArrayList<>(entries.size());
         long committedBytes = 0;
@@ -238,10 +276,20 @@ public final class OplogReader {
     }
 
     /**
-     * The newest majority-committed position: {@code hello}'s {@code lastWrite.majorityOpTime}, or
-     * {@code replSetGetStatus}'s {@code optimes.lastCommittedOpTime}.
+     * What one member says of itself in {@code hello}: its address ({@code me}), whether it is the writable primary and of
+     * which election ({@code electionId}, which names the term), and its majority commit point.
+     */
+    record MemberView(String me, boolean writablePrimary, @Nullable Object electionId, OplogPosition majority) {}
+
+    /**
+     * The newest majority-committed position as the primary knows it: {@code hello}'s {@code lastWrite.majorityOpTime},
+     * or {@code replSetGetStatus}'s {@code optimes.lastCommittedOpTime}.
      */
     public OplogPosition majorityCommitPoint() {
+        return memberView().majority();
+    }
+
+    MemberView memberView() {
         Document hello;
         try {
             hello = client.getDatabase("admin").runCommand(new Document("hello", 1), ReadPreference.primary());
@@ -255,16 +303,63 @@ public final class OplogReader {
         if (hello.get("setName") == null) {
             throw new NotAReplicaSetException();
         }
+        boolean writablePrimary = Boolean.TRUE.equals(hello.get("isWritablePrimary")) || Boolean.TRUE.equals(hello.get("ismaster"));
+        String me = hello.get("me") instanceof String m ? m : null;
+        OplogPosition majority;
         Object lastWrite = hello.get("lastWrite");
         if (lastWrite instanceof Document lw && lw.get("majorityOpTime") instanceof Document opTime && opTime.get("ts") instanceof BsonTimestamp ts) {
-            return OplogPosition.of(ts);
+            majority = OplogPosition.of(ts);
+        } else {
+            Document status = client.getDatabase("admin").runCommand(new Document("replSetGetStatus", 1), ReadPreference.primary());
+            Object optimes = status.get("optimes");
+            if (optimes instanceof Document o && o.get("lastCommittedOpTime") instanceof Document opTime && opTime.get("ts") instanceof BsonTimestamp ts) {
+                majority = OplogPosition.of(ts);
+            } else {
+                throw new IllegalStateException("the MongoDB server reports no majority commit point (replSetGetStatus has no optimes.lastCommittedOpTime)");
+            }
         }
-        Document status = client.getDatabase("admin").runCommand(new Document("replSetGetStatus", 1), ReadPreference.primary());
-        Object optimes = status.get("optimes");
-        if (optimes instanceof Document o && o.get("lastCommittedOpTime") instanceof Document opTime && opTime.get("ts") instanceof BsonTimestamp ts) {
-            return OplogPosition.of(ts);
+        return new MemberView(me, writablePrimary, hello.get("electionId"), majority);
+    }
+
+    /**
+     * A read's entries and the commit point they are held to must come from one member that was the writable primary of
+     * one term all along: then the entries are that member's oplog and, up to its commit point, the majority's. A primary
+     * never rolls back within its term, and a member's commit point is always in its own history. Anything else (a
+     * stepdown, an election, a driver that still sends reads to a former primary) fails the read, which is read again
+     * from the new primary.
+     */
+    static void requireOnePrimary(MemberView before, @Nullable ServerAddress servedBy, MemberView after) {
+        if (before.me() == null || servedBy == null) {
+            return; // a server that does not say who it is (not a real replica set member): nothing to compare
         }
-        throw new IllegalStateException("the MongoDB server reports no majority commit point (replSetGetStatus has no optimes.lastCommittedOpTime)");
+        boolean same = before.writablePrimary()
+            && after.writablePrimary()
+            && java.util.Objects.equals(before.electionId(), after.electionId())
+            && sameMember(before.me(), servedBy)
+            && before.me().equalsIgnoreCase(String.valueOf(after.me()));
+        if (same == false) {
+            throw new PrimaryChangedException(
+                "the primary changed during an oplog read (read from ["
+                    + servedBy
+                    + "], primary ["
+                    + (after.writablePrimary() ? after.me() : "none") + "]); reading again from the primary"
+            );
+        }
+    }
+
+    private static boolean sameMember(String me, ServerAddress servedBy) {
+        try {
+            return new ServerAddress(me).equals(servedBy);
+        } catch (IllegalArgumentException e) {
+            return me.equalsIgnoreCase(servedBy.toString());
+        }
+    }
+
+    /** A read that did not come from one primary of one term: retryable, the next read goes to the new primary. */
+    public static final class PrimaryChangedException extends IllegalStateException {
+        public PrimaryChangedException(String message) {
+            super(message);
+        }
     }
 
     /** The entry at {@code position}, or null when the oplog does not hold it. */

@@ -34,9 +34,12 @@ import java.util.Set;
 /** The one decision between a transient failure (retry with backoff) and a fatal one (stop, explained). */
 public final class FollowFailures {
 
-    /** Server error codes worth retrying: the replica set is electing, stepping down, shutting down or busy. */
+    /**
+     * Server error codes worth retrying: the replica set is electing, stepping down, shutting down or busy, or a
+     * rollback killed the read's cursor (CursorNotFound 43, QueryPlanKilled 175, CursorKilled 237).
+     */
     private static final Set<Integer> RETRYABLE_MONGO_CODES = Set.of(
-        6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 50, 112, 117
+        6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 50, 112, 117, 43, 175, 237
     );
 
     /** CappedPositionLost: the oplog no longer holds the position the read started from. */
@@ -48,6 +51,9 @@ public final class FollowFailures {
         Throwable cause = ExceptionsHelper.unwrapCause(e);
         if (cause instanceof FollowFatalException) {
             return false;
+        }
+        if (cause instanceof org.mongofollow.source.OplogReader.PrimaryChangedException) {
+            return true; // an election during a read: read again from the new primary
         }
         if (cause instanceof MongoSocketException || cause instanceof MongoTimeoutException || cause instanceof MongoNotPrimaryException
             || cause instanceof MongoNodeIsRecoveringException || cause instanceof MongoWriteConcernException) {

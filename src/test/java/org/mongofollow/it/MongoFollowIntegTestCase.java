@@ -53,10 +53,24 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
     protected static EmbeddedMongo mongo;
     protected static MongoClient mongoClient;
 
+    /** How many members the suite's embedded replica set has (1 without this annotation). */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.TYPE)
+    protected @interface MongoReplicaSet {
+        int members();
+    }
+
     @BeforeClass
     public static void startMongo() {
-        mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(200));
-        mongoClient = MongoClients.create(mongo.connectionString());
+        MongoReplicaSet replicaSet = getTestClass().getAnnotation(MongoReplicaSet.class);
+        int members = replicaSet == null ? 1 : replicaSet.members();
+        mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(200).members(members));
+        mongoClient = MongoClients.create(
+            com.mongodb.MongoClientSettings.builder()
+                .applyConnectionString(new com.mongodb.ConnectionString(mongo.connectionString()))
+                .applyToServerSettings(b -> b.heartbeatFrequency(500, TimeUnit.MILLISECONDS))
+                .build()
+        );
     }
 
     @AfterClass

@@ -37,6 +37,22 @@ final class RandomWorkload {
         }
     }
 
+    /**
+     * Runs {@code operations} steps, going on past steps that MongoDB failed (an election in progress, a member killed);
+     * returns how many failed. A failed step may or may not have been applied: compare with what MongoDB holds.
+     */
+    int runThroughFailures(int operations) {
+        int failed = 0;
+        for (int i = 0; i < operations; i++) {
+            try {
+                step();
+            } catch (com.mongodb.MongoException e) {
+                failed++;
+            }
+        }
+        return failed;
+    }
+
     private void step() {
         BsonInt32 id = new BsonInt32(random.nextInt(idSpace));
         int kind = random.nextInt(100);
