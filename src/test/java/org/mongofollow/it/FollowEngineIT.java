@@ -154,15 +154,4 @@ public class FollowEngineIT extends MongoFollowIntegTestCase {
         workload.run(500);
         assertConverges("restarted", items);
     }
-
-    /** The name of the node whose persistent task follows the given shard. */
-    private String nodeRunningShardTask(String index, int shard) {
-        var state = clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState();
-        var tasks = state.metadata().<org.elasticsearch.persistent.PersistentTasksCustomMetadata>custom(
-            org.elasticsearch.persistent.PersistentTasksCustomMetadata.TYPE
-        );
-        String uuid = state.metadata().index(index).getIndexUUID();
-        var task = tasks.getTask(org.mongofollow.task.ShardFollowTask.taskId(uuid, shard));
-        return state.nodes().get(task.getExecutorNode()).getName();
-    }
 }

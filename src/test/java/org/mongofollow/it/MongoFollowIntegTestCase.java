@@ -199,7 +199,13 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
                         diff.put(id, "extra document " + actual.get(id));
                     }
                 }
-                fail(diff.size() + " documents differ, e.g. " + diff.entrySet().stream().limit(3).toList() + "; follow stats: " + call("GET", "/" + index + "/_mongo_follow/_stats"));
+                String stats;
+                try {
+                    stats = String.valueOf(call("GET", "/" + index + "/_mongo_follow/_stats"));
+                } catch (IOException e) {
+                    stats = "unavailable (" + e + ")"; // e.g. the test's REST client still names nodes that were replaced
+                }
+                fail(diff.size() + " documents differ, e.g. " + diff.entrySet().stream().limit(3).toList() + "; follow stats: " + stats);
             }
             assertThat(actual.size(), equalTo(expected.size()));
         }, 60, TimeUnit.SECONDS);
@@ -229,5 +235,16 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
 
     protected static String infoStatus(String index) throws IOException {
         return (String) followerInfo(index).get("status");
+    }
+
+    /** The name of the node whose persistent task follows the given shard. */
+    protected String nodeRunningShardTask(String index, int shard) {
+        var state = clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState();
+        var tasks = state.metadata().<org.elasticsearch.persistent.PersistentTasksCustomMetadata>custom(
+            org.elasticsearch.persistent.PersistentTasksCustomMetadata.TYPE
+        );
+        String uuid = state.metadata().index(index).getIndexUUID();
+        var task = tasks.getTask(org.mongofollow.task.ShardFollowTask.taskId(uuid, shard));
+        return state.nodes().get(task.getExecutorNode()).getName();
     }
 }
