@@ -318,6 +318,22 @@ public final class EmbeddedMongo implements AutoCloseable {
         backend.members().resume(member);
     }
 
+    /** Every secondary stops replicating: what the primary writes from now on is not majority-committed. */
+    public void pauseSecondaries() {
+        for (int member = 0; member < memberCount(); member++) {
+            if (member != primary()) {
+                pauseReplication(member);
+            }
+        }
+    }
+
+    /** Every member that is up catches up at once. */
+    public void resumeAllReplication() {
+        for (int member = 0; member < memberCount(); member++) {
+            resumeReplication(member);
+        }
+    }
+
     /** The majority commit point as {@code replSetGetStatus} reports it. */
     public org.bson.BsonTimestamp majorityCommitPoint() {
         return toDriver((de.bwaldvogel.mongo.bson.BsonTimestamp) backend.writer().majorityOpTime().get("ts"));

@@ -145,18 +145,10 @@ public class RandomFaultsIT extends MongoFollowIntegTestCase {
             case MONGO_STEP_DOWN -> mongo.stepDown(false);
             case MONGO_PRIMARY_KILLED -> {
                 int primary = mongo.primary();
-                for (int member = 0; member < mongo.memberCount(); member++) {
-                    if (member != primary) {
-                        mongo.pauseReplication(member);
-                    }
-                }
+                mongo.pauseSecondaries();
                 Thread.sleep(300); // the workload writes what only the primary gets
                 mongo.killMember(primary);
-                for (int member = 0; member < mongo.memberCount(); member++) {
-                    if (member != primary) {
-                        mongo.resumeReplication(member);
-                    }
-                }
+                mongo.resumeAllReplication();
                 Thread.sleep(200);
                 mongo.restartMember(primary);
             }

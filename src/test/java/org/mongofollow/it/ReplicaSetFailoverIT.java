@@ -73,11 +73,7 @@ public class ReplicaSetFailoverIT extends MongoFollowIntegTestCase {
                     mongo.resumeReplication(primary);
                 }
                 case PRIMARY_KILLED_WITH_UNCONFIRMED_WRITES -> {
-                    for (int member = 0; member < mongo.memberCount(); member++) {
-                        if (member != primary) {
-                            mongo.pauseReplication(member);
-                        }
-                    }
+                    mongo.pauseSecondaries();
                     // writes only the primary gets: the follow must not apply them (they are not majority-committed)
                     for (int i = 0; i < 10; i++) {
                         items.insertOne(new BsonDocument("_id", new BsonInt32(nextUnconfirmedId++)).append("fate", new BsonString("rolled back")));
@@ -86,11 +82,7 @@ public class ReplicaSetFailoverIT extends MongoFollowIntegTestCase {
                     failedSteps += workload.runThroughFailures(20);
                     Thread.sleep(300); // the follow's tail sees them and waits for the majority
                     mongo.killMember(primary);
-                    for (int member = 0; member < mongo.memberCount(); member++) {
-                        if (member != primary) {
-                            mongo.resumeReplication(member);
-                        }
-                    }
+                    mongo.resumeAllReplication();
                     mongo.restartMember(primary);
                 }
                 case SECONDARY_KILLED -> {
