@@ -151,6 +151,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     ) {
         ShardFollowNodeTask.Services services = new ShardFollowNodeTask.Services(
             client,
+            clusterService,
             threadPool,
             threadPool.executor(THREAD_POOL),
             mongoClients,

@@ -16,7 +16,12 @@ public record OplogPosition(long value) implements Comparable<OplogPosition> {
 
     public OplogPosition {
         if (value < 0) {
-            throw new IllegalArgumentException("oplog position must not be negative, got [" + value + "]");
+            throw new IllegalArgumentException(
+                "oplog time ["
+                    + Integer.toUnsignedLong((int) (value >>> 32))
+                    + "] is at or after 2038-01-19T03:14:08Z: such positions do not fit an Elasticsearch document version"
+                    + " (signed 64 bits) and are not supported yet"
+            );
         }
     }
 

@@ -62,6 +62,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     /** What the task needs from the node. */
     public record Services(
         Client client,
+        org.elasticsearch.cluster.service.ClusterService clusterService,
         ThreadPool threadPool,
         Executor executor,
         MongoClientService mongoClients,
@@ -75,6 +76,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     ) {}
 
     private static final int DROP_PAGE_SIZE = 1000;
+    /** How often a drop that waits for a copy to end checks whether its task stopped. */
+    private static final TimeValue COPY_WAIT_CHECK = TimeValue.timeValueSeconds(30);
     private static final TimeValue DROP_SCROLL_KEEP_ALIVE = TimeValue.timeValueMinutes(1);
 
     private final ShardFollowTask params;
@@ -477,6 +480,39 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
          * the drop, each with the drop's position as version, so the tombstones keep older replays out.
          */
         private void emptyShard(long dropVersion, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
+            if (copyWritingBefore(services.clusterService().state(), dropVersion)) {
+                // a batch the copy read before the drop and writes after this sweep would survive it: the sweep waits
+                // until the copy has written its last batch (after the drop, its reads of the collection find nothing)
+                logger.info("[{}][{}] the drop at {} waits for the copy to end", params.index(), params.shard(), new OplogPosition(dropVersion));
+                org.elasticsearch.cluster.ClusterStateObserver.waitForState(
+                    services.clusterService(),
+                    services.threadPool().getThreadContext(),
+                    new org.elasticsearch.cluster.ClusterStateObserver.Listener() {
+                        @Override
+                        public void onNewClusterState(org.elasticsearch.cluster.ClusterState state) {
+                            execute(onFailure, () -> emptyShard(dropVersion, onSuccess, onFailure));
+                        }
+
+                        @Override
+                        public void onClusterServiceClose() {
+                            onFailure.accept(new org.elasticsearch.node.NodeClosedException(services.clusterService().localNode()));
+                        }
+
+                        @Override
+                        public void onTimeout(TimeValue timeout) {
+                            if (isStopped()) {
+                                onFailure.accept(new org.elasticsearch.tasks.TaskCancelledException("the follow of the shard stopped"));
+                            } else {
+                                execute(onFailure, () -> emptyShard(dropVersion, onSuccess, onFailure));
+                            }
+                        }
+                    },
+                    state -> copyWritingBefore(state, dropVersion) == false,
+                    COPY_WAIT_CHECK,
+                    logger
+                );
+                return;
+            }
             Client client = asUser;
             client.admin().indices().prepareRefresh(shardId.getIndexName()).execute(ActionListener.wrap(refreshed -> {
                 client.prepareSearch(shardId.getIndexName())
@@ -487,6 +523,20 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     .setScroll(DROP_SCROLL_KEEP_ALIVE)
                     .execute(ActionListener.wrap(page -> deletePage(page, dropVersion, onSuccess, onFailure), onFailure));
             }, onFailure));
+        }
+
+        /**
+         * Whether a copy (initial or resync) that started before the drop at {@code dropVersion} is still writing: the
+         * batches it read before the drop carry its t0, below the drop, and must be written before the sweep.
+         */
+        private boolean copyWritingBefore(org.elasticsearch.cluster.ClusterState state, long dropVersion) {
+            IndexMetadata index = state.metadata().index(shardId.getIndex());
+            org.mongofollow.metadata.FollowMetadata follow = index == null ? null : org.mongofollow.metadata.FollowMetadata.of(index);
+            org.mongofollow.metadata.CopyState copy = follow == null ? null : follow.copy();
+            return copy != null
+                && copy.state() == org.mongofollow.metadata.CopyState.State.RUNNING
+                && copy.failure() == null
+                && copy.t0().value() < dropVersion;
         }
 
         private void deletePage(SearchResponse page, long dropVersion, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {

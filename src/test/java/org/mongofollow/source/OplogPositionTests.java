@@ -25,6 +25,12 @@ public class OplogPositionTests {
         assertTrue(p.value() > 0);
         // positions are Elasticsearch external versions, which are never negative: seconds past 2^31 are refused
         assertThrows(IllegalArgumentException.class, () -> OplogPosition.of(-1, 0));
+        // an oplog timestamp of 2038-01-19T03:14:08Z or later is refused with an explanation, never made a negative version
+        IllegalArgumentException in2038 = assertThrows(
+            IllegalArgumentException.class,
+            () -> OplogPosition.of(new org.bson.BsonTimestamp((int) (1L << 31), 1))
+        );
+        assertTrue(in2038.getMessage(), in2038.getMessage().contains("[2147483648] is at or after 2038-01-19T03:14:08Z"));
     }
 
     @Test
