@@ -28,8 +28,8 @@ import static org.junit.Assert.fail;
 
 /**
  * Heap-sized adversaries against the real distribution, whose test node runs with a 512 MB heap (the mongo_follow
- * breaker at its default 20%): large transactions split over many shards, and a hot 1 MB document updated two thousand
- * times. The node stays up and every follow ends exact.
+ * breaker at its default 20%): large transactions split over many shards, a backlog of large documents into 64 shards,
+ * and a hot 1 MB document updated two thousand times. The node stays up and every follow ends exact.
  */
 public class MemoryAdversaryDistributionIT {
 
@@ -85,6 +85,28 @@ public class MemoryAdversaryDistributionIT {
         assertEquals(1, ((Number) ((Map<?, ?>) ((Map<?, ?>) found.get("hits")).get("total")).get("value")).intValue());
         Map<String, Object> doc = json(call("GET", "/adversary-txn/_doc/211", null));
         assertEquals(PAD, ((Map<?, ?>) doc.get("_source")).get("pad"));
+    }
+
+    /**
+     * Many shards: a backlog of 200 documents of 256 KB (50 MB of oplog, half the breaker's limit) followed into 64
+     * shards at once, each shard task with the default budgets (12 reads of up to 32 MB outstanding): the node's breaker
+     * and its one shared read keep it within the heap.
+     */
+    @Test
+    public void aBacklogOfLargeDocumentsIntoManyShards() throws Exception {
+        MongoCollection<Document> wide = mongo.getDatabase("adversary").getCollection("wide");
+        mongo.getDatabase("adversary").createCollection("wide");
+        follow("adversary-wide", "wide", 64);
+        call("POST", "/adversary-wide/_mongo_follow/_pause", null);
+        String quarter = PAD.substring(0, PAD.length() / 4);
+        for (int i = 0; i < 200; i++) {
+            wide.insertOne(new Document("_id", i).append("n", i).append("pad", quarter));
+        }
+        call("POST", "/adversary-wide/_mongo_follow/_resume", null);
+        waitFor("adversary-wide", "200 documents", () -> count("adversary-wide") == 200);
+        assertNodeUp();
+        Map<String, Object> doc = json(call("GET", "/adversary-wide/_doc/137", null));
+        assertEquals(quarter, ((Map<?, ?>) doc.get("_source")).get("pad"));
     }
 
     /** A 1 MB document updated two thousand times (small $set each): the primary combines them, the node stays up. */
