@@ -7,6 +7,7 @@ import org.apache.logging.log4j.Logger;
 import org.bson.RawBsonDocument;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.breaker.CircuitBreakingException;
+import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.core.Nullable;
 
 import java.util.ArrayList;
@@ -501,6 +502,21 @@ public final class OplogFeed {
             RawBsonDocument found = reader[0].entryAt(position);
             if (found != null) {
                 long size = found.getByteBuffer().remaining();
+                if (breaker.getLimit() >= 0 && chainBytes[0] + size > breaker.getLimit()) {
+                    throw new TransactionChains.TooLargeException(
+                        "the transaction with the oplog entry at "
+                            + position
+                            + " has more than "
+                            + ByteSizeValue.ofBytes(chainBytes[0] + size)
+                            + " of earlier oplog entries, more than the node's memory budget for follows ["
+                            + breaker.getName()
+                            + "] of "
+                            + ByteSizeValue.ofBytes(breaker.getLimit())
+                            + " can ever hold: raise breaker."
+                            + breaker.getName()
+                            + ".limit, then _pause and _resume the follow"
+                    );
+                }
                 breaker.addEstimateBytesAndMaybeBreak(size, "transaction chain");
                 chainBytes[0] += size;
             }

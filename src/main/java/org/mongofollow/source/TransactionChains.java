@@ -30,6 +30,16 @@ public final class TransactionChains {
         }
     }
 
+    /**
+     * A transaction whose earlier entries alone are larger than the node's whole memory budget for follows: it can never
+     * be decoded under that budget, so the follow stops with this explanation instead of retrying for ever.
+     */
+    public static final class TooLargeException extends RuntimeException {
+        public TooLargeException(String message) {
+            super(message);
+        }
+    }
+
     private TransactionChains() {}
 
     /**

@@ -348,8 +348,9 @@ public class OplogFeedTests {
 
     /**
      * A transaction of three entries (the first two {@code partialTxn}): its earlier entries, looked up while its commit
-     * is decoded, are charged to the breaker. A chain that does not fit fails the read retryably and leaves nothing
-     * charged; under a larger limit the same read decodes the whole transaction.
+     * is decoded, are charged to the breaker. A chain that does not fit the breaker's free room fails the read retryably
+     * and leaves nothing charged; one larger than the breaker's whole limit fails it with an explanation that is not
+     * retried; under a larger limit the same read decodes the whole transaction.
      */
     @Test
     public void aTransactionChainIsChargedWhileItIsDecoded() {
@@ -373,15 +374,31 @@ public class OplogFeedTests {
             rawClient.getDatabase("local").getCollection("oplog.rs", org.bson.BsonDocument.class).insertMany(chain);
             OplogPosition commit = OplogPosition.of(2000, 3);
 
-            CircuitBreaker small = breaker(ByteSizeValue.ofKb(32));
-            OplogFeed feed = new OplogFeed(() -> rawClient, 64 << 20, small);
+            // the chain fits the breaker's limit but not its free room now: a retryable breaker exception
+            CircuitBreaker busy = breaker(ByteSizeValue.ofKb(100));
+            busy.addWithoutBreaking(70 << 10);
+            OplogFeed feed = new OplogFeed(() -> rawClient, 64 << 20, busy);
             feed.subscribe(A);
             CircuitBreakingException e = org.junit.Assert.assertThrows(
                 CircuitBreakingException.class,
                 () -> readThrough(feed, A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0)
             );
             assertTrue(e.getMessage(), e.getMessage().contains("transaction chain"));
+            assertTrue(org.mongofollow.task.FollowFailures.shouldRetry(e));
             assertTrue(feed.unsubscribe(A));
+            assertEquals("nothing of the chain left charged", 70 << 10, busy.getUsed());
+
+            // a chain larger than the whole limit can never fit: an explained error that is not retried
+            CircuitBreaker small = breaker(ByteSizeValue.ofKb(32));
+            OplogFeed tooSmall = new OplogFeed(() -> rawClient, 64 << 20, small);
+            tooSmall.subscribe(A);
+            TransactionChains.TooLargeException tooLarge = org.junit.Assert.assertThrows(
+                TransactionChains.TooLargeException.class,
+                () -> readThrough(tooSmall, A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0)
+            );
+            assertTrue(tooLarge.getMessage(), tooLarge.getMessage().contains("raise breaker." + FollowBreaker.NAME + ".limit"));
+            assertFalse(org.mongofollow.task.FollowFailures.shouldRetry(tooLarge));
+            assertTrue(tooSmall.unsubscribe(A));
             assertEquals("nothing left charged", 0, small.getUsed());
 
             CircuitBreaker large = breaker(ByteSizeValue.ofMb(1));
