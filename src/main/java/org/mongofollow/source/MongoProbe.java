@@ -24,7 +24,7 @@ public final class MongoProbe {
         // must not leave a client behind that monitors that endpoint for the life of the node
         try (MongoClient client = clients.newClient(endpoint)) {
             return new OplogReader(client, database, collection).majorityCommitPoint();
-        } catch (OplogReader.NotAReplicaSetException e) {
+        } catch (OplogReader.NotAReplicaSetException | OplogReader.NotThePrimaryException e) {
             throw new IllegalArgumentException("MongoDB at [" + where + "] cannot be followed: " + e.getMessage());
         } catch (MongoTimeoutException e) {
             throw new ElasticsearchStatusException(

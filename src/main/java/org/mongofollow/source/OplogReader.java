@@ -305,6 +305,9 @@ public final class OplogReader {
         }
         boolean writablePrimary = Boolean.TRUE.equals(hello.get("isWritablePrimary")) || Boolean.TRUE.equals(hello.get("ismaster"));
         String me = hello.get("me") instanceof String m ? m : null;
+        if (writablePrimary == false && client.getClusterDescription().getConnectionMode() == com.mongodb.connection.ClusterConnectionMode.SINGLE) {
+            throw new NotThePrimaryException(me);
+        }
         OplogPosition majority;
         Object lastWrite = hello.get("lastWrite");
         if (lastWrite instanceof Document lw && lw.get("majorityOpTime") instanceof Document opTime && opTime.get("ts") instanceof BsonTimestamp ts) {
@@ -352,6 +355,22 @@ public final class OplogReader {
             return new ServerAddress(me).equals(servedBy);
         } catch (IllegalArgumentException e) {
             return me.equalsIgnoreCase(servedBy.toString());
+        }
+    }
+
+    /**
+     * The connection goes straight to one member that is not the primary: a follow reads the primary's oplog, and a
+     * direct connection cannot follow elections. Not retryable: the connection string must change.
+     */
+    public static final class NotThePrimaryException extends IllegalStateException {
+        public NotThePrimaryException(String member) {
+            super(
+                "the follow's connection goes straight to ["
+                    + member
+                    + "] (directConnection=true, or one host without replicaSet), which is not the replica set's primary: a follow"
+                    + " reads the primary's oplog; name the replica set in the connection string (replicaSet=NAME) so that the driver"
+                    + " finds the primary and follows elections"
+            );
         }
     }
 

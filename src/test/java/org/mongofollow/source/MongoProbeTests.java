@@ -29,6 +29,22 @@ public class MongoProbeTests {
         }
     }
 
+    /** A connection straight to a secondary (directConnection=true) cannot follow the primary's oplog: a clear 400. */
+    @Test
+    public void aDirectConnectionToASecondaryIsA400() {
+        try (
+            EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().members(3).noopIntervalMillis(0));
+            MongoClientService clients = new MongoClientService(Settings.EMPTY)
+        ) {
+            String uri = "mongodb://127.0.0.1:" + mongo.memberPort(1) + "/?directConnection=true";
+            IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> MongoProbe.majorityCommitPoint(clients, MongoEndpoint.connection(uri), "shop", "orders")
+            );
+            assertTrue(e.getMessage(), e.getMessage().startsWith("MongoDB at [" + uri + "] cannot be followed: the follow's connection goes straight to"));
+        }
+    }
+
     /**
      * A standalone server has no oplog: a clear 400. The stock mongo-java-server answers like a standalone
      * server older than MongoDB 4.4.2, which does not know {@code hello} (only {@code isMaster}).

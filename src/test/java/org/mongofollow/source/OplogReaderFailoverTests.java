@@ -128,6 +128,23 @@ public class OplogReaderFailoverTests {
     }
 
     @Test
+    public void aDirectConnectionToASecondaryIsRefusedWithAnExplanation() {
+        coll.insertOne(new Document("_id", 0));
+        int secondary = (mongo.primary() + 1) % mongo.memberCount();
+        try (MongoClient direct = MongoClients.create("mongodb://127.0.0.1:" + mongo.memberPort(secondary) + "/?directConnection=true")) {
+            OplogReader reader = new OplogReader(direct, "fo", "c");
+            OplogReader.NotThePrimaryException e = org.junit.Assert.assertThrows(OplogReader.NotThePrimaryException.class, reader::majorityCommitPoint);
+            assertTrue(e.getMessage(), e.getMessage().contains("[127.0.0.1:" + mongo.memberPort(secondary) + "]"));
+            assertTrue(e.getMessage(), e.getMessage().contains("replicaSet=NAME"));
+            assertFalse(FollowFailures.shouldRetry(e));
+        }
+        // a direct connection to the primary reads as before
+        try (MongoClient direct = MongoClients.create("mongodb://127.0.0.1:" + mongo.memberPort(mongo.primary()) + "/?directConnection=true")) {
+            assertEquals(mongo.majorityCommitPoint(), new OplogReader(direct, "fo", "c").majorityCommitPoint().toBsonTimestamp());
+        }
+    }
+
+    @Test
     public void entriesTheMajorityNeverHadAreNeverReturned() throws Exception {
         coll.insertOne(new Document("_id", 0));
         OplogPosition from = OplogPosition.of(mongo.lastAppliedOpTime());
