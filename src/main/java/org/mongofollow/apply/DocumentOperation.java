@@ -100,6 +100,21 @@ public record DocumentOperation(
         return document;
     }
 
+    /**
+     * What this operation holds beyond the oplog entry it was decoded from: its overhead and id, and its payload when
+     * that is a copy of its own ({@link #ownBytes}) rather than a slice of the entry.
+     */
+    public long heldBeyondEntryBytes() {
+        long held = sizeInBytes;
+        if (payload instanceof RawBsonDocument raw) {
+            java.nio.ByteBuffer bytes = raw.getByteBuffer().asNIO();
+            if (bytes.hasArray() && bytes.array().length > bytes.remaining()) {
+                held -= bytes.remaining(); // a slice of the entry: its bytes are the entry's
+            }
+        }
+        return Math.max(OVERHEAD_BYTES, held);
+    }
+
     /** How much larger than twice a slice its entry may be before the slice is copied out. */
     static final int SLICE_SLACK_BYTES = 4096;
 

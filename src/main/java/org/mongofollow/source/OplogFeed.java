@@ -87,10 +87,18 @@ public final class OplogFeed {
         List<RawBsonDocument> entries,
         long bytes,
         Set<String> namespaces,
-        Map<String, List<DecodedEntry>> decoded
+        Map<String, List<DecodedEntry>> decoded,
+        /** what its decoded forms hold beyond the entries, charged while it is in the window (under the feed's lock) */
+        java.util.concurrent.atomic.AtomicLong decodedBytes,
+        java.util.concurrent.atomic.AtomicBoolean inWindow
     ) {
         boolean covers(long position) {
             return from <= position && position < to;
+        }
+
+        /** What the window holds for this segment: its entries and their decoded forms. */
+        long heldBytes() {
+            return bytes + decodedBytes.get();
         }
     }
 
@@ -388,7 +396,9 @@ public final class OplogFeed {
             entries,
             batch.bytes(),
             namespaces,
-            new java.util.concurrent.ConcurrentHashMap<>()
+            new java.util.concurrent.ConcurrentHashMap<>(),
+            new java.util.concurrent.atomic.AtomicLong(),
+            new java.util.concurrent.atomic.AtomicBoolean()
         );
     }
 
@@ -407,10 +417,46 @@ public final class OplogFeed {
     }
 
     private void dropWindow() {
+        for (List<Segment> atStart : window.values()) {
+            atStart.forEach(segment -> segment.inWindow.set(false));
+        }
         window.clear();
         breaker.addWithoutBreaking(-windowBytes);
         windowBytes = 0;
         segments = 0;
+    }
+
+    /** Takes a segment out of the window's accounting (the caller removes it from the window). Under the lock. */
+    private void leaveWindow(Segment segment) {
+        segment.inWindow.set(false);
+        long held = segment.heldBytes();
+        windowBytes -= held;
+        breaker.addWithoutBreaking(-held);
+        segments--;
+    }
+
+    /**
+     * Charges the decoded form of a segment's entries for a namespace, if the segment is in the window (a segment served
+     * straight from a read is let go after it). Only what the decoded form holds beyond the entries counts: an operation's
+     * own bytes (a copied part of an applyOps entry) and its overhead.
+     */
+    private void chargeDecoded(Segment segment, List<DecodedEntry> decoded) {
+        long held = 0;
+        for (DecodedEntry entry : decoded) {
+            if (entry != null && entry.operations() != null) {
+                for (org.mongofollow.apply.DocumentOperation operation : entry.operations()) {
+                    held += operation.heldBeyondEntryBytes();
+                }
+            }
+        }
+        synchronized (this) {
+            if (segment.inWindow.get()) {
+                segment.decodedBytes.addAndGet(held);
+                windowBytes += held;
+                breaker.addWithoutBreaking(held);
+                trimWindow();
+            }
+        }
     }
 
     private void store(Segment segment) {
@@ -421,9 +467,7 @@ public final class OplogFeed {
             atStart.removeIf(old -> {
                 boolean contained = old.to <= segment.to && segment.namespaces.containsAll(old.namespaces);
                 if (contained) {
-                    windowBytes -= old.bytes;
-                    breaker.addWithoutBreaking(-old.bytes);
-                    segments--;
+                    leaveWindow(old);
                 }
                 return contained;
             });
@@ -432,17 +476,21 @@ public final class OplogFeed {
             }
         }
         window.computeIfAbsent(segment.from, k -> new ArrayList<>()).add(segment);
-        windowBytes += segment.bytes;
-        breaker.addWithoutBreaking(segment.bytes);
+        segment.inWindow.set(true);
+        windowBytes += segment.heldBytes();
+        breaker.addWithoutBreaking(segment.heldBytes());
         segments++;
+        trimWindow();
+    }
+
+    /** Lets the oldest segments go while the window is over its limits. Under the lock. */
+    private void trimWindow() {
         long maxBytes = windowLimit();
         // one segment may stay over window_size (a read larger than the window is served to the readers waiting for it),
         // never over the breaker's share: the caller serves the segment it read either way
         while ((windowBytes > maxBytes || segments > MAX_WINDOW_SEGMENTS) && (segments > 1 || windowBytes > breakerShare())) {
             for (Segment oldest : window.pollFirstEntry().getValue()) {
-                windowBytes -= oldest.bytes;
-                breaker.addWithoutBreaking(-oldest.bytes);
-                segments--;
+                leaveWindow(oldest);
             }
         }
     }
@@ -457,7 +505,15 @@ public final class OplogFeed {
         long maxBytes,
         boolean fromMongo
     ) {
-        List<DecodedEntry> decodedSegment = segment.decoded.computeIfAbsent(namespace, ns -> decode(segment, ns));
+        List<DecodedEntry> decodedSegment = segment.decoded.get(namespace);
+        if (decodedSegment == null) {
+            List<DecodedEntry> fresh = decode(segment, namespace);
+            decodedSegment = segment.decoded.putIfAbsent(namespace, fresh);
+            if (decodedSegment == null) {
+                decodedSegment = fresh;
+                chargeDecoded(segment, fresh);
+            }
+        }
         long end = to == null ? segment.to : Math.min(to.value(), segment.to);
         int i = firstAfter(segment.positions, start);
         List<RawBsonDocument> entries = new ArrayList<>();

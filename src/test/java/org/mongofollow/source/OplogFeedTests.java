@@ -407,6 +407,11 @@ public class OplogFeedTests {
             OplogFeed.Read read = readThrough(roomy, A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0);
             assertEquals(60, read.decoded().get(0).operations().size());
             assertEquals("the window only, once decoded", roomy.stats().windowBytes(), large.getUsed());
+            // the window holds the commit entry (about 20 KB) and its decoded form: 60 operations, each a copy of its
+            // own 1 KB document, counted too
+            assertTrue(roomy.stats().toString(), roomy.stats().windowBytes() > 60 * 1000 + 20 * 1000);
+            assertTrue(roomy.unsubscribe(A));
+            assertEquals("nothing left charged once the window went", 0, large.getUsed());
         }
     }
 
