@@ -505,15 +505,12 @@ public final class OplogFeed {
         long maxBytes,
         boolean fromMongo
     ) {
-        List<DecodedEntry> decodedSegment = segment.decoded.get(namespace);
-        if (decodedSegment == null) {
-            List<DecodedEntry> fresh = decode(segment, namespace);
-            decodedSegment = segment.decoded.putIfAbsent(namespace, fresh);
-            if (decodedSegment == null) {
-                decodedSegment = fresh;
-                chargeDecoded(segment, fresh);
-            }
-        }
+        // decoded once per segment and namespace: readers asking at the same time wait for the one decode
+        List<DecodedEntry> decodedSegment = segment.decoded.computeIfAbsent(namespace, ns -> {
+            List<DecodedEntry> fresh = decode(segment, ns);
+            chargeDecoded(segment, fresh);
+            return fresh;
+        });
         long end = to == null ? segment.to : Math.min(to.value(), segment.to);
         int i = firstAfter(segment.positions, start);
         List<RawBsonDocument> entries = new ArrayList<>();
