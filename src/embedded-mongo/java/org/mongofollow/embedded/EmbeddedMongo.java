@@ -320,18 +320,15 @@ public final class EmbeddedMongo implements AutoCloseable {
 
     /** Every secondary stops replicating: what the primary writes from now on is not majority-committed. */
     public void pauseSecondaries() {
-        for (int member = 0; member < memberCount(); member++) {
-            if (member != primary()) {
-                pauseReplication(member);
-            }
-        }
+        backend.writer().locked(() -> {
+            backend.members().pauseSecondaries();
+            return null;
+        });
     }
 
     /** Every member that is up catches up at once. */
     public void resumeAllReplication() {
-        for (int member = 0; member < memberCount(); member++) {
-            resumeReplication(member);
-        }
+        backend.members().resumeAll();
     }
 
     /** The majority commit point as {@code replSetGetStatus} reports it. */

@@ -469,22 +469,19 @@ final class ReplicaSetBackend extends MemoryBackend {
             }
             case "kill" -> control.kill(memberArgument(query));
             case "restart" -> control.restart(memberArgument(query));
-            case "pauseReplication" -> {
+            case "pauseReplication" -> writer.locked(() -> {
                 if (query.get("member") instanceof Number) {
                     members.pause(memberArgument(query));
                 } else {
-                    for (int i = 0; i < members.size(); i++) {
-                        if (members.isPrimary(i) == false) {
-                            members.pause(i);
-                        }
-                    }
+                    members.pauseSecondaries();
                 }
-            }
+                return null;
+            });
             case "resumeReplication" -> {
-                for (int i = 0; i < members.size(); i++) {
-                    if (query.get("member") instanceof Number == false || i == memberArgument(query)) {
-                        members.resume(i);
-                    }
+                if (query.get("member") instanceof Number) {
+                    members.resume(memberArgument(query));
+                } else {
+                    members.resumeAll();
                 }
             }
             case "status" -> {

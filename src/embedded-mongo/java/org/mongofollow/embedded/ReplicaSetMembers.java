@@ -156,6 +156,22 @@ final class ReplicaSetMembers {
         }
     }
 
+    /** Pauses every secondary: what the primary writes from now on is not majority-committed. */
+    void pauseSecondaries() {
+        for (int member = 0; member < hosts.length; member++) {
+            if (member != primary) {
+                pause(member);
+            }
+        }
+    }
+
+    /** Every member that is up catches up at once. */
+    void resumeAll() {
+        for (int member = 0; member < hosts.length; member++) {
+            resume(member);
+        }
+    }
+
     /**
      * {@code replSetStepDown}: the primary hands over to the secondary that has applied the most, which must have
      * everything unless {@code force}. Entries the new primary lacks are rolled back. Returns the new primary.
