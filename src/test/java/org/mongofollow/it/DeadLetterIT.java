@@ -11,7 +11,6 @@ import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.bson.BsonTimestamp;
 import org.elasticsearch.action.search.SearchResponse;
-import org.elasticsearch.client.Request;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.routing.IndexRouting;
 import org.elasticsearch.common.settings.Settings;
@@ -111,12 +110,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
             prepareCreate("copied").setSettings(Settings.builder().put("number_of_shards", 2).put("number_of_replicas", 1)).setMapping("n", "type=long")
         );
         ensureGreen("copied");
-        Request put = new Request("PUT", "/copied/_mongo_follow");
-        put.setJsonEntity(
-            "{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"dl\", \"collection\": \"copied\", "
-                + "\"initial_copy\": {\"batch_size\": 3}}"
-        );
-        Map<String, Object> answer = call(put);
+        Map<String, Object> answer = call(followRequest("copied", mongo.connectionString(), "dl", "copied", "\"initial_copy\": {\"batch_size\": 3}"));
         assertThat(answer.get("index_created"), equalTo(false));
         OplogPosition t0 = OplogPosition.parse((String) answer.get("start_position"));
 

@@ -6,7 +6,6 @@ import org.bson.BsonDocument;
 import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.elasticsearch.action.support.replication.TransportReplicationAction;
-import org.elasticsearch.client.Request;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.test.ESIntegTestCase;
 import org.elasticsearch.test.transport.MockTransportService;
@@ -67,13 +66,16 @@ public class DropDuringCopyIT extends MongoFollowIntegTestCase {
             });
         }
         try {
-            Request put = new Request("PUT", "/copydrop/_mongo_follow");
-            put.setJsonEntity(
-                "{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"copydrop\", \"collection\": \"items\","
-                    + " \"initial_copy\": {\"enabled\": true, \"max_concurrent_ranges\": 1, \"batch_size\": 100},"
-                    + " \"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 0}}"
+            call(
+                followRequest(
+                    "copydrop",
+                    mongo.connectionString(),
+                    "copydrop",
+                    "items",
+                    "\"initial_copy\": {\"enabled\": true, \"max_concurrent_ranges\": 1, \"batch_size\": 100},"
+                        + " \"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 0}"
+                )
             );
-            call(put);
             assertTrue("a copy batch reached a shard", held.await(60, TimeUnit.SECONDS));
             items.drop();
             insert(items, 100_000, 100_005);

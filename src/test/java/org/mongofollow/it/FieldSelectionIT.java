@@ -9,7 +9,6 @@ import org.bson.BsonDocument;
 import org.bson.BsonDouble;
 import org.bson.BsonInt32;
 import org.bson.BsonString;
-import org.elasticsearch.client.Request;
 import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.index.query.QueryBuilders;
 import org.elasticsearch.search.SearchHit;
@@ -43,10 +42,9 @@ public class FieldSelectionIT extends MongoFollowIntegTestCase {
         + "\"exclude\": \"address.geo\"}";
 
     private Map<String, Object> put(String index, String collection, String extra) throws Exception {
-        Request put = new Request("PUT", "/" + index + "/_mongo_follow");
-        put.setJsonEntity("{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"sel\", \"collection\": \"" + collection
-            + "\", \"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 1}, " + extra + "}");
-        return call(put);
+        return call(
+            followRequest(index, mongo.connectionString(), "sel", collection, "\"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 1}, " + extra)
+        );
     }
 
     private static BsonDocument person(int id) {

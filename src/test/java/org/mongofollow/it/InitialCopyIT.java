@@ -8,7 +8,6 @@ import org.bson.BsonDocument;
 import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.elasticsearch.action.search.SearchResponse;
-import org.elasticsearch.client.Request;
 import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
@@ -40,11 +39,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
     /** A follow with a copy, on any MongoDB; {@code extra} holds more body fields. */
     private Map<String, Object> putFollowWithCopy(String connection, String index, String database, String collection, String extra)
         throws IOException {
-        Request put = new Request("PUT", "/" + index + "/_mongo_follow");
-        put.setJsonEntity(
-            "{\"connection\": \"" + connection + "\", \"database\": \"" + database + "\", \"collection\": \"" + collection + "\", " + extra + "}"
-        );
-        return call(put);
+        return call(followRequest(index, connection, database, collection, extra));
     }
 
     private static void insert(MongoCollection<BsonDocument> collection, int from, int to) {

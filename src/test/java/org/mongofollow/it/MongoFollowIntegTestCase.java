@@ -116,14 +116,19 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         return mongoClient.getDatabase(database).getCollection(name, BsonDocument.class);
     }
 
-    /** Starts a follow over HTTP; returns the response body. */
+    /** Starts a follow over HTTP (without a copy); returns the response body. */
     protected Map<String, Object> putFollow(String index, String database, String collection, String extraBody) throws IOException {
+        return call(followRequest(index, mongo.connectionString(), database, collection, "\"initial_copy\": false" + (extraBody == null ? "" : ", " + extraBody)));
+    }
+
+    /** {@code PUT /{index}/_mongo_follow} of {@code database.collection} through {@code connection}; {@code fields}: more body fields. */
+    protected static Request followRequest(String index, String connection, String database, String collection, String fields) {
         Request put = new Request("PUT", "/" + index + "/_mongo_follow");
         put.setJsonEntity(
-            "{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"" + database + "\", \"collection\": \"" + collection
-                + "\", \"initial_copy\": false" + (extraBody == null ? "" : ", " + extraBody) + "}"
+            "{\"connection\": \"" + connection + "\", \"database\": \"" + database + "\", \"collection\": \"" + collection + "\""
+                + (fields == null || fields.isEmpty() ? "" : ", " + fields) + "}"
         );
-        return call(put);
+        return put;
     }
 
     protected static Map<String, Object> call(Request request) throws IOException {

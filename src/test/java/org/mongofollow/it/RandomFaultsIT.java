@@ -49,14 +49,17 @@ public class RandomFaultsIT extends MongoFollowIntegTestCase {
 
     public void testFollowsThroughRandomFaultsEndExact() throws Exception {
         for (String index : INDICES) {
-            Request put = new Request("PUT", "/" + index + "/_mongo_follow");
-            put.setJsonEntity(
-                "{\"connection\": \"" + mongo.connectionString() + "&heartbeatFrequencyMS=500\", \"database\": \"faults\","
-                    + " \"collection\": \"" + index + "\", \"initial_copy\": false, \"checkpoint_interval\": \"200ms\","
-                    + " \"max_read_request_operation_count\": 40, \"max_write_request_operation_count\": 20,"
-                    + " \"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 1, " + QUICK_GLOBAL_CHECKPOINT_SYNC + "}}"
+            rest(
+                followRequest(
+                    index,
+                    mongo.connectionString() + "&heartbeatFrequencyMS=500",
+                    "faults",
+                    index,
+                    "\"initial_copy\": false, \"checkpoint_interval\": \"200ms\", \"max_read_request_operation_count\": 40,"
+                        + " \"max_write_request_operation_count\": 20,"
+                        + " \"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 1, " + QUICK_GLOBAL_CHECKPOINT_SYNC + "}"
+                )
             );
-            rest(put);
         }
         ensureGreen(INDICES);
 

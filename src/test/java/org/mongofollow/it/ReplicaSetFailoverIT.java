@@ -5,7 +5,6 @@ import com.mongodb.client.MongoCollection;
 import org.bson.BsonDocument;
 import org.bson.BsonInt32;
 import org.bson.BsonString;
-import org.elasticsearch.client.Request;
 import org.elasticsearch.test.ESIntegTestCase;
 
 import java.util.ArrayList;
@@ -37,13 +36,16 @@ public class ReplicaSetFailoverIT extends MongoFollowIntegTestCase {
         MongoCollection<BsonDocument> items = collection("failover", "items");
         // the follow's driver checks the members twice a second (the connection string's heartbeatFrequencyMS), so it
         // learns of a new primary while its tailing cursor still waits on the former one
-        Request put = new Request("PUT", "/failover/_mongo_follow");
-        put.setJsonEntity(
-            "{\"connection\": \"" + mongo.connectionString() + "&heartbeatFrequencyMS=500\", \"database\": \"failover\","
-                + " \"collection\": \"items\", \"initial_copy\": false,"
-                + " \"max_read_request_operation_count\": 50, \"settings\": {\"number_of_shards\": 3, \"number_of_replicas\": 0}}"
+        call(
+            followRequest(
+                "failover",
+                mongo.connectionString() + "&heartbeatFrequencyMS=500",
+                "failover",
+                "items",
+                "\"initial_copy\": false, \"max_read_request_operation_count\": 50,"
+                    + " \"settings\": {\"number_of_shards\": 3, \"number_of_replicas\": 0}"
+            )
         );
-        call(put);
         ensureGreen("failover");
         long seed = randomLong();
         Random random = new Random(seed);
