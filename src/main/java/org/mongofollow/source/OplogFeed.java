@@ -280,7 +280,7 @@ public final class OplogFeed {
                     throw new HistoryLostException(from, oldest);
                 }
             }
-            OplogPosition batchMajority = batch.majorityCommitPoint() != null ? batch.majorityCommitPoint() : reader.majorityCommitPoint();
+            OplogPosition batchMajority = batch.majorityCommitPoint();
             mongoReads.incrementAndGet();
             entriesRead.addAndGet(batch.entries().size());
             bytesRead.addAndGet(batch.bytes());

@@ -36,7 +36,11 @@ import java.util.function.BooleanSupplier;
 public final class OplogReader {
 
     /** A read's result: the entries, and how far the requested range has been completely read. */
-    public record Batch(List<RawBsonDocument> entries, OplogPosition scannedTo, OplogPosition majorityCommitPoint, long bytes) {}
+    public record Batch(List<RawBsonDocument> entries, OplogPosition scannedTo, OplogPosition majorityCommitPoint, long bytes) {
+        public Batch {
+            java.util.Objects.requireNonNull(majorityCommitPoint, "every read holds its entries to a commit point");
+        }
+    }
 
     /** The longest one getMore of a tailing read waits before the read checks whether it should go on waiting. */
     static final long MAX_AWAIT_SLICE_MILLIS = 1000;

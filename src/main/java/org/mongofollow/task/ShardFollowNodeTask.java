@@ -346,7 +346,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 }
             }
             // the reader holds every read to the commit point of the primary it read from: nothing past it was scanned
-            OplogPosition majority = batch.majorityCommitPoint() != null ? batch.majorityCommitPoint() : oplog.majorityCommitPoint();
+            OplogPosition majority = batch.majorityCommitPoint();
             assert batch.scannedTo().compareTo(majority) <= 0 : batch.scannedTo() + " scanned past the commit point " + majority;
             return new ReadResponse<>(
                 operations,
