@@ -51,7 +51,7 @@ import org.mongofollow.security.ConnectionAllowlist;
 import org.mongofollow.source.FollowClientSettings;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.task.CheckpointPublisher;
-import org.mongofollow.task.FollowBreaker;
+import org.mongofollow.memory.FollowBreaker;
 import org.mongofollow.task.FollowEndpoints;
 import org.mongofollow.task.FollowTaskCleaner;
 import org.mongofollow.task.FollowThreadPool;

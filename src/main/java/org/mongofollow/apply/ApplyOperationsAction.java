@@ -42,12 +42,17 @@ public final class ApplyOperationsAction {
         }
     }
 
-    /** The primary's request: the operations in the order they must be applied. */
+    /**
+     * The primary's request: the operations with each document's together ({@link DocumentGroups#byDocument}), in the order
+     * they must be applied.
+     */
     public static final class Request extends ReplicatedWriteRequest<Request> {
 
         private final List<ShardOperation> operations;
         private final long baseFloor;
         private final FieldSelection fields;
+        /** Where the primary runs: what it holds for this request, charged to the node's breaker (never sent). */
+        private PrimaryCharge primaryCharge;
 
         /** Writes without updates (index and delete operations, already selected) or of a follow of every field. */
         public Request(ShardId shardId, List<ShardOperation> operations) {
@@ -63,7 +68,7 @@ public final class ApplyOperationsAction {
          */
         public Request(ShardId shardId, List<ShardOperation> operations, long baseFloor, FieldSelection fields) {
             super(shardId);
-            this.operations = List.copyOf(operations);
+            this.operations = List.copyOf(DocumentGroups.byDocument(operations, ShardOperation::id));
             this.baseFloor = baseFloor;
             this.fields = java.util.Objects.requireNonNull(fields);
         }
@@ -91,8 +96,17 @@ public final class ApplyOperationsAction {
             return baseFloor;
         }
 
+        /** The operations, each document's together and in their order, the documents in the order of their first one. */
         public List<ShardOperation> operations() {
             return operations;
+        }
+
+        PrimaryCharge primaryCharge() {
+            return primaryCharge;
+        }
+
+        void primaryCharge(PrimaryCharge charge) {
+            this.primaryCharge = charge;
         }
 
         @Override
@@ -171,20 +185,29 @@ public final class ApplyOperationsAction {
         private String retryReason;
         private Exception failure;
 
-        public Response(int applied, int stale, List<Rejection> rejections, List<MissingBase> missingBases) {
-            this(applied, stale, rejections, missingBases, null, null);
-        }
+        private int deferred;
 
         /**
          * The primary stopped before the end of the batch, having replicated what it applied, when {@code retryReason}
          * (a dynamic mapping update the master could not take now: the sender sends the batch again) or {@code failure}
-         * (whatever failed the next operation: the sender handles it as if nothing had been applied) is not null.
+         * (whatever failed the next operation: the sender handles it as if nothing had been applied) is not null, or when
+         * {@code deferred} is not 0: the documents its updates rewrote filled the node's memory budget, and the last
+         * {@code deferred} operations of the request (whole documents: see {@link Request#operations()}) were not tried.
          */
-        public Response(int applied, int stale, List<Rejection> rejections, List<MissingBase> missingBases, String retryReason, Exception failure) {
+        public Response(
+            int applied,
+            int stale,
+            List<Rejection> rejections,
+            List<MissingBase> missingBases,
+            int deferred,
+            String retryReason,
+            Exception failure
+        ) {
             this.applied = applied;
             this.stale = stale;
             this.rejections = List.copyOf(rejections);
             this.missingBases = List.copyOf(missingBases);
+            this.deferred = deferred;
             this.retryReason = retryReason;
             this.failure = failure;
         }
@@ -195,6 +218,7 @@ public final class ApplyOperationsAction {
             this.stale = in.readVInt();
             this.rejections = in.readCollectionAsList(Rejection::new);
             this.missingBases = in.readCollectionAsList(MissingBase::new);
+            this.deferred = in.readVInt();
             this.retryReason = in.readOptionalString();
             this.failure = in.readBoolean() ? in.readException() : null;
         }
@@ -206,11 +230,21 @@ public final class ApplyOperationsAction {
             out.writeVInt(stale);
             out.writeCollection(rejections);
             out.writeCollection(missingBases);
+            out.writeVInt(deferred);
             out.writeOptionalString(retryReason);
             out.writeBoolean(failure != null);
             if (failure != null) {
                 out.writeException(failure);
             }
+        }
+
+        /**
+         * How many operations at the end of the request the primary did not try (0 when it got through): the sender sends
+         * them in a request of their own once this one's answer is handled. They are whole documents' operations, so
+         * every document's operations still apply in order, each document's in one request.
+         */
+        public int deferred() {
+            return deferred;
         }
 
         /** Why the batch stopped early and must be sent again, or null. */

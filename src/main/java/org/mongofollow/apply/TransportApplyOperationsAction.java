@@ -14,9 +14,12 @@ import org.elasticsearch.cluster.action.shard.ShardStateAction;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.common.xcontent.XContentHelper;
+import org.elasticsearch.core.Releasable;
+import org.elasticsearch.core.Releasables;
 import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.index.IndexingPressure;
 import org.elasticsearch.index.VersionType;
@@ -33,6 +36,7 @@ import org.elasticsearch.index.translog.Translog;
 import org.elasticsearch.indices.ExecutorSelector;
 import org.elasticsearch.indices.IndicesService;
 import org.elasticsearch.indices.SystemIndices;
+import org.elasticsearch.indices.breaker.CircuitBreakerService;
 import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.node.NodeClosedException;
 import org.elasticsearch.tasks.Task;
@@ -41,12 +45,14 @@ import org.elasticsearch.transport.TransportService;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentType;
 import org.elasticsearch.xcontent.json.JsonXContent;
+import org.mongofollow.memory.FollowBreaker;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 import static org.elasticsearch.action.index.IndexRequest.UNSET_AUTO_GENERATED_TIMESTAMP;
@@ -60,6 +66,12 @@ import static org.elasticsearch.action.index.IndexRequest.UNSET_AUTO_GENERATED_T
  * master refuses is rejected (dead-lettered), while a master that cannot take the update now (unavailable,
  * failing over, too busy) ends the batch there: what was applied is replicated, and the sender gets a transient
  * failure and sends the batch again.
+ * <p>
+ * The documents that updates rewrite are held whole until the replicas have them, and the request's size does not count
+ * them (it counts the updates). They are charged to the node's {@link FollowBreaker} until the request completes. Once
+ * that breaker is over its limit, the batch ends at the next document: the rest of the request is deferred
+ * ({@link ApplyOperationsAction.Response#deferred()}), and the sender sends it in a request of its own. The first
+ * document of a request always goes, so every request makes progress however full the breaker is.
  */
 public class TransportApplyOperationsAction extends TransportWriteAction<
     ApplyOperationsAction.Request,
@@ -69,6 +81,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
     private static final Logger logger = LogManager.getLogger(TransportApplyOperationsAction.class);
 
     private final MappingUpdatedAction mappingUpdatedAction;
+    private final CircuitBreaker breaker;
 
     @Inject
     public TransportApplyOperationsAction(
@@ -81,7 +94,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         ActionFilters actionFilters,
         IndexingPressure indexingPressure,
         SystemIndices systemIndices,
-        MappingUpdatedAction mappingUpdatedAction
+        MappingUpdatedAction mappingUpdatedAction,
+        CircuitBreakerService breakerService
     ) {
         super(
             settings,
@@ -101,6 +115,19 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             ReplicaActionExecution.SubjectToCircuitBreaker
         );
         this.mappingUpdatedAction = mappingUpdatedAction;
+        this.breaker = Objects.requireNonNull(breakerService.getBreaker(FollowBreaker.NAME), "the [" + FollowBreaker.NAME + "] breaker");
+    }
+
+    /**
+     * Where the primary runs, the request gets the charge its batch adds the documents it rewrites to. It is released with
+     * the indexing pressure's, when the primary's action completes: after the replicas have the documents.
+     */
+    @Override
+    protected Releasable checkPrimaryLimits(ApplyOperationsAction.Request request, boolean rerouteWasLocal, boolean localRerouteInitiatedByNodeClient) {
+        Releasable limits = super.checkPrimaryLimits(request, rerouteWasLocal, localRerouteInitiatedByNodeClient);
+        PrimaryCharge charge = new PrimaryCharge(breaker);
+        request.primaryCharge(charge);
+        return Releasables.wrap(limits, charge);
     }
 
     /**
@@ -179,8 +206,10 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
     /** One batch on the primary: applies operation after operation, pausing for mapping updates. */
     private final class PrimaryBatch {
         private final ApplyOperationsAction.Request request;
-        /** The request's operations, each document's together (see {@link #byDocument}). */
+        /** The request's operations, each document's together. */
         private final List<ShardOperation> operations;
+        /** The documents the batch rewrote, charged to the breaker until the request completes. */
+        private final PrimaryCharge charge;
         private final IndexShard primary;
         private final ActionListener<PrimaryResult<ApplyOperationsAction.ReplicaRequest, ApplyOperationsAction.Response>> listener;
         private final List<Translog.Operation> replicated = new ArrayList<>();
@@ -209,7 +238,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             ActionListener<PrimaryResult<ApplyOperationsAction.ReplicaRequest, ApplyOperationsAction.Response>> listener
         ) {
             this.request = request;
-            this.operations = byDocument(request.operations());
+            this.operations = request.operations();
+            this.charge = Objects.requireNonNull(request.primaryCharge(), "a primary request comes through checkPrimaryLimits");
             this.primary = primary;
             this.listener = listener;
         }
@@ -223,6 +253,10 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 }
                 while (next < operations.size()) {
                     ShardOperation operation = operations.get(next);
+                    if (next > 0 && charge.bytes() > 0 && operation.id().equals(operations.get(next - 1).id()) == false
+                        && charge.hasRoom() == false) {
+                        break; // the rest waits for a request of its own: see deferred()
+                    }
                     combined = 1;
                     Engine.Result result = applyOnPrimary(operation);
                     // the operation whose version was written: the last of combined updates
@@ -268,12 +302,13 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
          * missing on the replicas.
          */
         private void finish(String retryReason, Exception failure) {
+            int deferred = retryReason == null && failure == null ? operations.size() - next : 0;
             ApplyOperationsAction.ReplicaRequest replicaRequest = new ApplyOperationsAction.ReplicaRequest(request.shardId(), replicated);
             replicaRequest.setParentTask(request.getParentTask());
             listener.onResponse(
                 new WritePrimaryResult<>(
                     replicaRequest,
-                    new ApplyOperationsAction.Response(applied, stale, rejections, missingBases, retryReason, failure),
+                    new ApplyOperationsAction.Response(applied, stale, rejections, missingBases, deferred, retryReason, failure),
                     location,
                     primary,
                     logger,
@@ -362,7 +397,9 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             }
             try (XContentBuilder builder = JsonXContent.contentBuilder()) {
                 builder.map(updated);
-                return index(operation.id(), operation.version(), BytesReference.bytes(builder));
+                BytesReference rewritten = BytesReference.bytes(builder);
+                charge.add(rewritten.length());
+                return index(operation.id(), operation.version(), rewritten);
             }
         }
 
@@ -505,24 +542,6 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 finish("the write pool refused the rest of the batch: " + e.getMessage(), null);
             }
         }
-    }
-
-    /**
-     * The operations with each document's together, in the order of the document's first operation, keeping their order
-     * per document (the order that matters: operations of different documents commute). Consecutive updates of one
-     * document can then be combined into one write.
-     */
-    static List<ShardOperation> byDocument(List<ShardOperation> operations) {
-        Map<String, List<ShardOperation>> documents = new java.util.LinkedHashMap<>();
-        for (ShardOperation operation : operations) {
-            documents.computeIfAbsent(operation.id(), id -> new ArrayList<>(1)).add(operation);
-        }
-        if (documents.size() == operations.size()) {
-            return operations;
-        }
-        List<ShardOperation> grouped = new ArrayList<>(operations.size());
-        documents.values().forEach(grouped::addAll);
-        return grouped;
     }
 
     private enum MappingStep {

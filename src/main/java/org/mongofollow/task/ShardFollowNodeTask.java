@@ -27,6 +27,7 @@ import org.elasticsearch.tasks.TaskId;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.mongofollow.apply.ApplyOperationsAction;
 import org.mongofollow.apply.FieldSelection;
+import org.mongofollow.apply.DocumentGroups;
 import org.mongofollow.apply.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
@@ -44,6 +45,7 @@ import org.mongofollow.source.TransactionChains;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
@@ -71,7 +73,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         OplogFeeds feeds,
         AutomaticResync resyncs,
         org.mongofollow.security.ConnectionAllowlist allowlist,
-        /** the node's {@link FollowBreaker} */
+        /** the node's {@link org.mongofollow.memory.FollowBreaker} */
         org.elasticsearch.common.breaker.CircuitBreaker breaker
     ) {}
 
@@ -376,18 +378,21 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         }
 
         @Override
-        protected void innerSendWriteRequest(List<DocumentOperation> operations, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
-            if (operations.size() == 1 && operations.get(0).isBarrier()) {
-                emptyShard(operations.get(0).position().value(), onSuccess, onFailure);
+        protected void innerSendWriteRequest(List<DocumentOperation> batch, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
+            if (batch.size() == 1 && batch.get(0).isBarrier()) {
+                emptyShard(batch.get(0).position().value(), onSuccess, onFailure);
                 return;
             }
+            // the order the request carries them in, so that a deferred tail of it is a tail of this list
+            List<DocumentOperation> operations = DocumentGroups.byDocument(batch, DocumentOperation::documentId);
             List<ShardOperation> writes = new ArrayList<>(operations.size());
-            List<DeadLetters.Letter> letters = new ArrayList<>();
-            for (DocumentOperation operation : operations) {
+            Map<Integer, String> refused = new HashMap<>(); // operation index -> why its document cannot be indexed
+            for (int i = 0; i < operations.size(); i++) {
+                DocumentOperation operation = operations.get(i);
                 try {
                     writes.add(toShardOperation(operation, params.follow().fields()));
                 } catch (RejectedDocumentException e) {
-                    letters.add(letter(operation, e.getMessage()));
+                    refused.put(i, e.getMessage());
                     writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), operation.position().value(), BytesArray.EMPTY));
                 } catch (IOException e) {
                     onFailure.accept(e);
@@ -395,17 +400,44 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 }
             }
             asUser.execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor, params.follow().fields()), ActionListener.wrap(response -> {
-                addLetters(letters, operations, response.rejections());
+                int tried = operations.size() - response.deferred();
+                List<DocumentOperation> done = operations.subList(0, tried);
+                List<DeadLetters.Letter> letters = new ArrayList<>();
+                refused.forEach((i, reason) -> {
+                    if (i < tried) {
+                        letters.add(letter(operations.get(i), reason));
+                    }
+                });
+                addLetters(letters, done, response.rejections());
                 long total = letters.size();
+                Consumer<WriteResponse> then = response.deferred() == 0 ? onSuccess : first -> sendDeferred(operations.subList(tried, operations.size()), first, onSuccess, onFailure);
                 Runnable written = () -> {
                     if (response.missingBases().isEmpty()) {
-                        onSuccess.accept(new WriteResponse(total));
+                        then.accept(new WriteResponse(total));
                     } else {
-                        execute(onFailure, () -> lookUpMissingBases(operations, response.missingBases(), total, onSuccess, onFailure));
+                        execute(onFailure, () -> lookUpMissingBases(done, response.missingBases(), total, then, onFailure));
                     }
                 };
                 deadLetters.write(params.follow().deadLetterIndex(), letters, written);
             }, onFailure));
+        }
+
+        /**
+         * The primary deferred the rest of a batch (the documents its updates rewrote filled the node's breaker): it goes in
+         * a request of its own, and the batch is written once that one is. A task that stopped meanwhile leaves it to the
+         * coordinator, which puts the whole batch back (the part written is replayed harmlessly).
+         */
+        private void sendDeferred(List<DocumentOperation> rest, WriteResponse first, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
+            if (isStopped()) {
+                onFailure.accept(new org.elasticsearch.tasks.TaskCancelledException("the follow of the shard stopped"));
+                return;
+            }
+            logger.debug("[{}][{}] the primary deferred {} operations of a write: sending them on their own", params.index(), params.shard(), rest.size());
+            execute(onFailure, () -> innerSendWriteRequest(
+                rest,
+                second -> onSuccess.accept(new WriteResponse(first.documentsRejected() + second.documentsRejected())),
+                onFailure
+            ));
         }
 
         /** A dead letter for an operation Elasticsearch or the mapping refused (logged too). */

@@ -159,6 +159,83 @@ public class ApplyOperationsIT extends ESIntegTestCase {
         assertThat(source("hot", "h"), equalTo(Map.of("n", 1000, "tags", List.of(), "last_other", 1000)));
     }
 
+    /**
+     * The documents that updates rewrite are held on the primary until the replicas have them, and charged to the node's
+     * mongo_follow breaker meanwhile. Forty updates of forty different 64 KB documents go in one request while the breaker
+     * has room; with a 512 KB breaker the primary ends each request once the breaker is over its limit, and defers the rest
+     * (whole documents) to requests of their own. No request holds more than the limit and one document, and the breaker
+     * is back where it was once each request is answered.
+     */
+    public void testTheDocumentsUpdatesRewriteAreChargedAndTheRestIsDeferredWhenTheBreakerIsFull() throws Exception {
+        ShardId shard = shard0("rewrites");
+        String pad = "p".repeat(64 * 1024);
+        List<ShardOperation> inserts = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            inserts.add(index("d" + i, 100, "{\"n\": 0, \"pad\": \"" + pad + "\"}"));
+        }
+        assertThat(apply(shard, inserts.toArray(ShardOperation[]::new)).applied(), equalTo(40));
+        long before = breakersUsed();
+
+        // the default limit (20% of the heap) has room for all of them
+        ApplyOperationsAction.Response whole = apply(shard, updates(40, 150, 1).toArray(ShardOperation[]::new));
+        assertThat(whole.applied(), equalTo(40));
+        assertThat(whole.deferred(), equalTo(0));
+        assertThat(breakersUsed(), equalTo(before));
+
+        long limit = 512 * 1024;
+        updateClusterSettings(org.elasticsearch.common.settings.Settings.builder().put("breaker.mongo_follow.limit", limit + "b"));
+        try {
+            List<ShardOperation> rest = updates(40, 200, 2);
+            int requests = 0;
+            int applied = 0;
+            while (rest.isEmpty() == false) {
+                ApplyOperationsAction.Response response = client().execute(
+                    ApplyOperationsAction.INSTANCE,
+                    new ApplyOperationsAction.Request(shard, rest, 0, FieldSelection.ALL)
+                ).actionGet();
+                requests++;
+                assertThat("every request makes progress", response.applied(), org.hamcrest.Matchers.greaterThanOrEqualTo(1));
+                assertThat(response.applied() + response.deferred(), equalTo(rest.size()));
+                // each rewritten document is a little over 64 KB: the limit holds eight, and the one that passes it goes
+                assertThat(response.applied(), org.hamcrest.Matchers.lessThanOrEqualTo((int) (limit / pad.length()) + 1));
+                assertThat("released once answered", breakersUsed(), equalTo(before));
+                applied += response.applied();
+                rest = rest.subList(rest.size() - response.deferred(), rest.size());
+            }
+            assertThat(applied, equalTo(40));
+            assertThat(requests, org.hamcrest.Matchers.greaterThanOrEqualTo(5));
+        } finally {
+            updateClusterSettings(org.elasticsearch.common.settings.Settings.builder().putNull("breaker.mongo_follow.limit"));
+        }
+        for (int i = 0; i < 40; i++) {
+            Map<String, Object> source = source("rewrites", "d" + i);
+            assertThat(source.get("n"), equalTo(2));
+            assertThat(source.get("pad"), equalTo(pad));
+        }
+        indicesAdmin().prepareRefresh("rewrites").get();
+        internalCluster().assertSameDocIdsOnShards();
+        internalCluster().assertSeqNos();
+    }
+
+    private static List<ShardOperation> updates(int documents, long version, int n) {
+        List<ShardOperation> updates = new java.util.ArrayList<>();
+        for (int i = 0; i < documents; i++) {
+            updates.add(diff("d" + i, version, "{\"u\": {\"n\": " + n + "}}"));
+        }
+        return updates;
+    }
+
+    /** What the mongo_follow breakers of all nodes hold. */
+    private long breakersUsed() {
+        long used = 0;
+        for (org.elasticsearch.indices.breaker.CircuitBreakerService service : internalCluster().getInstances(
+            org.elasticsearch.indices.breaker.CircuitBreakerService.class
+        )) {
+            used += service.getBreaker(org.mongofollow.memory.FollowBreaker.NAME).getUsed();
+        }
+        return used;
+    }
+
     private long maxSeqNo(String index) {
         return java.util.Arrays.stream(indicesAdmin().prepareStats(index).get().getShards())
             .filter(s -> s.getShardRouting().primary())

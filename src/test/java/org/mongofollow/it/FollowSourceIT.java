@@ -9,7 +9,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.test.ESIntegTestCase;
 import org.mongofollow.source.OplogPosition;
 import org.mongofollow.task.CheckpointPublisher;
-import org.mongofollow.task.FollowBreaker;
+import org.mongofollow.memory.FollowBreaker;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -99,6 +99,41 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
             assertConverges("tight", items);
             assertThat("the budget was spent at times", breakerStats().get("tripped"), greaterThan(trippedBefore));
             call("POST", "/tight/_mongo_follow/_pause");
+            assertBusy(() -> assertThat("nothing left charged", breakerStats().get("estimated_size_in_bytes"), equalTo(0L)));
+        } finally {
+            updateClusterSettings(Settings.builder().putNull(limit));
+        }
+    }
+
+    /**
+     * Updates of forty different 64 KB documents, read in one batch, under a 512 KB breaker: the primary writes the
+     * documents they rewrite a few at a time (the rest of each request deferred to the next), and the follow ends exact.
+     */
+    public void testUpdatesOfManyLargeDocumentsAreWrittenInPartsUnderASmallBudget() throws Exception {
+        String limit = "breaker." + FollowBreaker.NAME + ".limit";
+        MongoCollection<BsonDocument> items = collection("rewrite", "items");
+        putFollow("rewrite", "rewrite", "items", ONE_SHARD);
+        String pad = "p".repeat(64 * 1024);
+        for (int i = 0; i < 40; i++) {
+            items.insertOne(new BsonDocument("_id", new BsonInt32(i)).append("n", new BsonInt32(0)).append("pad", new BsonString(pad)));
+        }
+        assertConverges("rewrite", items);
+        call("POST", "/rewrite/_mongo_follow/_pause");
+        for (int i = 0; i < 40; i++) {
+            items.updateOne(com.mongodb.client.model.Filters.eq("_id", i), com.mongodb.client.model.Updates.set("n", i));
+            if (i % 10 == 0) {
+                items.updateOne(com.mongodb.client.model.Filters.eq("_id", i), com.mongodb.client.model.Updates.set("m", i));
+            }
+        }
+        items.deleteOne(com.mongodb.client.model.Filters.eq("_id", 5));
+        assertBusy(() -> assertThat("a paused follow holds nothing", breakerStats().get("estimated_size_in_bytes"), equalTo(0L)));
+        long trippedBefore = breakerStats().get("tripped");
+        updateClusterSettings(Settings.builder().put(limit, "512kb"));
+        try {
+            call("POST", "/rewrite/_mongo_follow/_resume");
+            assertConverges("rewrite", items);
+            assertThat("the primary found the breaker full", breakerStats().get("tripped"), greaterThan(trippedBefore));
+            call("POST", "/rewrite/_mongo_follow/_pause");
             assertBusy(() -> assertThat("nothing left charged", breakerStats().get("estimated_size_in_bytes"), equalTo(0L)));
         } finally {
             updateClusterSettings(Settings.builder().putNull(limit));

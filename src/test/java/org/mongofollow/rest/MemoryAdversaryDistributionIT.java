@@ -29,7 +29,7 @@ import static org.junit.Assert.fail;
 /**
  * Heap-sized adversaries against the real distribution, whose test node runs with a 512 MB heap (the mongo_follow
  * breaker at its default 20%): large transactions split over many shards, a backlog of large documents into 64 shards,
- * and a hot 1 MB document updated two thousand times. The node stays up and every follow ends exact.
+ * a hot 1 MB document updated two thousand times, and many large documents updated once each in one batch. The node stays up and every follow ends exact.
  */
 public class MemoryAdversaryDistributionIT {
 
@@ -130,6 +130,41 @@ public class MemoryAdversaryDistributionIT {
         assertNodeUp();
         Map<String, Object> doc = json(call("GET", "/adversary-hot/_doc/h", null));
         assertEquals(PAD, ((Map<?, ?>) doc.get("_source")).get("pad"));
+    }
+
+    /**
+     * Many large documents, each updated once while the follow is paused: 2,000 updates of 2,000 different 256 KB documents
+     * (500 MB once rewritten, the whole heap) come in one batch of small diffs. The primary holds each document it rewrites until the
+     * replicas have it, charged to the breaker, and defers the rest of the batch once the breaker is full: the node stays
+     * up and the follow ends exact.
+     */
+    @Test
+    public void manyLargeDocumentsUpdatedInOneBatch() throws Exception {
+        MongoCollection<Document> many = mongo.getDatabase("adversary").getCollection("many");
+        mongo.getDatabase("adversary").createCollection("many");
+        follow("adversary-many", "many", 1);
+        String quarter = PAD.substring(0, PAD.length() / 4);
+        int documents = 2000;
+        for (int i = 0; i < documents; i++) {
+            many.insertOne(new Document("_id", i).append("n", 0).append("pad", quarter));
+        }
+        waitFor("adversary-many", documents + " documents", () -> count("adversary-many") == documents);
+        call("POST", "/adversary-many/_mongo_follow/_pause", null);
+        for (int i = 0; i < documents; i++) {
+            many.updateOne(Filters.eq("_id", i), Updates.set("n", i + 1));
+        }
+        call("POST", "/adversary-many/_mongo_follow/_resume", null);
+        waitFor("adversary-many", "every document updated", () -> {
+            call("POST", "/adversary-many/_refresh", null);
+            return ((Number) json(call("GET", "/adversary-many/_count?q=n:0", null)).get("count")).longValue() == 0;
+        });
+        assertNodeUp();
+        for (int i : new int[] { 0, 999, documents - 1 }) {
+            Map<?, ?> source = (Map<?, ?>) json(call("GET", "/adversary-many/_doc/" + i, null)).get("_source");
+            assertEquals(i + 1, source.get("n"));
+            assertEquals(quarter, source.get("pad"));
+        }
+        assertEquals(documents, count("adversary-many"));
     }
 
     private void follow(String index, String collection, int shards) throws IOException {

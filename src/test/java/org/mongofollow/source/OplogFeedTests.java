@@ -12,7 +12,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.indices.breaker.CircuitBreakerMetrics;
 import org.elasticsearch.indices.breaker.HierarchyCircuitBreakerService;
-import org.mongofollow.task.FollowBreaker;
+import org.mongofollow.memory.FollowBreaker;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;

@@ -1,4 +1,4 @@
-package org.mongofollow.task;
+package org.mongofollow.memory;
 
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.settings.Settings;
@@ -9,8 +9,9 @@ import org.elasticsearch.monitor.jvm.JvmInfo;
  * The node's memory budget for follows: a circuit breaker of the plugin's own, {@value #NAME}, under Elasticsearch's
  * parent breaker. It is charged with what follows hold on the node: oplog entries while a read brings them in (a read
  * that would pass the limit fails with a retryable {@code circuit_breaking_exception} and is retried), the shared read
- * window, and each shard task's buffered and in-flight operations (a read whose operations do not fit is retried
- * later, so a flood of large entries slows the follows down instead of exhausting the heap).
+ * window, each shard task's buffered and in-flight operations (a read whose operations do not fit is retried
+ * later, so a flood of large entries slows the follows down instead of exhausting the heap), and on a primary the
+ * documents a write request's updates rewrite (once it is full, the rest of the request is deferred to another).
  * <p>
  * Settings as for every breaker: {@code breaker.mongo_follow.limit} (default {@value #DEFAULT_LIMIT_PERCENT}% of the
  * heap) and {@code breaker.mongo_follow.overhead} (default 1), both dynamic; {@code GET _nodes/stats/breaker} shows it.
