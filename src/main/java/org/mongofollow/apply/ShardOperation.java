@@ -2,6 +2,8 @@ package org.mongofollow.apply;
 
 import org.bson.BsonDocument;
 import org.bson.RawBsonDocument;
+import org.bson.codecs.BsonDocumentCodec;
+import org.elasticsearch.common.bytes.BytesArray;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
@@ -10,6 +12,7 @@ import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.json.JsonXContent;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Objects;
 
 /**
@@ -73,6 +76,32 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
             }
         }
         return new ShardOperation(Kind.INDEX, id, version, source);
+    }
+
+    /**
+     * The write of a decoded operation: an insert's or replacement's document as {@code _source} ({@link #index}), an update
+     * in its BSON, a delete.
+     *
+     * @throws RejectedDocumentException when an indexed document's selected value or field name cannot be taken
+     * @throws IllegalArgumentException  for a drop, which empties the shard rather than writes a document
+     */
+    public static ShardOperation of(DocumentOperation operation, FieldSelection fields) throws IOException {
+        long version = operation.position().value();
+        return switch (operation.kind()) {
+            case INDEX -> index(operation.documentId(), version, operation.payload(), fields);
+            case UPDATE_DIFF -> new ShardOperation(Kind.UPDATE_DIFF, operation.documentId(), version, bson(operation.payload()));
+            case UPDATE_V1 -> new ShardOperation(Kind.UPDATE_V1, operation.documentId(), version, bson(operation.payload()));
+            case DELETE -> new ShardOperation(Kind.DELETE, operation.documentId(), version, BytesArray.EMPTY);
+            case DROP_ALL -> throw new IllegalArgumentException("a drop is not a document operation");
+        };
+    }
+
+    private static BytesReference bson(BsonDocument document) {
+        RawBsonDocument raw = document instanceof RawBsonDocument r ? r : new RawBsonDocument(document, new BsonDocumentCodec());
+        ByteBuffer buffer = raw.getByteBuffer().asNIO();
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return new BytesArray(bytes);
     }
 
     public long sizeInBytes() {

@@ -17,7 +17,6 @@ import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
 import org.elasticsearch.common.settings.Settings;
-import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.core.Releasable;
 import org.elasticsearch.core.Releasables;
 import org.elasticsearch.core.TimeValue;
@@ -42,16 +41,13 @@ import org.elasticsearch.node.NodeClosedException;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.transport.TransportService;
-import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentType;
-import org.elasticsearch.xcontent.json.JsonXContent;
 import org.mongofollow.memory.FollowBreaker;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -340,11 +336,8 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         }
 
         /**
-         * The updates of one document that follow each other in the batch go into one write: each is applied in order to
-         * the document as the previous one left it, and the result is indexed once, at the last one's version (so a
-         * hot document's thousand updates cost one parse, one index and one replicated source, not a thousand). The run
-         * ends before an update that cannot be combined (one the selected copy cannot take, or one Elasticsearch would
-         * refuse): that one is applied on its own next. Sets {@link #combined} to the number of operations written.
+         * An update, and the updates of the same document right after it, go into one write ({@link UpdateRun}). Sets
+         * {@link #combined} to the number of operations written.
          */
         private Engine.Result update(ShardOperation operation) throws IOException {
             GetResult current = primary.getService()
@@ -360,30 +353,9 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                 stale++;
                 return null;
             }
-            Map<String, Object> document = XContentHelper.convertToMap(current.internalSourceRef(), true, XContentType.JSON).v2();
-            Map<String, Object> updated;
+            UpdateRun.Written written;
             try {
-                updated = DocumentUpdates.apply(operation, document, request.fields());
-                if (updated == null) {
-                    // the selected copy cannot take this update: the follow indexes the document as MongoDB has it
-                    return missingBase(operation);
-                }
-                ShardOperation last = operation;
-                for (int i = next + 1; i < operations.size() && isUpdateOf(operations.get(i), operation.id()); i++) {
-                    Map<String, Object> further;
-                    try {
-                        further = DocumentUpdates.apply(operations.get(i), updated, request.fields());
-                    } catch (RejectedDocumentException | UnapplicableUpdateException e) {
-                        break; // applied on its own, after this write
-                    }
-                    if (further == null) {
-                        break;
-                    }
-                    updated = further;
-                    last = operations.get(i);
-                    combined++;
-                }
-                operation = last;
+                written = UpdateRun.apply(operations, next, current.internalSourceRef(), request.fields());
             } catch (RejectedDocumentException e) {
                 // the updated document cannot be taken: it leaves the index rather than stay behind in an old version
                 rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), e.getMessage()));
@@ -395,17 +367,13 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     SequenceNumbers.UNASSIGNED_PRIMARY_TERM
                 );
             }
-            try (XContentBuilder builder = JsonXContent.contentBuilder()) {
-                builder.map(updated);
-                BytesReference rewritten = BytesReference.bytes(builder);
-                charge.add(rewritten.length());
-                return index(operation.id(), operation.version(), rewritten);
+            if (written == null) {
+                // the selected copy cannot take this update: the follow indexes the document as MongoDB has it
+                return missingBase(operation);
             }
-        }
-
-        private static boolean isUpdateOf(ShardOperation operation, String id) {
-            return (operation.kind() == ShardOperation.Kind.UPDATE_DIFF || operation.kind() == ShardOperation.Kind.UPDATE_V1)
-                && operation.id().equals(id);
+            combined = written.count();
+            charge.add(written.source().length());
+            return index(operation.id(), operations.get(next + combined - 1).version(), written.source());
         }
 
         private Engine.IndexResult index(String id, long version, BytesReference source) throws IOException {

@@ -212,6 +212,9 @@ public final class OplogFeed {
      * head of the oplog, and one tailing read waits for all of them), this read does not wait for it on its thread: it
      * returns null at once, and {@code park} runs (on the thread that finishes the other read) once that read is done,
      * to call this again. So the node's waiting shard tasks hold no threads: one per read from MongoDB.
+     * <p>
+     * An {@code essential} read (the one a shard task's whole buffer waits for) that reads from MongoDB brings its first
+     * entry however full the breaker is.
      */
     @Nullable
     public Read read(
@@ -221,6 +224,7 @@ public final class OplogFeed {
         int maxOperations,
         long maxBytes,
         long pollMillis,
+        boolean essential,
         BooleanSupplier abandon,
         Runnable park
     ) {
@@ -250,7 +254,7 @@ public final class OplogFeed {
                 }
                 continue; // it is done already
             }
-            return readFromMongo(mine, namespace, from, to, maxOperations, maxBytes, pollMillis, abandon);
+            return readFromMongo(mine, namespace, from, to, maxOperations, maxBytes, pollMillis, essential, abandon);
         }
     }
 
@@ -262,12 +266,13 @@ public final class OplogFeed {
         int maxOperations,
         long maxBytes,
         long pollMillis,
+        boolean essential,
         BooleanSupplier abandon
     ) {
         Segment segment;
         OplogReader.Batch batch;
         try {
-            OplogReader reader = new OplogReader(client.get(), mine.namespaces).charging(breaker);
+            OplogReader reader = new OplogReader(client.get(), mine.namespaces).charging(breaker, essential);
             batch = mine.to == null
                 ? reader.tail(from, maxOperations, maxBytes, pollMillis, abandon)
                 : reader.readRange(from, new OplogPosition(mine.to), maxOperations, maxBytes);

@@ -52,6 +52,7 @@ public final class OplogReader {
     private final MongoCollection<RawBsonDocument> oplog;
     @Nullable
     private CircuitBreaker breaker;
+    private boolean firstEntryAlways;
 
     public OplogReader(MongoClient client, String database, String collection) {
         this(client, Set.of(database + "." + collection));
@@ -70,11 +71,14 @@ public final class OplogReader {
     /**
      * Charges the entries of each read to {@code breaker} while the read collects them. A read whose next entry would
      * pass the breaker's limit ends before that entry, as a full batch does (a smaller batch, read on from there); one
-     * whose first entry does not fit fails with the breaker's {@code CircuitBreakingException} (retryable). The charge is
-     * released when the read returns: its caller charges what it keeps.
+     * whose first entry does not fit fails with the breaker's {@code CircuitBreakingException} (retryable), unless
+     * {@code firstEntryAlways}: then the first entry is charged over the limit (the read every buffered operation of a
+     * shard task waits for must bring something). The charge is released when the read returns: its caller charges what
+     * it keeps.
      */
-    public OplogReader charging(CircuitBreaker breaker) {
+    public OplogReader charging(CircuitBreaker breaker, boolean firstEntryAlways) {
         this.breaker = breaker;
+        this.firstEntryAlways = firstEntryAlways;
         return this;
     }
 
@@ -84,7 +88,9 @@ public final class OplogReader {
      */
     private long charge(long chargedSoFar, RawBsonDocument entry, int entries) {
         long size = entry.getByteBuffer().remaining();
-        if (breaker != null) {
+        if (breaker != null && entries == 0 && firstEntryAlways) {
+            breaker.addWithoutBreaking(size);
+        } else if (breaker != null) {
             try {
                 breaker.addEstimateBytesAndMaybeBreak(size, "oplog read");
             } catch (CircuitBreakingException e) {

@@ -353,7 +353,12 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         return (long) Math.max(1, Math.min(Math.ceil(seconds), Integer.MAX_VALUE));
     }
 
-    private void sendReadRequest(ReadRequest request, int retries) {
+    private void sendReadRequest(ReadRequest unmarked, int retries) {
+        ReadRequest request;
+        synchronized (this) {
+            // the read every buffered operation waits for must bring something, however full the node's budget is
+            request = unmarked.essential(unmarked.fromExclusive().equals(readWatermark) && nothingWritable());
+        }
         long startNanos = relativeTimeNanos();
         long stalledAfter = request.pollTimeout().nanos() + STALL_GRACE.nanos();
         Outstanding sent = track(startNanos, stalledAfter, request.toString(), e -> handleReadFailure(request, retries, e));

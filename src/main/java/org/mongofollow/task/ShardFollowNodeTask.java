@@ -7,9 +7,7 @@ import com.mongodb.client.model.Filters;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-import org.bson.BsonDocument;
 import org.bson.RawBsonDocument;
-import org.bson.codecs.BsonDocumentCodec;
 import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.action.search.SearchResponse;
 import org.elasticsearch.client.internal.Client;
@@ -17,7 +15,6 @@ import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.routing.IndexRouting;
 import org.elasticsearch.common.bytes.BytesArray;
-import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
 import org.elasticsearch.core.Nullable;
 import org.elasticsearch.core.TimeValue;
@@ -26,7 +23,6 @@ import org.elasticsearch.persistent.AllocatedPersistentTask;
 import org.elasticsearch.tasks.TaskId;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.mongofollow.apply.ApplyOperationsAction;
-import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.apply.DocumentGroups;
 import org.mongofollow.apply.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
@@ -43,7 +39,6 @@ import org.mongofollow.source.OplogReader;
 import org.mongofollow.source.TransactionChains;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -300,6 +295,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     request.maxOperations(),
                     request.maxBytes(),
                     request.pollTimeout().millis(),
+                    request.essential(),
                     this::abandoned,
                     park
                 );
@@ -390,7 +386,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             for (int i = 0; i < operations.size(); i++) {
                 DocumentOperation operation = operations.get(i);
                 try {
-                    writes.add(toShardOperation(operation, params.follow().fields()));
+                    writes.add(ShardOperation.of(operation, params.follow().fields()));
                 } catch (RejectedDocumentException e) {
                     refused.put(i, e.getMessage());
                     writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), operation.position().value(), BytesArray.EMPTY));
@@ -646,24 +642,5 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     + "stays searchable (or follow with \"on_history_lost\": \"resync\" to do it automatically).")
             + " To prevent it, give the oplog more room (replSetResizeOplog) or keep the follow from being paused or behind for that long";
         return new FollowFatalException(message.replace("{", "(").replace("}", ")"));
-    }
-
-    static ShardOperation toShardOperation(DocumentOperation operation, FieldSelection fields) throws IOException {
-        long version = operation.position().value();
-        return switch (operation.kind()) {
-            case INDEX -> ShardOperation.index(operation.documentId(), version, operation.payload(), fields);
-            case UPDATE_DIFF -> new ShardOperation(ShardOperation.Kind.UPDATE_DIFF, operation.documentId(), version, bson(operation.payload()));
-            case UPDATE_V1 -> new ShardOperation(ShardOperation.Kind.UPDATE_V1, operation.documentId(), version, bson(operation.payload()));
-            case DELETE -> new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), version, BytesArray.EMPTY);
-            case DROP_ALL -> throw new IllegalArgumentException("a drop is not a document operation");
-        };
-    }
-
-    static BytesReference bson(BsonDocument document) {
-        RawBsonDocument raw = document instanceof RawBsonDocument r ? r : new RawBsonDocument(document, new BsonDocumentCodec());
-        ByteBuffer buffer = raw.getByteBuffer().asNIO();
-        byte[] bytes = new byte[buffer.remaining()];
-        buffer.get(bytes);
-        return new BytesArray(bytes);
     }
 }

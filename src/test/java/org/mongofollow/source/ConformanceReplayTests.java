@@ -7,12 +7,20 @@ import org.bson.BsonValue;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.Parameterized;
-import org.mongofollow.apply.BsonToJson;
-import org.mongofollow.apply.DocumentApplier;
+import org.bson.RawBsonDocument;
+import org.bson.codecs.BsonDocumentCodec;
+import org.elasticsearch.common.bytes.BytesArray;
+import org.elasticsearch.common.bytes.BytesReference;
+import org.elasticsearch.common.xcontent.XContentHelper;
+import org.elasticsearch.xcontent.XContentType;
+import org.mongofollow.apply.DocumentGroups;
 import org.mongofollow.apply.DocumentIds;
 import org.mongofollow.apply.DocumentOperation;
+import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.apply.RejectedDocumentException;
+import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.apply.UnapplicableUpdateException;
+import org.mongofollow.apply.UpdateRun;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -38,10 +46,14 @@ import static org.junit.Assert.fail;
 import static org.mongofollow.apply.JsonAssert.assertStrictEquals;
 
 /**
- * Replays every conformance case under {@code src/test/resources/conformance/} (recursively) through
- * {@link OplogEntryDecoder} and {@link DocumentApplier} against an in-memory "index" keyed by
- * Elasticsearch id, and compares the result with the case's {@code after} converted by the same
- * mapping (field order and number types included).
+ * Replays every conformance case under {@code src/test/resources/conformance/} (recursively) through the
+ * production path without a node: the entries, as the raw BSON a read from MongoDB gives, through {@link OplogEntryDecoder},
+ * each entry's operations grouped by document into writes ({@link ShardOperation#of}) as the shard task sends them, and the
+ * writes applied as the follower shard's primary applies them ({@link UpdateRun} on the stored JSON {@code _source}), into
+ * an in-memory "index" of {@code _source}s keyed by Elasticsearch id. The result is compared with the case's {@code after}
+ * written the same way (field order and JSON number types included). Versions are not compared: every entry is applied.
+ * Updates of a document the index lacks are skipped here; the shard task looks them up in MongoDB, which the end-to-end
+ * harness ({@code scripts/conformance}) covers.
  *
  * <p>Rules of the replay (the end-to-end harness follows the same ones): {@code before} and
  * {@code after} documents whose mapping is rejected ({@link RejectedDocumentException}) are expected
@@ -82,7 +94,7 @@ public class ConformanceReplayTests {
         String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
         OplogEntryDecoder decoder = new OplogEntryDecoder(namespace[0], namespace[1]);
 
-        Map<String, Map<String, Object>> index = documentsOf(testCase, "before");
+        Map<String, BytesReference> index = documentsOf(testCase, "before");
         String fatal = replay(testCase, decoder, index);
 
         String expect = testCase.getString("expect").getValue();
@@ -94,14 +106,14 @@ public class ConformanceReplayTests {
         if (fatal != null) {
             fail("unexpected fatal decision: " + fatal);
         }
-        Map<String, Map<String, Object>> expected = documentsOf(testCase, "after");
+        Map<String, BytesReference> expected = documentsOf(testCase, "after");
         assertSameDocuments("", expected, index);
 
         // Applying the whole oplog again over a state taken after any prefix of it (the state an initial
         // copy may read while the collection is written, DESIGN.md section 3) converges to the same result.
         BsonArray oplog = testCase.getArray("oplog");
         for (int k = 0; k <= oplog.size(); k++) {
-            Map<String, Map<String, Object>> copy = documentsOf(testCase, "before");
+            Map<String, BytesReference> copy = documentsOf(testCase, "before");
             BsonDocument prefix = testCase.clone();
             prefix.put("oplog", new BsonArray(oplog.subList(0, k)));
             assertNull(replay(prefix, new OplogEntryDecoder(namespace[0], namespace[1]), copy));
@@ -112,31 +124,44 @@ public class ConformanceReplayTests {
     }
 
     /** The case's documents of {@code field} ("before" or "after") as the follower holds them, by {@code _id}. */
-    private static Map<String, Map<String, Object>> documentsOf(BsonDocument testCase, String field) {
-        Map<String, Map<String, Object>> index = new LinkedHashMap<>();
+    private static Map<String, BytesReference> documentsOf(BsonDocument testCase, String field) {
+        Map<String, BytesReference> index = new LinkedHashMap<>();
         for (BsonValue doc : testCase.getArray(field)) {
-            Map<String, Object> source = convertOrNull(doc.asDocument());
-            if (source != null) {
-                index.put(DocumentIds.toElasticsearchId(doc.asDocument().get("_id")), source);
+            String id = DocumentIds.toElasticsearchId(doc.asDocument().get("_id"));
+            try {
+                index.put(id, ShardOperation.index(id, 0, raw(doc.asDocument()), FieldSelection.ALL).payload());
+            } catch (RejectedDocumentException e) {
+                // to the dead-letter index
+            } catch (IOException e) {
+                throw new AssertionError(e);
             }
         }
         return index;
     }
 
-    private static void assertSameDocuments(String when, Map<String, Map<String, Object>> expected, Map<String, Map<String, Object>> actual) {
+    /** The document as a read from MongoDB gives it. */
+    private static RawBsonDocument raw(BsonDocument document) {
+        return new RawBsonDocument(document, new BsonDocumentCodec());
+    }
+
+    private static Map<String, Object> parse(BytesReference source) {
+        return XContentHelper.convertToMap(source, true, XContentType.JSON).v2();
+    }
+
+    private static void assertSameDocuments(String when, Map<String, BytesReference> expected, Map<String, BytesReference> actual) {
         assertEquals("document ids" + when, new TreeSet<>(expected.keySet()), new TreeSet<>(actual.keySet()));
-        for (Map.Entry<String, Map<String, Object>> e : expected.entrySet()) {
-            assertStrictEquals("document [" + e.getKey() + "]" + when, e.getValue(), actual.get(e.getKey()));
+        for (Map.Entry<String, BytesReference> e : expected.entrySet()) {
+            assertStrictEquals("document [" + e.getKey() + "]" + when, parse(e.getValue()), parse(actual.get(e.getKey())));
         }
     }
 
     /**
      * Applies every entry of the case to {@code index}; returns the fatal explanation, or null.
      */
-    private static String replay(BsonDocument testCase, OplogEntryDecoder decoder, Map<String, Map<String, Object>> index) {
+    private static String replay(BsonDocument testCase, OplogEntryDecoder decoder, Map<String, BytesReference> index) {
         for (BsonValue value : testCase.getArray("oplog")) {
             BsonDocument entry = value.asDocument();
-            DecodedEntry decoded = decoder.decode(entry);
+            DecodedEntry decoded = decoder.decode(raw(entry));
             assertEquals(position(entry), decoded.position());
             String fatal = apply(decoded, index);
             if (fatal != null) {
@@ -147,7 +172,7 @@ public class ConformanceReplayTests {
     }
 
     /** Applies one decoded entry to {@code index}; returns the fatal explanation, or null. */
-    private static String apply(DecodedEntry decoded, Map<String, Map<String, Object>> index) {
+    private static String apply(DecodedEntry decoded, Map<String, BytesReference> index) {
         if (decoded.isFatal()) {
             return decoded.reason();
         }
@@ -160,21 +185,48 @@ public class ConformanceReplayTests {
             assertEquals(decoded.position(), op.position());
             assertEquals(expectedIndex++, op.indexInEntry());
             if (op.kind() == DocumentOperation.Kind.DROP_ALL) {
+                assertEquals("a drop is alone in its entry", 1, decoded.operations().size());
                 index.clear();
-                continue;
+                return null;
             }
+        }
+        // as the shard task sends a batch
+        List<ShardOperation> writes = new ArrayList<>();
+        for (DocumentOperation op : DocumentGroups.byDocument(decoded.operations(), DocumentOperation::documentId)) {
             try {
-                Map<String, Object> result = DocumentApplier.apply(index.get(op.documentId()), op);
-                if (result == null) {
-                    index.remove(op.documentId());
-                } else {
-                    index.put(op.documentId(), result);
-                }
+                writes.add(ShardOperation.of(op, FieldSelection.ALL));
             } catch (RejectedDocumentException e) {
-                index.remove(op.documentId()); // to the dead-letter index
-            } catch (UnapplicableUpdateException e) {
-                return e.getMessage();
+                // to the dead-letter index, and the document leaves the index
+                writes.add(new ShardOperation(ShardOperation.Kind.DELETE, op.documentId(), op.position().value(), BytesArray.EMPTY));
+            } catch (IOException e) {
+                throw new AssertionError(e);
             }
+        }
+        // as the primary applies it
+        for (int next = 0; next < writes.size();) {
+            ShardOperation write = writes.get(next);
+            switch (write.kind()) {
+                case INDEX -> index.put(write.id(), write.payload());
+                case DELETE -> index.remove(write.id());
+                case UPDATE_DIFF, UPDATE_V1 -> {
+                    BytesReference current = index.get(write.id());
+                    if (current != null) {
+                        try {
+                            UpdateRun.Written written = UpdateRun.apply(writes, next, current, FieldSelection.ALL);
+                            index.put(write.id(), written.source());
+                            next += written.count();
+                            continue;
+                        } catch (RejectedDocumentException e) {
+                            index.remove(write.id()); // to the dead-letter index
+                        } catch (UnapplicableUpdateException e) {
+                            return e.getMessage();
+                        } catch (IOException e) {
+                            throw new AssertionError(e);
+                        }
+                    }
+                }
+            }
+            next++;
         }
         return null;
     }
@@ -206,13 +258,13 @@ public class ConformanceReplayTests {
             OplogEntryDecoder decoder = new OplogEntryDecoder(namespace[0], namespace[1]);
             DecodedEntry last = null;
             for (BsonDocument part : sequence) {
-                last = decoder.decode(part);
+                last = decoder.decode(raw(part));
             }
             if (last != null) {
                 decoded.put(position(value.asDocument()), last);
             }
         }
-        Map<String, Map<String, Object>> index = documentsOf(testCase, "before");
+        Map<String, BytesReference> index = documentsOf(testCase, "before");
         for (DecodedEntry entry : decoded.values()) {
             if (fatal != null) {
                 break;
@@ -224,16 +276,8 @@ public class ConformanceReplayTests {
             return;
         }
         assertNull("unexpected fatal decision: " + fatal, fatal);
-        Map<String, Map<String, Object>> expected = documentsOf(testCase, "after");
+        Map<String, BytesReference> expected = documentsOf(testCase, "after");
         assertSameDocuments("", expected, index);
-    }
-
-    private static Map<String, Object> convertOrNull(BsonDocument doc) {
-        try {
-            return BsonToJson.toSource(doc);
-        } catch (RejectedDocumentException e) {
-            return null;
-        }
     }
 
     private static OplogPosition position(BsonDocument entry) {

@@ -229,9 +229,14 @@ public class OplogFeedTests {
     /** A read through the feed as a shard task makes it: parked while another read brings what it needs, then tried again. */
     static OplogFeed.Read readThrough(OplogFeed feed, String namespace, OplogPosition from, OplogPosition to, int maxOperations, long maxBytes,
         long pollMillis) {
+        return readThrough(feed, namespace, from, to, maxOperations, maxBytes, pollMillis, false);
+    }
+
+    static OplogFeed.Read readThrough(OplogFeed feed, String namespace, OplogPosition from, OplogPosition to, int maxOperations, long maxBytes,
+        long pollMillis, boolean essential) {
         while (true) {
             java.util.concurrent.CountDownLatch parked = new java.util.concurrent.CountDownLatch(1);
-            OplogFeed.Read read = feed.read(namespace, from, to, maxOperations, maxBytes, pollMillis, () -> false, parked::countDown);
+            OplogFeed.Read read = feed.read(namespace, from, to, maxOperations, maxBytes, pollMillis, essential, () -> false, parked::countDown);
             if (read != null) {
                 return read;
             }
@@ -260,7 +265,7 @@ public class OplogFeedTests {
             java.util.concurrent.CountDownLatch parked = new java.util.concurrent.CountDownLatch(1);
             OplogFeed.Read read;
             do { // (a read made before the other thread's tail started is the tail itself: try again)
-                read = feed.read(A, head, null, 10, Long.MAX_VALUE, 1500, () -> false, parked::countDown);
+                read = feed.read(A, head, null, 10, Long.MAX_VALUE, 1500, false, () -> false, parked::countDown);
             } while (read != null && tail.isDone() == false);
             assertNull("parked: it returned at once, waiting on no thread", read);
             tail.get(30, java.util.concurrent.TimeUnit.SECONDS);
@@ -343,7 +348,19 @@ public class OplogFeedTests {
         assertEquals("nothing of the read stays charged", others, breaker.getUsed());
         // the buffers were written: the retry goes through
         breaker.addWithoutBreaking(-others);
-        assertEquals(5, readThrough(feed, A, from, head, 5, Long.MAX_VALUE, 0).batch().entries().size());
+        OplogFeed.Read retried = readThrough(feed, A, from, head, 5, Long.MAX_VALUE, 0);
+        assertEquals(5, retried.batch().entries().size());
+        // the buffers take all the room again: the read a shard task's whole buffer waits for brings its first entry all the
+        // same, and only that one
+        OplogPosition after = retried.batch().scannedTo();
+        long full = breaker.getLimit() - breaker.getUsed() - 10;
+        breaker.addWithoutBreaking(full);
+        org.junit.Assert.assertThrows(CircuitBreakingException.class, () -> readThrough(feed, A, after, head, 5, Long.MAX_VALUE, 0));
+        breaker.addWithoutBreaking(breaker.getLimit() - breaker.getUsed() - 10); // and the room of the window it let go
+        long used = breaker.getUsed();
+        OplogFeed.Read essential = readThrough(feed, A, after, head, 5, Long.MAX_VALUE, 0, true);
+        assertEquals(1, essential.batch().entries().size());
+        assertEquals("only the window keeps it", used + feed.stats().windowBytes(), breaker.getUsed());
     }
 
     /**

@@ -337,6 +337,8 @@ public class ShardFollowCoordinatorTests {
         Recording.Read first = c.reads.poll();
         Recording.Read second = c.reads.poll();
         assertEquals(pos(101, 0), first.request().fromExclusive());
+        assertTrue("the read at the watermark brings its first entry whatever the node's budget", first.request().essential());
+        assertFalse(second.request().essential());
         // the second range answers first: its operations wait in the buffer for the first range, holding the budget
         second.onResponse().accept(response(List.of(TestOp.put(102, 5, "b", "1")), second.request().toInclusive(), pos(200, 0), 1));
         assertEquals(1, c.bufferedOperations());
