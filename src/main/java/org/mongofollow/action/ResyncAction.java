@@ -26,7 +26,7 @@ import org.mongofollow.security.ConnectionAllowlist;
 import org.mongofollow.security.FollowUser;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.MongoProbe;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.io.IOException;
 

@@ -1,5 +1,7 @@
 package org.mongofollow.apply;
 
+import org.mongofollow.operation.DocumentOperation;
+
 import org.bson.BsonDocument;
 import org.bson.RawBsonDocument;
 import org.bson.codecs.BsonDocumentCodec;

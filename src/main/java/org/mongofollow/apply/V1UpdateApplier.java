@@ -1,5 +1,7 @@
 package org.mongofollow.apply;
 
+import org.mongofollow.operation.DocumentIds;
+
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 

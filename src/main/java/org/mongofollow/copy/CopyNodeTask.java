@@ -24,7 +24,7 @@ import org.elasticsearch.persistent.AllocatedPersistentTask;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.tasks.TaskId;
 import org.mongofollow.apply.ApplyOperationsAction;
-import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.metadata.CopyState;

@@ -6,7 +6,7 @@ import org.bson.BsonInt64;
 import org.bson.BsonValue;
 import org.bson.json.JsonMode;
 import org.bson.json.JsonWriterSettings;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.ArrayList;
 import java.util.List;

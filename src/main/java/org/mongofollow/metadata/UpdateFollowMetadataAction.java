@@ -29,7 +29,7 @@ import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.transport.TransportService;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.io.IOException;
 import java.util.Map;

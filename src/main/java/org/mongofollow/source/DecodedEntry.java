@@ -1,6 +1,8 @@
 package org.mongofollow.source;
 
-import org.mongofollow.apply.DocumentOperation;
+import org.mongofollow.operation.OplogPosition;
+
+import org.mongofollow.operation.DocumentOperation;
 
 import java.util.List;
 import java.util.Objects;

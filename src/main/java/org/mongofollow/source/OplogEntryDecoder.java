@@ -1,12 +1,14 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import org.bson.BsonArray;
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 import org.mongofollow.apply.DiffApplier;
-import org.mongofollow.apply.DocumentIds;
-import org.mongofollow.apply.DocumentOperation;
-import org.mongofollow.apply.DocumentOperation.Kind;
+import org.mongofollow.operation.DocumentIds;
+import org.mongofollow.operation.DocumentOperation;
+import org.mongofollow.operation.DocumentOperation.Kind;
 import org.mongofollow.apply.UnapplicableUpdateException;
 import org.mongofollow.apply.V1UpdateApplier;
 

@@ -1,5 +1,7 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import com.mongodb.client.MongoClient;
 
 import org.apache.logging.log4j.LogManager;
@@ -449,7 +451,7 @@ public final class OplogFeed {
         long held = 0;
         for (DecodedEntry entry : decoded) {
             if (entry != null && entry.operations() != null) {
-                for (org.mongofollow.apply.DocumentOperation operation : entry.operations()) {
+                for (org.mongofollow.operation.DocumentOperation operation : entry.operations()) {
                     held += operation.heldBeyondEntryBytes();
                 }
             }
@@ -587,15 +589,7 @@ public final class OplogFeed {
             }
             RawBsonDocument entry = segment.entries.get(i);
             try {
-                List<org.bson.BsonDocument> sequence = TransactionChains.sequence(entry, lookup);
-                if (sequence.isEmpty()) {
-                    continue; // opens or continues a transaction: decoded with its commit entry
-                }
-                // a fresh decoder per entry (and its transaction chain): no state shared across reads or threads
-                OplogEntryDecoder decoder = new OplogEntryDecoder(database, collection);
-                for (org.bson.BsonDocument part : sequence) {
-                    decoded[i] = decoder.decode(part);
-                }
+                decoded[i] = TransactionChains.decode(entry, lookup, database, collection); // null: decoded with its commit
             } finally {
                 breaker.addWithoutBreaking(-chainBytes[0]);
                 chainBytes[0] = 0;

@@ -1,5 +1,7 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import com.mongodb.CursorType;
 import com.mongodb.MongoCommandException;
 import com.mongodb.ReadPreference;

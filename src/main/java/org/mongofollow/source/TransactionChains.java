@@ -1,5 +1,7 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 
@@ -41,6 +43,26 @@ public final class TransactionChains {
     }
 
     private TransactionChains() {}
+
+    /**
+     * What {@code entry} means for a follow of {@code database.collection}, decoded with its transaction's earlier entries
+     * ({@link #sequence}) by a fresh {@link OplogEntryDecoder} (no state shared across reads or threads); null when the
+     * entry opens or continues a transaction, which is decoded with its commit entry.
+     *
+     * @throws MissingEntryException when the oplog no longer holds an earlier entry of its transaction
+     */
+    public static DecodedEntry decode(BsonDocument entry, EntryLookup lookup, String database, String collection) {
+        List<BsonDocument> sequence = sequence(entry, lookup);
+        if (sequence.isEmpty()) {
+            return null;
+        }
+        OplogEntryDecoder decoder = new OplogEntryDecoder(database, collection);
+        DecodedEntry decoded = null;
+        for (BsonDocument part : sequence) {
+            decoded = decoder.decode(part);
+        }
+        return decoded;
+    }
 
     /**
      * The entries to decode, in order, for {@code entry}: empty when it opens or continues a transaction

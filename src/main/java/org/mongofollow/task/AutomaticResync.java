@@ -2,7 +2,7 @@ package org.mongofollow.task;
 
 import org.elasticsearch.action.ActionListener;
 import org.mongofollow.security.FollowUser;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 /**
  * What a shard task asks for when its position rolled off the oplog and the follow says {@code on_history_lost: resync}:

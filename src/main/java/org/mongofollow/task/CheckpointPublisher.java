@@ -10,7 +10,7 @@ import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.threadpool.Scheduler;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.HashMap;
 import java.util.Iterator;

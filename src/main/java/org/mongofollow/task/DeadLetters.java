@@ -16,7 +16,7 @@ import org.elasticsearch.client.internal.Client;
 import org.elasticsearch.common.hash.MessageDigests;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.xcontent.XContentType;
-import org.mongofollow.apply.DocumentOperation;
+import org.mongofollow.operation.DocumentOperation;
 import org.mongofollow.apply.FieldSelection;
 
 import java.nio.charset.StandardCharsets;
@@ -125,7 +125,7 @@ public final class DeadLetters {
             source.put("shard", shard);
             source.put("namespace", namespace);
             source.put("document_id", documentId);
-            source.put("position", new org.mongofollow.source.OplogPosition(version).toString());
+            source.put("position", new org.mongofollow.operation.OplogPosition(version).toString());
             source.put("version", version);
             source.put("operation", operation);
             source.put("reason", reason);

@@ -2,7 +2,7 @@ package org.mongofollow.task;
 
 import org.elasticsearch.core.Nullable;
 import org.elasticsearch.core.TimeValue;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.Objects;
 

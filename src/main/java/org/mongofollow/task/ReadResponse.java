@@ -1,6 +1,8 @@
 package org.mongofollow.task;
 
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.FollowOperation;
+
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.List;
 import java.util.Objects;

@@ -24,7 +24,7 @@ import org.elasticsearch.tasks.TaskId;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.mongofollow.apply.ApplyOperationsAction;
 import org.mongofollow.apply.DocumentGroups;
-import org.mongofollow.apply.DocumentOperation;
+import org.mongofollow.operation.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.security.AsFollowUserClient;
@@ -34,7 +34,7 @@ import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.OplogFeed;
 import org.mongofollow.source.OplogFeeds;
 import org.mongofollow.source.OplogEntryDecoder;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.source.OplogReader;
 import org.mongofollow.source.TransactionChains;
 

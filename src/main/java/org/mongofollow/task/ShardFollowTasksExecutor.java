@@ -9,7 +9,7 @@ import org.elasticsearch.persistent.PersistentTaskState;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
 import org.elasticsearch.tasks.TaskId;
 import org.mongofollow.metadata.FollowMetadata;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.source.OplogReader;
 
 import java.util.Map;

@@ -46,7 +46,7 @@ public class FollowStatsActionTests extends ESTestCase {
     }
 
     public void testCopyStatsShowProgressRateAndPercent() {
-        org.mongofollow.metadata.CopyState copy = org.mongofollow.metadata.CopyState.start(new org.mongofollow.source.OplogPosition(5L << 32), true, "", 1_000)
+        org.mongofollow.metadata.CopyState copy = org.mongofollow.metadata.CopyState.start(new org.mongofollow.operation.OplogPosition(5L << 32), true, "", 1_000)
             .withPlan(
                 1000,
                 false,

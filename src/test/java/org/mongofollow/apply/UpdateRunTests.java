@@ -1,5 +1,7 @@
 package org.mongofollow.apply;
 
+import org.mongofollow.operation.DocumentOperation;
+
 import org.bson.BsonDocument;
 import org.bson.BsonInt32;
 import org.elasticsearch.common.bytes.BytesArray;
@@ -7,8 +9,8 @@ import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentType;
 import org.junit.Test;
-import org.mongofollow.apply.DocumentOperation.Kind;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.DocumentOperation.Kind;
+import org.mongofollow.operation.OplogPosition;
 
 import java.io.IOException;
 import java.util.List;

@@ -13,7 +13,7 @@ import org.elasticsearch.test.ESIntegTestCase;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.json.JsonXContent;
 import org.mongofollow.apply.BsonToJson;
-import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.it.MongoFollowIntegTestCase;
 
 import java.util.ArrayList;

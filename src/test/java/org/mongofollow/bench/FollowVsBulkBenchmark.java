@@ -13,7 +13,7 @@ import org.bson.BsonInt32;
 import org.bson.BsonInt64;
 import org.bson.BsonString;
 import org.mongofollow.apply.BsonToJson;
-import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.demo.EsHttp;
 import org.mongofollow.demo.ParentWatch;
 

@@ -7,7 +7,7 @@ import com.mongodb.client.model.Filters;
 import org.bson.Document;
 import org.bson.RawBsonDocument;
 import org.mongofollow.demo.EsHttp;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.source.OplogReader;
 
 import java.util.ArrayList;

@@ -17,7 +17,7 @@ import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentType;
 import org.elasticsearch.xcontent.json.JsonXContent;
 import org.mongofollow.apply.BsonToJson;
-import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.embedded.EmbeddedMongo;
 

@@ -6,7 +6,7 @@ import com.mongodb.client.MongoCollection;
 
 import org.bson.BsonDocument;
 import org.mongofollow.apply.BsonToJson;
-import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.apply.RejectedDocumentException;
 
 import java.util.ArrayList;

@@ -17,7 +17,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.disruption.BlockMasterServiceOnMaster;
 import org.elasticsearch.test.ESIntegTestCase;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.HashMap;
 import java.util.List;

@@ -7,7 +7,7 @@ import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.test.ESIntegTestCase;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.task.CheckpointPublisher;
 import org.mongofollow.memory.FollowBreaker;
 

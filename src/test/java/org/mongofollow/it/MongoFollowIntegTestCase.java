@@ -26,7 +26,7 @@ import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.mongofollow.MongoFollowPlugin;
 import org.mongofollow.apply.BsonToJson;
-import org.mongofollow.apply.DocumentIds;
+import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.embedded.EmbeddedMongo;
 

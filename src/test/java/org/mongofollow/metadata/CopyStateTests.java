@@ -7,7 +7,7 @@ import org.bson.BsonString;
 import org.bson.types.ObjectId;
 import org.elasticsearch.test.ESTestCase;
 import org.mongofollow.source.MongoEndpoint;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.metadata.FollowBudgets;
 
 import java.util.List;

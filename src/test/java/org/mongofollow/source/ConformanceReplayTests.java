@@ -1,5 +1,7 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import org.bson.BsonArray;
 import org.bson.BsonDocument;
 import org.bson.BsonTimestamp;
@@ -14,8 +16,8 @@ import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentType;
 import org.mongofollow.apply.DocumentGroups;
-import org.mongofollow.apply.DocumentIds;
-import org.mongofollow.apply.DocumentOperation;
+import org.mongofollow.operation.DocumentIds;
+import org.mongofollow.operation.DocumentOperation;
 import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
@@ -47,7 +49,8 @@ import static org.mongofollow.apply.JsonAssert.assertStrictEquals;
 
 /**
  * Replays every conformance case under {@code src/test/resources/conformance/} (recursively) through the
- * production path without a node: the entries, as the raw BSON a read from MongoDB gives, through {@link OplogEntryDecoder},
+ * production path without a node: the entries, as the raw BSON a read from MongoDB gives, decoded as the node's feed decodes them
+ * ({@link TransactionChains#decode}: a transaction at its commit entry, with its chain looked up by position),
  * each entry's operations grouped by document into writes ({@link ShardOperation#of}) as the shard task sends them, and the
  * writes applied as the follower shard's primary applies them ({@link UpdateRun} on the stored JSON {@code _source}), into
  * an in-memory "index" of {@code _source}s keyed by Elasticsearch id. The result is compared with the case's {@code after}
@@ -91,11 +94,9 @@ public class ConformanceReplayTests {
     public void replay() throws IOException {
         BsonDocument testCase = BsonDocument.parse(Files.readString(file, StandardCharsets.UTF_8));
         checkFormat(testCase);
-        String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
-        OplogEntryDecoder decoder = new OplogEntryDecoder(namespace[0], namespace[1]);
 
         Map<String, BytesReference> index = documentsOf(testCase, "before");
-        String fatal = replay(testCase, decoder, index);
+        String fatal = replay(testCase, index);
 
         String expect = testCase.getString("expect").getValue();
         if (expect.equals("fatal")) {
@@ -116,8 +117,8 @@ public class ConformanceReplayTests {
             Map<String, BytesReference> copy = documentsOf(testCase, "before");
             BsonDocument prefix = testCase.clone();
             prefix.put("oplog", new BsonArray(oplog.subList(0, k)));
-            assertNull(replay(prefix, new OplogEntryDecoder(namespace[0], namespace[1]), copy));
-            String again = replay(testCase, new OplogEntryDecoder(namespace[0], namespace[1]), copy);
+            assertNull(replay(prefix, copy));
+            String again = replay(testCase, copy);
             assertNull("replay: " + again, again);
             assertSameDocuments(", copy after " + k + " entries", expected, copy);
         }
@@ -156,12 +157,26 @@ public class ConformanceReplayTests {
     }
 
     /**
-     * Applies every entry of the case to {@code index}; returns the fatal explanation, or null.
+     * Applies every entry of the case to {@code index}, in oplog order, each decoded as the node's feed decodes it (a
+     * transaction at its commit, with its chain looked up by position); returns the fatal explanation, or null.
      */
-    private static String replay(BsonDocument testCase, OplogEntryDecoder decoder, Map<String, BytesReference> index) {
+    private static String replay(BsonDocument testCase, Map<String, BytesReference> index) {
+        String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
+        Map<OplogPosition, BsonDocument> oplog = new java.util.HashMap<>();
         for (BsonValue value : testCase.getArray("oplog")) {
-            BsonDocument entry = value.asDocument();
-            DecodedEntry decoded = decoder.decode(raw(entry));
+            oplog.put(position(value.asDocument()), raw(value.asDocument()));
+        }
+        for (BsonValue value : testCase.getArray("oplog")) {
+            BsonDocument entry = raw(value.asDocument());
+            DecodedEntry decoded;
+            try {
+                decoded = TransactionChains.decode(entry, oplog::get, namespace[0], namespace[1]);
+            } catch (TransactionChains.MissingEntryException e) {
+                return e.getMessage();
+            }
+            if (decoded == null) {
+                continue; // opens or continues a transaction: decoded with its commit
+            }
             assertEquals(position(entry), decoded.position());
             String fatal = apply(decoded, index);
             if (fatal != null) {
@@ -248,17 +263,12 @@ public class ConformanceReplayTests {
         List<BsonValue> entries = new ArrayList<>(testCase.getArray("oplog"));
         java.util.Collections.reverse(entries);
         for (BsonValue value : entries) {
-            List<BsonDocument> sequence;
+            DecodedEntry last;
             try {
-                sequence = TransactionChains.sequence(value.asDocument(), oplog::get);
+                last = TransactionChains.decode(raw(value.asDocument()), oplog::get, namespace[0], namespace[1]);
             } catch (TransactionChains.MissingEntryException e) {
                 fatal = e.getMessage();
                 continue;
-            }
-            OplogEntryDecoder decoder = new OplogEntryDecoder(namespace[0], namespace[1]);
-            DecodedEntry last = null;
-            for (BsonDocument part : sequence) {
-                last = decoder.decode(raw(part));
             }
             if (last != null) {
                 decoded.put(position(value.asDocument()), last);

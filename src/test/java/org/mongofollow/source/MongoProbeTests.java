@@ -1,5 +1,7 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 

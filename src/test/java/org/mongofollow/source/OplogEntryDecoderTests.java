@@ -1,12 +1,14 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import org.bson.BsonDocument;
 import org.bson.BsonInt32;
 import org.bson.RawBsonDocument;
 import org.bson.codecs.BsonDocumentCodec;
 import org.junit.Test;
-import org.mongofollow.apply.DocumentOperation;
-import org.mongofollow.apply.DocumentOperation.Kind;
+import org.mongofollow.operation.DocumentOperation;
+import org.mongofollow.operation.DocumentOperation.Kind;
 
 import java.util.List;
 import java.util.Optional;

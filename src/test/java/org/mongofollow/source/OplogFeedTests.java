@@ -1,5 +1,7 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 
@@ -180,7 +182,7 @@ public class OplogFeedTests {
                 assertEquals(DecodedEntry.Outcome.OPERATIONS, decoded.outcome());
                 assertEquals(OplogReader.position(entry), decoded.position());
                 assertEquals(
-                    org.mongofollow.apply.DocumentIds.toElasticsearchId(entry.getDocument("o").get("_id")),
+                    org.mongofollow.operation.DocumentIds.toElasticsearchId(entry.getDocument("o").get("_id")),
                     decoded.operations().get(0).documentId()
                 );
                 operations++;

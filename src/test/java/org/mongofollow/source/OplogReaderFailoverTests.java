@@ -1,5 +1,7 @@
 package org.mongofollow.source;
 
+import org.mongofollow.operation.OplogPosition;
+
 import com.mongodb.ConnectionString;
 import com.mongodb.MongoClientSettings;
 import com.mongodb.client.MongoClient;

@@ -1,7 +1,7 @@
 package org.mongofollow.task;
 
 import org.junit.Test;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;

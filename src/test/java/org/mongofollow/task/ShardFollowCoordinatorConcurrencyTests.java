@@ -5,7 +5,7 @@ import org.elasticsearch.core.TimeValue;
 import org.junit.After;
 import org.junit.Test;
 import org.mongofollow.metadata.FollowBudgets;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.ArrayList;
 import java.util.Collections;

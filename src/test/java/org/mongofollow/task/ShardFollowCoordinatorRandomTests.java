@@ -1,10 +1,12 @@
 package org.mongofollow.task;
 
+import org.mongofollow.operation.FollowOperation;
+
 import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.core.TimeValue;
 import org.junit.Test;
 import org.mongofollow.metadata.FollowBudgets;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.ArrayList;
 import java.util.Collections;

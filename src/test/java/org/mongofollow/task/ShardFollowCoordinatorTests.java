@@ -4,7 +4,7 @@ import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.core.TimeValue;
 import org.junit.Test;
 import org.mongofollow.metadata.FollowBudgets;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

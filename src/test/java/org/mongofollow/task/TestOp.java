@@ -1,6 +1,8 @@
 package org.mongofollow.task;
 
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.FollowOperation;
+
+import org.mongofollow.operation.OplogPosition;
 
 /**
  * A document operation for the tests: {@code value == null} deletes the document (or, for a barrier, empties the shard).

@@ -1,4 +1,4 @@
-package org.mongofollow.source;
+package org.mongofollow.operation;
 
 import org.junit.Test;
 

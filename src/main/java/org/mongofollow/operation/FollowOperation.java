@@ -1,7 +1,7 @@
-package org.mongofollow.task;
+package org.mongofollow.operation;
 
 import org.elasticsearch.core.Nullable;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.Comparator;
 

@@ -1,4 +1,4 @@
-package org.mongofollow.source;
+package org.mongofollow.operation;
 
 /**
  * A position in MongoDB's oplog: the BSON timestamp {@code ts} of an entry, (seconds, increment), as one long

@@ -1,4 +1,4 @@
-package org.mongofollow.apply;
+package org.mongofollow.operation;
 
 import org.bson.BsonDocument;
 import org.bson.BsonValue;

@@ -1,6 +1,6 @@
-package org.mongofollow.apply;
+package org.mongofollow.operation;
 
-import org.mongofollow.task.FollowOperation;
+import org.mongofollow.operation.FollowOperation;
 
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
@@ -9,7 +9,7 @@ import org.bson.codecs.BsonDocumentCodec;
 import org.bson.codecs.EncoderContext;
 import org.bson.io.BasicOutputBuffer;
 import org.bson.BsonBinaryWriter;
-import org.mongofollow.source.OplogPosition;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.Objects;
 
@@ -23,7 +23,7 @@ import java.util.Objects;
  *                     (0 for a plain entry; the running index inside a transaction or applyOps)
  * @param documentId   the Elasticsearch {@code _id} ({@link DocumentIds#toElasticsearchId}); null for DROP_ALL
  * @param mongoId      the MongoDB {@code _id} value as it is in the oplog (for look-ups); null for DROP_ALL
- * @param payload      INDEX: the full MongoDB document as logged, {@code _id} included ({@link BsonToJson#toSource}
+ * @param payload      INDEX: the full MongoDB document as logged, {@code _id} included ({@code BsonToJson.toSource}
  *                     leaves it out of {@code _source}); UPDATE_DIFF: the {@code diff} document of a {@code $v:2}
  *                     entry; UPDATE_V1: the whole {@code o} ({@code {$v:1, $set:{..}, $unset:{..}}});
  *                     DELETE and DROP_ALL: null
@@ -44,9 +44,9 @@ public record DocumentOperation(
     public enum Kind {
         /** Index the full document in {@code payload} (an insert or a replacement). */
         INDEX,
-        /** Apply the {@code $v:2} diff in {@code payload} to the current document ({@link DiffApplier}). */
+        /** Apply the {@code $v:2} diff in {@code payload} to the current document ({@code DiffApplier}). */
         UPDATE_DIFF,
-        /** Apply the {@code $v:1} {@code $set}/{@code $unset} update in {@code payload} ({@link V1UpdateApplier}). */
+        /** Apply the {@code $v:1} {@code $set}/{@code $unset} update in {@code payload} ({@code V1UpdateApplier}). */
         UPDATE_V1,
         /** Delete the document. */
         DELETE,

@@ -1,4 +1,4 @@
-package org.mongofollow.apply;
+package org.mongofollow.operation;
 
 import org.bson.BsonBinary;
 import org.bson.BsonDateTime;
