@@ -1,11 +1,13 @@
 package org.mongofollow.embedded;
 
+import java.util.List;
 import java.util.UUID;
 
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.ArrayFilters;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.bson.ObjectId;
@@ -19,6 +21,8 @@ import de.bwaldvogel.mongo.oplog.Oplog;
 final class OplogCollection extends MemoryCollection {
 
     private final UUID uuid = UUID.randomUUID();
+    /** The documents in {@code _id} order, as mongod's {@code _id} index (range reads sorted on {@code _id} use it). */
+    private final IdOrder idOrder = new IdOrder();
 
     OplogCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                     CursorRegistry cursorRegistry) {
@@ -51,8 +55,29 @@ final class OplogCollection extends MemoryCollection {
     @Override
     protected Integer addDocumentInternal(Document document) {
         Integer position = super.addDocumentInternal(document);
+        idOrder.add(document.get("_id"), position);
         updateDataSize(BsonValues.documentSize(document));
         return position;
+    }
+
+    /**
+     * A query sorted on {@code _id} alone reads its {@code _id} range in order from {@link IdOrder} and stops at its limit,
+     * as mongod reads its {@code _id} index; anything else is matched and sorted as the library does.
+     */
+    @Override
+    protected synchronized QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
+                                                      Document fieldSelector) {
+        int direction = IdOrder.direction(orderBy);
+        if (direction == 0) {
+            return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
+        int wanted = limit > 0 ? numberToSkip + limit : 0;
+        List<Integer> read = idOrder.read(query, direction, wanted, position -> {
+            Document document = getDocument(position);
+            return document != null && documentMatchesQuery(document, query);
+        });
+        // in order already: the library applies the skip, the limit, the batch and the projection
+        return matchDocuments(query, read, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     }
 
     @Override
@@ -83,6 +108,7 @@ final class OplogCollection extends MemoryCollection {
         Document before = getDocument(position);
         super.removeDocument(position);
         if (before != null) {
+            idOrder.remove(before.get("_id"));
             updateDataSize(-BsonValues.documentSize(before));
             if (replicated()) {
                 writer().onDelete(this, before);

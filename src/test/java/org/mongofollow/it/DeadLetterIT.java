@@ -231,7 +231,12 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         Map<String, Map<String, Object>> letters = new HashMap<>();
         assertBusy(() -> {
             assertNotNull("no dead-letter index yet", internalCluster().clusterService().state().metadata().index(deadLetterIndex));
-            indicesAdmin().prepareRefresh(deadLetterIndex).get();
+            try {
+                indicesAdmin().prepareRefresh(deadLetterIndex).get();
+            } catch (org.elasticsearch.index.IndexNotFoundException e) {
+                // the node the client talks to has not applied the cluster state that created it yet
+                throw new AssertionError("the dead-letter index is not known to every node yet", e);
+            }
             letters.clear();
             List<Object> all = new java.util.ArrayList<>();
             assertResponse(prepareSearch(deadLetterIndex).setSize(100), (SearchResponse response) -> {
