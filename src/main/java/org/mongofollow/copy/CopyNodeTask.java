@@ -29,6 +29,7 @@ import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
 import org.mongofollow.task.DeadLetters;
 import org.mongofollow.task.FollowFailures;
@@ -161,7 +162,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                 update(planned);
                 state = FollowMetadata.of(clusterService.state().metadata().index(params.index())).copy();
                 if (state == null || state.t0().equals(planned.t0()) == false) {
-                    markAsCompleted();
+                    completeOrCopyAgain(planned.t0());
                     return;
                 }
                 logger.info("[{}] copying [{}] from {} in {} ranges (about {} documents)", params.index(), params.follow().namespace(), state.t0(), state.ranges().size(), state.totalEstimate());
@@ -188,6 +189,10 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             if (stopping()) {
                 return;
             }
+            if (replacement(state.t0()) != null) {
+                completeOrCopyAgain(state.t0()); // index.gc_deletes stays raised for the copy that replaced this one
+                return;
+            }
             GcDeletes.restore(services.client(), params.index(), state.gcDeletesBefore());
             update(snapshot().done());
             logger.info(
@@ -199,13 +204,47 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                 TimeUnit.NANOSECONDS.toMillis(readNanos.get()),
                 TimeUnit.NANOSECONDS.toMillis(writeNanos.get())
             );
-            markAsCompleted();
+            completeOrCopyAgain(state.t0());
         } catch (Exception e) {
             if (stopping()) {
                 return;
             }
             fail(e);
         }
+    }
+
+    /**
+     * The running copy of the follow when a resync replaced the one from {@code t0} (a newer start position), or null. Its
+     * resync found this task still running, so started none: this task copies it.
+     */
+    private CopyState replacement(OplogPosition t0) {
+        IndexMetadata index = clusterService.state().metadata().index(params.index());
+        FollowMetadata follow = index == null || index.getIndexUUID().equals(params.indexUuid()) == false ? null : FollowMetadata.of(index);
+        if (follow == null || follow.status() != FollowMetadata.Status.ACTIVE || follow.copy() == null || follow.copy().isRunning() == false) {
+            return null;
+        }
+        return follow.copy().t0().after(t0) ? follow.copy() : null;
+    }
+
+    /**
+     * Ends the task, unless a resync replaced the copy from {@code t0} meanwhile (two shard tasks that lost their history
+     * at once each start one): then it copies the replacement, with {@code index.gc_deletes} raised again in case the
+     * replaced copy restored it.
+     */
+    private void completeOrCopyAgain(OplogPosition t0) throws Exception {
+        CopyState replacement = stopping() ? null : replacement(t0);
+        if (replacement == null) {
+            markAsCompleted();
+            return;
+        }
+        logger.info("[{}] a resync replaced the copy from {} with one from {}: copying that one", params.index(), t0, replacement.t0());
+        org.elasticsearch.action.support.PlainActionFuture<Void> raised = new org.elasticsearch.action.support.PlainActionFuture<>();
+        GcDeletes.raise(services.client(), params.index(), raised);
+        raised.actionGet(TimeValue.timeValueMinutes(1));
+        read.set(0);
+        readNanos.set(0);
+        writeNanos.set(0);
+        run();
     }
 
     private void fail(Exception e) {

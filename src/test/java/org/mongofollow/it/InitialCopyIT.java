@@ -314,6 +314,44 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
         }
     }
 
+    /**
+     * Resyncs that overlap (each shard task that loses its history starts one, and so may an operator): every start
+     * position they leave behind gets copied, so the last copy ends done and the index ends exact. A copy task that found
+     * its copy replaced while it ran copies the replacement, whose own start found that task still running.
+     */
+    public void testOverlappingResyncsEndWithTheLastCopyDone() throws Exception {
+        MongoCollection<BsonDocument> items = collection("shop", "overlap");
+        items.drop(); // the embedded MongoDB lives as long as the class: a repeated test starts afresh
+        insert(items, 0, 2000);
+        putFollowWithCopy(mongo.connectionString(), "overlap", "shop", "overlap", SHARDING);
+        awaitCopyDone("overlap", 60);
+        for (int round = 0; round < 3; round++) {
+            int base = 10_000 * (round + 1);
+            List<Thread> threads = new ArrayList<>();
+            List<Exception> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < 4; t++) {
+                int id = base + t;
+                threads.add(new Thread(() -> {
+                    try {
+                        items.insertOne(new BsonDocument("_id", new BsonInt32(id)).append("n", new BsonInt32(id))); // a newer start position
+                        call("POST", "/overlap/_mongo_follow/_resync");
+                    } catch (Exception e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            threads.forEach(Thread::start);
+            for (Thread thread : threads) {
+                thread.join(60_000);
+            }
+            assertThat(failures.toString(), failures.isEmpty(), equalTo(true));
+            Map<String, Object> copy = awaitCopyDone("overlap", 90);
+            assertThat(copy.get("resync"), equalTo(true));
+            assertConvergesExactly("overlap", items);
+        }
+        call("POST", "/overlap/_mongo_follow/_unfollow");
+    }
+
     public void testResyncOfAPlainIndexIsA404() throws Exception {
         createIndex("plain");
         ResponseException e = expectThrows(ResponseException.class, () -> call("POST", "/plain/_mongo_follow/_resync"));
