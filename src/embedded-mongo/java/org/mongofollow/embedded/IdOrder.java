@@ -13,17 +13,43 @@ import java.util.TreeMap;
  * A collection's documents in {@code _id} order, as mongod's {@code _id} index holds them: a query sorted on {@code _id}
  * reads the range its {@code _id} bounds allow, in order, and stops once it has its limit, instead of matching and
  * sorting the whole collection. Not thread-safe: the collection's lock guards it.
+ * <p>
+ * {@code _id}s of the types the library cannot order (those it keeps as {@link RawBsonValue}s: DBPointer, some binary
+ * subtypes, ...) turn it off for the collection: its queries then go the library's way, as before it existed.
  */
 final class IdOrder {
 
     private final NavigableMap<Object, Integer> positions = new TreeMap<>(ValueComparator.asc());
+    private boolean usable = true;
 
     void add(Object id, Integer position) {
-        positions.put(id, position);
+        if (usable) {
+            try {
+                positions.put(id, position);
+            } catch (RuntimeException e) {
+                turnOff();
+            }
+        }
     }
 
     void remove(Object id) {
-        positions.remove(id);
+        if (usable) {
+            try {
+                positions.remove(id);
+            } catch (RuntimeException e) {
+                turnOff();
+            }
+        }
+    }
+
+    /** Whether it holds every document in order (no {@code _id} it cannot order came in). */
+    boolean usable() {
+        return usable;
+    }
+
+    private void turnOff() {
+        usable = false;
+        positions.clear();
     }
 
     /**

@@ -68,14 +68,20 @@ final class OplogCollection extends MemoryCollection {
     protected synchronized QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
                                                       Document fieldSelector) {
         int direction = IdOrder.direction(orderBy);
-        if (direction == 0) {
+        if (direction == 0 || idOrder.usable() == false) {
             return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
         }
         int wanted = limit > 0 ? numberToSkip + limit : 0;
-        List<Integer> read = idOrder.read(query, direction, wanted, position -> {
-            Document document = getDocument(position);
-            return document != null && documentMatchesQuery(document, query);
-        });
+        List<Integer> read;
+        try {
+            read = idOrder.read(query, direction, wanted, position -> {
+                Document document = getDocument(position);
+                return document != null && documentMatchesQuery(document, query);
+            });
+        } catch (IllegalArgumentException | ClassCastException e) {
+            // a bound of a type the library cannot order: its own way decides (and explains)
+            return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
         // in order already: the library applies the skip, the limit, the batch and the projection
         return matchDocuments(query, read, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     }

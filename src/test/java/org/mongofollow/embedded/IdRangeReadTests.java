@@ -89,6 +89,44 @@ public class IdRangeReadTests {
         }
     }
 
+    /**
+     * {@code _id}s of the types the library cannot order (kept as raw values: DBPointer, binary subtypes, ...) turn the
+     * {@code _id} order off for their collection: they are stored and found as before, and other collections keep it.
+     */
+    @Test
+    public void idsTheLibraryCannotOrderAreStoredAndFoundAsBefore() {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+             MongoClient client = MongoClients.create(mongo.connectionString())) {
+            MongoCollection<BsonDocument> exotic = client.getDatabase("db").getCollection("exotic", BsonDocument.class);
+            List<org.bson.BsonValue> ids = List.of(
+                new org.bson.BsonSymbol("sym"),
+                new org.bson.BsonDbPointer("a.b", new ObjectId()),
+                new org.bson.BsonBinary((byte) 2, new byte[] { 1, 2 }),
+                new org.bson.BsonJavaScriptWithScope("x", new BsonDocument()),
+                new org.bson.BsonUndefined(),
+                new org.bson.BsonDecimal128(org.bson.types.Decimal128.parse("1.5")),
+                new org.bson.BsonMaxKey(),
+                new org.bson.BsonInt32(1)
+            );
+            for (org.bson.BsonValue id : ids) {
+                exotic.insertOne(new BsonDocument("_id", id).append("n", new org.bson.BsonInt32(1)));
+            }
+            assertEquals(ids.size(), exotic.countDocuments());
+            for (org.bson.BsonValue id : ids) {
+                assertEquals(id.getBsonType().toString(), 1, exotic.find(Filters.eq("_id", id)).into(new ArrayList<>()).size());
+            }
+            exotic.deleteOne(Filters.eq("_id", ids.get(1)));
+            assertEquals(ids.size() - 1, exotic.countDocuments());
+            // another collection keeps its _id order
+            MongoCollection<Document> plain = client.getDatabase("db").getCollection("plain");
+            for (int i = 0; i < 20; i++) {
+                plain.insertOne(new Document("_id", i));
+            }
+            assertEquals(List.of(new Document("_id", 17), new Document("_id", 18)),
+                plain.find(Filters.gt("_id", 16)).sort(Sorts.ascending("_id")).limit(2).into(new ArrayList<>()));
+        }
+    }
+
     private static List<Document> query(MongoCollection<Document> items, Bson filter, Bson sort, int[] skipLimit) {
         FindIterable<Document> find = items.find(filter).sort(sort).batchSize(4);
         if (skipLimit[0] > 0) {
