@@ -1,7 +1,5 @@
 package org.mongofollow.operation;
 
-import org.mongofollow.operation.FollowOperation;
-
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 import org.bson.RawBsonDocument;
@@ -9,8 +7,6 @@ import org.bson.codecs.BsonDocumentCodec;
 import org.bson.codecs.EncoderContext;
 import org.bson.io.BasicOutputBuffer;
 import org.bson.BsonBinaryWriter;
-import org.mongofollow.operation.OplogPosition;
-
 import java.util.Objects;
 
 /**

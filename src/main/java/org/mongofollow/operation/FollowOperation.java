@@ -1,7 +1,6 @@
 package org.mongofollow.operation;
 
 import org.elasticsearch.core.Nullable;
-import org.mongofollow.operation.OplogPosition;
 
 import java.util.Comparator;
 

@@ -52,14 +52,7 @@ public class DropDuringCopyIT extends MongoFollowIntegTestCase {
             MockTransportService.getInstance(node).addRequestHandlingBehavior(ApplyOperationsAction.NAME + "[p]", (handler, request, channel, task) -> {
                 if (isCopyBatch(request) && first.compareAndSet(true, false)) {
                     held.countDown();
-                    new Thread(() -> {
-                        try {
-                            release.await();
-                            handler.messageReceived(request, channel, task);
-                        } catch (Exception e) {
-                            throw new AssertionError(e);
-                        }
-                    }, "held-copy-batch").start();
+                    handleOnceReleased(release, handler, request, channel, task, "held-copy-batch");
                 } else {
                     handler.messageReceived(request, channel, task);
                 }

@@ -36,6 +36,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
@@ -251,5 +252,27 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         String uuid = state.metadata().index(index).getIndexUUID();
         var task = tasks.getTask(org.mongofollow.task.ShardFollowTask.taskId(uuid, shard));
         return state.nodes().get(task.getExecutorNode()).getName();
+    }
+
+    /**
+     * For a MockTransportService request-handling behavior: handles {@code request} on a thread of its own once
+     * {@code release} opens, so that the test decides when it lands.
+     */
+    protected static <R extends org.elasticsearch.transport.TransportRequest> void handleOnceReleased(
+        CountDownLatch release,
+        org.elasticsearch.transport.TransportRequestHandler<R> handler,
+        R request,
+        org.elasticsearch.transport.TransportChannel channel,
+        org.elasticsearch.tasks.Task task,
+        String threadName
+    ) {
+        new Thread(() -> {
+            try {
+                release.await();
+                handler.messageReceived(request, channel, task);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }, threadName).start();
     }
 }

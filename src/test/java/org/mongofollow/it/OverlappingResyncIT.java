@@ -78,17 +78,9 @@ public class OverlappingResyncIT extends MongoFollowIntegTestCase {
             }
             if (hold == null) {
                 handler.messageReceived(request, channel, task);
-                return;
+            } else {
+                handleOnceReleased(hold, handler, request, channel, task, "held-metadata-update");
             }
-            CountDownLatch latch = hold;
-            new Thread(() -> {
-                try {
-                    latch.await();
-                    handler.messageReceived(request, channel, task);
-                } catch (Exception e) {
-                    throw new AssertionError(e);
-                }
-            }, "held-metadata-update").start();
         });
         PlainActionFuture<ResyncAction.Response> first = new PlainActionFuture<>();
         PlainActionFuture<ResyncAction.Response> second = new PlainActionFuture<>();
