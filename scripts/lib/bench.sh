@@ -13,7 +13,6 @@ run_node_and_mongo_benchmark() {
   BENCH_MONGO_PORT=${BENCH_MONGO_PORT:-27018}
   local url="http://127.0.0.1:$ES_HTTP_PORT"
   local connection="mongodb://127.0.0.1:$BENCH_MONGO_PORT/?replicaSet=rs0"
-  local cp_file="$WORK_DIR/dev-mongo-classpath.txt"
   BENCH_ES_NODE="$PROJECT_DIR/scripts/es-node"
   BENCH_DEV_MONGO="$PROJECT_DIR/scripts/dev-mongo"
 
@@ -26,10 +25,8 @@ run_node_and_mongo_benchmark() {
   local zip
   zip=$(ls -t "$PROJECT_DIR"/target/releases/mongo-follow-*.zip | head -n 1)
   mkdir -p "$WORK_DIR"
-  if [ ! -s "$cp_file" ] || [ "$PROJECT_DIR/pom.xml" -nt "$cp_file" ]; then
-    mvn -q -B -ntp -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test >&2 \
-      || die "could not resolve the test classpath"
-  fi
+  local dependency_classpath
+  dependency_classpath=$(test_dependency_classpath)
 
   "$BENCH_DEV_MONGO" stop --port "$BENCH_MONGO_PORT" >/dev/null 2>&1 || true
   "$BENCH_ES_NODE" stop >/dev/null 2>&1 || true
@@ -40,7 +37,7 @@ run_node_and_mongo_benchmark() {
   log "node $url, MongoDB $connection; $(nproc) cores"
 
   "$JAVA_HOME/bin/java" -Xmx1g -Dslf4j.internal.verbosity=ERROR \
-    -cp "$PROJECT_DIR/target/test-classes:$PROJECT_DIR/target/classes:$(cat "$cp_file")" \
+    -cp "$PROJECT_DIR/target/test-classes:$PROJECT_DIR/target/classes:$dependency_classpath" \
     "$main_class" --es "$url" --connection "$connection" "$@" \
     || die "the benchmark failed (node logs in $WORK_DIR/es-node-$ES_HTTP_PORT/logs)"
 }

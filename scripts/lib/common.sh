@@ -46,3 +46,18 @@ run_as_unprivileged_user() {
   exec runuser -u "$RUN_USER" -- env HOME="$home" USER="$RUN_USER" JAVA_HOME="$JAVA_HOME" PATH="$PATH" \
     "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$@"
 }
+
+# Prints the test classpath's dependency jars (resolved once into $WORK_DIR/dev-mongo-classpath.txt, again when the pom
+# is newer or the file names jars this user cannot read, as a file an older version wrote as root did).
+test_dependency_classpath() {
+  local cp_file="$WORK_DIR/dev-mongo-classpath.txt" first_jar
+  first_jar=$([ -s "$cp_file" ] && cut -d: -f1 "$cp_file" || true)
+  if [ ! -s "$cp_file" ] || [ "$PROJECT_DIR/pom.xml" -nt "$cp_file" ] || [ ! -r "$first_jar" ]; then
+    mkdir -p "$WORK_DIR"
+    log "resolving the test classpath (mvn dependency:build-classpath)"
+    (cd "$PROJECT_DIR" && (mvn -q -o -B dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test >&2 2>/dev/null \
+      || mvn -q -B -ntp -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test >&2)) \
+      || die "could not resolve the test classpath"
+  fi
+  cat "$cp_file"
+}

@@ -5,6 +5,8 @@ import org.bson.BsonBinaryReader;
 import org.bson.BsonBinarySubType;
 import org.bson.BsonDbPointer;
 import org.bson.BsonDocument;
+import org.bson.BsonDocumentReader;
+import org.bson.BsonReader;
 import org.bson.BsonInt32;
 import org.bson.BsonInt64;
 import org.bson.BsonJavaScriptWithScope;
@@ -15,6 +17,9 @@ import org.bson.BsonType;
 import org.bson.BsonValue;
 import org.bson.RawBsonDocument;
 import org.bson.UuidRepresentation;
+import org.bson.codecs.BsonDocumentCodec;
+import org.bson.codecs.BsonValueCodec;
+import org.bson.codecs.DecoderContext;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.json.JsonXContent;
@@ -29,16 +34,17 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
- * The one mapping of BSON values to JSON values, as plain Java objects for
- * {@code XContentBuilder.map(...)}: {@link LinkedHashMap} (field order kept), {@link List}, String,
- * Integer, Long, Double, Boolean and null. The table with examples is {@code docs/bson-mapping.md}:
+ * The one BSON to JSON writer: every document the follow, the copy and the look-ups index ({@link #source}) and every
+ * value an update sets ({@link #toJsonValue}) is written by the one walk of a {@link BsonReader} below, into a
+ * {@link JsonSink} (the {@code _source} bytes, or Java objects: {@link java.util.LinkedHashMap} with the field order kept,
+ * {@link java.util.ArrayList}, String, Integer, Long, Double, Boolean and null). A document still in its BSON bytes is
+ * read straight from them, a decoded one through {@link BsonDocumentReader}. The table with examples is
+ * {@code docs/bson-mapping.md}:
  *
  * <pre>
  * Double              Double (-0.0 kept); NaN, +-Infinity: rejected (RejectedDocumentException)
@@ -88,273 +94,238 @@ public final class BsonToJson {
     private BsonToJson() {}
 
     /**
-     * The {@code _source} of a MongoDB document: all its fields except the top-level {@code _id}, in
-     * their order.
+     * The JSON {@code _source} of a MongoDB document: all its fields except the top-level {@code _id}, in their order. A
+     * document still in its BSON bytes (read from the oplog or a collection) is read straight from them.
      *
      * @throws RejectedDocumentException if a value or a field name cannot be taken (see the class doc)
      */
+    public static BytesReference source(BsonDocument document) throws IOException {
+        if (document instanceof RawBsonDocument raw) {
+            // the JSON is rarely longer than the BSON: one buffer of that size, no growing copies
+            XContentBuilder builder = new XContentBuilder(JsonXContent.jsonXContent, new ByteArrayOutputStream(raw.getByteBuffer().remaining() + 64));
+            try (BsonBinaryReader reader = new BsonBinaryReader(raw.getByteBuffer().asNIO())) {
+                writeDocument(reader, JsonSink.of(builder), true, true);
+                return BytesReference.bytes(builder);
+            } catch (RepeatedName | Rejection e) {
+                // a repeated name (a BsonDocument keeps its first position and its last value), or a rejection that a
+                // repeat's last value may undo: decide on the decoded document. A builder given up half way is left
+                // unclosed (it holds only that buffer): closing it with an open object would throw
+                document = raw.decode(DOCUMENT_CODEC);
+            }
+        }
+        try (XContentBuilder builder = JsonXContent.contentBuilder()) {
+            writeDocument(new BsonDocumentReader(document), JsonSink.of(builder), true, false);
+            return BytesReference.bytes(builder);
+        } catch (Rejection e) {
+            throw e.under("");
+        }
+    }
+
+    /**
+     * The {@code _source} of a MongoDB document as Java objects ({@link JsonSink.Tree}): what {@link #source} writes, as
+     * {@code XContentBuilder.map(...)} takes it.
+     *
+     * @throws RejectedDocumentException if a value or a field name cannot be taken (see the class doc)
+     */
+    @SuppressWarnings("unchecked")
     public static Map<String, Object> toSource(BsonDocument document) {
-        Map<String, Object> source = new LinkedHashMap<>();
-        for (Map.Entry<String, BsonValue> e : document.entrySet()) {
-            String name = e.getKey();
-            if (name.equals("_id")) {
-                continue;
-            }
-            checkFieldName(name, true, name);
-            source.put(name, toJsonValue(e.getValue(), name));
+        JsonSink.Tree tree = new JsonSink.Tree();
+        BsonDocument decoded = document instanceof RawBsonDocument raw ? raw.decode(DOCUMENT_CODEC) : document;
+        try {
+            writeDocument(new BsonDocumentReader(decoded), tree, true, false);
+        } catch (Rejection e) {
+            throw e.under("");
+        } catch (IOException e) {
+            throw new AssertionError("a tree does not do I/O", e);
         }
-        return source;
+        return (Map<String, Object>) tree.result();
     }
 
     /**
-     * Writes the {@code _source} of a MongoDB document into {@code builder}: exactly what
-     * {@code builder.map(toSource(document))} writes (same bytes, same rejections), without building the
-     * intermediate Java map. On a rejection part of the document may have been written: discard the builder.
+     * The JSON value of one BSON value as a Java object ({@link JsonSink.Tree}); {@code path} (dotted) is only used in
+     * error messages.
      *
-     * @throws RejectedDocumentException if a value or a field name cannot be taken (see the class doc)
+     * @throws RejectedDocumentException if the value or a field name in it cannot be taken (see the class doc)
      */
-    public static void writeSource(XContentBuilder builder, BsonDocument document) throws IOException {
-        builder.startObject();
-        for (Map.Entry<String, BsonValue> e : document.entrySet()) {
-            String name = e.getKey();
-            if (name.equals("_id")) {
-                continue;
-            }
-            checkFieldName(name, true, name);
-            builder.field(name);
-            writeValue(builder, e.getValue(), name);
+    public static Object toJsonValue(BsonValue value, String path) {
+        JsonSink.Tree tree = new JsonSink.Tree();
+        // a reader reads documents: the value as the one field of one
+        try (BsonDocumentReader reader = new BsonDocumentReader(new BsonDocument("v", value))) {
+            reader.readStartDocument();
+            reader.readBsonType();
+            reader.skipName();
+            writeValue(reader, tree, false);
+        } catch (Rejection e) {
+            throw e.under(path);
+        } catch (IOException e) {
+            throw new AssertionError("a tree does not do I/O", e);
         }
-        builder.endObject();
+        return tree.result();
     }
+
+    private static final BsonDocumentCodec DOCUMENT_CODEC = new BsonDocumentCodec();
+    private static final BsonValueCodec VALUE_CODEC = new BsonValueCodec();
+    private static final DecoderContext DECODER_CONTEXT = DecoderContext.builder().build();
 
     /**
-     * The JSON {@code _source} of a document still in its BSON bytes, read straight from them: the same bytes
-     * as {@link #writeSource} writes for it, or null when this fast path does not take the document (a
-     * repeated field name, a rejection, a less common BSON type, malformed BSON); the caller then takes
-     * {@link #writeSource}, which decides (and names the path of a rejection).
+     * The document at {@code reader}: every field but a top-level {@code _id}, names checked.
+     *
+     * @param checkRepeats whether to look for a repeated name (raw BSON may hold one; a decoded document cannot)
      */
-    public static BytesReference rawSourceOrNull(RawBsonDocument document) throws IOException {
-        // the JSON is rarely longer than the BSON: one buffer of that size, no growing copies. A builder given up half
-        // way is left unclosed (it holds only that buffer): closing it with an open object would throw
-        XContentBuilder builder = new XContentBuilder(JsonXContent.jsonXContent, new ByteArrayOutputStream(document.getByteBuffer().remaining() + 64));
-        try (BsonBinaryReader reader = new BsonBinaryReader(document.getByteBuffer().asNIO())) {
-            if (writeRawDocument(builder, reader, true) == false) {
-                return null;
-            }
-        } catch (RuntimeException e) {
-            return null;
-        }
-        return BytesReference.bytes(builder);
-    }
-
-    /** One document from {@code reader}; false (stop) on anything {@link #rawSourceOrNull} leaves to the general path. */
-    private static boolean writeRawDocument(XContentBuilder builder, BsonBinaryReader reader, boolean topLevel) throws IOException {
+    private static void writeDocument(BsonReader reader, JsonSink out, boolean topLevel, boolean checkRepeats) throws IOException {
         reader.readStartDocument();
-        builder.startObject();
-        // a BsonDocument keeps one entry per name (the first position, the last value): leave repeats to it
-        Set<String> names = new HashSet<>();
+        out.startObject();
+        Set<String> names = checkRepeats ? new HashSet<>() : null;
         while (reader.readBsonType() != BsonType.END_OF_DOCUMENT) {
             String name = reader.readName();
-            if (names.add(name) == false) {
-                return false;
+            if (names != null && names.add(name) == false) {
+                throw RepeatedName.INSTANCE;
             }
             if (topLevel && name.equals("_id")) {
                 reader.skipValue();
                 continue;
             }
-            checkFieldName(name, topLevel, name);
-            builder.field(name);
-            if (writeRawValue(builder, reader) == false) {
-                return false;
+            try {
+                String problem = fieldNameProblem(name, topLevel);
+                if (problem != null) {
+                    throw new Rejection(problem);
+                }
+                out.field(name);
+                writeValue(reader, out, checkRepeats);
+            } catch (Rejection e) {
+                throw e.in(name);
             }
         }
         reader.readEndDocument();
-        builder.endObject();
-        return true;
+        out.endObject();
     }
 
-    /** The current value of {@code reader}, as {@link #writeValue} writes it; false for types left to the general path. */
-    private static boolean writeRawValue(XContentBuilder builder, BsonBinaryReader reader) throws IOException {
+    /** The current value of {@code reader}, under the mapping of the class doc. */
+    private static void writeValue(BsonReader reader, JsonSink out, boolean checkRepeats) throws IOException {
         switch (reader.getCurrentBsonType()) {
             case DOUBLE: {
                 double d = reader.readDouble();
                 if (Double.isFinite(d) == false) {
-                    return false;
+                    throw new Rejection("non-finite double [" + d + "] cannot be indexed");
                 }
-                builder.value(d);
-                return true;
+                out.value(d);
+                return;
             }
             case STRING:
-                builder.value(reader.readString());
-                return true;
+                out.value(reader.readString());
+                return;
             case DOCUMENT:
-                return writeRawDocument(builder, reader, false);
+                writeDocument(reader, out, false, checkRepeats);
+                return;
             case ARRAY:
-                reader.readStartArray();
-                builder.startArray();
-                while (reader.readBsonType() != BsonType.END_OF_DOCUMENT) {
-                    if (writeRawValue(builder, reader) == false) {
-                        return false;
-                    }
-                }
-                reader.readEndArray();
-                builder.endArray();
-                return true;
+                writeArray(reader, out, checkRepeats);
+                return;
             case NULL:
                 reader.readNull();
-                builder.nullValue();
-                return true;
+                out.nullValue();
+                return;
             case OBJECT_ID:
-                builder.value(reader.readObjectId().toHexString());
-                return true;
+                out.value(reader.readObjectId().toHexString());
+                return;
             case BOOLEAN:
-                builder.value(reader.readBoolean());
-                return true;
+                out.value(reader.readBoolean());
+                return;
             case DATE_TIME:
-                builder.value(formatDate(reader.readDateTime()));
-                return true;
-            case INT32:
-                builder.value(reader.readInt32());
-                return true;
-            case INT64:
-                builder.value(reader.readInt64());
-                return true;
-            default:
-                return false;
-        }
-    }
-
-    /**
-     * Writes the JSON value of one BSON value, as {@code builder.value(toJsonValue(value, path))} would;
-     * {@code path} (dotted) is only used in error messages.
-     */
-    private static void writeValue(XContentBuilder builder, BsonValue value, String path) throws IOException {
-        switch (value.getBsonType()) {
-            case DOCUMENT: {
-                builder.startObject();
-                for (Map.Entry<String, BsonValue> e : value.asDocument().entrySet()) {
-                    String fieldPath = join(path, e.getKey());
-                    checkFieldName(e.getKey(), false, fieldPath);
-                    builder.field(e.getKey());
-                    writeValue(builder, e.getValue(), fieldPath);
-                }
-                builder.endObject();
-                return;
-            }
-            case ARRAY: {
-                List<BsonValue> values = value.asArray().getValues();
-                builder.startArray();
-                for (int i = 0; i < values.size(); i++) {
-                    writeValue(builder, values.get(i), join(path, Integer.toString(i)));
-                }
-                builder.endArray();
-                return;
-            }
-            case STRING:
-                builder.value(value.asString().getValue());
+                out.value(formatDate(reader.readDateTime()));
                 return;
             case INT32:
-                builder.value(value.asInt32().getValue());
+                out.value(reader.readInt32());
                 return;
             case INT64:
-                builder.value(value.asInt64().getValue());
-                return;
-            case BOOLEAN:
-                builder.value(value.asBoolean().getValue());
+                out.value(reader.readInt64());
                 return;
             default:
-                // the other types through the one mapping; their values are leaves or small maps
-                writeObject(builder, toJsonValue(value, path));
+                writeOtherValue(reader, out);
         }
     }
 
-    /** A value {@link #toJsonValue} returned, as {@code XContentBuilder.map} writes it. */
-    private static void writeObject(XContentBuilder builder, Object value) throws IOException {
-        if (value instanceof Map<?, ?> map) {
-            builder.startObject();
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                builder.field((String) e.getKey());
-                writeObject(builder, e.getValue());
+    private static void writeArray(BsonReader reader, JsonSink out, boolean checkRepeats) throws IOException {
+        reader.readStartArray();
+        out.startArray();
+        int index = 0;
+        while (reader.readBsonType() != BsonType.END_OF_DOCUMENT) {
+            try {
+                writeValue(reader, out, checkRepeats);
+            } catch (Rejection e) {
+                throw e.in(Integer.toString(index));
             }
-            builder.endObject();
-        } else if (value instanceof List<?> list) {
-            builder.startArray();
-            for (Object element : list) {
-                writeObject(builder, element);
-            }
-            builder.endArray();
-        } else if (value instanceof Double d) {
-            builder.value(d.doubleValue());
-        } else if (value instanceof Integer i) {
-            builder.value(i.intValue());
-        } else if (value instanceof Long l) {
-            builder.value(l.longValue());
-        } else if (value instanceof Boolean b) {
-            builder.value(b.booleanValue());
-        } else if (value == null) {
-            builder.nullValue();
-        } else {
-            builder.value(Objects.requireNonNull((String) value));
+            index++;
         }
+        reader.readEndArray();
+        out.endArray();
     }
 
-    /** A JSON object for a nested document (no {@code _id} removal, inner-name rules). */
-    public static Map<String, Object> toJsonObject(BsonDocument document) {
-        return toJsonObject(document, "");
-    }
-
-    /** The JSON value of one BSON value; {@code path} (dotted) is only used in error messages. */
-    public static Object toJsonValue(BsonValue value, String path) {
-        switch (value.getBsonType()) {
-            case DOUBLE: {
-                double d = value.asDouble().getValue();
-                if (Double.isFinite(d) == false) {
-                    throw new RejectedDocumentException(path, "non-finite double [" + d + "] cannot be indexed");
-                }
-                return d;
-            }
-            case STRING:
-                return value.asString().getValue();
+    /** The less common types, apart so that the common ones stay a method the JIT inlines. */
+    private static void writeOtherValue(BsonReader reader, JsonSink out) throws IOException {
+        switch (reader.getCurrentBsonType()) {
+            case UNDEFINED:
+                reader.readUndefined();
+                out.nullValue();
+                return;
             case SYMBOL:
-                return value.asSymbol().getSymbol();
+                out.value(reader.readSymbol());
+                return;
             case JAVASCRIPT:
-                return value.asJavaScript().getCode();
+                out.value(reader.readJavaScript());
+                return;
+            case DECIMAL128:
+                out.value(reader.readDecimal128().toString());
+                return;
+            case BINARY:
+                out.value(binary(reader.readBinaryData()));
+                return;
             case JAVASCRIPT_WITH_SCOPE:
             case REGULAR_EXPRESSION:
             case DB_POINTER:
             case TIMESTAMP:
             case MIN_KEY:
             case MAX_KEY:
-                return toJsonObject(mappedObject(value), path);
-            case DOCUMENT:
-                return toJsonObject(value.asDocument(), path);
-            case ARRAY: {
-                List<BsonValue> values = value.asArray().getValues();
-                List<Object> list = new ArrayList<>(values.size());
-                for (int i = 0; i < values.size(); i++) {
-                    list.add(toJsonValue(values.get(i), join(path, Integer.toString(i))));
-                }
-                return list;
-            }
-            case BINARY:
-                return binary(value.asBinary());
-            case UNDEFINED:
-            case NULL:
-                return null;
-            case OBJECT_ID:
-                return value.asObjectId().getValue().toHexString();
-            case BOOLEAN:
-                return value.asBoolean().getValue();
-            case DATE_TIME:
-                return formatDate(value.asDateTime().getValue());
-            case INT32:
-                return value.asInt32().getValue();
-            case INT64:
-                return value.asInt64().getValue();
-            case DECIMAL128:
-                return value.asDecimal128().getValue().toString();
+                // the types mapped to a JSON object: that object, written as a document
+                writeDocument(new BsonDocumentReader(mappedObject(VALUE_CODEC.decode(reader, DECODER_CONTEXT))), out, false, false);
+                return;
             default:
-                throw new RejectedDocumentException(path, "unsupported BSON type " + value.getBsonType());
+                throw new Rejection("unsupported BSON type " + reader.getCurrentBsonType());
+        }
+    }
+
+    /** Thrown where a raw document repeats a field name: {@link #source} then reads it decoded. */
+    private static final class RepeatedName extends RuntimeException {
+        static final RepeatedName INSTANCE = new RepeatedName();
+
+        private RepeatedName() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * A rejection on its way out of the walk: thrown where a value or a name is refused, with no path, and given each
+     * enclosing field name or array index as it passes, so that the walk builds no path for the documents it takes.
+     */
+    private static final class Rejection extends RuntimeException {
+        private final String reason;
+        private final List<String> innermostFirst = new ArrayList<>();
+
+        Rejection(String reason) {
+            super(reason, null, false, false);
+            this.reason = reason;
+        }
+
+        Rejection in(String segment) {
+            innermostFirst.add(segment);
+            return this;
+        }
+
+        RejectedDocumentException under(String base) {
+            String path = base;
+            for (int i = innermostFirst.size() - 1; i >= 0; i--) {
+                path = join(path, innermostFirst.get(i));
+            }
+            return new RejectedDocumentException(path, reason);
         }
     }
 
@@ -437,34 +408,33 @@ public final class BsonToJson {
      * @param path     the dotted path for the error message
      */
     public static void checkFieldName(String name, boolean topLevel, String path) {
+        String problem = fieldNameProblem(name, topLevel);
+        if (problem != null) {
+            throw new RejectedDocumentException(path, problem);
+        }
+    }
+
+    /** Why Elasticsearch refuses or misreads a field name, or null when it takes it. */
+    private static String fieldNameProblem(String name, boolean topLevel) {
         if (name.isEmpty()) {
-            throw new RejectedDocumentException(path, "empty field name");
+            return "empty field name";
         }
         if (name.isBlank()) {
-            throw new RejectedDocumentException(path, "field name of only whitespace");
+            return "field name of only whitespace";
         }
         if (name.startsWith(".") || name.endsWith(".")) {
-            throw new RejectedDocumentException(path, "field name starting or ending with [.]");
+            return "field name starting or ending with [.]";
         }
         if (name.contains("..")) {
-            throw new RejectedDocumentException(path, "field name with an empty path segment");
+            return "field name with an empty path segment";
         }
         if (topLevel && METADATA_FIELDS.contains(name)) {
-            throw new RejectedDocumentException(path, "field name [" + name + "] is an Elasticsearch metadata field");
+            return "field name [" + name + "] is an Elasticsearch metadata field";
         }
+        return null;
     }
 
-    private static Map<String, Object> toJsonObject(BsonDocument document, String path) {
-        Map<String, Object> map = new LinkedHashMap<>();
-        for (Map.Entry<String, BsonValue> e : document.entrySet()) {
-            String fieldPath = join(path, e.getKey());
-            checkFieldName(e.getKey(), false, fieldPath);
-            map.put(e.getKey(), toJsonValue(e.getValue(), fieldPath));
-        }
-        return map;
-    }
-
-    private static Object binary(BsonBinary binary) {
+    private static String binary(BsonBinary binary) {
         byte type = binary.getType();
         if (binary.getData().length == 16) {
             if (type == BsonBinarySubType.UUID_STANDARD.getValue()) {

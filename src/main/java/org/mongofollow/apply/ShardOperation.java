@@ -10,8 +10,6 @@ import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.io.stream.Writeable;
-import org.elasticsearch.xcontent.XContentBuilder;
-import org.elasticsearch.xcontent.json.JsonXContent;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -63,20 +61,12 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
 
     /**
      * The index operation of a MongoDB document: its fields selected by {@code fields}, under the BSON to JSON mapping
-     * ({@link BsonToJson#toSource}), as {@code _source}.
+     * ({@link BsonToJson#source}), as {@code _source}.
      *
      * @throws RejectedDocumentException when a selected value or field name cannot be taken
      */
     public static ShardOperation index(String id, long version, BsonDocument document, FieldSelection fields) throws IOException {
-        // the common case, a whole document still in its BSON bytes (read from the oplog or a collection), is
-        // written straight from them; anything that path does not take goes the general way
-        BytesReference source = fields.selectsAll() && document instanceof RawBsonDocument raw ? BsonToJson.rawSourceOrNull(raw) : null;
-        if (source == null) {
-            try (XContentBuilder builder = JsonXContent.contentBuilder()) {
-                BsonToJson.writeSource(builder, fields.select(document));
-                source = BytesReference.bytes(builder);
-            }
-        }
+        BytesReference source = BsonToJson.source(fields.selectsAll() ? document : fields.select(document));
         return new ShardOperation(Kind.INDEX, id, version, source);
     }
 

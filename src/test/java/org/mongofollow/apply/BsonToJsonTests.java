@@ -306,7 +306,7 @@ public class BsonToJsonTests {
             "cws", map("code", "y", "scope", map()), "sym", "s", "vector", "JwAAAIA/AAAAQA=="), source);
     }
 
-    // ---- the streaming writers write exactly what XContentBuilder.map(toSource(..)) writes ----
+    // ---- the one writer writes the same from raw BSON, from a decoded document, and into Java objects ----
 
     private static final List<String> SAME_BYTES_CASES = List.of(
         "{_id: 'a', i: 1, l: {'$numberLong': '9007199254740993'}, d: 1.5, nz: -0.0, big: 1e300, s: 'h\\u00e9\\\"\\n', b: true, f: false, n: null,"
@@ -332,10 +332,9 @@ public class BsonToJsonTests {
         }
     }
 
-    private static String viaWriteSource(BsonDocument document) throws Exception {
-        try (org.elasticsearch.xcontent.XContentBuilder builder = org.elasticsearch.xcontent.json.JsonXContent.contentBuilder()) {
-            BsonToJson.writeSource(builder, document);
-            return org.elasticsearch.common.Strings.toString(builder);
+    private static String viaSource(BsonDocument document) throws Exception {
+        try {
+            return BsonToJson.source(document).utf8ToString();
         } catch (RejectedDocumentException e) {
             return "rejected " + e.path() + ": " + e.reason();
         }
@@ -354,23 +353,32 @@ public class BsonToJsonTests {
     }
 
     @Test
-    public void streamingWritersWriteWhatTheMapWrites() throws Exception {
+    public void bytesFromRawAndDecodedDocumentsEqualWhatTheMapWrites() throws Exception {
         for (String json : SAME_BYTES_CASES) {
             BsonDocument document = BsonDocument.parse(json);
             String expected = viaMap(document);
-            assertEquals(json, expected, viaWriteSource(document));
+            assertEquals(json, expected, viaSource(document));
+            assertEquals(json, expected, viaSource(raw(document)));
             assertEquals(json, expected, viaShardOperation(document));
             assertEquals(json, expected, viaShardOperation(raw(document)));
-            org.elasticsearch.common.bytes.BytesReference fast = BsonToJson.rawSourceOrNull(raw(document));
-            if (fast != null) {
-                assertEquals(json, expected, fast.utf8ToString());
+        }
+    }
+
+    @Test
+    public void aValueAloneIsWhatItIsInADocument() throws Exception {
+        BsonDocument document = BsonDocument.parse(SAME_BYTES_CASES.get(0));
+        Map<String, Object> source = BsonToJson.toSource(document);
+        for (Map.Entry<String, BsonValue> e : document.entrySet()) {
+            if (e.getKey().equals("_id") == false) {
+                assertStrictEquals(e.getKey(), source.get(e.getKey()), BsonToJson.toJsonValue(e.getValue(), e.getKey()));
             }
         }
-        // the fast path takes the common documents itself
-        assertEquals(viaMap(BsonDocument.parse(SAME_BYTES_CASES.get(5))),
-            BsonToJson.rawSourceOrNull(raw(BsonDocument.parse(SAME_BYTES_CASES.get(5)))).utf8ToString());
-        BsonDocument common = BsonDocument.parse("{_id: 'k', a: 1, b: [1.5, 'x', {c: {$date: 0}}], o: {$oid: '6632a1f0c2b5a4e1d0f3a002'}, n: null}");
-        assertEquals(viaMap(common), BsonToJson.rawSourceOrNull(raw(common)).utf8ToString());
+        try {
+            BsonToJson.toJsonValue(BsonDocument.parse("{a: [0, {'': 1}]}"), "x.y");
+            fail();
+        } catch (RejectedDocumentException e) {
+            assertEquals("x.y.a.1.", e.path());
+        }
     }
 
     @Test
@@ -389,9 +397,9 @@ public class BsonToJsonTests {
             writer.writeEndDocument();
         }
         org.bson.RawBsonDocument document = new org.bson.RawBsonDocument(out.toByteArray());
-        assertNull(BsonToJson.rawSourceOrNull(document));
-        assertEquals("{\"a\":1,\"b\":2,\"s\":{\"x\":3}}", viaShardOperation(document));
+        assertEquals("{\"a\":1,\"b\":2,\"s\":{\"x\":3}}", viaSource(document));
         assertEquals(viaMap(document), viaShardOperation(document));
+        assertEquals(viaMap(document), viaSource(document));
     }
 
     @Test
