@@ -11,7 +11,8 @@ import java.util.Collection;
 
 /**
  * The executors of the plugin's persistent tasks (shard follows, copies): each task runs on the least loaded
- * data node, on the plugin's thread pool, with the node's services.
+ * data node, on the plugin's thread pool, with the node's services. A start that the pool's full queue refuses is
+ * offered again until it runs.
  */
 public abstract class DataNodeTasksExecutor<Params extends PersistentTaskParams> extends PersistentTasksExecutor<Params> {
 
@@ -19,7 +20,8 @@ public abstract class DataNodeTasksExecutor<Params extends PersistentTaskParams>
     protected final ShardFollowNodeTask.Services services;
 
     protected DataNodeTasksExecutor(String taskName, ClusterService clusterService, ShardFollowNodeTask.Services services) {
-        super(taskName, services.executor());
+        // a start the full pool refuses waits for room: refused, the task would be marked failed and removed
+        super(taskName, RetryScheduling.retryingRejections(services.threadPool(), services.executor()));
         this.clusterService = clusterService;
         this.services = services;
     }

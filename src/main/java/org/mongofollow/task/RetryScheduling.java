@@ -45,4 +45,36 @@ final class RetryScheduling {
             }
         });
     }
+
+    /**
+     * {@code executor}, except that a step it refuses (its queue full) is offered again until it runs, as a scheduled
+     * step is; refused because the pool shut down, the step gets the refusal. The persistent tasks' executors start their
+     * tasks through it: the start of a task is a step the node runs once, and a refused start marks the task failed,
+     * which removes it from the cluster for good, so that a shard would silently not be followed.
+     */
+    static Executor retryingRejections(ThreadPool threadPool, Executor executor) {
+        return step -> executor.execute(new AbstractRunnable() {
+            @Override
+            protected void doRun() {
+                step.run();
+            }
+
+            @Override
+            public void onRejection(Exception e) {
+                if (e instanceof EsRejectedExecutionException rejected && rejected.isExecutorShutdown()) {
+                    if (step instanceof AbstractRunnable runnable) {
+                        runnable.onRejection(e);
+                    }
+                    return;
+                }
+                schedule(threadPool, AFTER_REJECTION, executor, step);
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                // step.run() handles its own failures when it is an AbstractRunnable (the tasks' starts are)
+                logger.warn("a step of a follow failed", e);
+            }
+        });
+    }
 }

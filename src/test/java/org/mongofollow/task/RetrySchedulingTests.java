@@ -49,4 +49,45 @@ public class RetrySchedulingTests extends ESTestCase {
         busy.countDown();
         assertTrue("the refused step was dropped", ran.await(10, TimeUnit.SECONDS));
     }
+
+    public void testATaskStartTheFullPoolRefusesRunsOnceThePoolHasRoomAndNeverFails() throws Exception {
+        CountDownLatch ran = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Exception> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        // as the persistent tasks framework starts a task: an AbstractRunnable that marks the task failed on a failure
+        RetryScheduling.retryingRejections(pool, tiny).execute(new org.elasticsearch.common.util.concurrent.AbstractRunnable() {
+            @Override
+            protected void doRun() {
+                ran.countDown();
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                failure.set(e);
+            }
+        });
+        assertFalse("the pool is full: the start cannot have run", ran.await(300, TimeUnit.MILLISECONDS));
+        assertNull("a refused start must not fail the task", failure.get());
+        busy.countDown();
+        assertTrue("the refused start was dropped", ran.await(10, TimeUnit.SECONDS));
+        assertNull(failure.get());
+    }
+
+    public void testATaskStartRefusedByAPoolThatShutDownGetsTheRefusal() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Exception> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Executor executor = RetryScheduling.retryingRejections(pool, tiny);
+        busy.countDown();
+        terminate(pool);
+        executor.execute(new org.elasticsearch.common.util.concurrent.AbstractRunnable() {
+            @Override
+            protected void doRun() {
+                fail("the pool is shut down");
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                failure.set(e);
+            }
+        });
+        assertTrue(failure.get() instanceof org.elasticsearch.common.util.concurrent.EsRejectedExecutionException);
+    }
 }
