@@ -4,12 +4,12 @@ import org.elasticsearch.TransportVersion;
 import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
-import org.elasticsearch.persistent.PersistentTaskParams;
 import org.elasticsearch.xcontent.ConstructingObjectParser;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.metadata.FollowParameters;
+import org.mongofollow.metadata.FollowTaskParams;
 import org.mongofollow.security.FollowUser;
 
 import java.io.IOException;
@@ -19,7 +19,7 @@ import java.io.IOException;
  * credential and no progress: the copy's t0, ranges and progress live in the follower index's metadata. {@code user}
  * is who the copy writes as ({@link FollowUser}): written to the cluster state's storage, never to an API response.
  */
-public record CopyTask(String index, String indexUuid, FollowParameters follow, FollowUser user) implements PersistentTaskParams {
+public record CopyTask(String index, String indexUuid, FollowParameters follow, FollowUser user) implements FollowTaskParams {
 
     public static final String NAME = "mongo_follow/copy";
 

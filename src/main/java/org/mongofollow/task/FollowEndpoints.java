@@ -3,8 +3,8 @@ package org.mongofollow.task;
 import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
-import org.mongofollow.copy.CopyTask;
 import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.metadata.FollowTaskParams;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.MongoEndpoint;
 
@@ -28,9 +28,7 @@ public final class FollowEndpoints {
         PersistentTasksCustomMetadata tasks = state.metadata().custom(PersistentTasksCustomMetadata.TYPE);
         if (tasks != null) {
             for (PersistentTasksCustomMetadata.PersistentTask<?> task : tasks.tasks()) {
-                if (task.getParams() instanceof ShardFollowTask params) {
-                    endpoints.add(params.follow().endpoint());
-                } else if (task.getParams() instanceof CopyTask params) {
+                if (task.getParams() instanceof FollowTaskParams params) {
                     endpoints.add(params.follow().endpoint());
                 }
             }

@@ -9,6 +9,7 @@ import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.metadata.FollowTaskParams;
 
 import java.util.HashSet;
 import java.util.Set;
@@ -38,17 +39,12 @@ public class FollowTaskCleaner implements ClusterStateListener {
             return;
         }
         for (PersistentTasksCustomMetadata.PersistentTask<?> task : tasks.tasks()) {
-            String indexName;
-            String indexUuid;
-            if (task.getParams() instanceof ShardFollowTask params) {
-                indexName = params.index();
-                indexUuid = params.indexUuid();
-            } else if (task.getParams() instanceof org.mongofollow.copy.CopyTask params) {
-                indexName = params.index();
-                indexUuid = params.indexUuid();
-            } else {
+            if ((task.getParams() instanceof FollowTaskParams) == false) {
                 continue;
             }
+            FollowTaskParams params = (FollowTaskParams) task.getParams();
+            String indexName = params.index();
+            String indexUuid = params.indexUuid();
             IndexMetadata index = event.state().metadata().index(indexName);
             boolean orphan = index == null
                 || index.getIndexUUID().equals(indexUuid) == false

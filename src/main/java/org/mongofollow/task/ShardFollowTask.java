@@ -5,12 +5,12 @@ import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.index.shard.ShardId;
-import org.elasticsearch.persistent.PersistentTaskParams;
 import org.elasticsearch.xcontent.ConstructingObjectParser;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.metadata.FollowParameters;
+import org.mongofollow.metadata.FollowTaskParams;
 import org.mongofollow.security.FollowUser;
 
 import java.io.IOException;
@@ -21,7 +21,7 @@ import java.io.IOException;
  * connection string). The checkpoint is not here: it lives in the follower index's metadata. {@code user} is who the
  * task writes as ({@link FollowUser}): written to the cluster state's storage, never to an API response.
  */
-public record ShardFollowTask(String index, String indexUuid, int shard, FollowParameters follow, FollowUser user) implements PersistentTaskParams {
+public record ShardFollowTask(String index, String indexUuid, int shard, FollowParameters follow, FollowUser user) implements FollowTaskParams {
 
     public static final String NAME = "mongo_follow/shard";
 
