@@ -129,11 +129,17 @@ public final class TransactionChains {
     }
 
     private static boolean isAdminCommand(BsonDocument entry) {
+        // one look-up at a time: each scans a raw entry, and most entries are not commands
         BsonValue op = entry.get("op");
+        if (op == null || op.isString() == false || op.asString().getValue().equals("c") == false) {
+            return false;
+        }
         BsonValue ns = entry.get("ns");
+        if (ns == null || ns.isString() == false || ns.asString().getValue().equals("admin.$cmd") == false) {
+            return false;
+        }
         BsonValue o = entry.get("o");
-        return op != null && op.isString() && op.asString().getValue().equals("c") && ns != null && ns.isString()
-            && ns.asString().getValue().equals("admin.$cmd") && o != null && o.isDocument();
+        return o != null && o.isDocument();
     }
 
     private static boolean isTrue(BsonDocument document, String field) {
