@@ -35,6 +35,7 @@ public final class EmbeddedMongo implements AutoCloseable {
         private String replicaSetName = "rs0";
         private int eventLoopThreads = 2;
         private int members = 1;
+        private java.time.Clock clock = java.time.Clock.systemUTC();
 
         /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
         public Options port(int port) {
@@ -89,6 +90,16 @@ public final class EmbeddedMongo implements AutoCloseable {
             this.replicaSetName = replicaSetName;
             return this;
         }
+
+        /**
+         * The wall clock the server's oplog timestamps (and dates) come from; the system's by default. A clock set to
+         * 2038-01-19T03:14:08Z or later gives timestamps whose seconds do not fit a signed 32-bit number, as a real
+         * mongod's will from then on.
+         */
+        public Options clock(java.time.Clock clock) {
+            this.clock = java.util.Objects.requireNonNull(clock);
+            return this;
+        }
     }
 
     private static final String HOST = "127.0.0.1";
@@ -105,7 +116,7 @@ public final class EmbeddedMongo implements AutoCloseable {
         this.store = new OplogStore(options.oplogMaxEntries, options.oplogMaxBytes);
         this.servers = new ReplicaSetServer[options.members];
         this.ports = new int[options.members];
-        this.backend = new ReplicaSetBackend(options.replicaSetName, store, options.rawOplog, options.members, new ReplicaSetBackend.Control() {
+        this.backend = new ReplicaSetBackend(options.replicaSetName, store, options.rawOplog, options.members, options.clock, new ReplicaSetBackend.Control() {
             @Override
             public void holdMajority() {
                 holdMajorityCommitPoint();

@@ -41,6 +41,13 @@ final class ReplicaSetBackend extends MemoryBackend {
     private final OplogCursors oplogCursors;
     private final Control control;
     private final Instant started = Instant.now();
+    /** When the first primary was elected, on the server's wall clock. */
+    private Instant electedAt() {
+        return wallClock.instant().minus(java.time.Duration.between(started, Instant.now()));
+    }
+
+    /** The wall clock of the oplog timestamps and the dates the server reports. */
+    private final Clock wallClock;
     private final ServerCounters counters = new ServerCounters();
     private final ReplicaSetMembers members;
 
@@ -69,10 +76,11 @@ final class ReplicaSetBackend extends MemoryBackend {
         void restart(int member);
     }
 
-    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, int memberCount, Control control) {
-        super(Clock.systemUTC());
+    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, int memberCount, Clock clock, Control control) {
+        super(clock);
+        this.wallClock = clock;
         this.replicaSetName = replicaSetName;
-        this.writer = new OplogWriter(store, new OplogClock(Clock.systemUTC()), raw);
+        this.writer = new OplogWriter(store, new OplogClock(clock), raw);
         this.oplogCursors = new OplogCursors(store, getCursorRegistry(),
             () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue());
         this.members = new ReplicaSetMembers(writer, memberCount);
@@ -352,7 +360,7 @@ final class ReplicaSetBackend extends MemoryBackend {
         response.put("maxBsonObjectSize", BsonConstants.MAX_BSON_OBJECT_SIZE);
         response.put("maxMessageSizeBytes", MongoWireProtocolHandler.MAX_MESSAGE_SIZE_BYTES);
         response.put("maxWriteBatchSize", MongoWireProtocolHandler.MAX_WRITE_BATCH_SIZE);
-        response.put("localTime", Instant.now());
+        response.put("localTime", wallClock.instant());
         response.put("logicalSessionTimeoutMinutes", 30);
         response.put("connectionId", 1);
         response.put("minWireVersion", 0);
@@ -424,8 +432,8 @@ final class ReplicaSetBackend extends MemoryBackend {
                 .append("configVersion", 1)
                 .append("configTerm", writer.term());
             if (members.isPrimary(i)) {
-                member.append("electionTime", new BsonTimestamp(Instant.ofEpochSecond(started.getEpochSecond()), 1))
-                    .append("electionDate", Instant.ofEpochSecond(started.getEpochSecond()));
+                member.append("electionTime", new BsonTimestamp(Instant.ofEpochSecond(electedAt().getEpochSecond()), 1))
+                    .append("electionDate", Instant.ofEpochSecond(electedAt().getEpochSecond()));
             }
             if (i == me) {
                 member.append("self", Boolean.TRUE);
@@ -435,7 +443,7 @@ final class ReplicaSetBackend extends MemoryBackend {
         }
         int majorityCount = members.size() / 2 + 1;
         return new Document("set", replicaSetName)
-            .append("date", Instant.now())
+            .append("date", wallClock.instant())
             .append("myState", members.stateCode(me))
             .append("term", writer.term())
             .append("syncSourceHost", members.isPrimary(me) || members.primary() < 0 ? "" : members.host(members.primary()))

@@ -8,6 +8,7 @@ import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.HandledTransportAction;
 import org.elasticsearch.client.internal.Client;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.action.admin.indices.stats.ShardStats;
 import org.elasticsearch.cluster.metadata.MetadataCreateIndexService;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.io.stream.StreamInput;
@@ -34,6 +35,7 @@ import org.mongofollow.security.ConnectionAllowlist;
 import org.mongofollow.security.FollowUser;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.MongoProbe;
+import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.operation.OplogPosition;
 
 import java.io.IOException;
@@ -120,7 +122,7 @@ public final class PutFollowAction {
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             out.writeBoolean(indexCreated);
-            out.writeLong(startPosition.value());
+            out.writeLong(startPosition.timestamp());
         }
 
         @Override
@@ -225,19 +227,57 @@ public final class PutFollowAction {
             client.admin().indices().create(create, listener.delegateFailureAndWrap((l, r) -> l.onResponse(true)));
         }
 
+        /**
+         * How the new follow versions its documents. A follow of an index this request created, or of an existing one that
+         * never took a write, versions from {@link DocumentVersions#forNewFollow}: until 2072. An index that took writes may
+         * hold documents (or tombstones) from an earlier follow that versioned them as the oplog timestamps themselves, which only
+         * {@link DocumentVersions#IDENTITY} orders right against the new follow's writes: it keeps that (until 2038).
+         */
         private void startFollow(Request request, FollowUser user, boolean created, OplogPosition start, ActionListener<Response> listener) {
+            if (created) {
+                startFollow(request, user, true, start, DocumentVersions.forNewFollow(start), listener);
+                return;
+            }
+            // a shard's highest sequence number (in every shard's stats) tells whether it ever took a write, refreshed or not,
+            // deleted or not
+            client.admin().indices().prepareStats(request.index).clear().execute(listener.delegateFailureAndWrap((l, stats) -> {
+                // (every primary must answer: one that did not, unassigned, may hold documents)
+                java.util.Set<Integer> primariesNeverWritten = new java.util.HashSet<>();
+                boolean anyWritten = false;
+                for (ShardStats shard : stats.getShards()) {
+                    boolean written = shard.getSeqNoStats() == null || shard.getSeqNoStats().getMaxSeqNo() >= 0;
+                    anyWritten |= written;
+                    if (written == false && shard.getShardRouting().primary()) {
+                        primariesNeverWritten.add(shard.getShardRouting().id());
+                    }
+                }
+                IndexMetadata existing = clusterService.state().metadata().index(request.index);
+                boolean neverWritten = anyWritten == false && existing != null && primariesNeverWritten.size() == existing.getNumberOfShards();
+                startFollow(request, user, false, start, neverWritten ? DocumentVersions.forNewFollow(start) : DocumentVersions.IDENTITY, l);
+            }));
+        }
+
+        private void startFollow(
+            Request request,
+            FollowUser user,
+            boolean created,
+            OplogPosition start,
+            DocumentVersions versions,
+            ActionListener<Response> listener
+        ) {
             IndexMetadata index = clusterService.state().metadata().index(request.index);
             Map<Integer, OplogPosition> checkpoints = new HashMap<>();
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 checkpoints.put(shard, start);
             }
             if (request.follow.initialCopy() == false) {
-                store(request, user, created, start, new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints), listener);
+                FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints, null, versions);
+                store(request, user, created, start, follow, listener);
                 return;
             }
             // the copy starts at `start` (t0): tombstones must outlive it before the shard tasks write any (see GcDeletes)
             CopyState copy = CopyState.start(start, false, GcDeletes.current(index), threadPool.absoluteTimeInMillis());
-            FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints, copy);
+            FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints, copy, versions);
             GcDeletes.raise(client, request.index, listener.delegateFailureAndWrap((l, v) -> store(request, user, created, start, follow, l)));
         }
 

@@ -55,7 +55,7 @@ public final class ResyncAction {
 
         public Request(StreamInput in) throws IOException {
             super(in);
-            this.lostPosition = in.readBoolean() ? new OplogPosition(in.readLong()) : null;
+            this.lostPosition = in.readBoolean() ? OplogPosition.ofTimestamp(in.readLong()) : null;
         }
 
         @Override
@@ -63,7 +63,7 @@ public final class ResyncAction {
             super.writeTo(out);
             out.writeBoolean(lostPosition != null);
             if (lostPosition != null) {
-                out.writeLong(lostPosition.value());
+                out.writeLong(lostPosition.timestamp());
             }
         }
 
@@ -78,7 +78,7 @@ public final class ResyncAction {
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
-            out.writeLong(startPosition.value());
+            out.writeLong(startPosition.timestamp());
         }
 
         @Override

@@ -1,6 +1,7 @@
 package org.mongofollow.apply;
 
 import org.mongofollow.operation.DocumentOperation;
+import org.mongofollow.operation.DocumentVersions;
 
 import org.bson.BsonDocument;
 import org.bson.RawBsonDocument;
@@ -77,8 +78,8 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
      * @throws RejectedDocumentException when an indexed document's selected value or field name cannot be taken
      * @throws IllegalArgumentException  for a drop, which empties the shard rather than writes a document
      */
-    public static ShardOperation of(DocumentOperation operation, FieldSelection fields) throws IOException {
-        long version = operation.position().value();
+    public static ShardOperation of(DocumentOperation operation, FieldSelection fields, DocumentVersions versions) throws IOException {
+        long version = versions.of(operation.position());
         return switch (operation.kind()) {
             case INDEX -> index(operation.documentId(), version, operation.payload(), fields);
             case UPDATE_DIFF -> new ShardOperation(Kind.UPDATE_DIFF, operation.documentId(), version, bson(operation.payload()));

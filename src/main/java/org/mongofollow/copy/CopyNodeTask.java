@@ -29,6 +29,7 @@ import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
 import org.mongofollow.task.DeadLetters;
@@ -74,6 +75,8 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     private static final TimeValue SWEEP_SCROLL_KEEP_ALIVE = TimeValue.timeValueMinutes(5);
 
     private final CopyTask params;
+    /** How the follow versions documents (from its metadata, read when the copy starts). */
+    private volatile DocumentVersions versions = DocumentVersions.IDENTITY;
     private final ShardFollowNodeTask.Services services;
     private final ClusterService clusterService;
 
@@ -146,6 +149,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                 return;
             }
             CopyState state = follow.copy();
+            versions = follow.versions();
             // the operator may have taken the follow's hosts off mongo_follow.connection.allowlist since it started
             services.allowlist().check(params.follow().endpoint());
             MongoCollection<BsonDocument> collection = services.mongoClients()
@@ -185,7 +189,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                 return;
             }
             publishNow();
-            sweepRetrying(index, state.t0().value());
+            sweepRetrying(index, versions.of(state.t0()));
             if (stopping()) {
                 return;
             }
@@ -318,7 +322,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             .getCollection(params.follow().collection(), RawBsonDocument.class)
             .withReadConcern(ReadConcern.MAJORITY);
         int batchSize = params.follow().copyBatchSize();
-        long version = state.t0().value();
+        long version = versions.of(state.t0());
         // one cursor per range, in _id order, read batch by batch (an index scan on a real server); a failed cursor is
         // opened again after the range's last copied _id
         MongoCursor<RawBsonDocument> cursor = null;
@@ -374,7 +378,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                     try {
                         operation = ShardOperation.index(id, version, document, params.follow().fields());
                     } catch (RejectedDocumentException e) {
-                        letters.add(letter(shard, id, version, document, e.getMessage()));
+                        letters.add(letter(shard, id, state.t0(), version, document, e.getMessage()));
                         operation = new ShardOperation(ShardOperation.Kind.DELETE, id, version, BytesArray.EMPTY);
                     }
                     byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(operation);
@@ -384,7 +388,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                     return;
                 }
                 for (ApplyOperationsAction.Rejection rejection : rejections) {
-                    letters.add(letter(routing.getShard(rejection.id(), null), rejection.id(), version, byId.get(rejection.id()), rejection.reason()));
+                    letters.add(letter(routing.getShard(rejection.id(), null), rejection.id(), state.t0(), version, byId.get(rejection.id()), rejection.reason()));
                 }
                 writeLetters(letters);
                 writeNanos.addAndGet(System.nanoTime() - writeStart);
@@ -419,9 +423,9 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     }
 
     /** A dead letter for a copied document that Elasticsearch or the mapping refused (logged too), with its selected fields only. */
-    private DeadLetters.Letter letter(int shard, String id, long t0, RawBsonDocument document, String reason) {
+    private DeadLetters.Letter letter(int shard, String id, OplogPosition t0, long version, RawBsonDocument document, String reason) {
         logger.warn("[{}][{}] copied document [{}] rejected: {}", params.index(), shard, id, reason);
-        return DeadLetters.Letter.copy(params.index(), shard, params.follow().namespace(), id, t0,
+        return DeadLetters.Letter.copy(params.index(), shard, params.follow().namespace(), id, t0, version,
             document == null ? null : params.follow().fields().select(document), reason);
     }
 

@@ -186,7 +186,7 @@ public record CopyState(
     }
 
     void toCustomData(Map<String, String> data) {
-        data.put(PREFIX + "t0", Long.toUnsignedString(t0.value()));
+        data.put(PREFIX + "t0", Long.toUnsignedString(t0.timestamp()));
         data.put(PREFIX + "state", state.label());
         data.put(PREFIX + "resync", Boolean.toString(resync));
         data.put(PREFIX + "gc_deletes_before", gcDeletesBefore);
@@ -216,7 +216,7 @@ public record CopyState(
             }
         });
         return new CopyState(
-            new OplogPosition(Long.parseUnsignedLong(t0)),
+            OplogPosition.ofTimestamp(Long.parseUnsignedLong(t0)),
             State.valueOf(data.get(PREFIX + "state").toUpperCase(Locale.ROOT)),
             Boolean.parseBoolean(data.get(PREFIX + "resync")),
             data.getOrDefault(PREFIX + "gc_deletes_before", ""),

@@ -6,6 +6,7 @@ import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentParser;
 import org.elasticsearch.xcontent.XContentParserConfiguration;
 import org.elasticsearch.xcontent.XContentType;
+import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.operation.OplogPosition;
 
 import java.io.IOException;
@@ -13,6 +14,7 @@ import java.io.UncheckedIOException;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 
 /**
@@ -21,7 +23,13 @@ import java.util.TreeMap;
  * oplog position up to which everything of the shard is applied). Custom index metadata is a plain
  * {@code Map<String, String>}, so this class is its codec.
  */
-public record FollowMetadata(FollowParameters parameters, Status status, Map<Integer, OplogPosition> checkpoints, CopyState copy) {
+public record FollowMetadata(
+    FollowParameters parameters,
+    Status status,
+    Map<Integer, OplogPosition> checkpoints,
+    CopyState copy,
+    DocumentVersions versions
+) {
 
     /** The key of the follower index's custom metadata map. */
     public static final String CUSTOM_KEY = "mongo_follow";
@@ -29,6 +37,8 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
     private static final String PARAMETERS = "parameters";
     private static final String STATUS = "status";
     private static final String CHECKPOINT_PREFIX = "checkpoint.";
+    /** The timestamp that is document version 0 ({@link DocumentVersions}); absent in follows created before it, which version by identity. */
+    private static final String VERSION_BASE = "version_base";
 
     public enum Status {
         ACTIVE,
@@ -41,14 +51,11 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
 
     public FollowMetadata {
         checkpoints = Map.copyOf(checkpoints);
-    }
-
-    public FollowMetadata(FollowParameters parameters, Status status, Map<Integer, OplogPosition> checkpoints) {
-        this(parameters, status, checkpoints, null);
+        Objects.requireNonNull(versions, "versions");
     }
 
     public FollowMetadata withCopy(CopyState newCopy) {
-        return new FollowMetadata(parameters, status, checkpoints, newCopy);
+        return new FollowMetadata(parameters, status, checkpoints, newCopy, versions);
     }
 
     /**
@@ -58,7 +65,7 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
     public FollowMetadata withNewCopy(CopyState newCopy) {
         Map<Integer, OplogPosition> reset = new HashMap<>();
         checkpoints.keySet().forEach(shard -> reset.put(shard, newCopy.t0()));
-        return new FollowMetadata(parameters, status, reset, newCopy);
+        return new FollowMetadata(parameters, status, reset, newCopy, versions);
     }
 
     /**
@@ -66,7 +73,7 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
      * older than the running copy's t0 may be stale (a resync), so their updates look up the whole document instead.
      */
     public long baseFloor() {
-        return copy == null ? 0 : copy.t0().value();
+        return copy == null ? 0 : versions.of(copy.t0());
     }
 
     /** Whether this index is a mongo-follow follower index (it carries the follow's custom metadata). */
@@ -85,27 +92,30 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
     }
 
     public FollowMetadata withStatus(Status newStatus) {
-        return new FollowMetadata(parameters, newStatus, checkpoints, copy);
+        return new FollowMetadata(parameters, newStatus, checkpoints, copy, versions);
     }
 
     public FollowMetadata withParameters(FollowParameters newParameters) {
-        return new FollowMetadata(newParameters, status, checkpoints, copy);
+        return new FollowMetadata(newParameters, status, checkpoints, copy, versions);
     }
 
     /** Moves checkpoints forward only: a late or replayed update never takes a shard back. */
     public FollowMetadata withCheckpoints(Map<Integer, OplogPosition> advanced) {
         Map<Integer, OplogPosition> merged = new HashMap<>(checkpoints);
         advanced.forEach((shard, position) -> merged.merge(shard, position, (a, b) -> a.compareTo(b) >= 0 ? a : b));
-        return new FollowMetadata(parameters, status, merged, copy);
+        return new FollowMetadata(parameters, status, merged, copy, versions);
     }
 
     public Map<String, String> toCustomData() {
         Map<String, String> data = new TreeMap<>();
         data.put(PARAMETERS, Strings.toString(parameters));
         data.put(STATUS, status.label());
-        checkpoints.forEach((shard, position) -> data.put(CHECKPOINT_PREFIX + shard, Long.toUnsignedString(position.value())));
+        checkpoints.forEach((shard, position) -> data.put(CHECKPOINT_PREFIX + shard, Long.toUnsignedString(position.timestamp())));
         if (copy != null) {
             copy.toCustomData(data);
+        }
+        if (versions.base() != 0) {
+            data.put(VERSION_BASE, Long.toUnsignedString(versions.base()));
         }
         return data;
     }
@@ -127,9 +137,11 @@ public record FollowMetadata(FollowParameters parameters, Status status, Map<Int
         Map<Integer, OplogPosition> checkpoints = new HashMap<>();
         data.forEach((key, value) -> {
             if (key.startsWith(CHECKPOINT_PREFIX)) {
-                checkpoints.put(Integer.parseInt(key.substring(CHECKPOINT_PREFIX.length())), new OplogPosition(Long.parseUnsignedLong(value)));
+                checkpoints.put(Integer.parseInt(key.substring(CHECKPOINT_PREFIX.length())), OplogPosition.ofTimestamp(Long.parseUnsignedLong(value)));
             }
         });
-        return new FollowMetadata(parameters, status, checkpoints, CopyState.fromCustomData(data));
+        String base = data.get(VERSION_BASE);
+        DocumentVersions versions = base == null ? DocumentVersions.IDENTITY : new DocumentVersions(Long.parseUnsignedLong(base));
+        return new FollowMetadata(parameters, status, checkpoints, CopyState.fromCustomData(data), versions);
     }
 }

@@ -139,7 +139,7 @@ public final class UpdateFollowMetadataAction {
             this.parameters = in.readOptionalWriteable(FollowParameters::new);
             this.checkpoints = in.readImmutableMap(
                 StreamInput::readString,
-                i -> i.readImmutableMap(StreamInput::readVInt, p -> new OplogPosition(p.readLong()))
+                i -> i.readImmutableMap(StreamInput::readVInt, p -> OplogPosition.ofTimestamp(p.readLong()))
             );
             this.copy = in.readBoolean() ? CopyState.fromCustomData(in.readMap(StreamInput::readString)) : null;
         }
@@ -156,7 +156,7 @@ public final class UpdateFollowMetadataAction {
             out.writeOptionalEnum(status);
             out.writeOptionalEnum(expectedStatus);
             out.writeOptionalWriteable(parameters);
-            out.writeMap(checkpoints, StreamOutput::writeString, (o, shards) -> o.writeMap(shards, StreamOutput::writeVInt, (o2, p) -> o2.writeLong(p.value())));
+            out.writeMap(checkpoints, StreamOutput::writeString, (o, shards) -> o.writeMap(shards, StreamOutput::writeVInt, (o2, p) -> o2.writeLong(p.timestamp())));
             out.writeBoolean(copy != null);
             if (copy != null) {
                 Map<String, String> data = new java.util.TreeMap<>();

@@ -1,39 +1,33 @@
 package org.mongofollow.operation;
 
 /**
- * A position in MongoDB's oplog: the BSON timestamp {@code ts} of an entry, (seconds, increment), as one long
- * {@code seconds << 32 | increment}. Seconds are below 2^31, so the value is never negative and the natural long order is
- * the oplog order. The increment is an unsigned 32-bit number.
+ * A position in MongoDB's oplog: the BSON timestamp {@code ts} of an entry, (seconds, increment), both unsigned 32-bit
+ * numbers, held as one long {@link #key()} whose signed order is the oplog order: the timestamp
+ * {@code seconds << 32 | increment} with its top bit flipped. So seconds past 2^31 (2038-01-19T03:14:08Z) and up to
+ * 2^32 (2106) order after the earlier ones, and every comparison, sorted map and difference of keys works on plain longs.
+ * Persisted and sent positions are the timestamp itself ({@link #timestamp()}, {@link #ofTimestamp(long)}); what a
+ * document's Elasticsearch version is for a position is {@link DocumentVersions}' to say.
  * <p>
  * Positions are unique per oplog entry but not dense: nothing tells how many entries lie between two positions. Every long
  * value between two entries' positions is still a valid position, which is how a checkpoint can say "everything up to here"
  * without naming an entry.
  */
-public record OplogPosition(long value) implements Comparable<OplogPosition> {
+public record OplogPosition(long key) implements Comparable<OplogPosition> {
 
-    /** The position before every oplog entry. */
-    public static final OplogPosition MIN = new OplogPosition(0L);
+    /** The position before every oplog entry (timestamp 0:0). */
+    public static final OplogPosition MIN = ofTimestamp(0L);
 
-    public OplogPosition {
-        if (value < 0) {
-            throw new IllegalArgumentException(
-                "oplog time ["
-                    + Integer.toUnsignedLong((int) (value >>> 32))
-                    + "] is at or after 2038-01-19T03:14:08Z: such positions do not fit an Elasticsearch document version"
-                    + " (signed 64 bits) and are not supported yet"
-            );
-        }
+    /** The position of a BSON timestamp value ({@code seconds << 32 | increment}, read as unsigned). */
+    public static OplogPosition ofTimestamp(long timestamp) {
+        return new OplogPosition(timestamp ^ Long.MIN_VALUE);
     }
 
     /**
-     * @param seconds   the timestamp's seconds, non-negative
+     * @param seconds   the timestamp's seconds, read as an unsigned 32-bit number
      * @param increment the timestamp's increment, read as an unsigned 32-bit number
      */
     public static OplogPosition of(int seconds, int increment) {
-        if (seconds < 0) {
-            throw new IllegalArgumentException("oplog position seconds must not be negative, got [" + seconds + "]");
-        }
-        return new OplogPosition(((long) seconds << 32) | (increment & 0xFFFFFFFFL));
+        return ofTimestamp(((long) seconds << 32) | (increment & 0xFFFFFFFFL));
     }
 
     /** Parses the {@link #toString()} form {@code seconds:increment}. */
@@ -43,7 +37,7 @@ public record OplogPosition(long value) implements Comparable<OplogPosition> {
             throw new IllegalArgumentException("oplog position must look like [seconds:increment], got [" + text + "]");
         }
         try {
-            return of(Integer.parseInt(text.substring(0, colon)), Integer.parseUnsignedInt(text.substring(colon + 1)));
+            return of(Integer.parseUnsignedInt(text.substring(0, colon)), Integer.parseUnsignedInt(text.substring(colon + 1)));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("oplog position must look like [seconds:increment], got [" + text + "]", e);
         }
@@ -51,41 +45,47 @@ public record OplogPosition(long value) implements Comparable<OplogPosition> {
 
     /** The position of a BSON timestamp, as in an oplog entry's {@code ts}. */
     public static OplogPosition of(org.bson.BsonTimestamp ts) {
-        return new OplogPosition(ts.getValue());
+        return ofTimestamp(ts.getValue());
+    }
+
+    /** The BSON timestamp value, {@code seconds << 32 | increment} (compare it unsigned, or compare positions). */
+    public long timestamp() {
+        return key ^ Long.MIN_VALUE;
     }
 
     public org.bson.BsonTimestamp toBsonTimestamp() {
-        return new org.bson.BsonTimestamp(value);
+        return new org.bson.BsonTimestamp(timestamp());
     }
 
-    public int seconds() {
-        return (int) (value >>> 32);
+    /** The seconds since the epoch, 0 to 2^32 - 1. */
+    public long seconds() {
+        return timestamp() >>> 32;
     }
 
     /** The increment as stored (use {@link Integer#toUnsignedLong(int)} to compare it). */
     public int increment() {
-        return (int) value;
+        return (int) key;
     }
 
     public boolean after(OplogPosition other) {
-        return value > other.value;
+        return key > other.key;
     }
 
     public boolean before(OplogPosition other) {
-        return value < other.value;
+        return key < other.key;
     }
 
     public static OplogPosition max(OplogPosition a, OplogPosition b) {
-        return a.value >= b.value ? a : b;
+        return a.key >= b.key ? a : b;
     }
 
     public static OplogPosition min(OplogPosition a, OplogPosition b) {
-        return a.value <= b.value ? a : b;
+        return a.key <= b.key ? a : b;
     }
 
     @Override
     public int compareTo(OplogPosition other) {
-        return Long.compare(value, other.value);
+        return Long.compare(key, other.key);
     }
 
     @Override

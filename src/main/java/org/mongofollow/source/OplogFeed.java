@@ -230,7 +230,7 @@ public final class OplogFeed {
         BooleanSupplier abandon,
         Runnable park
     ) {
-        long start = from.value();
+        long start = from.key();
         while (true) {
             InFlight mine;
             InFlight waitFor = null;
@@ -241,7 +241,7 @@ public final class OplogFeed {
                 if (segment == null) {
                     waitFor = inFlightCovering(start, namespace);
                     if (waitFor == null) {
-                        mine = plan(start, to == null ? null : to.value(), namespace, pollMillis);
+                        mine = plan(start, to == null ? null : to.key(), namespace, pollMillis);
                         inFlight.add(mine);
                     }
                 }
@@ -291,7 +291,7 @@ public final class OplogFeed {
             mongoReads.incrementAndGet();
             entriesRead.addAndGet(batch.entries().size());
             bytesRead.addAndGet(batch.bytes());
-            segment = segment(from.value(), batch, mine.namespaces);
+            segment = segment(from.key(), batch, mine.namespaces);
             synchronized (this) {
                 majority = OplogPosition.max(majority, batchMajority);
                 if (segment.to > segment.from && subscribers.isEmpty() == false) {
@@ -315,7 +315,7 @@ public final class OplogFeed {
             // a tailing read that found nothing new: nothing read past `from`
             return new Read(new OplogReader.Batch(List.of(), batch.scannedTo(), batch.majorityCommitPoint(), 0), List.of(), true);
         }
-        return serve(segment, namespace, from.value(), to, maxOperations, maxBytes, true);
+        return serve(segment, namespace, from.key(), to, maxOperations, maxBytes, true);
     }
 
     private InFlight inFlightCovering(long position, String namespace) {
@@ -391,13 +391,13 @@ public final class OplogFeed {
         long[] positions = new long[entries.size()];
         String[] entryNamespaces = new String[entries.size()];
         for (int i = 0; i < positions.length; i++) {
-            positions[i] = OplogReader.position(entries.get(i)).value();
+            positions[i] = OplogReader.position(entries.get(i)).key();
             var ns = entries.get(i).get("ns");
             entryNamespaces[i] = ns != null && ns.isString() ? ns.asString().getValue() : "";
         }
         return new Segment(
             from,
-            batch.scannedTo().value(),
+            batch.scannedTo().key(),
             positions,
             entryNamespaces,
             entries,
@@ -518,7 +518,7 @@ public final class OplogFeed {
             chargeDecoded(segment, fresh);
             return fresh;
         });
-        long end = to == null ? segment.to : Math.min(to.value(), segment.to);
+        long end = to == null ? segment.to : Math.min(to.key(), segment.to);
         int i = firstAfter(segment.positions, start);
         List<RawBsonDocument> entries = new ArrayList<>();
         List<DecodedEntry> decoded = new ArrayList<>();

@@ -17,6 +17,8 @@ import org.elasticsearch.common.hash.MessageDigests;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.xcontent.XContentType;
 import org.mongofollow.operation.DocumentOperation;
+import org.mongofollow.operation.DocumentVersions;
+import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.apply.FieldSelection;
 
 import java.nio.charset.StandardCharsets;
@@ -66,6 +68,7 @@ public final class DeadLetters {
         int shard,
         String namespace,
         String documentId,
+        OplogPosition position,
         long version,
         int indexInEntry,
         String operation,
@@ -78,7 +81,7 @@ public final class DeadLetters {
          * is kept with its selected fields, an update (which may set unselected fields) without its document.
          */
         public static Letter of(String followerIndex, int shard, String namespace, DocumentOperation operation, String reason,
-                                FieldSelection fields) {
+                                FieldSelection fields, DocumentVersions versions) {
             BsonDocument payload = operation.payload();
             String document = payload == null ? null
                 : operation.kind() == DocumentOperation.Kind.INDEX ? json(fields.select(payload))
@@ -89,7 +92,8 @@ public final class DeadLetters {
                 shard,
                 namespace,
                 operation.documentId(),
-                operation.position().value(),
+                operation.position(),
+                versions.of(operation.position()),
                 operation.indexInEntry(),
                 switch (operation.kind()) {
                     case INDEX -> "index";
@@ -109,8 +113,9 @@ public final class DeadLetters {
          * apart from a letter of an oplog operation of the same document at the same position; a copy batch written
          * again rewrites it.
          */
-        public static Letter copy(String followerIndex, int shard, String namespace, String documentId, long t0, BsonDocument document, String reason) {
-            return new Letter(followerIndex, shard, namespace, documentId, t0, -1, "copy", reason, document == null ? null : json(document));
+        public static Letter copy(String followerIndex, int shard, String namespace, String documentId, OplogPosition t0, long version,
+                                  BsonDocument document, String reason) {
+            return new Letter(followerIndex, shard, namespace, documentId, t0, version, -1, "copy", reason, document == null ? null : json(document));
         }
 
         String id() {
@@ -125,7 +130,7 @@ public final class DeadLetters {
             source.put("shard", shard);
             source.put("namespace", namespace);
             source.put("document_id", documentId);
-            source.put("position", new org.mongofollow.operation.OplogPosition(version).toString());
+            source.put("position", position.toString());
             source.put("version", version);
             source.put("operation", operation);
             source.put("reason", reason);

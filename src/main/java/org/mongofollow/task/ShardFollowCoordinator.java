@@ -318,7 +318,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     private boolean hasReadBudgetForWatermarkRange(@Nullable Map.Entry<Long, Long> pending) {
         return outstandingReads < budgets.maxOutstandingReadRequests()
             && pending != null
-            && pending.getKey() == readWatermark.value()
+            && pending.getKey() == readWatermark.key()
             && nothingWritable();
     }
 
@@ -343,11 +343,11 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             return sourceHead; // no estimate yet: one probe over the whole backlog
         }
         long spanSeconds = estimatedSpanSeconds();
-        long remainingSeconds = (sourceHead.value() - from.value()) >>> 32;
+        long remainingSeconds = (sourceHead.key() - from.key()) >>> 32;
         if (spanSeconds > remainingSeconds) {
             return sourceHead;
         }
-        return OplogPosition.min(sourceHead, new OplogPosition(from.value() + (spanSeconds << 32)));
+        return OplogPosition.min(sourceHead, new OplogPosition(from.key() + (spanSeconds << 32)));
     }
 
     private long estimatedSpanSeconds() {
@@ -456,7 +456,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         successfulReadRequests++;
         totalReadTimeNanos += Math.max(0, now - startNanos);
         lastReadNanos = now;
-        readExceptions.remove(request.fromExclusive().value());
+        readExceptions.remove(request.fromExclusive().key());
 
         String invalid = validate(request, response);
         if (invalid != null) {
@@ -501,29 +501,29 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     private void continueRange(OplogPosition scannedTo, OplogPosition to) {
         if (entriesPerSecond >= 0) {
             long spanSeconds = estimatedSpanSeconds();
-            if (spanSeconds <= ((to.value() - scannedTo.value()) >>> 32) && scannedTo.value() + (spanSeconds << 32) < to.value()) {
-                OplogPosition cut = new OplogPosition(scannedTo.value() + (spanSeconds << 32));
+            if (spanSeconds <= ((to.key() - scannedTo.key()) >>> 32) && scannedTo.key() + (spanSeconds << 32) < to.key()) {
+                OplogPosition cut = new OplogPosition(scannedTo.key() + (spanSeconds << 32));
                 if (to.equals(lastRequested)) {
                     lastRequested = cut;
                 } else {
-                    pendingRanges.put(cut.value(), to.value());
+                    pendingRanges.put(cut.key(), to.key());
                 }
                 to = cut;
             }
         }
         if (isRunning() == false) {
             outstandingReads--;
-            pendingRanges.put(scannedTo.value(), to.value());
+            pendingRanges.put(scannedTo.key(), to.key());
         } else if (bufferHasRoom() || (scannedTo.equals(readWatermark) && nothingWritable())) {
             sendReadRequest(rangeRead(scannedTo, to), 0);
         } else {
             outstandingReads--;
-            pendingRanges.put(scannedTo.value(), to.value());
+            pendingRanges.put(scannedTo.key(), to.key());
         }
     }
 
     private void learnDensity(OplogPosition from, OplogPosition scannedTo, int rawEntries, boolean full) {
-        long seconds = (scannedTo.value() - from.value()) >>> 32;
+        long seconds = (scannedTo.key() - from.key()) >>> 32;
         if (full == false && seconds == 0) {
             return; // a sub-second range that was not full says little about the density
         }
@@ -535,9 +535,9 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         if (scannedTo.after(from) == false) {
             return;
         }
-        scannedRanges.merge(from.value(), scannedTo.value(), Math::max);
+        scannedRanges.merge(from.key(), scannedTo.key(), Math::max);
         Long next;
-        while ((next = scannedRanges.remove(readWatermark.value())) != null) {
+        while ((next = scannedRanges.remove(readWatermark.key())) != null) {
             readWatermark = new OplogPosition(next);
         }
     }
@@ -577,7 +577,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             }
             int retry = retries + 1;
             readExceptions.put(
-                request.fromExclusive().value(),
+                request.fromExclusive().key(),
                 new ShardFollowStatus.ReadException(request.fromExclusive(), retry, ShardFollowStatus.ExceptionInfo.of(e))
             );
             while (readExceptions.size() > 2 * budgets.maxOutstandingReadRequests()) {
@@ -593,7 +593,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         } else {
             outstandingReads--;
             if (request.isTail() == false) {
-                pendingRanges.put(request.fromExclusive().value(), request.toInclusive().value());
+                pendingRanges.put(request.fromExclusive().key(), request.toInclusive().key());
             }
         }
     }
@@ -648,7 +648,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
 
     /** Takes the next batch off the buffer and marks it in flight (empty if nothing can go now). */
     private List<Op> takeBatch() {
-        final long watermark = readWatermark.value();
+        final long watermark = readWatermark.key();
         final int maxCount = budgets.maxWriteRequestOperationCount();
         final long maxBytes = budgets.maxWriteRequestSize().getBytes();
         // skipping operations of documents in flight costs a poll and an add each: bound it per batch
@@ -661,7 +661,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         Op cutAt = null;
         while (buffer.isEmpty() == false) {
             Op op = buffer.peek();
-            if (op.position().value() > watermark) {
+            if (op.position().key() > watermark) {
                 break; // a range before it is not read yet
             }
             String id = op.documentId();
@@ -700,7 +700,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
         outstandingWrites++;
         documentsInFlight.addAll(batchDocuments);
         barrierInFlight = barrier;
-        inFlightBatchStarts.merge(batch.get(0).position().value(), 1, Integer::sum);
+        inFlightBatchStarts.merge(batch.get(0).position().key(), 1, Integer::sum);
         return batch;
     }
 
@@ -776,7 +776,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
                 documentsInFlight.remove(op.documentId());
             }
         }
-        inFlightBatchStarts.computeIfPresent(batch.get(0).position().value(), (k, n) -> n == 1 ? null : n - 1);
+        inFlightBatchStarts.computeIfPresent(batch.get(0).position().key(), (k, n) -> n == 1 ? null : n - 1);
         return bytes;
     }
 
@@ -820,15 +820,15 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
     // checkpoint and failures
 
     private void updateCheckpoint() {
-        long bound = readWatermark.value();
+        long bound = readWatermark.key();
         Op lowestBuffered = buffer.peek();
         if (lowestBuffered != null) {
-            bound = Math.min(bound, lowestBuffered.position().value() - 1);
+            bound = Math.min(bound, lowestBuffered.position().key() - 1);
         }
         if (inFlightBatchStarts.isEmpty() == false) {
             bound = Math.min(bound, inFlightBatchStarts.firstKey() - 1);
         }
-        if (bound > checkpoint.value()) {
+        if (bound > checkpoint.key()) {
             checkpoint = new OplogPosition(bound);
             boolean applied = operationsWritten != operationsWrittenAtCheckpoint;
             operationsWrittenAtCheckpoint = operationsWritten;

@@ -34,6 +34,7 @@ import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.OplogFeed;
 import org.mongofollow.source.OplogFeeds;
 import org.mongofollow.source.OplogEntryDecoder;
+import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.source.OplogReader;
 import org.mongofollow.source.TransactionChains;
@@ -89,6 +90,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     private final java.util.concurrent.atomic.AtomicBoolean unsubscribed = new java.util.concurrent.atomic.AtomicBoolean();
     /** See {@link ApplyOperationsAction.Request#baseFloor()}: the t0 of the follow's latest copy, 0 without one. */
     private volatile long baseFloor;
+    /** How the follow versions documents, from its metadata ({@link DocumentVersions}). */
+    private volatile DocumentVersions versions = DocumentVersions.IDENTITY;
     private final java.util.concurrent.atomic.AtomicBoolean resyncRequested = new java.util.concurrent.atomic.AtomicBoolean();
 
     public ShardFollowNodeTask(
@@ -115,6 +118,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     void prepare(IndexMetadata indexMetadata) {
         org.mongofollow.metadata.FollowMetadata follow = org.mongofollow.metadata.FollowMetadata.of(indexMetadata);
         this.baseFloor = follow == null ? 0 : follow.baseFloor();
+        this.versions = follow == null ? DocumentVersions.IDENTITY : follow.versions();
         this.coordinator = new Coordinator(new ShardId(indexMetadata.getIndex(), params.shard()), IndexRouting.fromIndexMetadata(indexMetadata));
     }
 
@@ -375,8 +379,16 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         @Override
         protected void innerSendWriteRequest(List<DocumentOperation> batch, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {
+            try {
+                for (DocumentOperation operation : batch) {
+                    versions.of(operation.position()); // a position past what this follow can version stops it, explained
+                }
+            } catch (IllegalStateException e) {
+                onFailure.accept(new FollowFatalException("the follow of [{}] cannot go on: {}", params.follow().namespace(), e.getMessage()));
+                return;
+            }
             if (batch.size() == 1 && batch.get(0).isBarrier()) {
-                emptyShard(batch.get(0).position().value(), onSuccess, onFailure);
+                emptyShard(versions.of(batch.get(0).position()), onSuccess, onFailure);
                 return;
             }
             // the order the request carries them in, so that a deferred tail of it is a tail of this list
@@ -386,10 +398,10 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             for (int i = 0; i < operations.size(); i++) {
                 DocumentOperation operation = operations.get(i);
                 try {
-                    writes.add(ShardOperation.of(operation, params.follow().fields()));
+                    writes.add(ShardOperation.of(operation, params.follow().fields(), versions));
                 } catch (RejectedDocumentException e) {
                     refused.put(i, e.getMessage());
-                    writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), operation.position().value(), BytesArray.EMPTY));
+                    writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), versions.of(operation.position()), BytesArray.EMPTY));
                 } catch (IOException e) {
                     onFailure.accept(e);
                     return;
@@ -439,19 +451,19 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         /** A dead letter for an operation Elasticsearch or the mapping refused (logged too). */
         private DeadLetters.Letter letter(DocumentOperation operation, String reason) {
             logger.warn("[{}][{}] document [{}] at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), reason);
-            return DeadLetters.Letter.of(params.index(), params.shard(), params.follow().namespace(), operation, reason, params.follow().fields());
+            return DeadLetters.Letter.of(params.index(), params.shard(), params.follow().namespace(), operation, reason, params.follow().fields(), versions);
         }
 
         /** Letters for the primary's rejections, each with the batch's operation it refused. */
         private void addLetters(List<DeadLetters.Letter> letters, List<DocumentOperation> batch, List<ApplyOperationsAction.Rejection> rejections) {
             for (ApplyOperationsAction.Rejection rejection : rejections) {
                 DocumentOperation operation = batch.stream()
-                    .filter(o -> rejection.id().equals(o.documentId()) && o.position().value() == rejection.version())
+                    .filter(o -> rejection.id().equals(o.documentId()) && versions.of(o.position()) == rejection.version())
                     .findFirst()
                     .orElse(null);
                 if (operation == null) {
                     logger.warn("[{}][{}] document [{}] at version {} rejected: {}", params.index(), params.shard(), rejection.id(), rejection.version(), rejection.reason());
-                    letters.add(new DeadLetters.Letter(params.index(), params.shard(), params.follow().namespace(), rejection.id(), rejection.version(), 0, "unknown", rejection.reason(), null));
+                    letters.add(new DeadLetters.Letter(params.index(), params.shard(), params.follow().namespace(), rejection.id(), versions.position(rejection.version()), rejection.version(), 0, "unknown", rejection.reason(), null));
                 } else {
                     letters.add(letter(operation, rejection.reason()));
                 }
@@ -474,7 +486,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     .withReadConcern(ReadConcern.MAJORITY);
                 for (ApplyOperationsAction.MissingBase base : missing) {
                     DocumentOperation operation = batch.stream()
-                        .filter(o -> base.id().equals(o.documentId()) && o.position().value() == base.version())
+                        .filter(o -> base.id().equals(o.documentId()) && versions.of(o.position()) == base.version())
                         .findFirst()
                         .orElseThrow();
                     RawBsonDocument current = collection.find(Filters.eq("_id", operation.mongoId())).first();
@@ -484,7 +496,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                         } catch (RejectedDocumentException e) {
                             logger.warn("[{}][{}] document [{}] looked up at {} rejected: {}", params.index(), params.shard(), operation.documentId(), operation.position(), e.getMessage());
                             letters.add(new DeadLetters.Letter(params.index(), params.shard(), params.follow().namespace(), operation.documentId(),
-                                base.version(), operation.indexInEntry(), "index", e.getMessage(), DeadLetters.json(params.follow().fields().select(current))));
+                                versions.position(base.version()), base.version(), operation.indexInEntry(), "index", e.getMessage(), DeadLetters.json(params.follow().fields().select(current))));
                             writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), base.version(), BytesArray.EMPTY));
                         }
                     }
@@ -511,7 +523,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             if (copyWritingBefore(services.clusterService().state(), dropVersion)) {
                 // a batch the copy read before the drop and writes after this sweep would survive it: the sweep waits
                 // until the copy has written its last batch (after the drop, its reads of the collection find nothing)
-                logger.info("[{}][{}] the drop at {} waits for the copy to end", params.index(), params.shard(), new OplogPosition(dropVersion));
+                logger.info("[{}][{}] the drop at {} waits for the copy to end", params.index(), params.shard(), versions.position(dropVersion));
                 org.elasticsearch.cluster.ClusterStateObserver.waitForState(
                     services.clusterService(),
                     services.threadPool().getThreadContext(),
@@ -564,7 +576,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             return copy != null
                 && copy.state() == org.mongofollow.metadata.CopyState.State.RUNNING
                 && copy.failure() == null
-                && copy.t0().value() < dropVersion;
+                && versions.of(copy.t0()) < dropVersion;
         }
 
         private void deletePage(SearchResponse page, long dropVersion, Consumer<WriteResponse> onSuccess, Consumer<Exception> onFailure) {

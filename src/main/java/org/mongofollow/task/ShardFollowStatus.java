@@ -219,13 +219,13 @@ public record ShardFollowStatus(
     }
 
     private static OplogPosition readOptionalPosition(StreamInput in) throws IOException {
-        return in.readBoolean() ? new OplogPosition(in.readVLong()) : null;
+        return in.readBoolean() ? OplogPosition.ofTimestamp(in.readLong()) : null;
     }
 
     private static void writeOptionalPosition(StreamOutput out, @Nullable OplogPosition position) throws IOException {
         out.writeBoolean(position != null);
         if (position != null) {
-            out.writeVLong(position.value());
+            out.writeLong(position.timestamp());
         }
     }
 
@@ -274,12 +274,12 @@ public record ShardFollowStatus(
         }
 
         public ReadException(StreamInput in) throws IOException {
-            this(new OplogPosition(in.readVLong()), in.readVInt(), new ExceptionInfo(in));
+            this(OplogPosition.ofTimestamp(in.readLong()), in.readVInt(), new ExceptionInfo(in));
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
-            out.writeVLong(fromPosition.value());
+            out.writeLong(fromPosition.timestamp());
             out.writeVInt(retries);
             exception.writeTo(out);
         }

@@ -1,6 +1,7 @@
 package org.mongofollow.apply;
 
 import org.mongofollow.operation.DocumentOperation;
+import org.mongofollow.operation.DocumentVersions;
 
 import org.bson.BsonDocument;
 import org.bson.BsonInt32;
@@ -26,7 +27,7 @@ public class UpdateRunTests {
     private static final OplogPosition POS = OplogPosition.of(1000, 1);
 
     private static ShardOperation write(Kind kind, String id, String payload) throws IOException {
-        return ShardOperation.of(DocumentOperation.of(kind, POS, 0, new BsonInt32(Integer.parseInt(id)), payload == null ? null : BsonDocument.parse(payload)), FieldSelection.ALL);
+        return ShardOperation.of(DocumentOperation.of(kind, POS, 0, new BsonInt32(Integer.parseInt(id)), payload == null ? null : BsonDocument.parse(payload)), FieldSelection.ALL, DocumentVersions.IDENTITY);
     }
 
     private static Map<String, Object> parse(BytesReference source) {
@@ -77,11 +78,11 @@ public class UpdateRunTests {
         ShardOperation index = write(Kind.INDEX, "1", "{b: 1, _id: 1, c: 2}");
         assertEquals(ShardOperation.Kind.INDEX, index.kind());
         assertEquals("1", index.id());
-        assertEquals(POS.value(), index.version());
+        assertEquals(POS.timestamp(), index.version());
         assertStrictEquals("", json("{\"b\":1,\"c\":2}"), parse(index.payload()));
         ShardOperation delete = write(Kind.DELETE, "1", null);
         assertEquals(0, delete.payload().length());
-        assertThrows(IllegalArgumentException.class, () -> ShardOperation.of(DocumentOperation.dropAll(POS, 0), FieldSelection.ALL));
+        assertThrows(IllegalArgumentException.class, () -> ShardOperation.of(DocumentOperation.dropAll(POS, 0), FieldSelection.ALL, DocumentVersions.IDENTITY));
     }
 
     @Test

@@ -17,6 +17,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.disruption.BlockMasterServiceOnMaster;
 import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.operation.OplogPosition;
 
 import java.util.HashMap;
@@ -206,7 +207,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         assertNotNull("no letter for document [" + id + "] in " + letters, letter);
         assertThat(letter.get("operation"), equalTo("copy"));
         assertThat(letter.get("position"), equalTo(t0.toString()));
-        assertThat(((Number) letter.get("version")).longValue(), equalTo(t0.value()));
+        assertThat(((Number) letter.get("version")).longValue(), equalTo(t0.timestamp() - DocumentVersions.DEFAULT_BASE));
         assertThat((String) letter.get("reason"), containsString(reason));
         assertThat((String) letter.get("document"), containsString(document));
         assertThat(letter.get("namespace"), equalTo("dl.copied"));
@@ -265,7 +266,8 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         assertNotNull("no oplog entry for " + op + " of " + mongoId, entry);
         BsonTimestamp ts = entry.getTimestamp("ts");
         assertThat(letter.get("position"), equalTo(Integer.toUnsignedLong(ts.getTime()) + ":" + Integer.toUnsignedLong(ts.getInc())));
-        assertThat(((Number) letter.get("version")).longValue(), equalTo((Integer.toUnsignedLong(ts.getTime()) << 32) | Integer.toUnsignedLong(ts.getInc())));
+        // a follow created now versions from 2004-01-10 (DocumentVersions), so that its versions last until 2072
+        assertThat(((Number) letter.get("version")).longValue(), equalTo(((Integer.toUnsignedLong(ts.getTime()) - (1L << 30)) << 32) | Integer.toUnsignedLong(ts.getInc())));
         assertThat((String) letter.get("reason"), containsString(reason));
         assertThat((String) letter.get("document"), containsString(document));
         assertThat(letter.get("shard"), equalTo(0));

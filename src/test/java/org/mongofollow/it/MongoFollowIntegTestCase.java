@@ -61,11 +61,24 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         int members();
     }
 
+    /** Sets the suite's embedded MongoDB's wall clock to this instant (ISO-8601) at its start; it runs on from there. */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.TYPE)
+    protected @interface MongoClockAt {
+        String value();
+    }
+
     @BeforeClass
     public static void startMongo() {
         MongoReplicaSet replicaSet = getTestClass().getAnnotation(MongoReplicaSet.class);
         int members = replicaSet == null ? 1 : replicaSet.members();
-        mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(200).members(members));
+        EmbeddedMongo.Options options = EmbeddedMongo.options().noopIntervalMillis(200).members(members);
+        MongoClockAt clockAt = getTestClass().getAnnotation(MongoClockAt.class);
+        if (clockAt != null) {
+            java.time.Clock system = java.time.Clock.systemUTC();
+            options.clock(java.time.Clock.offset(system, java.time.Duration.between(system.instant(), java.time.Instant.parse(clockAt.value()))));
+        }
+        mongo = EmbeddedMongo.start(options);
         mongoClient = MongoClients.create(
             com.mongodb.MongoClientSettings.builder()
                 .applyConnectionString(new com.mongodb.ConnectionString(mongo.connectionString()))

@@ -7,6 +7,7 @@ import org.bson.BsonString;
 import org.bson.types.ObjectId;
 import org.elasticsearch.test.ESTestCase;
 import org.mongofollow.source.MongoEndpoint;
+import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.metadata.FollowBudgets;
 
@@ -19,7 +20,7 @@ import static org.hamcrest.Matchers.nullValue;
 public class CopyStateTests extends ESTestCase {
 
     private static CopyState planned() {
-        return CopyState.start(new OplogPosition(7L << 32 | 3), true, "30s", 1234)
+        return CopyState.start(OplogPosition.of(1_700_000_007, 3), true, "30s", 1234)
             .withPlan(
                 100,
                 true,
@@ -37,18 +38,19 @@ public class CopyStateTests extends ESTestCase {
             .collection("c")
             .build();
         CopyState copy = planned().withProgress(planned().ranges(), 50, 3).withFailure("boom");
-        FollowMetadata follow = new FollowMetadata(parameters, FollowMetadata.Status.ACTIVE, Map.of(0, new OplogPosition(5)), copy);
+        FollowMetadata follow = new FollowMetadata(parameters, FollowMetadata.Status.ACTIVE, Map.of(0, OplogPosition.of(1_700_000_000, 5)), copy, new DocumentVersions(1L << 62));
         FollowMetadata parsed = FollowMetadata.fromCustomData(follow.toCustomData());
         assertThat(parsed, equalTo(follow));
         assertThat(parsed.copy().ranges().get(1).upper(), equalTo(new BsonString("m")));
         assertThat(parsed.copy().ranges().get(0).upper(), equalTo(new BsonInt64(10)));
         assertThat(parsed.copy().documentsRead(), equalTo(50L));
         assertThat(parsed.copy().documentsRejected(), equalTo(3L));
-        assertThat(parsed.baseFloor(), equalTo(follow.copy().t0().value()));
+        assertThat(parsed.baseFloor(), equalTo(follow.copy().t0().timestamp() - (1L << 62)));
+        assertThat(parsed.versions(), equalTo(new DocumentVersions(1L << 62)));
         Map<String, String> older = new java.util.HashMap<>(follow.toCustomData());
         older.remove("copy.documents_rejected"); // stored before the count existed
         assertThat(FollowMetadata.fromCustomData(older).copy().documentsRejected(), equalTo(0L));
-        FollowMetadata withoutCopy = new FollowMetadata(parameters, FollowMetadata.Status.PAUSED, Map.of(0, new OplogPosition(5)));
+        FollowMetadata withoutCopy = new FollowMetadata(parameters, FollowMetadata.Status.PAUSED, Map.of(0, OplogPosition.of(7, 5)), null, DocumentVersions.IDENTITY);
         assertThat(FollowMetadata.fromCustomData(withoutCopy.toCustomData()).copy(), nullValue());
         assertThat(withoutCopy.baseFloor(), equalTo(0L));
     }
@@ -69,7 +71,7 @@ public class CopyStateTests extends ESTestCase {
         CopyState late = merged.merge(stored.withProgress(behind, 60, 2)); // an older update never takes the counts back
         assertThat(late.documentsRead(), equalTo(70L));
         assertThat(late.documentsRejected(), equalTo(4L));
-        CopyState other = CopyState.start(new OplogPosition(9L << 32), true, "", 1).withPlan(1, false, behind);
+        CopyState other = CopyState.start(OplogPosition.of(1_700_000_009, 0), true, "", 1).withPlan(1, false, behind);
         assertThat(stored.merge(other), equalTo(stored));
         assertThat(stored.merge(stored.done()).state(), equalTo(CopyState.State.DONE));
         assertThat(stored.done().merge(stored.withProgress(behind, 1, 1)).state(), equalTo(CopyState.State.DONE));

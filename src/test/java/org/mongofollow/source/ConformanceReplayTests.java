@@ -18,6 +18,7 @@ import org.elasticsearch.xcontent.XContentType;
 import org.mongofollow.apply.DocumentGroups;
 import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.operation.DocumentOperation;
+import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.apply.FieldSelection;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
@@ -70,6 +71,9 @@ import static org.mongofollow.apply.JsonAssert.assertStrictEquals;
  */
 @RunWith(Parameterized.class)
 public class ConformanceReplayTests {
+
+    /** As a follow created now versions documents (the cases are MongoDB 4.4 to 8.0 oplogs, after 2004). */
+    private static final DocumentVersions VERSIONS = new DocumentVersions(DocumentVersions.DEFAULT_BASE);
 
     private static final Set<String> FORMAT_FIELDS = Set.of("name", "namespace", "before", "oplog", "after", "expect", "notes");
 
@@ -209,10 +213,10 @@ public class ConformanceReplayTests {
         List<ShardOperation> writes = new ArrayList<>();
         for (DocumentOperation op : DocumentGroups.byDocument(decoded.operations(), DocumentOperation::documentId)) {
             try {
-                writes.add(ShardOperation.of(op, FieldSelection.ALL));
+                writes.add(ShardOperation.of(op, FieldSelection.ALL, VERSIONS));
             } catch (RejectedDocumentException e) {
                 // to the dead-letter index, and the document leaves the index
-                writes.add(new ShardOperation(ShardOperation.Kind.DELETE, op.documentId(), op.position().value(), BytesArray.EMPTY));
+                writes.add(new ShardOperation(ShardOperation.Kind.DELETE, op.documentId(), VERSIONS.of(op.position()), BytesArray.EMPTY));
             } catch (IOException e) {
                 throw new AssertionError(e);
             }

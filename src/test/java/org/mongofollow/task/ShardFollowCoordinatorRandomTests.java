@@ -264,7 +264,7 @@ public class ShardFollowCoordinatorRandomTests {
                 }
             }
             applied[index] = true;
-            long version = op.position().value();
+            long version = op.position().key();
             if (op.documentId() == null) {
                 docs.replaceAll((id, doc) -> doc.version() <= version ? new Doc(version, null) : doc);
             } else {

@@ -685,7 +685,7 @@ public class ShardFollowCoordinatorTests {
         assertEquals("failed", status.status());
         assertEquals("illegal_state_exception", status.fatalException().type());
         assertEquals("oplog history lost", status.fatalException().reason());
-        assertEquals(pos(11, 0).value() - 1, status.checkpoint().value());
+        assertEquals(pos(11, 0).key() - 1, status.checkpoint().key());
         // the write in flight completes: accounted, the checkpoint moves, nothing new is sent
         inFlight.onSuccess().accept(WriteResponse.OK);
         assertEquals(pos(20, 0), c.getCheckpoint());
@@ -703,7 +703,7 @@ public class ShardFollowCoordinatorTests {
         a.onFailure().accept(new IllegalArgumentException("mapper_parsing_exception"));
         assertTrue(c.isStopped());
         bWrite.onSuccess().accept(WriteResponse.OK);
-        assertEquals(pos(11, 0).value() - 1, c.getCheckpoint().value());
+        assertEquals(pos(11, 0).key() - 1, c.getCheckpoint().key());
         // responses to reads sent before the failure are accounted, nothing new goes out
         c.reads.poll().onResponse().accept(response(List.of(TestOp.put(21, 0, "c", "1")), pos(22, 0), pos(22, 0), 1));
         assertTrue(c.reads.isEmpty());
