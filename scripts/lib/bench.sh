@@ -2,7 +2,8 @@
 #   run_node_and_mongo_benchmark MAIN_CLASS "DEV_MONGO_ARGS" [benchmark args...]
 # builds the plugin, starts its own node (BENCH_ES_PORT, default 9400, heap BENCH_ES_HEAP, default 1g, with the
 # plugin installed) and embedded MongoDB (BENCH_MONGO_PORT, default 27018, heap BENCH_MONGO_HEAP, default 2g), runs the
-# benchmark class of the test sources with --es URL --connection URI and the given arguments, and stops both.
+# benchmark class of the test sources with --es URL --connection URI and the given arguments (in the environment:
+# BENCH_NODE_PID, BENCH_MONGO_PID and BENCH_CLOCK_TICKS; its heap BENCH_CLIENT_HEAP, default 1g), and stops both.
 
 run_node_and_mongo_benchmark() {
   local main_class=$1 mongo_args=$2
@@ -36,7 +37,10 @@ run_node_and_mongo_benchmark() {
     || die "the embedded MongoDB did not start"
   log "node $url, MongoDB $connection; $(nproc) cores"
 
-  "$JAVA_HOME/bin/java" -Xmx1g -Dslf4j.internal.verbosity=ERROR \
+  # the two processes, for benchmarks that pin them to cores or read their CPU time (BenchNode)
+  BENCH_NODE_PID=$(cat "$WORK_DIR/es-node-$ES_HTTP_PORT/es.pid") BENCH_MONGO_PID=$(cat "$WORK_DIR/dev-mongo-$BENCH_MONGO_PORT/dev-mongo.pid") \
+    BENCH_CLOCK_TICKS=$(getconf CLK_TCK) \
+  "$JAVA_HOME/bin/java" -Xmx${BENCH_CLIENT_HEAP:-1g} -Dslf4j.internal.verbosity=ERROR \
     -cp "$PROJECT_DIR/target/test-classes:$PROJECT_DIR/target/classes:$dependency_classpath" \
     "$main_class" --es "$url" --connection "$connection" "$@" \
     || die "the benchmark failed (node logs in $WORK_DIR/es-node-$ES_HTTP_PORT/logs)"

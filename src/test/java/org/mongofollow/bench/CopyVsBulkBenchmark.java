@@ -1,5 +1,7 @@
 package org.mongofollow.bench;
 
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 
 import org.bson.BsonArray;
@@ -7,166 +9,213 @@ import org.bson.BsonDocument;
 import org.bson.BsonDouble;
 import org.bson.BsonInt32;
 import org.bson.BsonString;
-import org.elasticsearch.client.Request;
-import org.elasticsearch.common.Strings;
-import org.elasticsearch.test.ESIntegTestCase;
-import org.elasticsearch.xcontent.XContentBuilder;
-import org.elasticsearch.xcontent.json.JsonXContent;
-import org.mongofollow.apply.BsonToJson;
-import org.mongofollow.operation.DocumentIds;
-import org.mongofollow.it.MongoFollowIntegTestCase;
+import org.mongofollow.demo.EsHttp;
+import org.mongofollow.demo.ParentWatch;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Not a test (surefire does not pick it up; bench/copy-vs-bulk runs it): the initial copy of N documents of the
- * embedded MongoDB into a follower index, against {@code _bulk} of the same N documents (the same {@code _source}
- * after the BSON mapping, bodies built before the clock starts, batches of 1000 over HTTP from 2 clients) into an
- * index with the same settings (one shard, no replica), on the same one-node internal cluster, in the same run.
- * Untimed warm-up of both first, then rounds of (bulk, copy); the ratio is of the best round of each. The copy's
- * time runs from the PUT request to its stats saying done (planning, copy, sweep and the metadata updates included).
- * BENCH_DOCS (default 100000), BENCH_ROUNDS (default 2), BENCH_RANGES (default 4), BENCH_BATCH (default 1000).
+ * Not a test: bench/copy-vs-bulk runs it against a real node with the plugin and the embedded MongoDB. The initial copy of
+ * N documents (about 400 bytes) of the embedded MongoDB into a follower index, against {@code _bulk} of the same N
+ * documents (the same {@code _source} after the BSON mapping, bodies built before the clock starts, B documents per
+ * request from C clients) into an index with the same settings (one shard, no replica, no refresh while loading). The
+ * copy's time runs from the {@code PUT} to its stats saying {@code done} (planning, copy, sweep and the metadata updates
+ * included). Untimed warm-up of both first, then rounds of (bulk, copy), each unpinned and then pinned: the node on core
+ * 0, the other side (the {@code _bulk} client, this JVM, or the embedded MongoDB) on core 1, so that the pinned ratio
+ * compares the node's copy path with its {@code _bulk} path and does not charge the copy for a MongoDB that runs on its
+ * own machines in production. Every load ends checked (a count of exactly N, one document equal in both indices). The
+ * last line is {@code ratio copy/bulk (pinned): X.XX} (the copy's time over {@code _bulk}'s: above 1 is slower).
  */
-@ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.TEST, numDataNodes = 1, numClientNodes = 0, supportsDedicatedMasters = false)
-public class CopyVsBulkBenchmark extends MongoFollowIntegTestCase {
+public final class CopyVsBulkBenchmark {
 
-    private static int env(String name, int defaultValue) {
-        String value = System.getenv(name);
-        return value == null || value.isBlank() ? defaultValue : Integer.parseInt(value.trim());
+    private final EsHttp es;
+    private final String connection;
+    private final BenchNode node;
+
+    private CopyVsBulkBenchmark(EsHttp es, String connection, BenchNode node) {
+        this.es = es;
+        this.connection = connection;
+        this.node = node;
     }
 
-    private static final String SETTINGS = "{\"number_of_shards\": 1, \"number_of_replicas\": 0}";
+    private static long env(String name, long defaultValue) {
+        String value = System.getenv(name);
+        return value == null || value.isBlank() ? defaultValue : Long.parseLong(value.trim());
+    }
 
-    public void testCopyVersusBulk() throws Exception {
-        int n = env("BENCH_DOCS", 100_000);
-        int rounds = env("BENCH_ROUNDS", 2);
-        int ranges = env("BENCH_RANGES", 4);
-        int batch = env("BENCH_BATCH", 1000);
-        List<BsonDocument> documents = documents(n, 42);
-        MongoCollection<BsonDocument> source = collection("bench", "docs");
-        for (int i = 0; i < n; i += 1000) {
-            source.insertMany(documents.subList(i, Math.min(n, i + 1000)));
+    public static void main(String[] args) throws Exception {
+        String esUrl = null, connection = null;
+        int docs = 100_000, rounds = 2, ranges = 4, batch = 1000, bulkBatch = 1000, bulkClients = 2;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--es" -> esUrl = args[++i];
+                case "--connection" -> connection = args[++i];
+                case "--docs" -> docs = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--ranges" -> ranges = Integer.parseInt(args[++i]);
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
+                case "--bulk" -> {
+                    String[] bxc = args[++i].split("x");
+                    bulkBatch = Integer.parseInt(bxc[0]);
+                    bulkClients = Integer.parseInt(bxc[1]);
+                }
+                default -> {
+                    System.err.println("unknown option " + args[i]);
+                    System.exit(2);
+                }
+            }
         }
-        List<String> bodies = bulkBodies(documents, 1000);
-        long bytes = bodies.stream().mapToLong(String::length).sum();
-        System.out.printf(Locale.ROOT, "documents: %d, bulk bodies %.1f MB (about %d bytes per document)%n", n, bytes / 1e6, bytes / n);
+        if (esUrl == null || connection == null) {
+            System.err.println("--es and --connection are required");
+            System.exit(2);
+        }
+        ParentWatch.exitWithParent("benchmark");
+        EsHttp es = new EsHttp(esUrl);
+        BenchNode node = new BenchNode(es, env("BENCH_NODE_PID", -1), env("BENCH_MONGO_PID", -1), env("BENCH_CLOCK_TICKS", 100));
+        new CopyVsBulkBenchmark(es, connection, node).run(docs, rounds, ranges, batch, bulkBatch, bulkClients);
+    }
 
-        // warm-up: a small copy and a small bulk
-        List<BsonDocument> sample = documents(5_000, 7);
-        MongoCollection<BsonDocument> warm = collection("bench", "warm");
-        warm.insertMany(sample);
-        bulk("warm-bulk", bulkBodies(sample, 1000));
-        copy("warm-copy", "warm", ranges, batch, sample.size());
+    private void run(int n, int rounds, int ranges, int batch, int bulkBatch, int bulkClients) throws Exception {
+        List<BsonDocument> documents = documents(n, 42);
+        BenchNode.BulkDocuments bulkDocuments = BenchNode.BulkDocuments.of(documents);
+        List<String> sources = bulkDocuments.sources();
+        List<String> ids = bulkDocuments.ids();
+        long bytes = bulkDocuments.sourceBytes();
+        System.out.printf(Locale.ROOT, "documents: %d, _source %.0f bytes on average%n", n, (double) bytes / n);
+        System.out.println("load average at start: " + BenchNode.loadAverage() + " (" + BenchNode.CORES + " cores)");
+        boolean pinnable = node.pinnable();
+        int modes = pinnable ? 2 : 1;
+        double[] bestBulk = new double[2], bestCopy = new double[2];
+        double[] bulkNodeCpuPerDoc = { Double.MAX_VALUE, Double.MAX_VALUE }, copyNodeCpuPerDoc = { Double.MAX_VALUE, Double.MAX_VALUE };
+        try (MongoClient client = MongoClients.create(connection)) {
+            MongoCollection<BsonDocument> source = client.getDatabase("bench").getCollection("copy_docs", BsonDocument.class);
+            source.drop();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i += 1000) {
+                source.insertMany(documents.subList(i, Math.min(n, i + 1000)));
+            }
+            System.out.printf(Locale.ROOT, "MongoDB insertMany of the documents: %.0f docs/s (not part of any figure)%n", n / ((System.nanoTime() - t0) / 1e9));
 
-        long bestBulk = Long.MAX_VALUE, bestCopy = Long.MAX_VALUE;
-        for (int round = 1; round <= rounds; round++) {
-            long bulkNanos = bulk("bulk-" + round, bodies);
-            long copyNanos = copy("copy-" + round, "docs", ranges, batch, n);
+            // warm-up of both paths on a sample, not measured
+            List<BsonDocument> sample = documents(Math.min(n, 10_000), 7);
+            MongoCollection<BsonDocument> warm = client.getDatabase("bench").getCollection("copy_warm", BsonDocument.class);
+            warm.drop();
+            warm.insertMany(sample);
+            BenchNode.BulkDocuments bulkSample = BenchNode.BulkDocuments.of(sample);
+            node.bulk("bench-warm-bulk", bulkSample.sources(), bulkSample.ids(), bulkBatch, bulkClients);
+            copy("bench-warm-copy", "copy_warm", ranges, batch, sample.size());
+            es.call("DELETE", "/bench-warm-bulk", null);
+            es.call("DELETE", "/bench-warm-copy", null);
+
+            for (int round = 1; round <= rounds; round++) {
+                for (int mode = 0; mode < modes; mode++) {
+                    boolean pinned = mode == 1;
+                    if (pinnable) {
+                        node.pin(pinned);
+                    }
+                    String label = "round " + round + (pinnable ? (pinned ? " pinned  " : " unpinned") : "");
+                    BenchNode.Load bulk = node.bulk("bench-bulk", sources, ids, bulkBatch, bulkClients);
+                    node.verify("bench-bulk", n);
+                    BenchNode.Load copy = copy("bench-copy", "copy_docs", ranges, batch, n);
+                    node.verify("bench-copy", n);
+                    node.compareOne("bench-bulk", "bench-copy", ids.get(n / 2));
+                    System.out.printf(
+                        Locale.ROOT,
+                        "%s: _bulk %.0f docs/s (node CPU %.1f us per document), initial copy %.0f docs/s (node CPU %.1f us per document)%n",
+                        label, bulk.docsPerSecond(), bulk.nodeCpuSeconds() / n * 1e6, copy.docsPerSecond(), copy.nodeCpuSeconds() / n * 1e6
+                    );
+                    es.call("DELETE", "/bench-bulk", null);
+                    es.call("DELETE", "/bench-copy", null);
+                    bestBulk[mode] = Math.max(bestBulk[mode], bulk.docsPerSecond());
+                    bestCopy[mode] = Math.max(bestCopy[mode], copy.docsPerSecond());
+                    if (bulk.nodeCpuSeconds() > 0 && copy.nodeCpuSeconds() > 0) {
+                        bulkNodeCpuPerDoc[mode] = Math.min(bulkNodeCpuPerDoc[mode], bulk.nodeCpuSeconds() / n);
+                        copyNodeCpuPerDoc[mode] = Math.min(copyNodeCpuPerDoc[mode], copy.nodeCpuSeconds() / n);
+                    }
+                }
+            }
+            if (pinnable) {
+                node.pin(false);
+            }
+        }
+        System.out.println("load average at the end: " + BenchNode.loadAverage());
+        for (int mode = 0; mode < modes; mode++) {
+            String how = pinnable ? (mode == 1 ? " (pinned: node on core 0, client or MongoDB on core 1)" : " (unpinned)") : "";
             System.out.printf(
                 Locale.ROOT,
-                "round %d: _bulk %.2f s (%.0f docs/s), initial copy %.2f s (%.0f docs/s)%n",
-                round,
-                bulkNanos / 1e9,
-                n / (bulkNanos / 1e9),
-                copyNanos / 1e9,
-                n / (copyNanos / 1e9)
+                "best%s: _bulk %.0f docs/s (%d x %d in flight), initial copy %.0f docs/s (%d ranges, batches of %d); node CPU per document: "
+                    + "_bulk %.1f us, copy %.1f us%n",
+                how, bestBulk[mode], bulkBatch, bulkClients, bestCopy[mode], ranges, batch, bulkNodeCpuPerDoc[mode] * 1e6, copyNodeCpuPerDoc[mode] * 1e6
             );
-            bestBulk = Math.min(bestBulk, bulkNanos);
-            bestCopy = Math.min(bestCopy, copyNanos);
         }
-        System.out.printf(Locale.ROOT, "best: _bulk %.2f s, initial copy %.2f s (%d ranges in flight, batches of %d)%n", bestBulk / 1e9, bestCopy / 1e9, ranges, batch);
-        System.out.printf(Locale.ROOT, "ratio copy/bulk: %.2f%n", (double) bestCopy / bestBulk);
-    }
-
-    private long bulk(String index, List<String> bodies) throws Exception {
-        Request create = new Request("PUT", "/" + index);
-        create.setJsonEntity("{\"settings\": " + SETTINGS + "}");
-        call(create);
-        ExecutorService clients = Executors.newFixedThreadPool(2);
-        try {
-            long start = System.nanoTime();
-            List<Future<?>> sent = new ArrayList<>();
-            for (String body : bodies) {
-                sent.add(clients.submit(() -> {
-                    Request request = new Request("POST", "/" + index + "/_bulk");
-                    request.setJsonEntity(body);
-                    Map<String, Object> response = call(request);
-                    if (Boolean.TRUE.equals(response.get("errors"))) {
-                        throw new AssertionError("bulk errors in " + index);
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : sent) {
-                f.get();
-            }
-            return System.nanoTime() - start;
-        } finally {
-            clients.shutdown();
-            clients.awaitTermination(10, TimeUnit.SECONDS);
+        System.out.printf(Locale.ROOT, "ratio copy/bulk%s: %.2f%n", pinnable ? " (unpinned)" : "", bestBulk[0] / bestCopy[0]);
+        if (pinnable) {
+            System.out.printf(Locale.ROOT, "ratio copy/bulk (pinned): %.2f%n", bestBulk[1] / bestCopy[1]);
         }
     }
 
-    private long copy(String index, String collection, int ranges, int batch, int expected) throws Exception {
-        Request put = new Request("PUT", "/" + index + "/_mongo_follow");
-        put.setJsonEntity(
-            "{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"bench\", \"collection\": \"" + collection
-                + "\", \"settings\": " + SETTINGS + ", \"checkpoint_interval\": \"200ms\", \"initial_copy\": {\"max_concurrent_ranges\": "
-                + ranges + ", \"batch_size\": " + batch + "}}"
-        );
+    /** A follow with an initial copy of {@code collection} into a fresh {@code index}: from the PUT to the copy done. */
+    @SuppressWarnings("unchecked")
+    private BenchNode.Load copy(String index, String collection, int ranges, int batch, int expected) throws Exception {
+        es.call("DELETE", "/" + index, null);
+        long nodeBefore = BenchNode.cpuTicks(node.esPid);
+        long cpuBefore = nodeBefore + BenchNode.cpuTicks(node.mongoPid);
         long start = System.nanoTime();
-        call(put);
+        es.expectOk(
+            "PUT",
+            "/" + index + "/_mongo_follow",
+            "{\"connection\": \"" + connection + "\", \"database\": \"bench\", \"collection\": \"" + collection + "\", \"settings\": "
+                + BenchNode.LOAD_SETTINGS + ", \"checkpoint_interval\": \"200ms\", \"initial_copy\": {\"max_concurrent_ranges\": " + ranges
+                + ", \"batch_size\": " + batch + "}}"
+        );
+        // how the rate holds as the index grows: the time at which each tenth of the documents was copied
+        long[] tenths = new long[11];
+        tenths[0] = start;
+        int tenthsSeen = 0;
         while (true) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> copy = (Map<String, Object>) ((List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats")
-                .get("indices")).get(0).get("initial_copy");
-            if ("done".equals(copy.get("state"))) {
-                long nanos = System.nanoTime() - start;
-                assertEquals(copy.toString(), expected, ((Number) copy.get("documents_copied")).intValue());
-                call("POST", "/" + index + "/_mongo_follow/_unfollow");
-                return nanos;
+            Map<String, Object> stats = es.expectOk("GET", "/" + index + "/_mongo_follow/_stats", null);
+            Map<String, Object> copy = (Map<String, Object>) ((List<Map<String, Object>>) stats.get("indices")).get(0).get("initial_copy");
+            Number copied = (Number) copy.get("documents_copied");
+            while (copied != null && tenthsSeen < 10 && copied.longValue() * 10 >= (long) expected * (tenthsSeen + 1)) {
+                tenths[++tenthsSeen] = System.nanoTime();
             }
-            assertNotEquals(copy.toString(), "failed", copy.get("state"));
+            if ("done".equals(copy.get("state"))) {
+                long end = System.nanoTime();
+                if (expected >= 100_000 && tenthsSeen == 10) {
+                    StringBuilder rates = new StringBuilder();
+                    for (int t = 1; t <= 10; t++) {
+                        rates.append(t == 1 ? "" : ", ").append(String.format(Locale.ROOT, "%.0f", expected / 10.0 / ((tenths[t] - tenths[t - 1]) / 1e9)));
+                    }
+                    System.out.println("         copy docs/s by tenth of the documents (stats polled every 25 ms): " + rates);
+                }
+                long nodeAfter = BenchNode.cpuTicks(node.esPid);
+                if (((Number) copy.get("documents_copied")).intValue() != expected) {
+                    throw new IllegalStateException("the copy of " + index + " copied " + copy + ", expected " + expected);
+                }
+                es.expectOk("POST", "/" + index + "/_mongo_follow/_unfollow", null);
+                es.expectOk("PUT", "/" + index + "/_settings", "{\"index\": {\"refresh_interval\": null}}");
+                return new BenchNode.Load(
+                    expected / ((end - start) / 1e9),
+                    node.seconds(nodeAfter + BenchNode.cpuTicks(node.mongoPid) - cpuBefore),
+                    node.seconds(nodeAfter - nodeBefore)
+                );
+            }
+            if ("failed".equals(copy.get("state"))) {
+                throw new IllegalStateException("the copy of " + index + " failed: " + copy);
+            }
             Thread.sleep(25);
         }
-    }
-
-    private static List<String> bulkBodies(List<BsonDocument> documents, int perRequest) throws Exception {
-        List<String> bodies = new ArrayList<>();
-        StringBuilder body = new StringBuilder();
-        int inBody = 0;
-        for (BsonDocument document : documents) {
-            String id = DocumentIds.toElasticsearchId(document.get("_id"));
-            body.append("{\"index\":{\"_id\":\"").append(id).append("\"}}\n");
-            try (XContentBuilder builder = JsonXContent.contentBuilder()) {
-                builder.map(BsonToJson.toSource(document));
-                body.append(Strings.toString(builder)).append('\n');
-            }
-            if (++inBody == perRequest) {
-                bodies.add(body.toString());
-                body.setLength(0);
-                inBody = 0;
-            }
-        }
-        if (inBody > 0) {
-            bodies.add(body.toString());
-        }
-        return bodies;
     }
 
     private static final String[] WORDS = ("time person year way day thing man world life hand part child eye woman place work week case "
         + "point government company number group problem fact water money story month lot right study book word business issue").split(" ");
 
     /** Documents of about 400 bytes: numbers, short strings, a 30-word text, a small array. */
-    private static List<BsonDocument> documents(int n, long seed) {
+    static List<BsonDocument> documents(int n, long seed) {
         Random random = new Random(seed);
         List<BsonDocument> documents = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {

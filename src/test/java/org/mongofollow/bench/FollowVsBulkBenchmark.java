@@ -12,8 +12,6 @@ import org.bson.BsonDouble;
 import org.bson.BsonInt32;
 import org.bson.BsonInt64;
 import org.bson.BsonString;
-import org.mongofollow.apply.BsonToJson;
-import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.demo.EsHttp;
 import org.mongofollow.demo.ParentWatch;
 
@@ -22,11 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Not a test: bench/follow-vs-bulk runs it against a real node with the plugin and the embedded MongoDB.
@@ -64,9 +58,8 @@ public final class FollowVsBulkBenchmark {
 
     private final EsHttp es;
     private final String connection;
-    private final long esPid, mongoPid;
-    private final double clockTicks;
-    /** CPU seconds of the last timed load: the node and the client for _bulk, the node and MongoDB for a follow. */
+    private final BenchNode node;
+    /** CPU seconds of the last timed follow: the node and MongoDB. */
     private double lastCpuSeconds;
     /** ... of which the node's. */
     private double lastNodeCpuSeconds;
@@ -74,9 +67,7 @@ public final class FollowVsBulkBenchmark {
     private FollowVsBulkBenchmark(EsHttp es, String connection, long esPid, long mongoPid, double clockTicks) {
         this.es = es;
         this.connection = connection;
-        this.esPid = esPid;
-        this.mongoPid = mongoPid;
-        this.clockTicks = clockTicks;
+        this.node = new BenchNode(es, esPid, mongoPid, clockTicks);
     }
 
     public static void main(String[] args) throws Exception {
@@ -118,25 +109,20 @@ public final class FollowVsBulkBenchmark {
 
     private void run(int n, String candidates, int tuneDocs, int rounds, boolean live, String followBudgets) throws Exception {
         List<BsonDocument> documents = documents(n);
-        List<String> sources = new ArrayList<>(n);
-        List<String> ids = new ArrayList<>(n);
-        long bytes = 0;
-        for (BsonDocument document : documents) {
-            String json = EsHttp.toJson(BsonToJson.toSource(document));
-            sources.add(json);
-            ids.add(DocumentIds.toElasticsearchId(document.get("_id")));
-            bytes += json.length();
-        }
+        BenchNode.BulkDocuments bulkDocuments = BenchNode.BulkDocuments.of(documents);
+        List<String> sources = bulkDocuments.sources();
+        List<String> ids = bulkDocuments.ids();
+        long bytes = bulkDocuments.sourceBytes();
         System.out.printf(Locale.ROOT, "documents: %d, _source %.0f bytes on average (numbers, short strings, a 100-word text, a small array)%n", n, (double) bytes / n);
         Map<String, Object> nodes = es.expectOk("GET", "/_nodes/jvm?filter_path=nodes.*.jvm.mem.heap_max_in_bytes,nodes.*.version", null);
         System.out.println("node: " + nodes);
-        System.out.println("load average at start: " + loadAverage() + " (" + Runtime.getRuntime().availableProcessors() + " cores; figures on a loaded machine move from run to run)");
+        System.out.println("load average at start: " + BenchNode.loadAverage() + " (" + Runtime.getRuntime().availableProcessors() + " cores; figures on a loaded machine move from run to run)");
 
         // ---- _bulk: tune on a sample, then the measured run ----
         // JIT warm-up of the node's indexing path and of this client, not measured
         List<String> sample = sources.subList(0, Math.min(tuneDocs, n));
         for (int round = 0; round < 2; round++) {
-            bulkRun("bench-warmup", sample, ids, 2000, 2);
+            node.bulk("bench-warmup", sample, ids, 2000, 2);
         }
         es.call("DELETE", "/bench-warmup", null);
         String[] choices = candidates.split(",");
@@ -152,7 +138,7 @@ public final class FollowVsBulkBenchmark {
             for (String choice : choices) {
                 int batch = Integer.parseInt(choice.split("x")[0]);
                 int concurrency = Integer.parseInt(choice.split("x")[1]);
-                double rate = bulkRun("bench-tune", sample, ids, batch, concurrency);
+                double rate = node.bulk("bench-tune", sample, ids, batch, concurrency).docsPerSecond();
                 System.out.printf(Locale.ROOT, "  batch %5d x %d in flight: %8.0f docs/s%n", batch, concurrency, rate);
                 if (rate > best) {
                     best = rate;
@@ -166,7 +152,7 @@ public final class FollowVsBulkBenchmark {
         String budgets = followBudgets.isBlank() ? "" : ", " + followBudgets;
         // each round runs unpinned, then pinned: the node on core 0, the other side (the _bulk client, this JVM, or the
         // embedded MongoDB) on core 1, so that the ratio compares the node's apply path with _bulk's
-        boolean pinnable = esPid > 0 && mongoPid > 0 && CORES >= 2 && pin(false);
+        boolean pinnable = node.pinnable();
         int modes = pinnable ? 2 : 1;
         double[] bestBulk = new double[2], bestFollow = new double[2], bulkEfficiency = new double[2], followEfficiency = new double[2];
         double[] bulkNodeCpuPerDoc = { Double.MAX_VALUE, Double.MAX_VALUE }, followNodeCpuPerDoc = { Double.MAX_VALUE, Double.MAX_VALUE };
@@ -182,13 +168,14 @@ public final class FollowVsBulkBenchmark {
                 for (int mode = 0; mode < modes; mode++) {
                     boolean pinned = mode == 1;
                     if (pinnable) {
-                        pin(pinned);
+                        node.pin(pinned);
                     }
                     String label = "round " + round + (pinnable ? (pinned ? " pinned  " : " unpinned") : "");
-                    double bulkRate = bulkRun("bench-bulk", sources, ids, bestBatch, bestConcurrency);
-                    double bulkCpu = lastCpuSeconds;
-                    double bulkNodeCpu = lastNodeCpuSeconds;
-                    verify("bench-bulk", n);
+                    BenchNode.Load bulk = node.bulk("bench-bulk", sources, ids, bestBatch, bestConcurrency);
+                    double bulkRate = bulk.docsPerSecond();
+                    double bulkCpu = bulk.cpuSeconds();
+                    double bulkNodeCpu = bulk.nodeCpuSeconds();
+                    node.verify("bench-bulk", n);
                     System.out.printf(
                         Locale.ROOT,
                         "%s  _bulk:  %d docs, batch %d x %d in flight: %.0f docs/s; CPU %.1f s (node %.1f + client) = %.0f docs per CPU second%n",
@@ -204,9 +191,9 @@ public final class FollowVsBulkBenchmark {
                         "%s  follow: %d docs from a ready oplog backlog (resume to all indexed): %.0f docs/s; CPU %.1f s (node %.1f + MongoDB) = %.0f docs per CPU second%n",
                         label, n, followRate, followCpu, followNodeCpu, n / followCpu
                     );
-                    verify("bench-follow", n);
+                    node.verify("bench-follow", n);
                     printFollowStats("bench-follow");
-                    compareOne("bench-bulk", "bench-follow", ids.get(n / 2));
+                    node.compareOne("bench-bulk", "bench-follow", ids.get(n / 2));
                     unfollowAndDelete("bench-follow");
                     collection.drop();
                     bulkRates.get(mode).add(String.format(Locale.ROOT, "%.0f", bulkRate));
@@ -222,7 +209,7 @@ public final class FollowVsBulkBenchmark {
                 }
             }
             if (pinnable) {
-                pin(false);
+                node.pin(false);
             }
 
             if (live) {
@@ -241,10 +228,10 @@ public final class FollowVsBulkBenchmark {
                     (liveDone - firstAck[0]) / 1e9,
                     n / ((liveDone - firstAck[0]) / 1e9)
                 );
-                verify("bench-follow-live", n);
+                node.verify("bench-follow-live", n);
             }
         }
-        System.out.println("load average at the end: " + loadAverage());
+        System.out.println("load average at the end: " + BenchNode.loadAverage());
         for (int mode = 0; mode < modes; mode++) {
             String how = pinnable ? (mode == 1 ? " (pinned: node on core 0, client or MongoDB on core 1)" : " (unpinned)") : "";
             System.out.printf(
@@ -253,7 +240,7 @@ public final class FollowVsBulkBenchmark {
                 how, String.join(", ", bulkRates.get(mode)), bestBulk[mode], bestBatch, bestConcurrency
             );
             System.out.printf(Locale.ROOT, "follow docs/s per round%s: %s; best %.0f%n", how, String.join(", ", followRates.get(mode)), bestFollow[mode]);
-            if (esPid > 0) {
+            if (node.esPid > 0) {
                 System.out.printf(
                     Locale.ROOT,
                     "CPU efficiency, best round%s: _bulk %.0f docs per CPU second (node + client), follow %.0f (node + MongoDB): %.2f; "
@@ -266,54 +253,6 @@ public final class FollowVsBulkBenchmark {
         System.out.printf(Locale.ROOT, "ratio follow/bulk%s: %.2f%n", pinnable ? " (unpinned)" : "", bestFollow[0] / bestBulk[0]);
         if (pinnable) {
             System.out.printf(Locale.ROOT, "ratio follow/bulk (pinned): %.2f%n", bestFollow[1] / bestBulk[1]);
-        }
-    }
-
-    /**
-     * Pins the node to core 0 and the other side (the embedded MongoDB, and this JVM, which is the _bulk client) to core 1,
-     * or lets all three use every core again, with {@code taskset -a} (every thread). Returns whether it worked.
-     */
-    private boolean pin(boolean pinned) {
-        String all = "0-" + (CORES - 1);
-        return taskset(pinned ? "0" : all, esPid) && taskset(pinned ? "1" : all, mongoPid) && taskset(pinned ? "1" : all, ProcessHandle.current().pid());
-    }
-
-    /** The machine's cores, counted before anything is pinned (a pinned JVM sees only its own). */
-    private static final int CORES = Runtime.getRuntime().availableProcessors();
-
-    private static boolean taskset(String cpus, long pid) {
-        try {
-            Process process = new ProcessBuilder("taskset", "-apc", cpus, Long.toString(pid)).redirectErrorStream(true).start();
-            process.getInputStream().readAllBytes();
-            return process.waitFor() == 0;
-        } catch (java.io.IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    /** utime + stime of a process in clock ticks (/proc/PID/stat), 0 if unknown. */
-    private static long cpuTicks(long pid) {
-        if (pid <= 0) {
-            return 0;
-        }
-        try {
-            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-        } catch (java.io.IOException | RuntimeException e) {
-            return 0;
-        }
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] parts = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
-            return parts[0] + " " + parts[1] + " " + parts[2];
-        } catch (java.io.IOException e) {
-            return "unknown";
         }
     }
 
@@ -335,14 +274,14 @@ public final class FollowVsBulkBenchmark {
                 documents.size() / insertSeconds
             );
         }
-        long nodeBefore = cpuTicks(esPid);
-        long cpuBefore = nodeBefore + cpuTicks(mongoPid);
+        long nodeBefore = BenchNode.cpuTicks(node.esPid);
+        long cpuBefore = nodeBefore + BenchNode.cpuTicks(node.mongoPid);
         long resumed = System.nanoTime();
         es.expectOk("POST", "/" + index + "/_mongo_follow/_resume", null);
         long done = waitIndexed(index, documents.size(), resumed);
-        long nodeAfter = cpuTicks(esPid);
-        lastCpuSeconds = (nodeAfter + cpuTicks(mongoPid) - cpuBefore) / clockTicks;
-        lastNodeCpuSeconds = (nodeAfter - nodeBefore) / clockTicks;
+        long nodeAfter = BenchNode.cpuTicks(node.esPid);
+        lastCpuSeconds = node.seconds(nodeAfter + BenchNode.cpuTicks(node.mongoPid) - cpuBefore);
+        lastNodeCpuSeconds = node.seconds(nodeAfter - nodeBefore);
         return documents.size() / ((done - resumed) / 1e9);
     }
 
@@ -400,57 +339,13 @@ public final class FollowVsBulkBenchmark {
         return documents;
     }
 
-    private static final String LOAD_SETTINGS = "{\"number_of_shards\": 1, \"number_of_replicas\": 0, \"refresh_interval\": \"-1\"}";
-
-    /** Bulk-indexes the sources into a fresh index; returns docs/s from the first request to the last response. */
-    private double bulkRun(String index, List<String> sources, List<String> ids, int batch, int concurrency) throws Exception {
-        es.call("DELETE", "/" + index, null);
-        es.expectOk("PUT", "/" + index, "{\"settings\": " + LOAD_SETTINGS + "}");
-        es.expectOk("GET", "/_cluster/health/" + index + "?wait_for_status=green&timeout=30s", null);
-        List<String> bodies = new ArrayList<>();
-        for (int from = 0; from < sources.size(); from += batch) {
-            StringBuilder body = new StringBuilder();
-            for (int i = from; i < Math.min(from + batch, sources.size()); i++) {
-                body.append("{\"index\":{\"_id\":\"").append(ids.get(i)).append("\"}}\n").append(sources.get(i)).append('\n');
-            }
-            bodies.add(body.toString());
-        }
-        AtomicInteger next = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(concurrency);
-        long nodeBefore = cpuTicks(esPid);
-        long cpuBefore = nodeBefore + cpuTicks(ProcessHandle.current().pid());
-        long start = System.nanoTime();
-        List<Future<?>> workers = new ArrayList<>();
-        for (int c = 0; c < concurrency; c++) {
-            workers.add(pool.submit(() -> {
-                for (int b; (b = next.getAndIncrement()) < bodies.size();) {
-                    EsHttp.Reply reply = es.call("POST", "/" + index + "/_bulk", bodies.get(b), "application/x-ndjson");
-                    if (reply.ok() == false || reply.body().startsWith("{\"errors\":true") || reply.body().contains("\"errors\":true")) {
-                        throw new IllegalStateException("bulk failed: " + reply.status() + " " + reply.body().substring(0, Math.min(2000, reply.body().length())));
-                    }
-                }
-                return null;
-            }));
-        }
-        for (Future<?> worker : workers) {
-            worker.get();
-        }
-        long end = System.nanoTime();
-        long nodeAfter = cpuTicks(esPid);
-        lastCpuSeconds = (nodeAfter + cpuTicks(ProcessHandle.current().pid()) - cpuBefore) / clockTicks;
-        lastNodeCpuSeconds = (nodeAfter - nodeBefore) / clockTicks;
-        pool.shutdown();
-        es.expectOk("PUT", "/" + index + "/_settings", "{\"index\": {\"refresh_interval\": null}}");
-        return sources.size() / ((end - start) / 1e9);
-    }
-
     private void putFollow(String index, String collection, String budgets) {
         es.call("DELETE", "/" + index, null);
         es.expectOk(
             "PUT",
             "/" + index + "/_mongo_follow",
             "{\"connection\": \"" + connection + "\", \"database\": \"bench\", \"collection\": \"" + collection
-                + "\", \"initial_copy\": false, \"settings\": " + LOAD_SETTINGS + budgets + "}"
+                + "\", \"initial_copy\": false, \"settings\": " + BenchNode.LOAD_SETTINGS + budgets + "}"
         );
         es.expectOk("GET", "/_cluster/health/" + index + "?wait_for_status=green&timeout=30s", null);
     }
@@ -490,23 +385,6 @@ public final class FollowVsBulkBenchmark {
                 lastPrint = now;
             }
             Thread.sleep(25);
-        }
-    }
-
-    private void verify(String index, int n) {
-        es.expectOk("POST", "/" + index + "/_refresh", null);
-        Number count = (Number) es.expectOk("GET", "/" + index + "/_count", null).get("count");
-        if (count.longValue() != n) {
-            throw new IllegalStateException(index + " holds " + count + " documents, expected " + n);
-        }
-    }
-
-    @SuppressWarnings("unchecked")
-    private void compareOne(String left, String right, String id) {
-        Map<String, Object> a = (Map<String, Object>) es.expectOk("GET", "/" + left + "/_doc/" + id, null).get("_source");
-        Map<String, Object> b = (Map<String, Object>) es.expectOk("GET", "/" + right + "/_doc/" + id, null).get("_source");
-        if (a.equals(b) == false) {
-            throw new IllegalStateException("document " + id + " differs:\n  " + left + " " + a + "\n  " + right + " " + b);
         }
     }
 
