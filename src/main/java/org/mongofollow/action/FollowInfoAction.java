@@ -125,6 +125,12 @@ public final class FollowInfoAction {
                     builder.field(Integer.toString(checkpoint.getKey()), checkpoint.getValue().toString());
                 }
                 builder.endObject();
+                // the oplog positions this follow can version (DocumentVersions): whether it goes on past 2038
+                org.mongofollow.operation.DocumentVersions versions = info.follow().versions();
+                builder.startObject("document_versions");
+                builder.field("from", versions.position(0).toString());
+                builder.field("until", versions.position(Long.MAX_VALUE).toString());
+                builder.endObject();
                 builder.endObject();
             }
             return builder.endArray().endObject();

@@ -74,6 +74,10 @@ public class Year2038IT extends MongoFollowIntegTestCase {
             }
         });
 
+        // _info says how far each follow can version
+        assertThat(followerInfo("y2038").get("document_versions"), equalTo(Map.of("from", "1073741824:0", "until", "3221225471:4294967295")));
+        assertThat(followerInfo("kept").get("document_versions"), equalTo(Map.of("from", "0:0", "until", "2147483647:4294967295")));
+
         kept.insertOne(new BsonDocument("_id", new BsonInt32(1)));
         assertBusy(() -> {
             Map<String, Object> shard = shardStats("kept").get(0);
