@@ -25,25 +25,7 @@ final class RetryScheduling {
     private RetryScheduling() {}
 
     static void schedule(ThreadPool threadPool, TimeValue delay, Executor executor, Runnable step) {
-        threadPool.scheduleUnlessShuttingDown(delay, executor, new AbstractRunnable() {
-            @Override
-            protected void doRun() {
-                step.run();
-            }
-
-            @Override
-            public void onRejection(Exception e) {
-                if (e instanceof EsRejectedExecutionException rejected && rejected.isExecutorShutdown()) {
-                    return; // the node is closing: the task resumes from its checkpoint wherever it runs next
-                }
-                schedule(threadPool, AFTER_REJECTION, executor, step);
-            }
-
-            @Override
-            public void onFailure(Exception e) {
-                logger.warn("a scheduled step of a follow failed", e);
-            }
-        });
+        threadPool.scheduleUnlessShuttingDown(delay, executor, new OfferedUntilRun(threadPool, executor, step));
     }
 
     /**
@@ -53,28 +35,43 @@ final class RetryScheduling {
      * which removes it from the cluster for good, so that a shard would silently not be followed.
      */
     static Executor retryingRejections(ThreadPool threadPool, Executor executor) {
-        return step -> executor.execute(new AbstractRunnable() {
-            @Override
-            protected void doRun() {
-                step.run();
-            }
+        return step -> executor.execute(new OfferedUntilRun(threadPool, executor, step));
+    }
 
-            @Override
-            public void onRejection(Exception e) {
-                if (e instanceof EsRejectedExecutionException rejected && rejected.isExecutorShutdown()) {
-                    if (step instanceof AbstractRunnable runnable) {
-                        runnable.onRejection(e);
-                    }
-                    return;
+    /** Runs {@code step}; refused by a full queue, offers it again after {@link #AFTER_REJECTION}. */
+    private static final class OfferedUntilRun extends AbstractRunnable {
+        private final ThreadPool threadPool;
+        private final Executor executor;
+        private final Runnable step;
+
+        OfferedUntilRun(ThreadPool threadPool, Executor executor, Runnable step) {
+            this.threadPool = threadPool;
+            this.executor = executor;
+            this.step = step;
+        }
+
+        @Override
+        protected void doRun() {
+            step.run();
+        }
+
+        @Override
+        public void onRejection(Exception e) {
+            if (e instanceof EsRejectedExecutionException rejected && rejected.isExecutorShutdown()) {
+                // the node is closing: a task resumes from its checkpoint wherever it runs next; a step that handles a
+                // refusal of its own (a task's start) gets it
+                if (step instanceof AbstractRunnable runnable) {
+                    runnable.onRejection(e);
                 }
-                schedule(threadPool, AFTER_REJECTION, executor, step);
+                return;
             }
+            schedule(threadPool, AFTER_REJECTION, executor, step);
+        }
 
-            @Override
-            public void onFailure(Exception e) {
-                // step.run() handles its own failures when it is an AbstractRunnable (the tasks' starts are)
-                logger.warn("a step of a follow failed", e);
-            }
-        });
+        @Override
+        public void onFailure(Exception e) {
+            // (a step that is an AbstractRunnable, as a task's start is, handles its own failures in step.run())
+            logger.warn("a step of a follow failed", e);
+        }
     }
 }
