@@ -61,12 +61,47 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         int members();
     }
 
-    /** Sets the suite's embedded MongoDB's wall clock to this instant (ISO-8601) at its start; it runs on from there. */
+    /**
+     * Sets the suite's embedded MongoDB's wall clock to this instant (ISO-8601) at its start; it runs on from there, and a
+     * test may move it forward ({@link #mongoClock}).
+     */
     @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
     @java.lang.annotation.Target(java.lang.annotation.ElementType.TYPE)
     protected @interface MongoClockAt {
         String value();
     }
+
+    /** The embedded MongoDB's wall clock of a suite with {@link MongoClockAt}: the system's, moved by an offset. */
+    protected static final class MovableClock extends java.time.Clock {
+        private volatile java.time.Duration offset;
+
+        MovableClock(java.time.Instant now) {
+            moveTo(now);
+        }
+
+        /** From now on the clock reads {@code instant}, and runs on from there. */
+        public void moveTo(java.time.Instant instant) {
+            offset = java.time.Duration.between(java.time.Instant.now(), instant);
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return java.time.Instant.now().plus(offset);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    /** The embedded MongoDB's clock in a suite with {@link MongoClockAt}, else null. */
+    protected static MovableClock mongoClock;
 
     @BeforeClass
     public static void startMongo() {
@@ -74,9 +109,10 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         int members = replicaSet == null ? 1 : replicaSet.members();
         EmbeddedMongo.Options options = EmbeddedMongo.options().noopIntervalMillis(200).members(members);
         MongoClockAt clockAt = getTestClass().getAnnotation(MongoClockAt.class);
+        mongoClock = null;
         if (clockAt != null) {
-            java.time.Clock system = java.time.Clock.systemUTC();
-            options.clock(java.time.Clock.offset(system, java.time.Duration.between(system.instant(), java.time.Instant.parse(clockAt.value()))));
+            mongoClock = new MovableClock(java.time.Instant.parse(clockAt.value()));
+            options.clock(mongoClock);
         }
         mongo = EmbeddedMongo.start(options);
         mongoClient = MongoClients.create(

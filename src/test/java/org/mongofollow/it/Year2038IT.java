@@ -20,10 +20,11 @@ import static org.hamcrest.Matchers.greaterThan;
 
 /**
  * A follow across 2038-01-19T03:14:08Z, when the oplog's seconds stop fitting a signed 32-bit number (2^31): the embedded
- * MongoDB's clock starts a few seconds before it, the follow copies what was written before, and the writes after it are
+ * MongoDB's clock starts on that day and the test moves it to a few seconds before the boundary (however long the
+ * cluster took to start), the follow copies what was written before, and the writes after it are
  * applied in order with versions that keep growing.
  */
-@MongoFollowIntegTestCase.MongoClockAt("2038-01-19T03:14:02Z")
+@MongoFollowIntegTestCase.MongoClockAt("2038-01-19T02:00:00Z")
 public class Year2038IT extends MongoFollowIntegTestCase {
 
     private static final long SECONDS_2038 = 1L << 31;
@@ -34,6 +35,7 @@ public class Year2038IT extends MongoFollowIntegTestCase {
      * there with an explanation.
      */
     public void testAFollowGoesOnPast2038AndOneIntoAnIndexThatHeldDocumentsStopsExplained() throws Exception {
+        mongoClock.moveTo(java.time.Instant.parse("2038-01-19T03:14:02Z")); // forward: oplog timestamps never go back
         assertAcked(prepareCreate("kept").setSettings(org.elasticsearch.common.settings.Settings.builder().put("index.number_of_shards", 1).put("index.number_of_replicas", 0)));
         client().prepareIndex("kept").setId("earlier").setSource("n", 1).get();
         MongoCollection<BsonDocument> kept = collection("y2038", "kept");
