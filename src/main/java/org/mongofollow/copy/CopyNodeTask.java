@@ -378,7 +378,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                     try {
                         operation = ShardOperation.index(id, version, document, params.follow().fields());
                     } catch (RejectedDocumentException e) {
-                        letters.add(letter(shard, id, state.t0(), version, document, e.getMessage()));
+                        letters.add(letter(shard, id, state.t0(), document, e.getMessage()));
                         operation = new ShardOperation(ShardOperation.Kind.DELETE, id, version, BytesArray.EMPTY);
                     }
                     byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(operation);
@@ -388,7 +388,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
                     return;
                 }
                 for (ApplyOperationsAction.Rejection rejection : rejections) {
-                    letters.add(letter(routing.getShard(rejection.id(), null), rejection.id(), state.t0(), version, byId.get(rejection.id()), rejection.reason()));
+                    letters.add(letter(routing.getShard(rejection.id(), null), rejection.id(), state.t0(), byId.get(rejection.id()), rejection.reason()));
                 }
                 writeLetters(letters);
                 writeNanos.addAndGet(System.nanoTime() - writeStart);
@@ -423,9 +423,9 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     }
 
     /** A dead letter for a copied document that Elasticsearch or the mapping refused (logged too), with its selected fields only. */
-    private DeadLetters.Letter letter(int shard, String id, OplogPosition t0, long version, RawBsonDocument document, String reason) {
+    private DeadLetters.Letter letter(int shard, String id, OplogPosition t0, RawBsonDocument document, String reason) {
         logger.warn("[{}][{}] copied document [{}] rejected: {}", params.index(), shard, id, reason);
-        return DeadLetters.Letter.copy(params.index(), shard, params.follow().namespace(), id, t0, version,
+        return DeadLetters.Letter.copy(params.index(), shard, params.follow().namespace(), id, t0, versions.of(t0),
             document == null ? null : params.follow().fields().select(document), reason);
     }
 

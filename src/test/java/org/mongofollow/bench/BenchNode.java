@@ -73,6 +73,22 @@ final class BenchNode {
         return taskset(pinned ? "0" : all, esPid) && taskset(pinned ? "1" : all, mongoPid) && taskset(pinned ? "1" : all, ProcessHandle.current().pid());
     }
 
+    /**
+     * Starts a round's load in its mode: pins the processes ({@code pinned}) or lets them use every core, when rounds can
+     * be pinned at all. Returns the round's label for the per-round lines.
+     */
+    String startRound(int round, boolean pinnable, boolean pinned) {
+        if (pinnable) {
+            pin(pinned);
+        }
+        return "round " + round + (pinnable ? (pinned ? " pinned  " : " unpinned") : "");
+    }
+
+    /** How the summary lines name a mode's figures ("" when rounds could not be pinned). */
+    static String modeLabel(boolean pinnable, boolean pinned) {
+        return pinnable ? (pinned ? " (pinned: node on core 0, client or MongoDB on core 1)" : " (unpinned)") : "";
+    }
+
     private static boolean taskset(String cpus, long pid) {
         try {
             Process process = new ProcessBuilder("taskset", "-apc", cpus, Long.toString(pid)).redirectErrorStream(true).start();

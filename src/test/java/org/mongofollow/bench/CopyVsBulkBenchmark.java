@@ -113,11 +113,7 @@ public final class CopyVsBulkBenchmark {
 
             for (int round = 1; round <= rounds; round++) {
                 for (int mode = 0; mode < modes; mode++) {
-                    boolean pinned = mode == 1;
-                    if (pinnable) {
-                        node.pin(pinned);
-                    }
-                    String label = "round " + round + (pinnable ? (pinned ? " pinned  " : " unpinned") : "");
+                    String label = node.startRound(round, pinnable, mode == 1);
                     BenchNode.Load bulk = node.bulk("bench-bulk", sources, ids, bulkBatch, bulkClients);
                     node.verify("bench-bulk", n);
                     BenchNode.Load copy = copy("bench-copy", "copy_docs", ranges, batch, n);
@@ -144,7 +140,7 @@ public final class CopyVsBulkBenchmark {
         }
         System.out.println("load average at the end: " + BenchNode.loadAverage());
         for (int mode = 0; mode < modes; mode++) {
-            String how = pinnable ? (mode == 1 ? " (pinned: node on core 0, client or MongoDB on core 1)" : " (unpinned)") : "";
+            String how = BenchNode.modeLabel(pinnable, mode == 1);
             System.out.printf(
                 Locale.ROOT,
                 "best%s: _bulk %.0f docs/s (%d x %d in flight), initial copy %.0f docs/s (%d ranges, batches of %d); node CPU per document: "

@@ -166,11 +166,7 @@ public final class FollowVsBulkBenchmark {
 
             for (int round = 1; round <= rounds; round++) {
                 for (int mode = 0; mode < modes; mode++) {
-                    boolean pinned = mode == 1;
-                    if (pinnable) {
-                        node.pin(pinned);
-                    }
-                    String label = "round " + round + (pinnable ? (pinned ? " pinned  " : " unpinned") : "");
+                    String label = node.startRound(round, pinnable, mode == 1);
                     BenchNode.Load bulk = node.bulk("bench-bulk", sources, ids, bestBatch, bestConcurrency);
                     double bulkRate = bulk.docsPerSecond();
                     double bulkCpu = bulk.cpuSeconds();
@@ -233,7 +229,7 @@ public final class FollowVsBulkBenchmark {
         }
         System.out.println("load average at the end: " + BenchNode.loadAverage());
         for (int mode = 0; mode < modes; mode++) {
-            String how = pinnable ? (mode == 1 ? " (pinned: node on core 0, client or MongoDB on core 1)" : " (unpinned)") : "";
+            String how = BenchNode.modeLabel(pinnable, mode == 1);
             System.out.printf(
                 Locale.ROOT,
                 "_bulk  docs/s per round%s: %s; best %.0f (batch %d x %d in flight)%n",
