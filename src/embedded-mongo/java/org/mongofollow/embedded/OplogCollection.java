@@ -23,6 +23,8 @@ final class OplogCollection extends MemoryCollection {
     private final UUID uuid = UUID.randomUUID();
     /** The documents in {@code _id} order, as mongod's {@code _id} index (range reads sorted on {@code _id} use it). */
     private final IdOrder idOrder = new IdOrder();
+    /** One past the highest storage position used: the documents live at positions below it, with holes. */
+    private int positionsEnd;
 
     OplogCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                     CursorRegistry cursorRegistry) {
@@ -56,6 +58,7 @@ final class OplogCollection extends MemoryCollection {
     protected Integer addDocumentInternal(Document document) {
         Integer position = super.addDocumentInternal(document);
         idOrder.add(document.get("_id"), position);
+        positionsEnd = Math.max(positionsEnd, position + 1);
         updateDataSize(BsonValues.documentSize(document));
         return position;
     }
@@ -84,6 +87,30 @@ final class OplogCollection extends MemoryCollection {
         }
         // in order already: the library applies the skip, the limit, the batch and the projection
         return matchDocuments(query, read, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+    }
+
+    /** The documents' mean BSON size, 0 when empty. */
+    synchronized int averageDocumentSize() {
+        int count = count();
+        return count == 0 ? 0 : getDataSize() / count;
+    }
+
+    /**
+     * {@code size} distinct documents picked at random, as mongod's pseudo-random cursor picks them for a {@code $sample}
+     * that is small next to the collection, without reading the rest; null when the storage is too sparse for that (most
+     * positions emptied by deletes): the caller then samples the library's way.
+     */
+    synchronized List<Document> randomDocuments(int size, java.util.Random random) {
+        java.util.Set<Integer> picked = new java.util.HashSet<>();
+        List<Document> documents = new java.util.ArrayList<>(size);
+        for (int attempt = 0; documents.size() < size && attempt < 20 * size; attempt++) {
+            int position = random.nextInt(Math.max(1, positionsEnd));
+            Document document = getDocument(position);
+            if (document != null && picked.add(position)) {
+                documents.add(document);
+            }
+        }
+        return documents.size() == size ? documents : null;
     }
 
     @Override

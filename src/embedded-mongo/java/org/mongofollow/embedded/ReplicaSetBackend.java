@@ -179,7 +179,7 @@ final class ReplicaSetBackend extends MemoryBackend {
                 if (isOplogGetMore(query)) {
                     return oplogCursors.getMore(query);
                 }
-                return super.handleCommand(channel, databaseName, command, query);
+                return getMoreCappedAt16MiB(databaseName, query);
             case "killcursors":
                 return killCursors(channel, databaseName, command, query);
             default:
@@ -194,8 +194,58 @@ final class ReplicaSetBackend extends MemoryBackend {
         if (Boolean.FALSE.equals(query.get("autocommit"))) {
             writer.transactionFor(query); // a transaction may start with a read; later statements must find it
         }
+        if (cmd.equals("find")) {
+            query = firstBatchCappedAt16MiB(databaseName, query);
+        }
         return super.handleCommand(channel, databaseName, command, query);
     }
+
+    /**
+     * A find's first batch as mongod sizes it: 101 documents unless the client asks otherwise, and no more than about
+     * 16 MiB (here: as many documents as the collection's mean size fits in 16 MiB). The library would return every
+     * document in the first reply.
+     */
+    private Document firstBatchCappedAt16MiB(String databaseName, Document query) {
+        if (!(query.get("find") instanceof String name)
+            || !(resolveDatabase(databaseName).resolveCollection(name, false) instanceof OplogCollection collection)) {
+            return query;
+        }
+        int requested = query.get("batchSize") instanceof Number n && n.intValue() > 0 ? n.intValue() : 101;
+        int fitting = Math.max(1, MAX_BATCH_BYTES / Math.max(1, collection.averageDocumentSize()));
+        if (requested <= fitting && query.get("batchSize") instanceof Number) {
+            return query;
+        }
+        Document capped = new Document(query);
+        capped.put("batchSize", Math.min(requested, fitting));
+        return capped;
+    }
+
+    /**
+     * The next batch of a cursor: at most {@code batchSize} documents, and as on mongod no more than 16 MiB of them (the
+     * first that reaches it ends the batch). The library would return every remaining document of a getMore without a
+     * batch size in one reply, which the driver refuses once it exceeds the 48 MB message limit.
+     */
+    private Document getMoreCappedAt16MiB(String databaseName, Document query) {
+        long cursorId = ((Number) query.get("getMore")).longValue();
+        int batchSize = ((Number) query.getOrDefault("batchSize", 0)).intValue();
+        de.bwaldvogel.mongo.backend.Cursor cursor = getCursorRegistry().getCursor(cursorId);
+        List<Document> batch = new ArrayList<>();
+        long bytes = 0;
+        while (cursor.isEmpty() == false && (batchSize <= 0 || batch.size() < batchSize) && bytes < MAX_BATCH_BYTES) {
+            for (Document document : cursor.takeDocuments(1)) {
+                batch.add(document);
+                bytes += BsonValues.documentSize(document);
+            }
+        }
+        if (cursor.isEmpty()) {
+            getCursorRegistry().remove(cursor);
+            cursorId = 0;
+        }
+        Document reply = new Document("id", cursorId).append("ns", databaseName + "." + query.get("collection")).append("nextBatch", batch);
+        return new Document("cursor", reply).append("ok", 1.0);
+    }
+
+    private static final int MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
     /** Commands a member that is not primary serves whatever the read preference says. */
     private static final Set<String> ANY_MEMBER = Set.of("hello", "ismaster", "buildinfo", "replsetgetstatus", "mongofollowtest",
@@ -256,7 +306,8 @@ final class ReplicaSetBackend extends MemoryBackend {
                 + " mongo-follow embedded MongoDB: use update operators or a replacement, or an update command with a pipeline");
         }
         if (cmd.equals("aggregate") && !writesViaOut(query)) {
-            return super.handleCommand(channel, databaseName, command, query);
+            Document sampled = RandomSample.serve(resolveDatabase(databaseName), query, this::resolveDatabase, oplog);
+            return sampled != null ? sampled : super.handleCommand(channel, databaseName, command, query);
         }
         Object retryKey = txn == null ? retryableWriteKey(cmd, query) : null;
         if (retryKey != null) {

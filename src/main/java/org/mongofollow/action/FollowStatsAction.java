@@ -13,6 +13,7 @@ import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.xcontent.ToXContentObject;
+import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.task.ShardFollowNodeTask;
@@ -190,6 +191,22 @@ public final class FollowStatsAction {
             return Math.round(copy.documentsCopied() * 1000.0 * 10 / elapsed) / 10.0;
         }
 
+        /**
+         * How long a running copy still needs at its rate so far for the documents of its estimate it has not copied yet
+         * (0 once past the estimate), or null when it cannot tell: no copy running, failed, or nothing copied yet.
+         */
+        public TimeValue estimatedTimeRemaining() {
+            if (copy == null || copy.isRunning() == false || copy.failure() != null) {
+                return null;
+            }
+            double rate = rate();
+            if (rate <= 0) {
+                return null;
+            }
+            long left = Math.max(0, copy.totalEstimate() - copy.documentsCopied());
+            return TimeValue.timeValueMillis(Math.round(left * 1000.0 / rate));
+        }
+
         @Override
         public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
             builder.startObject();
@@ -206,6 +223,10 @@ public final class FollowStatsAction {
                 builder.field("percent", percent());
                 if (copy.isRunning()) {
                     builder.field("rate", rate());
+                    TimeValue remaining = estimatedTimeRemaining();
+                    if (remaining != null) {
+                        builder.humanReadableField("estimated_time_remaining_in_millis", "estimated_time_remaining", remaining);
+                    }
                 }
                 if (copy.failure() != null) {
                     builder.field("failure", copy.failure());

@@ -23,6 +23,18 @@ public final class FollowBreaker {
 
     private FollowBreaker() {}
 
+    /**
+     * Charges {@code bytes} that a coordinator is about to hold to {@code breaker}, naming what holds them in the
+     * exception when the budget is spent; {@code force}: charge without failing (what every held byte waits for).
+     */
+    public static void reserve(CircuitBreaker breaker, long bytes, boolean force, String label) {
+        if (force) {
+            breaker.addWithoutBreaking(bytes);
+        } else {
+            breaker.addEstimateBytesAndMaybeBreak(bytes, label);
+        }
+    }
+
     /** The breaker's settings: the defaults, overridden by {@code breaker.mongo_follow.*} in the node's settings. */
     public static BreakerSettings settings(Settings settings) {
         long limit = JvmInfo.jvmInfo().getMem().getHeapMax().getBytes() * DEFAULT_LIMIT_PERCENT / 100;

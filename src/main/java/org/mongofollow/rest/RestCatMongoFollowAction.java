@@ -56,6 +56,8 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
             .addCell("ops_written", "alias:ow;desc:operations written")
             .addCell("errors", "alias:e;desc:failed reads and writes, and the fatal error if any")
             .addCell("copy", "alias:c;desc:the copy (initial copy or resync): percent of the estimated documents copied, done or failed, empty without a copy")
+            .addCell("copy_rate", "alias:cr;text-align:right;desc:documents a running copy copies per second, on average since it started")
+            .addCell("copy_eta", "alias:ce;text-align:right;desc:time a running copy still needs at that rate for the rest of its estimated documents")
             .endHeaders();
     }
 
@@ -64,7 +66,8 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
         for (FollowStatsAction.IndexStats index : response.indices()) {
             if (index.shards().isEmpty()) {
                 table.startRow().addCell(index.index()).addCell("-").addCell(index.status());
-                table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(null).addCell(copy(index)).endRow();
+                table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(null);
+                copyCells(table, index).endRow();
                 continue;
             }
             for (ShardFollowStatus shard : index.shards()) {
@@ -76,12 +79,17 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
                     .addCell(shard.lagMillis())
                     .addCell(shard.writeBufferOperationCount())
                     .addCell(shard.operationsWritten())
-                    .addCell(errors(shard))
-                    .addCell(copy(index))
-                    .endRow();
+                    .addCell(errors(shard));
+                copyCells(table, index).endRow();
             }
         }
         return table;
+    }
+
+    private static Table copyCells(Table table, FollowStatsAction.IndexStats index) {
+        FollowStatsAction.CopyStats copy = index.initialCopy();
+        boolean running = copy.state().equals("running");
+        return table.addCell(copy(index)).addCell(running ? copy.rate() : null).addCell(running ? copy.estimatedTimeRemaining() : null);
     }
 
     private static String copy(FollowStatsAction.IndexStats index) {

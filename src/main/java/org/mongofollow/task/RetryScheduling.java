@@ -15,7 +15,7 @@ import java.util.concurrent.Executor;
  * write batch outstanding forever while the follow still says {@code active}; here a refused step is offered again
  * until it runs or the pool shuts down (a step of a stopped task still runs: it does the task's accounting).
  */
-final class RetryScheduling {
+public final class RetryScheduling {
 
     private static final Logger logger = LogManager.getLogger(RetryScheduling.class);
 
@@ -24,7 +24,7 @@ final class RetryScheduling {
 
     private RetryScheduling() {}
 
-    static void schedule(ThreadPool threadPool, TimeValue delay, Executor executor, Runnable step) {
+    public static void schedule(ThreadPool threadPool, TimeValue delay, Executor executor, Runnable step) {
         threadPool.scheduleUnlessShuttingDown(delay, executor, new OfferedUntilRun(threadPool, executor, step));
     }
 
@@ -34,7 +34,7 @@ final class RetryScheduling {
      * tasks through it: the start of a task is a step the node runs once, and a refused start marks the task failed,
      * which removes it from the cluster for good, so that a shard would silently not be followed.
      */
-    static Executor retryingRejections(ThreadPool threadPool, Executor executor) {
+    public static Executor retryingRejections(ThreadPool threadPool, Executor executor) {
         return step -> executor.execute(new OfferedUntilRun(threadPool, executor, step));
     }
 

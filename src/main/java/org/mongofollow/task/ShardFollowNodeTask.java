@@ -23,6 +23,7 @@ import org.elasticsearch.persistent.AllocatedPersistentTask;
 import org.elasticsearch.tasks.TaskId;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.mongofollow.apply.ApplyOperationsAction;
+import org.mongofollow.memory.FollowBreaker;
 import org.mongofollow.apply.DocumentGroups;
 import org.mongofollow.operation.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
@@ -609,11 +610,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         @Override
         protected void innerReserveMemory(long bytes, boolean force) {
-            if (force) {
-                services.breaker().addWithoutBreaking(bytes);
-            } else {
-                services.breaker().addEstimateBytesAndMaybeBreak(bytes, "mongo_follow [" + params.index() + "][" + params.shard() + "]");
-            }
+            FollowBreaker.reserve(services.breaker(), bytes, force, "mongo_follow [" + params.index() + "][" + params.shard() + "]");
         }
 
         @Override

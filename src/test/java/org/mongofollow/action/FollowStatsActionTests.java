@@ -7,6 +7,7 @@ import org.elasticsearch.test.ESTestCase;
 import java.io.IOException;
 import java.util.List;
 
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
 public class FollowStatsActionTests extends ESTestCase {
@@ -63,9 +64,16 @@ public class FollowStatsActionTests extends ESTestCase {
             Strings.toString(stats),
             equalTo(
                 "{\"state\":\"running\",\"resync\":true,\"start_position\":\"" + copy.t0() + "\",\"documents_copied\":750,\"documents_read\":0,\"documents_rejected\":0,"
-                    + "\"documents_total_estimate\":1000,\"ranges_done\":1,\"ranges_total\":2,\"percent\":75.0,\"rate\":375.0}"
+                    + "\"documents_total_estimate\":1000,\"ranges_done\":1,\"ranges_total\":2,\"percent\":75.0,\"rate\":375.0,"
+                    + "\"estimated_time_remaining_in_millis\":667}"
             )
         );
+        // 250 documents left at 375 a second; ?human adds the readable form
+        assertThat(stats.estimatedTimeRemaining(), equalTo(org.elasticsearch.core.TimeValue.timeValueMillis(667)));
+        assertThat(Strings.toString(stats, false, true), containsString("\"estimated_time_remaining\":\"667ms\",\"estimated_time_remaining_in_millis\":667"));
+        // nothing copied yet, or failed: no estimate
+        assertNull(new FollowStatsAction.CopyStats(copy.withProgress(List.of(), 0, 0), 3_000).estimatedTimeRemaining());
+        assertNull(new FollowStatsAction.CopyStats(copy.withFailure("boom"), 3_000).estimatedTimeRemaining());
         assertThat(new FollowStatsAction.CopyStats(copy.done(), 3_000).percent(), equalTo(100.0));
         assertThat(new FollowStatsAction.CopyStats(null, 3_000).state(), equalTo("none"));
     }

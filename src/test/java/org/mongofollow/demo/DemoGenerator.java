@@ -31,10 +31,10 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  *   DemoGenerator --connection URI [--database demo] [--collection orders] [--rate OPS_PER_S (default 100)]
  *                 [--ops N (default 0: until stopped)] [--seed S] [--status-file PATH]
- *   DemoGenerator --connection URI [--database demo] [--collection orders] --create
+ *   DemoGenerator --connection URI [--database demo] [--collection orders] --create [--docs N]
  * </pre>
  *
- * {@code --create} creates the (empty) collection and exits. Otherwise the generator continues from the
+ * {@code --create} creates the collection, with N orders in it (none by default: empty), and exits. Otherwise the generator continues from the
  * documents already there, and every second writes a one-line summary (operations so far and the
  * collection's document count) to the status file. It exits when its parent process dies, so a demo
  * script that is killed leaves no generator behind.
@@ -75,6 +75,7 @@ public final class DemoGenerator {
         long seed = System.nanoTime();
         Path statusFile = null;
         boolean create = false;
+        long docs = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--connection" -> connection = args[++i];
@@ -85,6 +86,7 @@ public final class DemoGenerator {
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--status-file" -> statusFile = Path.of(args[++i]);
                 case "--create" -> create = true;
+                case "--docs" -> docs = Long.parseLong(args[++i]);
                 default -> usage("unknown option " + args[i]);
             }
         }
@@ -93,6 +95,9 @@ public final class DemoGenerator {
         }
         if (rate <= 0) {
             usage("--rate must be positive");
+        }
+        if (docs < 0 || (docs > 0 && create == false)) {
+            usage("--docs takes a count of documents, with --create");
         }
         ParentWatch.exitWithParent("generator");
         try (MongoClient client = MongoClients.create(connection)) {
@@ -103,6 +108,9 @@ public final class DemoGenerator {
                     db.createCollection(collection);
                 }
                 System.out.println((exists ? "collection exists: " : "created collection ") + database + "." + collection);
+                if (docs > 0) {
+                    new DemoGenerator(db.getCollection(collection), seed).preload(docs);
+                }
                 return;
             }
             DemoGenerator generator = new DemoGenerator(db.getCollection(collection), seed);
@@ -144,6 +152,19 @@ public final class DemoGenerator {
         } else {
             delete();
         }
+    }
+
+    /** Inserts {@code count} new orders in batches, as an application with existing data has them before it is followed. */
+    private void preload(long count) {
+        List<Document> batch = new ArrayList<>(1000);
+        for (long i = 0; i < count; i++) {
+            batch.add(newOrder(nextId++));
+            if (batch.size() == 1000 || i == count - 1) {
+                orders.insertMany(batch);
+                batch.clear();
+            }
+        }
+        System.out.println("inserted " + count + " orders");
     }
 
     private void insert() {
@@ -245,7 +266,7 @@ public final class DemoGenerator {
         System.err.println(problem);
         System.err.println(
             "usage: DemoGenerator --connection URI [--database demo] [--collection orders] [--rate OPS_PER_S] [--ops N] [--seed S] "
-                + "[--status-file PATH] | --create"
+                + "[--status-file PATH] | --create [--docs N]"
         );
         System.exit(2);
     }

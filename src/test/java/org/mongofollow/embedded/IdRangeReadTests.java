@@ -137,4 +137,37 @@ public class IdRangeReadTests {
         }
         return find.into(new ArrayList<>());
     }
+
+    /**
+     * A small {@code $sample} (under 5% of a collection of more than 100 documents) is served as mongod's pseudo-random
+     * cursor serves it: distinct documents of the collection, the stages after it applied; a larger one the library's way.
+     */
+    @Test
+    public void smallSamplesAreDistinctDocumentsOfTheCollection() {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+             MongoClient client = MongoClients.create(mongo.connectionString())) {
+            MongoCollection<Document> items = client.getDatabase("db").getCollection("items");
+            List<Document> batch = new ArrayList<>();
+            for (int i = 0; i < 2_000; i++) {
+                batch.add(new Document("_id", i).append("n", i * 2));
+            }
+            items.insertMany(batch);
+            items.deleteMany(Filters.lt("_id", 500)); // holes in the storage
+            for (int size : new int[] { 1, 40, 74, 200 }) {
+                List<Document> sample = items.aggregate(List.of(
+                    new Document("$sample", new Document("size", size)),
+                    new Document("$project", new Document("_id", 1)),
+                    new Document("$sort", new Document("_id", 1))
+                )).into(new ArrayList<>());
+                assertEquals(size, sample.size());
+                int previous = -1;
+                for (Document document : sample) {
+                    int id = document.getInteger("_id");
+                    assertTrue("a deleted or repeated document: " + sample, id >= 500 && id < 2_000 && id > previous);
+                    assertEquals(List.of("_id"), new ArrayList<>(document.keySet()));
+                    previous = id;
+                }
+            }
+        }
+    }
 }

@@ -107,7 +107,7 @@ public class FollowStatsDistributionIT {
         String line = "stats-follower\\s+%d\\s+active\\s+\\d+:\\d+\\s+-?\\d+\\s+\\d+\\s+\\d+\\s+0\\s*";
         String cat = call("GET", "/_cat/mongo_follow?v", null).body();
         assertTrue(cat, cat.matches(
-            "(?s)index\\s+shard\\s+status\\s+checkpoint\\s+lag\\s+buffered_ops\\s+ops_written\\s+errors\\s+copy\\s*\n"
+            "(?s)index\\s+shard\\s+status\\s+checkpoint\\s+lag\\s+buffered_ops\\s+ops_written\\s+errors\\s+copy\\s+copy_rate\\s+copy_eta\\s*\n"
                 + line.formatted(0) + "\n" + line.formatted(1) + "\n"
         ));
 

@@ -68,7 +68,7 @@ public class ShardFollowCoordinatorConcurrencyTests {
             protected void innerSendReadRequest(ReadRequest request, Consumer<ReadResponse<TestOp>> ok, Consumer<Exception> fail) {
                 run(() -> {
                     if (ThreadLocalRandom.current().nextInt(20) == 0) {
-                        fail.accept(new ShardFollowCoordinatorRandomTests.TransientException("read"));
+                        fail.accept(new RandomSimulations.TransientException("read"));
                         return;
                     }
                     OplogPosition upper = request.isTail() ? source.majority() : request.toInclusive();
@@ -91,7 +91,7 @@ public class ShardFollowCoordinatorConcurrencyTests {
                         }
                     }
                     if (failed) {
-                        fail.accept(new ShardFollowCoordinatorRandomTests.TransientException("write"));
+                        fail.accept(new RandomSimulations.TransientException("write"));
                     } else {
                         ok.accept(WriteResponse.OK);
                     }
@@ -121,7 +121,7 @@ public class ShardFollowCoordinatorConcurrencyTests {
 
             @Override
             protected boolean shouldRetry(Exception e) {
-                return e instanceof ShardFollowCoordinatorRandomTests.TransientException;
+                return e instanceof RandomSimulations.TransientException;
             }
 
             @Override

@@ -15,7 +15,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.PriorityQueue;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
@@ -37,55 +36,11 @@ import static org.junit.Assert.fail;
  */
 public class ShardFollowCoordinatorRandomTests {
 
-    static final class TransientException extends RuntimeException {
-        TransientException(String message) {
-            super(message, null, false, false);
-        }
-    }
-
     @Test
     public void testRandomSimulations() {
-        long first = Long.getLong("tests.seed", 20261122L);
-        int iterations = Integer.getInteger("tests.iters", 200);
-        long totalOps = 0;
-        long start = System.nanoTime();
-        for (int i = 0; i < iterations; i++) {
-            long seed = first + i;
-            Simulation simulation = new Simulation(seed);
-            try {
-                simulation.run();
-            } catch (AssertionError | RuntimeException e) {
-                throw new AssertionError("simulation failed, seed [" + seed + "] (" + simulation.describe() + "): " + e, e);
-            }
-            System.out.println("seed " + seed + ": " + simulation.describe());
-            totalOps += simulation.source.shardOps.size();
-        }
-        System.out.printf("%d simulations, %d operations, %d ms%n", iterations, totalOps, (System.nanoTime() - start) / 1_000_000);
-    }
-
-    /** A deterministic scheduler: a simulated clock and a queue of tasks ordered by due time, then by submission. */
-    static final class Scheduler {
-        record Task(long dueNanos, long seq, Runnable runnable) {}
-
-        final PriorityQueue<Task> tasks = new PriorityQueue<>(
-            (a, b) -> a.dueNanos != b.dueNanos ? Long.compare(a.dueNanos, b.dueNanos) : Long.compare(a.seq, b.seq)
-        );
-        long nanos;
-        long seq;
-
-        void schedule(long delayMillis, Runnable runnable) {
-            tasks.add(new Task(nanos + delayMillis * 1_000_000, seq++, runnable));
-        }
-
-        boolean runNext() {
-            Task task = tasks.poll();
-            if (task == null) {
-                return false;
-            }
-            nanos = Math.max(nanos, task.dueNanos);
-            task.runnable.run();
-            return true;
-        }
+        long[] totalOps = new long[1];
+        RandomSimulations.run(20261122L, 200, Simulation::new, simulation -> totalOps[0] += simulation.source.shardOps.size());
+        System.out.println(totalOps[0] + " operations");
     }
 
     /** The oplog: entries in position order, a moving majority commit point, this shard's operations in order. */
@@ -292,10 +247,10 @@ public class ShardFollowCoordinatorRandomTests {
         }
     }
 
-    static final class Simulation {
+    static final class Simulation implements RandomSimulations.Simulation {
         final long seed;
         final Random random;
-        final Scheduler scheduler = new Scheduler();
+        final SimulatedScheduler scheduler = new SimulatedScheduler();
         final Source source;
         final Sink sink;
         final FollowBudgets budgets;
@@ -354,16 +309,18 @@ public class ShardFollowCoordinatorRandomTests {
             return false;
         }
 
-        String describe() {
+        @Override
+        public String describe() {
             return String.format(
                 "%d entries, %d ops, %d ids, barriers %s, %s, read failures %.2f, write failures %.2f, restarts %d, fatal %d, "
                     + "%d reads, %d writes, %d steps, %d ms simulated",
                 source.entries.size(), source.shardOps.size(), source.idSpace, source.barriers, budgets,
-                readFailureRate, writeFailureRate, restartsDone, fatalFailuresDone, readRequests, writeRequests, steps, scheduler.nanos / 1_000_000
+                readFailureRate, writeFailureRate, restartsDone, fatalFailuresDone, readRequests, writeRequests, steps, scheduler.nanos() / 1_000_000
             );
         }
 
-        void run() {
+        @Override
+        public void run() {
             int backlog = random.nextInt(totalEntries);
             for (int i = 0; i < backlog; i++) {
                 source.append();
@@ -389,7 +346,7 @@ public class ShardFollowCoordinatorRandomTests {
                         startCoordinator();
                     });
                 }
-                if (steps > 5_000_000 || scheduler.nanos > 3_600_000_000_000L) {
+                if (steps > 5_000_000 || scheduler.nanos() > 3_600_000_000_000L) {
                     fail("did not converge: " + current.getStatus());
                 }
             }
@@ -482,7 +439,7 @@ public class ShardFollowCoordinatorRandomTests {
                     request.toInclusive().compareTo(sim.source.majority()) <= 0);
             }
             assertTrue(isRunning());
-            long deadline = sim.scheduler.nanos + request.pollTimeout().nanos();
+            long deadline = sim.scheduler.nanos() + request.pollTimeout().nanos();
             sim.scheduler.schedule(sim.random.nextInt(sim.maxLatencyMillis), () -> serve(request, deadline, onResponse, onFailure));
         }
 
@@ -490,13 +447,13 @@ public class ShardFollowCoordinatorRandomTests {
             Source source = sim.source;
             if (sim.random.nextDouble() < sim.readFailureRate) {
                 readsAtSource--;
-                onFailure.accept(sim.injectFatal() ? new IllegalStateException("fatal read") : new TransientException("read failed"));
+                onFailure.accept(sim.injectFatal() ? new IllegalStateException("fatal read") : new RandomSimulations.TransientException("read failed"));
                 return;
             }
             OplogPosition upper = request.isTail() ? source.majority() : request.toInclusive();
             int first = source.firstAfter(request.fromExclusive());
             if (request.isTail() && (first >= source.entries.size() || source.entries.get(first).position().after(upper))
-                && sim.scheduler.nanos < deadline) {
+                && sim.scheduler.nanos() < deadline) {
                 // an await-data cursor: nothing committed after from yet, look again a bit later
                 sim.scheduler.schedule(1 + sim.random.nextInt(20), () -> serve(request, deadline, onResponse, onFailure));
                 return;
@@ -559,7 +516,7 @@ public class ShardFollowCoordinatorRandomTests {
                 documentsInFlight.removeAll(ids);
                 barrierInFlight = false;
                 if (failed) {
-                    onFailure.accept(sim.injectFatal() ? new IllegalStateException("fatal write") : new TransientException("write failed"));
+                    onFailure.accept(sim.injectFatal() ? new IllegalStateException("fatal write") : new RandomSimulations.TransientException("write failed"));
                 } else {
                     onSuccess.accept(WriteResponse.OK);
                 }
@@ -597,12 +554,12 @@ public class ShardFollowCoordinatorRandomTests {
 
         @Override
         protected boolean shouldRetry(Exception e) {
-            return e instanceof TransientException;
+            return e instanceof RandomSimulations.TransientException;
         }
 
         @Override
         protected long relativeTimeNanos() {
-            return sim.scheduler.nanos;
+            return sim.scheduler.nanos();
         }
 
         @Override
