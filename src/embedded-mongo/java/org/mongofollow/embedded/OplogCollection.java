@@ -89,6 +89,18 @@ final class OplogCollection extends MemoryCollection {
         return matchDocuments(query, read, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     }
 
+    /** Every document, in storage order (a copy of the list, not of the documents). */
+    synchronized List<Document> allDocuments() {
+        List<Document> documents = new java.util.ArrayList<>(count());
+        for (int position = 0; position < positionsEnd; position++) {
+            Document document = getDocument(position);
+            if (document != null) {
+                documents.add(document);
+            }
+        }
+        return documents;
+    }
+
     /** The documents' mean BSON size, 0 when empty. */
     synchronized int averageDocumentSize() {
         int count = count();

@@ -11,16 +11,16 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * {@code $sample} as mongod serves it when it is the pipeline's first stage, asks for fewer than 5% of the documents of a
- * collection of more than 100: from a pseudo-random cursor that reads only the documents it returns, where the library
- * would draw a secure random key for every document of the collection and sort them all. The stages after it run the
- * library's way on the sampled documents. Anything else (a larger sample, a small collection) goes the library's way.
+ * {@code $sample} as mongod serves it when it is the pipeline's first stage: when it asks for fewer than 5% of the
+ * documents of a collection of more than 100, from a pseudo-random cursor that reads only the documents it returns;
+ * otherwise by a scan and a random sort. The library would draw a secure random key at every comparison of a sort of the
+ * whole collection (slow, and a broken comparator). The stages after it run the library's way on the sampled documents.
  */
 final class RandomSample {
 
     private RandomSample() {}
 
-    /** The aggregate's reply, or null when it is not such a sample. */
+    /** The aggregate's reply, or null when its pipeline does not start with {@code $sample}. */
     static Document serve(MongoDatabase database, Document query, DatabaseResolver resolver, Oplog oplog) {
         if (!(query.get("aggregate") instanceof String collectionName) || !(query.get("pipeline") instanceof List<?> pipeline)
             || pipeline.isEmpty() || !(pipeline.get(0) instanceof Document first) || first.size() != 1
@@ -32,12 +32,17 @@ final class RandomSample {
             return null;
         }
         int count = documents.count();
-        if (count <= 100 || size.longValue() <= 0 || size.longValue() * 20 >= count) {
-            return null;
+        if (size.longValue() <= 0) {
+            throw new de.bwaldvogel.mongo.exception.MongoServerError(28747, "Location28747", "size argument to $sample must be a positive integer");
         }
-        List<Document> sampled = documents.randomDocuments(size.intValue(), ThreadLocalRandom.current());
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        List<Document> sampled = count > 100 && size.longValue() * 20 < count ? documents.randomDocuments(size.intValue(), random) : null;
         if (sampled == null) {
-            return null;
+            // a collection scan and a random sort, as mongod samples a larger part (the library's own sort draws a new
+            // random key at every comparison, which breaks the sort's contract on larger collections)
+            List<Document> all = documents.allDocuments();
+            java.util.Collections.shuffle(all, random);
+            sampled = all.subList(0, (int) Math.min(all.size(), size.longValue()));
         }
         List<Document> rest = pipeline.subList(1, pipeline.size()).stream().map(Document.class::cast).toList();
         List<Document> results = rest.isEmpty()
