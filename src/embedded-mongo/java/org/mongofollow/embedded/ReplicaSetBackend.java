@@ -39,6 +39,7 @@ final class ReplicaSetBackend extends MemoryBackend {
     private final String replicaSetName;
     private final OplogWriter writer;
     private final OplogCursors oplogCursors;
+    private final ChangeStreams changeStreams;
     private final Control control;
     private final Instant started = Instant.now();
     /** When the first primary was elected, on the server's wall clock. */
@@ -83,6 +84,8 @@ final class ReplicaSetBackend extends MemoryBackend {
         this.writer = new OplogWriter(store, new OplogClock(clock), raw);
         this.oplogCursors = new OplogCursors(store, getCursorRegistry(),
             () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue());
+        this.changeStreams = new ChangeStreams(store, getCursorRegistry(),
+            () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue(), this::resolveDatabase, null);
         this.members = new ReplicaSetMembers(writer, memberCount);
         if (memberCount > 1) {
             writer.setMembers(members);
@@ -178,6 +181,9 @@ final class ReplicaSetBackend extends MemoryBackend {
             case "getmore":
                 if (isOplogGetMore(query)) {
                     return oplogCursors.getMore(query);
+                }
+                if (query.get("getMore") instanceof Number id && changeStreams.owns(id.longValue())) {
+                    return changeStreams.getMore(query);
                 }
                 return getMoreCappedAt16MiB(databaseName, query);
             case "killcursors":
@@ -304,6 +310,9 @@ final class ReplicaSetBackend extends MemoryBackend {
         if (cmd.equals("findandmodify") && query.get("update") instanceof List) {
             throw new MongoServerError(2, "BadValue", "findAndModify with a pipeline-style update is not supported by the"
                 + " mongo-follow embedded MongoDB: use update operators or a replacement, or an update command with a pipeline");
+        }
+        if (cmd.equals("aggregate") && ChangeStreams.isChangeStream(query)) {
+            return changeStreams.aggregate(databaseName, query);
         }
         if (cmd.equals("aggregate") && !writesViaOut(query)) {
             Document sampled = RandomSample.serve(resolveDatabase(databaseName), query, this::resolveDatabase, oplog);
@@ -681,6 +690,7 @@ final class ReplicaSetBackend extends MemoryBackend {
             requested.add(((Number) id).longValue());
         }
         List<Long> killed = new ArrayList<>();
+        requested.removeIf(id -> changeStreams.kill(id) && killed.add(id));
         List<Long> rest = oplogCursors.kill(requested, killed);
         if (rest.isEmpty()) {
             return new Document("cursorsKilled", killed).append("cursorsNotFound", List.of())
