@@ -61,7 +61,8 @@ import java.util.function.Consumer;
  * dead-letter index ({@link DeadLetters}, operation {@code copy}, version t0) and are removed from the index; each range's
  * progress is stored at most once per {@code checkpoint_interval}, so a copy that restarts (node loss, restart, pause)
  * reads again at most the batches in flight since the last store;</li>
- * <li>sweeps ({@link CopySweep}) what neither the copy nor the log wrote;</li>
+ * <li>sweeps ({@link CopySweep}) what neither the copy nor the log wrote, unless the index had never been written when the
+ * follow started;</li>
  * <li>restores {@code index.gc_deletes} and marks the copy done.</li>
  * </ol>
  * Every step runs on the plugin's pool and hands its waiting to a listener or a scheduled retry: no thread waits for a
@@ -215,7 +216,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
         }
         publishNow();
         OplogPosition t0 = ranges.state.t0();
-        sweep(ranges.index, versions.of(t0), 1, ActionListener.wrap(swept -> {
+        ActionListener<Long> afterSweep = ActionListener.wrap(swept -> {
             if (swept > 0) {
                 logger.info("[{}] the copy removed {} documents that MongoDB no longer has", params.index(), swept);
             }
@@ -245,7 +246,21 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             if (stopping() == false) {
                 fail(e);
             }
-        }));
+        });
+        if (nothingToSweep(ranges.state)) {
+            afterSweep.onResponse(0L);
+        } else {
+            sweep(ranges.index, versions.of(t0), 1, afterSweep);
+        }
+    }
+
+    /**
+     * The initial copy of an index that had never been written when the follow started (its versions have a base, see
+     * {@link DocumentVersions#forNewFollow}) has nothing to sweep: every document in it was written by this copy (version
+     * t0) or by the log after t0. A resync, and the copy of an index that held documents, sweep.
+     */
+    private boolean nothingToSweep(CopyState state) {
+        return state.resync() == false && versions.equals(DocumentVersions.IDENTITY) == false;
     }
 
     /** The sweep is idempotent: a failure (a primary moving, a scroll lost) runs it again, a few times. */
