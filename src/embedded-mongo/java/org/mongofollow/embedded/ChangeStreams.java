@@ -9,11 +9,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 import de.bwaldvogel.mongo.MongoCollection;
-import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.DatabaseResolver;
 import de.bwaldvogel.mongo.backend.aggregation.Aggregation;
@@ -47,7 +45,6 @@ final class ChangeStreams {
     private final OplogStore store;
     private final CursorRegistry ids;
     private final LongSupplier majorityCommitPoint;
-    private final Function<String, MongoDatabase> databases;
     private final DatabaseResolver resolver;
     private final Oplog oplog;
     private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
@@ -56,7 +53,6 @@ final class ChangeStreams {
         this.store = store;
         this.ids = ids;
         this.majorityCommitPoint = majorityCommitPoint;
-        this.databases = resolver::resolve;
         this.resolver = resolver;
         this.oplog = oplog;
     }
@@ -276,7 +272,7 @@ final class ChangeStreams {
             Document event = stream.pending.pollFirst();
             stream.postBatchResumeToken = (Document) event.get("_id");
             List<Document> shaped = stream.stages.isEmpty() ? List.of(event)
-                : Aggregation.fromPipeline(stream.stages, resolver, databases.apply("admin"), null, oplog).runStages(java.util.stream.Stream.of(event));
+                : Aggregation.fromPipeline(stream.stages, resolver, resolver.resolve("admin"), null, oplog).runStages(java.util.stream.Stream.of(event));
             batch.addAll(shaped);
         }
         if (stream.pending.isEmpty() && stream.invalidated == false) {
@@ -453,7 +449,7 @@ final class ChangeStreams {
 
     /** The document as it is now (majority-committed, as this server applies every write at once), or null once deleted. */
     private Document lookUp(String db, String coll, Document key) {
-        MongoCollection<?> collection = databases.apply(db).resolveCollection(coll, false);
+        MongoCollection<?> collection = resolver.resolve(db).resolveCollection(coll, false);
         if (collection == null) {
             return null;
         }

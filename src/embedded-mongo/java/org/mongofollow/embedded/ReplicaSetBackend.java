@@ -82,10 +82,9 @@ final class ReplicaSetBackend extends MemoryBackend {
         this.wallClock = clock;
         this.replicaSetName = replicaSetName;
         this.writer = new OplogWriter(store, new OplogClock(clock), raw);
-        this.oplogCursors = new OplogCursors(store, getCursorRegistry(),
-            () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue());
-        this.changeStreams = new ChangeStreams(store, getCursorRegistry(),
-            () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue(), this::resolveDatabase, null);
+        java.util.function.LongSupplier majorityCommitPoint = () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue();
+        this.oplogCursors = new OplogCursors(store, getCursorRegistry(), majorityCommitPoint);
+        this.changeStreams = new ChangeStreams(store, getCursorRegistry(), majorityCommitPoint, this::resolveDatabase, null);
         this.members = new ReplicaSetMembers(writer, memberCount);
         if (memberCount > 1) {
             writer.setMembers(members);

@@ -75,11 +75,10 @@ final class ResumeTokens {
     /** The same token with {@code fromInvalidate} set: the token of the invalidate that a drop or a rename causes. */
     static Document asInvalidate(Document token) {
         String data = (String) token.get("_data");
-        Data parsed = decode(token);
-        // the fromInvalidate byte follows the fixed-width prefix that decode read: find it again by walking the same prefix
-        int offset = prefixLength(HexFormat.of().parseHex(data)) - 1;
         byte[] bytes = HexFormat.of().parseHex(data);
-        if (bytes[offset] != 0x6E || parsed.fromInvalidate()) {
+        // the fromInvalidate byte ends the fields that decode reads (0x6E: false)
+        int offset = prefixLength(bytes) - 1;
+        if (bytes[offset] != 0x6E) {
             throw new IllegalStateException("not an event token: " + data);
         }
         bytes[offset] = 0x6F;

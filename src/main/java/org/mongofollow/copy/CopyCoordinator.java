@@ -3,6 +3,7 @@ package org.mongofollow.copy;
 import org.bson.BsonValue;
 import org.elasticsearch.core.TimeValue;
 import org.mongofollow.metadata.CopyState;
+import org.mongofollow.task.RetryScheduling;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -55,9 +56,6 @@ import java.util.function.Consumer;
  */
 public abstract class CopyCoordinator<W> {
 
-    /** The first retry waits up to this long; every further retry doubles it, up to the limit. */
-    static final long INITIAL_RETRY_DELAY_MILLIS = 50;
-
     /**
      * The budgets of a copy.
      *
@@ -94,7 +92,7 @@ public abstract class CopyCoordinator<W> {
     private int nextToActivate;
     private final Deque<ShardWrite> pendingWrites = new ArrayDeque<>();
     private int outstandingWrites;
-    private long bufferedBytes;
+    /** Bytes of the batches read and not yet written, all charged to the node's memory budget. */
     private long reservedBytes;
 
     private boolean started;
@@ -227,10 +225,6 @@ public abstract class CopyCoordinator<W> {
         return reservedBytes;
     }
 
-    synchronized long bufferedBytes() {
-        return bufferedBytes;
-    }
-
     synchronized int outstandingWrites() {
         return outstandingWrites;
     }
@@ -296,7 +290,7 @@ public abstract class CopyCoordinator<W> {
      * only hold more memory), or the batches buffered reach the byte budget. With nothing buffered a read always goes out.
      */
     private boolean readAheadFull() {
-        return bufferedBytes > 0 && (pendingWrites.size() >= limits.maxOutstandingWrites() || bufferedBytes >= limits.maxBufferBytes());
+        return reservedBytes > 0 && (pendingWrites.size() >= limits.maxOutstandingWrites() || reservedBytes >= limits.maxBufferBytes());
     }
 
     private boolean allDone() {
@@ -326,7 +320,7 @@ public abstract class CopyCoordinator<W> {
         }
         if (batch.bytes() > 0) {
             try {
-                innerReserveMemory(batch.bytes(), bufferedBytes == 0);
+                innerReserveMemory(batch.bytes(), reservedBytes == 0);
             } catch (RuntimeException e) {
                 // the node's budget is spent: read this again later, and less of it at a time
                 range.limit = Math.max(1, range.limit / 2);
@@ -334,7 +328,6 @@ public abstract class CopyCoordinator<W> {
                 return;
             }
             reservedBytes += batch.bytes();
-            bufferedBytes += batch.bytes();
         }
         readNanos += Math.max(0, relativeTimeNanos() - startNanos);
         documentsRead += batch.documents();
@@ -439,7 +432,6 @@ public abstract class CopyCoordinator<W> {
     private void release(PendingBatch batch) {
         if (batch.released == false) {
             batch.released = true;
-            bufferedBytes -= batch.batch.bytes();
             reservedBytes -= batch.batch.bytes();
             innerReleaseMemory(batch.batch.bytes());
         }
@@ -469,10 +461,7 @@ public abstract class CopyCoordinator<W> {
     }
 
     TimeValue retryDelay(int retry) {
-        long maxMillis = limits.maxRetryDelayMillis();
-        int shift = Math.min(retry - 1, 30);
-        long bound = Math.min(maxMillis, INITIAL_RETRY_DELAY_MILLIS << shift);
-        return TimeValue.timeValueMillis(bound / 2 + randomJitter(bound - bound / 2 + 1));
+        return RetryScheduling.retryDelay(retry, limits.maxRetryDelayMillis(), this::randomJitter);
     }
 
     private final class RangeState {

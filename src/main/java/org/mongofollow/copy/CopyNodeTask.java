@@ -320,7 +320,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     }
 
     private void retryLater(int retry, Runnable step) {
-        long bound = Math.min(Math.max(10, params.follow().budgets().maxRetryDelay().millis()), CopyCoordinator.INITIAL_RETRY_DELAY_MILLIS << Math.min(retry - 1, 20));
+        long bound = Math.min(Math.max(10, params.follow().budgets().maxRetryDelay().millis()), RetryScheduling.INITIAL_RETRY_DELAY_MILLIS << Math.min(retry - 1, 20));
         RetryScheduling.schedule(services.threadPool(), TimeValue.timeValueMillis(bound), services.executor(), step);
     }
 

@@ -22,7 +22,22 @@ public final class RetryScheduling {
     /** How long a step the pool refused waits before it is offered again. */
     static final TimeValue AFTER_REJECTION = TimeValue.timeValueMillis(100);
 
+    /** The first retry of a coordinator's request waits up to this long; every further retry doubles it. */
+    public static final long INITIAL_RETRY_DELAY_MILLIS = 50;
+
     private RetryScheduling() {}
+
+    /**
+     * The wait before a coordinator sends a failed request again for the {@code retry}-th time: a bound that doubles from
+     * {@link #INITIAL_RETRY_DELAY_MILLIS} up to {@code maxMillis}, jittered within its upper half ({@code jitter} gives a
+     * uniformly random value in {@code [0, bound)}).
+     */
+    public static TimeValue retryDelay(int retry, long maxMillis, java.util.function.LongUnaryOperator jitter) {
+        int shift = Math.min(Math.max(retry - 1, 0), 30);
+        long bound = Math.min(maxMillis, INITIAL_RETRY_DELAY_MILLIS << shift);
+        long half = bound / 2;
+        return TimeValue.timeValueMillis(half + jitter.applyAsLong(bound - half + 1));
+    }
 
     public static void schedule(ThreadPool threadPool, TimeValue delay, Executor executor, Runnable step) {
         threadPool.scheduleUnlessShuttingDown(delay, executor, new OfferedUntilRun(threadPool, executor, step));

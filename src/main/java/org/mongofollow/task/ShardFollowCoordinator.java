@@ -76,8 +76,6 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
 
     private static final org.apache.logging.log4j.Logger logger = org.apache.logging.log4j.LogManager.getLogger(ShardFollowCoordinator.class);
 
-    /** The first retry waits up to this long; every further retry doubles it, up to {@code max_retry_delay}. */
-    static final long INITIAL_RETRY_DELAY_MILLIS = 50;
     /** Smoothing of the density estimate: the weight of the newest observation. */
     private static final double DENSITY_WEIGHT = 0.5;
 
@@ -603,11 +601,7 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
      * {@code min(max_retry_delay, 50ms * 2^(retry-1))}, so never more than {@code max_retry_delay}.
      */
     TimeValue retryDelay(int retry) {
-        long maxMillis = budgets.maxRetryDelay().millis();
-        int shift = Math.min(Math.max(retry - 1, 0), 30);
-        long bound = Math.min(maxMillis, INITIAL_RETRY_DELAY_MILLIS << shift);
-        long half = bound / 2;
-        return TimeValue.timeValueMillis(half + randomJitter(bound - half + 1));
+        return RetryScheduling.retryDelay(retry, budgets.maxRetryDelay().millis(), this::randomJitter);
     }
 
     // ------------------------------------------------------------------------------------------------------------------

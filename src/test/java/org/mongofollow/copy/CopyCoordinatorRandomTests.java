@@ -250,7 +250,7 @@ public class CopyCoordinatorRandomTests {
                 assertTrue(current.rangesReading() <= limits.maxActiveRanges());
                 // a read goes out only while the buffer is under its limit; each range's read adds at most one batch
                 long slack = (long) limits.maxActiveRanges() * limits.batchSize() * 550;
-                assertTrue("buffered " + current.bufferedBytes(), current.bufferedBytes() < limits.maxBufferBytes() + slack);
+                assertTrue("buffered " + current.reservedBytes(), current.reservedBytes() < limits.maxBufferBytes() + slack);
                 // and only while fewer shard writes wait than there are write slots: each read in flight adds at most one
                 // write per shard, and failed writes come back to wait
                 assertTrue(
