@@ -259,6 +259,14 @@ public final class EmbeddedMongo implements AutoCloseable {
     }
 
     /** Freezes the majority commit point ({@code replSetGetStatus} lastCommittedOpTime) where it is. */
+    /**
+     * Refuses (or allows again) reads of {@code local.oplog.rs} with Unauthorized (13), as MongoDB refuses a user without
+     * read access to {@code local}; change streams still work.
+     */
+    public void refuseOplogReads(boolean refused) {
+        backend.refuseOplogReads(refused);
+    }
+
     public void holdMajorityCommitPoint() {
         backend.writer().holdMajority();
     }

@@ -128,6 +128,12 @@ final class ReplicaSetBackend extends MemoryBackend {
         return id instanceof Number && oplogCursors.owns(((Number) id).longValue());
     }
 
+    /** Whether a {@code getMore} may wait for new entries: one on an oplog cursor or on a change stream. */
+    boolean isAwaitingGetMore(Document command) {
+        Object id = command.get("getMore");
+        return isOplogGetMore(command) || (id instanceof Number n && changeStreams.owns(n.longValue()));
+    }
+
     /** What this server has served ({@code serverStatus}). */
     ServerCounters counters() {
         return counters;
@@ -141,9 +147,23 @@ final class ReplicaSetBackend extends MemoryBackend {
         return reply;
     }
 
+    /**
+     * While set, reads of {@code local.oplog.rs} are refused with Unauthorized (13), as for a user without read access to
+     * {@code local} (hosted offerings, restricted roles); change streams, which the server derives from its oplog itself,
+     * still work.
+     */
+    private volatile boolean oplogReadsRefused;
+
+    void refuseOplogReads(boolean refused) {
+        oplogReadsRefused = refused;
+    }
+
     private Document dispatch(Channel channel, String databaseName, String command, Document query) {
         String cmd = command.toLowerCase(Locale.ROOT);
         int me = memberOf(channel);
+        if (oplogReadsRefused && databaseName.equals("local") && "oplog.rs".equals(String.valueOf(query.get(command)))) {
+            return error(13, "Unauthorized", "not authorized on local to execute command { " + command + ": \"oplog.rs\" }");
+        }
         if (members.isPrimary(me) == false) {
             Document refused = refuseOnSecondary(cmd, databaseName, query);
             if (refused != null) {
@@ -527,6 +547,7 @@ final class ReplicaSetBackend extends MemoryBackend {
                 control.outage(millis);
             }
             case "noop" -> writer.noop(String.valueOf(query.getOrDefault("msg", "periodic noop")));
+            case "refuseOplogReads" -> refuseOplogReads(Boolean.FALSE.equals(query.get("refused")) == false);
             case "stepDown" -> control.stepDown(Boolean.TRUE.equals(query.get("force")));
             case "killPrimary" -> {
                 if (members.primary() < 0) {
@@ -554,7 +575,7 @@ final class ReplicaSetBackend extends MemoryBackend {
             case "status" -> {
             }
             default -> throw new MongoServerError(2, "BadValue", "mongoFollowTest: unknown action '" + action
-                + "' (holdMajority, releaseMajority, outage, noop, stepDown, killPrimary, kill, restart, pauseReplication,"
+                + "' (holdMajority, releaseMajority, outage, noop, refuseOplogReads, stepDown, killPrimary, kill, restart, pauseReplication,"
                 + " resumeReplication, status)");
         }
         return new Document("raw", writer.isRaw())

@@ -32,7 +32,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
  * The library's server with its own Netty pipeline. The wire codec is the project's
  * ({@link WireRequestDecoder}, {@link WireReplyEncoder}), which carries every BSON type without loss where
  * the library's refuses or changes some. A handler in front of {@code MongoDatabaseHandler} runs
- * {@code getMore}s on oplog cursors on a worker pool and replies with {@code ctx.writeAndFlush}, so an
+ * {@code getMore}s on oplog cursors and change streams on a worker pool and replies with {@code ctx.writeAndFlush}, so an
  * await-data cursor waiting for new entries never blocks the event loop that other connections share. (A
  * driver connection has one request in flight, so replies keep their order.) The backend is not closed by
  * {@link #stopServing()}: a stopped server can bind again on the same port with its data.
@@ -147,7 +147,7 @@ final class ReplicaSetServer extends MongoServer {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             backend.counters().request();
-            if (msg instanceof MongoMessage message && isOplogGetMore(message)) {
+            if (msg instanceof MongoMessage message && isAwaitingGetMore(message)) {
                 getMorePool.execute(() -> {
                     Document reply;
                     try {
@@ -165,11 +165,11 @@ final class ReplicaSetServer extends MongoServer {
             ctx.fireChannelRead(msg);
         }
 
-        private boolean isOplogGetMore(MongoMessage message) {
+        private boolean isAwaitingGetMore(MongoMessage message) {
             Document document = message.getDocument();
             return document != null && !document.isEmpty()
                 && "getMore".equals(document.keySet().iterator().next())
-                && backend.isOplogGetMore(document);
+                && backend.isAwaitingGetMore(document);
         }
 
         private Document error(MongoServerException e) {

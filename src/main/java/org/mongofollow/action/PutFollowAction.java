@@ -61,7 +61,7 @@ public final class PutFollowAction {
     private PutFollowAction() {}
 
     public static final class Request extends FollowerIndexRequest {
-        private final FollowParameters follow;
+        private FollowParameters follow;
         private final Settings settings;
 
         public Request(String index, FollowParameters follow, Settings settings) {
@@ -177,7 +177,15 @@ public final class PutFollowAction {
             threadPool.executor(org.mongofollow.task.FollowThreadPool.NAME).execute(() -> {
                 OplogPosition start;
                 try {
-                    start = MongoProbe.majorityCommitPoint(mongoClients, request.follow.endpoint(), request.follow.database(), request.follow.collection());
+                    MongoProbe.Probe probe = MongoProbe.probe(
+                        mongoClients,
+                        request.follow.endpoint(),
+                        request.follow.database(),
+                        request.follow.collection(),
+                        request.follow.source()
+                    );
+                    start = probe.start();
+                    request.follow = request.follow.withSource(probe.source()); // source: auto, decided once
                 } catch (Exception e) {
                     listener.onFailure(e);
                     return;

@@ -53,7 +53,7 @@ public class TransportFollowStatsAction extends HandledTransportAction<FollowSta
             for (IndexMetadata index : FollowerIndices.resolve(state, indexNameExpressionResolver, request.requested(), request)) {
                 FollowMetadata follow = FollowMetadata.of(index);
                 followers.put(index.getIndex().getName(), follow.status().label());
-                sources.add(follow.parameters().endpoint().describe());
+                sources.add(org.mongofollow.source.OplogFeeds.describe(follow.parameters().endpoint(), follow.parameters().feedSource()));
                 if (follow.copy() != null) {
                     copies.put(index.getIndex().getName(), follow.copy());
                 }

@@ -19,14 +19,25 @@ final class DocumentUpdates {
         if (selection.selectsAll()) {
             return apply(operation.kind(), update, document);
         }
-        BsonDocument narrowed = SelectedUpdates.narrow(selection, operation.kind(), update, document);
-        return narrowed == null ? null : selection.select(apply(operation.kind(), narrowed, document));
+        ShardOperation.Kind kind = operation.kind();
+        if (kind == ShardOperation.Kind.UPDATE_DESCRIPTION) {
+            // narrowed as the $v:1 update it is; one that is not (a truncated array, a disambiguated path): the document
+            // as MongoDB has it
+            update = UpdateDescriptionApplier.asV1(update);
+            kind = ShardOperation.Kind.UPDATE_V1;
+            if (update == null) {
+                return null;
+            }
+        }
+        BsonDocument narrowed = SelectedUpdates.narrow(selection, kind, update, document);
+        return narrowed == null ? null : selection.select(apply(kind, narrowed, document));
     }
 
     private static Map<String, Object> apply(ShardOperation.Kind kind, BsonDocument update, Map<String, Object> document) {
         return switch (kind) {
             case UPDATE_DIFF -> DiffApplier.apply(document, update);
             case UPDATE_V1 -> V1UpdateApplier.apply(document, update);
+            case UPDATE_DESCRIPTION -> UpdateDescriptionApplier.apply(document, update);
             case INDEX, DELETE -> throw new IllegalArgumentException(kind + " is not an update");
         };
     }

@@ -24,7 +24,8 @@ import java.util.Objects;
  * @param id      the document's Elasticsearch {@code _id}
  * @param version the oplog position of the operation (the document's external version)
  * @param payload {@link Kind#INDEX}: the JSON {@code _source}; {@link Kind#UPDATE_DIFF} and
- *                {@link Kind#UPDATE_V1}: the update's BSON ({@code o} of the oplog entry); {@link Kind#DELETE}: empty
+ *                {@link Kind#UPDATE_V1}: the update's BSON ({@code o} of the oplog entry); {@link Kind#UPDATE_DESCRIPTION}:
+ *                the change event's {@code updateDescription}; {@link Kind#DELETE}: empty
  */
 public record ShardOperation(Kind kind, String id, long version, BytesReference payload) implements Writeable {
 
@@ -36,7 +37,14 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
         /** Apply a {@code $v:1} {@code $set}/{@code $unset} update to the current document. */
         UPDATE_V1,
         /** Delete the document. */
-        DELETE
+        DELETE,
+        /** Apply a change event's {@code updateDescription} to the current document. */
+        UPDATE_DESCRIPTION;
+
+        /** Whether this kind changes the current document rather than replacing or deleting it. */
+        public boolean isUpdate() {
+            return this == UPDATE_DIFF || this == UPDATE_V1 || this == UPDATE_DESCRIPTION;
+        }
     }
 
     public ShardOperation {
@@ -84,6 +92,7 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
             case INDEX -> index(operation.documentId(), version, operation.payload(), fields);
             case UPDATE_DIFF -> new ShardOperation(Kind.UPDATE_DIFF, operation.documentId(), version, bson(operation.payload()));
             case UPDATE_V1 -> new ShardOperation(Kind.UPDATE_V1, operation.documentId(), version, bson(operation.payload()));
+            case UPDATE_DESCRIPTION -> new ShardOperation(Kind.UPDATE_DESCRIPTION, operation.documentId(), version, bson(operation.payload()));
             case DELETE -> new ShardOperation(Kind.DELETE, operation.documentId(), version, BytesArray.EMPTY);
             case DROP_ALL -> throw new IllegalArgumentException("a drop is not a document operation");
         };

@@ -331,7 +331,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
                     SequenceNumbers.UNASSIGNED_SEQ_NO,
                     SequenceNumbers.UNASSIGNED_PRIMARY_TERM
                 );
-                case UPDATE_DIFF, UPDATE_V1 -> update(operation);
+                case UPDATE_DIFF, UPDATE_V1, UPDATE_DESCRIPTION -> update(operation);
             };
         }
 

@@ -66,7 +66,6 @@ public final class UpdateRun {
 
     /** Whether {@code operation} is an update of document {@code id}. */
     public static boolean isUpdateOf(ShardOperation operation, String id) {
-        return (operation.kind() == ShardOperation.Kind.UPDATE_DIFF || operation.kind() == ShardOperation.Kind.UPDATE_V1)
-            && operation.id().equals(id);
+        return operation.kind().isUpdate() && operation.id().equals(id);
     }
 }

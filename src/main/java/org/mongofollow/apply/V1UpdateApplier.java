@@ -88,24 +88,38 @@ public final class V1UpdateApplier {
     }
 
     /** Sets {@code value} at {@code path} of {@code document}, which is modified. */
-    @SuppressWarnings("unchecked")
     static void set(Map<String, Object> document, String path, BsonValue value) {
-        String[] parts = path.split("\\.", -1);
+        set(document, UpdatePath.dotted(path), value);
+    }
+
+    /** Unsets {@code path} of {@code document}, which is modified. */
+    static void unset(Map<String, Object> document, String path) {
+        unset(document, UpdatePath.dotted(path));
+    }
+
+    /**
+     * Sets {@code value} at {@code path} of {@code document}, which is modified: missing objects on the way are created,
+     * an index past an array's end pads it with null; a path the document's shape cannot follow is ignored.
+     */
+    @SuppressWarnings("unchecked")
+    static void set(Map<String, Object> document, UpdatePath path, BsonValue value) {
         Object container = document;
-        for (int i = 0; i < parts.length - 1; i++) {
-            String part = parts[i];
-            String partPath = String.join(".", java.util.Arrays.copyOf(parts, i + 1));
+        for (int i = 0; i < path.length() - 1; i++) {
+            UpdatePath.Step step = path.step(i);
             if (container instanceof Map<?, ?> map) {
-                Map<String, Object> object = (Map<String, Object>) map;
-                if (object.containsKey(part) == false) {
-                    BsonToJson.checkFieldName(part, i == 0, partPath);
-                    object.put(part, new LinkedHashMap<String, Object>());
+                if (step.mode() == UpdatePath.Mode.INDEX) {
+                    return; // an index into an object: not a path into this document
                 }
-                container = object.get(part);
+                Map<String, Object> object = (Map<String, Object>) map;
+                if (object.containsKey(step.name()) == false) {
+                    BsonToJson.checkFieldName(step.name(), i == 0, path.prefix(i + 1));
+                    object.put(step.name(), new LinkedHashMap<String, Object>());
+                }
+                container = object.get(step.name());
             } else {
                 List<Object> list = (List<Object>) container;
-                int index = DiffApplier.parseIndex(part);
-                if (index < 0 || index > DiffApplier.MAX_ARRAY_INDEX) {
+                int index = index(step);
+                if (index < 0) {
                     return; // not a path into this array
                 }
                 if (index >= list.size()) {
@@ -118,18 +132,21 @@ public final class V1UpdateApplier {
                 return; // a scalar or null is in the way
             }
         }
-        String last = parts[parts.length - 1];
+        UpdatePath.Step last = path.step(path.length() - 1);
         if (container instanceof Map<?, ?> map) {
-            Map<String, Object> object = (Map<String, Object>) map;
-            BsonToJson.checkFieldName(last, parts.length == 1, path);
-            object.put(last, BsonToJson.toJsonValue(value, path));
-        } else {
-            List<Object> list = (List<Object>) container;
-            int index = DiffApplier.parseIndex(last);
-            if (index < 0 || index > DiffApplier.MAX_ARRAY_INDEX) {
+            if (last.mode() == UpdatePath.Mode.INDEX) {
                 return;
             }
-            Object json = BsonToJson.toJsonValue(value, path);
+            Map<String, Object> object = (Map<String, Object>) map;
+            BsonToJson.checkFieldName(last.name(), path.length() == 1, path.dotted());
+            object.put(last.name(), BsonToJson.toJsonValue(value, path.dotted()));
+        } else {
+            List<Object> list = (List<Object>) container;
+            int index = index(last);
+            if (index < 0) {
+                return;
+            }
+            Object json = BsonToJson.toJsonValue(value, path.dotted());
             if (index < list.size()) {
                 list.set(index, json);
             } else {
@@ -139,24 +156,26 @@ public final class V1UpdateApplier {
         }
     }
 
-    /** Unsets {@code path} of {@code document}, which is modified. */
+    /** Unsets {@code path} of {@code document}, which is modified: an array element becomes null; a missing path is a no-op. */
     @SuppressWarnings("unchecked")
-    static void unset(Map<String, Object> document, String path) {
-        String[] parts = path.split("\\.", -1);
+    static void unset(Map<String, Object> document, UpdatePath path) {
         Object container = document;
-        for (int i = 0; i < parts.length; i++) {
-            String part = parts[i];
-            boolean last = i == parts.length - 1;
+        for (int i = 0; i < path.length(); i++) {
+            UpdatePath.Step step = path.step(i);
+            boolean last = i == path.length() - 1;
             if (container instanceof Map<?, ?> map) {
-                Map<String, Object> object = (Map<String, Object>) map;
-                if (last) {
-                    object.remove(part);
+                if (step.mode() == UpdatePath.Mode.INDEX) {
                     return;
                 }
-                container = object.get(part);
+                Map<String, Object> object = (Map<String, Object>) map;
+                if (last) {
+                    object.remove(step.name());
+                    return;
+                }
+                container = object.get(step.name());
             } else if (container instanceof List<?> l) {
                 List<Object> list = (List<Object>) l;
-                int index = DiffApplier.parseIndex(part);
+                int index = index(step);
                 if (index < 0 || index >= list.size()) {
                     return;
                 }
@@ -169,6 +188,15 @@ public final class V1UpdateApplier {
                 return; // missing, null or a scalar: nothing to unset
             }
         }
+    }
+
+    /** The array index a step names, or -1 when it names none (a field name, or a number out of range). */
+    static int index(UpdatePath.Step step) {
+        if (step.mode() == UpdatePath.Mode.FIELD) {
+            return -1;
+        }
+        int index = DiffApplier.parseIndex(step.name());
+        return index < 0 || index > DiffApplier.MAX_ARRAY_INDEX ? -1 : index;
     }
 
     private static void padWithNull(List<Object> list, int size) {

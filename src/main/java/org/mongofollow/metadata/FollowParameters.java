@@ -12,7 +12,12 @@ import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.apply.FieldSelection;
+import org.mongofollow.source.ChangeStreamSource;
+import org.mongofollow.source.FeedSource;
+import org.mongofollow.source.FullDocumentMode;
 import org.mongofollow.source.MongoEndpoint;
+import org.mongofollow.source.OplogSource;
+import org.mongofollow.source.SourceMode;
 
 import java.io.IOException;
 import java.util.Objects;
@@ -33,7 +38,9 @@ public record FollowParameters(
     OnHistoryLost onHistoryLost,
     FollowBudgets budgets,
     String deadLetterIndex,
-    FieldSelection fields
+    FieldSelection fields,
+    SourceMode source,
+    FullDocumentMode fullDocument
 )
     implements
         Writeable,
@@ -48,6 +55,8 @@ public record FollowParameters(
     public static final ParseField INITIAL_COPY_MAX_CONCURRENT_RANGES = new ParseField("initial_copy_max_concurrent_ranges");
     public static final ParseField INITIAL_COPY_BATCH_SIZE = new ParseField("initial_copy_batch_size");
     public static final ParseField ON_HISTORY_LOST = new ParseField("on_history_lost");
+    public static final ParseField SOURCE = new ParseField("source");
+    public static final ParseField FULL_DOCUMENT = new ParseField("full_document");
 
     public static final int DEFAULT_COPY_MAX_CONCURRENT_RANGES = 4;
     public static final int DEFAULT_COPY_BATCH_SIZE = 1000;
@@ -83,6 +92,11 @@ public record FollowParameters(
         Objects.requireNonNull(onHistoryLost);
         if (fields == null) {
             fields = FieldSelection.ALL;
+        }
+        Objects.requireNonNull(source);
+        Objects.requireNonNull(fullDocument);
+        if (fullDocument != FullDocumentMode.DEFAULT && source == SourceMode.OPLOG) {
+            throw new IllegalArgumentException("[full_document] is an option of change streams: it needs [source] [change_stream] or [auto]");
         }
         if (copyMaxConcurrentRanges < 1 || copyMaxConcurrentRanges > 64) {
             throw new IllegalArgumentException(
@@ -134,6 +148,15 @@ public record FollowParameters(
     }
 
     public FollowParameters withBudgets(FollowBudgets newBudgets) {
+        return with(newBudgets, source);
+    }
+
+    /** The same follow reading from {@code resolved} (what {@code auto} decided when the follow started). */
+    public FollowParameters withSource(SourceMode resolved) {
+        return with(budgets, resolved);
+    }
+
+    private FollowParameters with(FollowBudgets newBudgets, SourceMode newSource) {
         return new FollowParameters(
             endpoint,
             database,
@@ -144,8 +167,19 @@ public record FollowParameters(
             onHistoryLost,
             newBudgets,
             deadLetterIndex,
-            fields
+            fields,
+            newSource,
+            fullDocument
         );
+    }
+
+    /** What the node's feed of this follow reads (a follow whose {@code auto} is not decided yet reads nothing). */
+    public FeedSource feedSource() {
+        return switch (source) {
+            case OPLOG -> OplogSource.INSTANCE;
+            case CHANGE_STREAM -> new ChangeStreamSource(namespace(), fullDocument == FullDocumentMode.UPDATE_LOOKUP);
+            case AUTO -> throw new IllegalStateException("the follow of [" + namespace() + "] has not decided its source yet");
+        };
     }
 
     public FollowParameters(StreamInput in) throws IOException {
@@ -159,7 +193,9 @@ public record FollowParameters(
             in.readEnum(OnHistoryLost.class),
             new FollowBudgets(in),
             in.readString(),
-            new FieldSelection(in)
+            new FieldSelection(in),
+            in.readEnum(SourceMode.class),
+            in.readEnum(FullDocumentMode.class)
         );
     }
 
@@ -175,6 +211,8 @@ public record FollowParameters(
         budgets.writeTo(out);
         out.writeString(deadLetterIndex);
         fields.writeTo(out);
+        out.writeEnum(source);
+        out.writeEnum(fullDocument);
     }
 
     @Override
@@ -191,6 +229,10 @@ public record FollowParameters(
         builder.field(INITIAL_COPY_MAX_CONCURRENT_RANGES.getPreferredName(), copyMaxConcurrentRanges);
         builder.field(INITIAL_COPY_BATCH_SIZE.getPreferredName(), copyBatchSize);
         builder.field(ON_HISTORY_LOST.getPreferredName(), onHistoryLost.label());
+        builder.field(SOURCE.getPreferredName(), source.label());
+        if (fullDocument != FullDocumentMode.DEFAULT) {
+            builder.field(FULL_DOCUMENT.getPreferredName(), fullDocument.label());
+        }
         budgets.toXContent(builder, params);
         builder.field(DEAD_LETTER_INDEX.getPreferredName(), deadLetterIndex);
         if (fields.selectsAll() == false) {
@@ -214,6 +256,8 @@ public record FollowParameters(
         private int copyMaxConcurrentRanges = DEFAULT_COPY_MAX_CONCURRENT_RANGES;
         private int copyBatchSize = DEFAULT_COPY_BATCH_SIZE;
         private OnHistoryLost onHistoryLost = OnHistoryLost.FAIL;
+        private SourceMode source = SourceMode.OPLOG;
+        private FullDocumentMode fullDocument = FullDocumentMode.DEFAULT;
         private String deadLetterIndex;
         private FieldSelection.Paths fields;
         private final FollowBudgets.Builder budgets;
@@ -263,6 +307,16 @@ public record FollowParameters(
 
         public Builder onHistoryLost(OnHistoryLost value) {
             this.onHistoryLost = value;
+            return this;
+        }
+
+        public Builder source(SourceMode value) {
+            this.source = value;
+            return this;
+        }
+
+        public Builder fullDocument(FullDocumentMode value) {
+            this.fullDocument = value;
             return this;
         }
 
@@ -319,7 +373,9 @@ public record FollowParameters(
                 onHistoryLost,
                 budgets.build(),
                 deadLetterIndex,
-                fields == null ? FieldSelection.ALL : fields.selection()
+                fields == null ? FieldSelection.ALL : fields.selection(),
+                source,
+                fullDocument
             );
         }
     }
@@ -375,6 +431,8 @@ public record FollowParameters(
         parser.declareInt((t, v) -> follow.apply(t).copyMaxConcurrentRanges(v), INITIAL_COPY_MAX_CONCURRENT_RANGES);
         parser.declareInt((t, v) -> follow.apply(t).copyBatchSize(v), INITIAL_COPY_BATCH_SIZE);
         parser.declareString((t, v) -> follow.apply(t).onHistoryLost(OnHistoryLost.parse(v)), ON_HISTORY_LOST);
+        parser.declareString((t, v) -> follow.apply(t).source(SourceMode.parse(v)), SOURCE);
+        parser.declareString((t, v) -> follow.apply(t).fullDocument(FullDocumentMode.parse(v)), FULL_DOCUMENT);
         parser.declareString((t, v) -> follow.apply(t).deadLetterIndex(v), DEAD_LETTER_INDEX);
         parser.declareObject((t, v) -> follow.apply(t).fields(v), (p, c) -> FieldSelection.parsePaths(p), FieldSelection.FIELDS);
         declareBudgets(parser, t -> follow.apply(t).budgets());

@@ -22,6 +22,7 @@ import java.util.Objects;
  * @param payload      INDEX: the full MongoDB document as logged, {@code _id} included ({@code BsonToJson.toSource}
  *                     leaves it out of {@code _source}); UPDATE_DIFF: the {@code diff} document of a {@code $v:2}
  *                     entry; UPDATE_V1: the whole {@code o} ({@code {$v:1, $set:{..}, $unset:{..}}});
+ *                     UPDATE_DESCRIPTION: the {@code updateDescription} of a change event;
  *                     DELETE and DROP_ALL: null
  * @param sizeInBytes  an estimate of the memory/bytes this operation stands for (BSON size of the payload plus
  *                     a small constant), for buffer budgets
@@ -44,6 +45,8 @@ public record DocumentOperation(
         UPDATE_DIFF,
         /** Apply the {@code $v:1} {@code $set}/{@code $unset} update in {@code payload} ({@code V1UpdateApplier}). */
         UPDATE_V1,
+        /** Apply a change event's {@code updateDescription} in {@code payload} ({@code UpdateDescriptionApplier}). */
+        UPDATE_DESCRIPTION,
         /** Delete the document. */
         DELETE,
         /** Remove every document of the follower (the collection or its database was dropped); a barrier. */

@@ -21,11 +21,33 @@ public final class MongoProbe {
     private MongoProbe() {}
 
     public static OplogPosition majorityCommitPoint(MongoClientService clients, MongoEndpoint endpoint, String database, String collection) {
+        return probe(clients, endpoint, database, collection, SourceMode.OPLOG).start();
+    }
+
+    /** Where a new follow starts, and the source it reads ({@code auto} decided). */
+    public record Probe(OplogPosition start, SourceMode source) {}
+
+    /**
+     * Checks the endpoint as {@link #majorityCommitPoint} does and decides {@code requested}: {@code auto} reads the oplog
+     * when the follow's user may read it and the collection's change stream otherwise. A change-stream follow's stream is
+     * opened once at the start position, so a user without the privileges for it ({@code changeStream} and {@code find} on
+     * the collection) is refused here, before anything changes.
+     */
+    public static Probe probe(MongoClientService clients, MongoEndpoint endpoint, String database, String collection, SourceMode requested) {
         String where = clients.describe(endpoint);
         // a client of its own, closed after the probe: a refused follow (wrong host, port or replica set name)
         // must not leave a client behind that monitors that endpoint for the life of the node
         try (MongoClient client = clients.newClient(endpoint)) {
-            return new OplogReader(client, database, collection).majorityCommitPoint();
+            OplogPosition start = new OplogReader(client, database, collection).majorityCommitPoint();
+            SourceMode source = requested == SourceMode.AUTO ? (oplogReadable(client) ? SourceMode.OPLOG : SourceMode.CHANGE_STREAM) : requested;
+            if (source == SourceMode.CHANGE_STREAM) {
+                try {
+                    new ChangeStreamReader(client, database + "." + collection, false).tail(start, 1, 1, 1, () -> true);
+                } catch (OplogFeed.HistoryLostException e) {
+                    throw new IllegalStateException("MongoDB cannot start a change stream at its own majority commit point " + start);
+                }
+            }
+            return new Probe(start, source);
         } catch (OplogReader.NotAReplicaSetException | OplogReader.NotThePrimaryException e) {
             throw new IllegalArgumentException("MongoDB at [" + where + "] cannot be followed: " + e.getMessage());
         } catch (MongoTimeoutException e) {
@@ -59,6 +81,21 @@ public final class MongoProbe {
             );
         }
     }
+
+    /** Whether the connection's user may read the oplog: refused with Unauthorized (13) is not readable. */
+    private static boolean oplogReadable(MongoClient client) {
+        try {
+            client.getDatabase("local").getCollection("oplog.rs").find().limit(1).first();
+            return true;
+        } catch (com.mongodb.MongoServerException e) {
+            if (e.getCode() == UNAUTHORIZED) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    private static final int UNAUTHORIZED = 13;
 
     private static String clientName(MongoEndpoint endpoint) {
         return endpoint.clientName() == null ? "NAME" : endpoint.clientName();

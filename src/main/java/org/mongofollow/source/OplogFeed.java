@@ -9,7 +9,6 @@ import org.apache.logging.log4j.Logger;
 import org.bson.RawBsonDocument;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.breaker.CircuitBreakingException;
-import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.core.Nullable;
 
 import java.util.ArrayList;
@@ -165,6 +164,7 @@ public final class OplogFeed {
     static final int MAX_WINDOW_SEGMENTS = 4096;
 
     private final Supplier<MongoClient> client;
+    private final FeedSource source;
     private final long maxWindowBytes;
     private final CircuitBreaker breaker;
     /** Stored segments by start; segments may overlap when they were read for different namespaces. */
@@ -186,7 +186,13 @@ public final class OplogFeed {
      * the window's bytes (bounded by {@code maxWindowBytes} and a quarter of the breaker's limit, charged without tripping).
      */
     public OplogFeed(Supplier<MongoClient> client, long maxWindowBytes, CircuitBreaker breaker) {
+        this(client, OplogSource.INSTANCE, maxWindowBytes, breaker);
+    }
+
+    /** A feed of what {@code source} reads (the oplog, or one collection's change stream). */
+    public OplogFeed(Supplier<MongoClient> client, FeedSource source, long maxWindowBytes, CircuitBreaker breaker) {
         this.client = client;
+        this.source = source;
         this.maxWindowBytes = maxWindowBytes;
         this.breaker = breaker;
     }
@@ -274,7 +280,7 @@ public final class OplogFeed {
         Segment segment;
         OplogReader.Batch batch;
         try {
-            OplogReader reader = new OplogReader(client.get(), mine.namespaces).charging(breaker, essential);
+            HistoryReader reader = source.reader(client.get(), mine.namespaces, breaker, essential);
             batch = mine.to == null
                 ? reader.tail(from, maxOperations, maxBytes, pollMillis, abandon)
                 : reader.readRange(from, new OplogPosition(mine.to), maxOperations, maxBytes);
@@ -291,7 +297,7 @@ public final class OplogFeed {
             mongoReads.incrementAndGet();
             entriesRead.addAndGet(batch.entries().size());
             bytesRead.addAndGet(batch.bytes());
-            segment = segment(from.key(), batch, mine.namespaces);
+            segment = segment(source, from.key(), batch, mine.namespaces);
             synchronized (this) {
                 majority = OplogPosition.max(majority, batchMajority);
                 if (segment.to > segment.from && subscribers.isEmpty() == false) {
@@ -386,14 +392,13 @@ public final class OplogFeed {
         return null;
     }
 
-    private static Segment segment(long from, OplogReader.Batch batch, Set<String> namespaces) {
+    private static Segment segment(FeedSource source, long from, OplogReader.Batch batch, Set<String> namespaces) {
         List<RawBsonDocument> entries = List.copyOf(batch.entries());
         long[] positions = new long[entries.size()];
         String[] entryNamespaces = new String[entries.size()];
         for (int i = 0; i < positions.length; i++) {
-            positions[i] = OplogReader.position(entries.get(i)).key();
-            var ns = entries.get(i).get("ns");
-            entryNamespaces[i] = ns != null && ns.isString() ? ns.asString().getValue() : "";
+            positions[i] = source.position(entries.get(i));
+            entryNamespaces[i] = source.namespace(entries.get(i));
         }
         return new Segment(
             from,
@@ -525,14 +530,16 @@ public final class OplogFeed {
         long bytes = 0;
         long scannedTo = end;
         for (; i < segment.positions.length && segment.positions[i] <= end; i++) {
-            if (OplogReader.matches(segment.entryNamespaces[i], namespace) == false) {
+            if (source.matches(segment.entryNamespaces[i], namespace) == false) {
                 continue;
             }
             RawBsonDocument entry = segment.entries.get(i);
             entries.add(entry);
             decoded.add(decodedSegment.get(i));
             bytes += entry.getByteBuffer().remaining();
-            if (entries.size() >= maxOperations || bytes >= maxBytes) {
+            // entries that share a position (a transaction's change events) are served together: a position is read whole
+            boolean groupEnds = i + 1 == segment.positions.length || segment.positions[i + 1] != segment.positions[i];
+            if ((entries.size() >= maxOperations || bytes >= maxBytes) && groupEnds) {
                 scannedTo = segment.positions[i];
                 break;
             }
@@ -541,61 +548,9 @@ public final class OplogFeed {
         return new Read(batch, java.util.Collections.unmodifiableList(decoded), fromMongo);
     }
 
-    /**
-     * What each entry of {@code segment} means for a follow of {@code namespace}, once per segment and namespace: null for
-     * entries of other namespaces and for those that open or continue a transaction. A transaction's commit is decoded
-     * with its chain, which is looked up in the oplog by position; when the oplog no longer holds it this throws
-     * {@link TransactionChains.MissingEntryException} (nothing is cached then).
-     */
+    /** What each entry of {@code segment} means for a follow of {@code namespace}, once per segment and namespace. */
     private List<DecodedEntry> decode(Segment segment, String namespace) {
-        int dot = namespace.indexOf('.');
-        String database = namespace.substring(0, dot);
-        String collection = namespace.substring(dot + 1);
-        OplogReader[] reader = new OplogReader[1]; // made on the first transaction chain to look up
-        // a transaction's earlier entries (up to 16 MB each) are held while its commit is decoded: they are charged to the
-        // breaker, so a chain that does not fit fails the read (retryably) instead of exhausting the heap
-        long[] chainBytes = { 0 };
-        TransactionChains.EntryLookup lookup = position -> {
-            if (reader[0] == null) {
-                reader[0] = new OplogReader(client.get(), segment.namespaces);
-            }
-            RawBsonDocument found = reader[0].entryAt(position);
-            if (found != null) {
-                long size = found.getByteBuffer().remaining();
-                if (breaker.getLimit() >= 0 && chainBytes[0] + size > breaker.getLimit()) {
-                    throw new TransactionChains.TooLargeException(
-                        "the transaction with the oplog entry at "
-                            + position
-                            + " has more than "
-                            + ByteSizeValue.ofBytes(chainBytes[0] + size)
-                            + " of earlier oplog entries, more than the node's memory budget for follows ["
-                            + breaker.getName()
-                            + "] of "
-                            + ByteSizeValue.ofBytes(breaker.getLimit())
-                            + " can ever hold: raise breaker."
-                            + breaker.getName()
-                            + ".limit, then _pause and _resume the follow"
-                    );
-                }
-                breaker.addEstimateBytesAndMaybeBreak(size, "transaction chain");
-                chainBytes[0] += size;
-            }
-            return found;
-        };
-        DecodedEntry[] decoded = new DecodedEntry[segment.entries.size()];
-        for (int i = 0; i < decoded.length; i++) {
-            if (OplogReader.matches(segment.entryNamespaces[i], namespace) == false) {
-                continue;
-            }
-            RawBsonDocument entry = segment.entries.get(i);
-            try {
-                decoded[i] = TransactionChains.decode(entry, lookup, database, collection); // null: decoded with its commit
-            } finally {
-                breaker.addWithoutBreaking(-chainBytes[0]);
-                chainBytes[0] = 0;
-            }
-        }
-        return java.util.Arrays.asList(decoded);
+        return source.decode(segment.entries, segment.entryNamespaces, namespace, segment.namespaces, client, breaker);
     }
 
     private static int firstAfter(long[] positions, long position) {

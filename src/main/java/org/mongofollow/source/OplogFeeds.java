@@ -8,8 +8,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The node's {@link OplogFeed}s: one per MongoDB endpoint its shard tasks follow, made when the first task of the
- * endpoint subscribes and dropped (with its window) when the last one leaves.
+ * The node's {@link OplogFeed}s: one per MongoDB endpoint its shard tasks follow from the oplog, and one per endpoint and
+ * collection they follow from a change stream ({@link FeedSource}), made when the first task subscribes and dropped (with
+ * its window) when the last one leaves.
  */
 public final class OplogFeeds {
 
@@ -25,7 +26,9 @@ public final class OplogFeeds {
     private final MongoClientService clients;
     private final long windowBytes;
     private final CircuitBreaker breaker;
-    private final Map<MongoEndpoint, OplogFeed> feeds = new HashMap<>();
+    private record Key(MongoEndpoint endpoint, FeedSource source) {}
+
+    private final Map<Key, OplogFeed> feeds = new HashMap<>();
 
     /** {@code breaker}: charged with the entries each feed reads and keeps (see {@link OplogFeed}). */
     public OplogFeeds(MongoClientService clients, ByteSizeValue windowSize, CircuitBreaker breaker) {
@@ -34,24 +37,39 @@ public final class OplogFeeds {
         this.breaker = breaker;
     }
 
-    /** Subscribes a shard task of a follow of {@code namespace} on {@code endpoint}; returns the feed it reads through. */
-    public synchronized OplogFeed subscribe(MongoEndpoint endpoint, String namespace) {
-        OplogFeed feed = feeds.computeIfAbsent(endpoint, e -> new OplogFeed(() -> clients.client(e), windowBytes, breaker));
+    /**
+     * Subscribes a shard task of a follow of {@code namespace} on {@code endpoint} that reads {@code source}; returns the
+     * feed it reads through.
+     */
+    public synchronized OplogFeed subscribe(MongoEndpoint endpoint, FeedSource source, String namespace) {
+        OplogFeed feed = feeds.computeIfAbsent(
+            new Key(endpoint, source),
+            key -> new OplogFeed(() -> clients.client(key.endpoint()), key.source(), windowBytes, breaker)
+        );
         feed.subscribe(namespace);
         return feed;
     }
 
-    public synchronized void unsubscribe(MongoEndpoint endpoint, String namespace) {
-        OplogFeed feed = feeds.get(endpoint);
+    public synchronized void unsubscribe(MongoEndpoint endpoint, FeedSource source, String namespace) {
+        Key key = new Key(endpoint, source);
+        OplogFeed feed = feeds.get(key);
         if (feed != null && feed.unsubscribe(namespace)) {
-            feeds.remove(endpoint);
+            feeds.remove(key);
         }
+    }
+
+    /**
+     * How a feed is named in the figures: the endpoint's description (never a credential: see
+     * {@link MongoEndpoint#describe()}), followed by the collection for a change stream's feed.
+     */
+    public static String describe(MongoEndpoint endpoint, FeedSource source) {
+        return source == OplogSource.INSTANCE ? endpoint.describe() : endpoint.describe() + " " + source.describe();
     }
 
     /** Each feed's figures, by endpoint description (never a credential: see {@link MongoEndpoint#describe()}). */
     public synchronized Map<String, OplogFeed.Stats> stats() {
         Map<String, OplogFeed.Stats> stats = new HashMap<>();
-        feeds.forEach((endpoint, feed) -> stats.put(endpoint.describe(), feed.stats()));
+        feeds.forEach((key, feed) -> stats.put(describe(key.endpoint(), key.source()), feed.stats()));
         return stats;
     }
 }

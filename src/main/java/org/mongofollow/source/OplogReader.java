@@ -35,7 +35,7 @@ import java.util.function.BooleanSupplier;
  * the namespace's entries, its database's commands and transaction entries. Blocking: call it on the
  * plugin's thread pool.
  */
-public final class OplogReader {
+public final class OplogReader implements HistoryReader {
 
     /** A read's result: the entries, and how far the requested range has been completely read. */
     public record Batch(List<RawBsonDocument> entries, OplogPosition scannedTo, OplogPosition majorityCommitPoint, long bytes) {
@@ -140,6 +140,7 @@ public final class OplogReader {
      * Reads {@code (from, to]}, at most {@code maxOperations} entries and about {@code maxBytes}. A full
      * batch has read the range up to its last entry only; otherwise the whole range is read.
      */
+    @Override
     public Batch readRange(OplogPosition from, OplogPosition to, int maxOperations, long maxBytes) {
         MemberView before = memberView();
         Bson filter = Filters.and(
@@ -201,6 +202,7 @@ public final class OplogReader {
      * cursor), and returns only those at or below the majority commit point. With nothing new, the whole
      * range up to the majority commit point seen before the wait has been read.
      */
+    @Override
     public Batch tail(OplogPosition from, int maxOperations, long maxBytes, long timeoutMillis, BooleanSupplier abandon) {
         MemberView before = memberView();
         OplogPosition majorityBefore = before.majority();
@@ -399,6 +401,7 @@ public final class OplogReader {
     }
 
     /** The oldest entry still in the (capped) oplog, or null when it is empty. */
+    @Override
     public OplogPosition oldestPosition() {
         RawBsonDocument first = oplog.find().sort(new Document("$natural", 1)).limit(1).first();
         return first == null ? null : position(first);

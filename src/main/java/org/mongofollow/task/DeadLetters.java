@@ -99,6 +99,7 @@ public final class DeadLetters {
                     case INDEX -> "index";
                     case UPDATE_DIFF -> "update_v2";
                     case UPDATE_V1 -> "update_v1";
+                    case UPDATE_DESCRIPTION -> "update_description";
                     case DELETE -> "delete";
                     case DROP_ALL -> "drop";
                 },

@@ -31,6 +31,7 @@ import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.security.AsFollowUserClient;
 import org.mongofollow.security.PrivilegeCheck;
 import org.mongofollow.source.DecodedEntry;
+import org.mongofollow.source.FeedSource;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.OplogFeed;
 import org.mongofollow.source.OplogFeeds;
@@ -134,7 +135,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 return;
             }
             logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
-            feed = services.feeds().subscribe(params.follow().endpoint(), params.follow().namespace());
+            feed = services.feeds().subscribe(params.follow().endpoint(), params.follow().feedSource(), params.follow().namespace());
             coordinator.start(checkpoint, head);
         }
         scheduleWatchdog(coordinator);
@@ -188,7 +189,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
     private void unsubscribe() {
         if (feed != null && unsubscribed.compareAndSet(false, true)) {
-            services.feeds().unsubscribe(params.follow().endpoint(), params.follow().namespace());
+            services.feeds().unsubscribe(params.follow().endpoint(), params.follow().feedSource(), params.follow().namespace());
         }
     }
 
@@ -223,7 +224,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 params.index(),
                 params.shard(),
                 services.mongoClients().describe(params.follow().endpoint()) + " " + params.follow().namespace(),
-                params.follow().budgets()
+                readBudgets(params.follow())
             );
             this.shardId = shardId;
             this.routing = routing;
@@ -306,7 +307,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 );
             } catch (MongoException e) {
                 if (e.getCode() == FollowFailures.CAPPED_POSITION_LOST) {
-                    throw historyLost(request.fromExclusive(), oplog.oldestPosition());
+                    // (a change-stream follow may not read the oplog: its stream tells history loss itself, 286)
+                    throw historyLost(request.fromExclusive(), params.follow().source() == org.mongofollow.source.SourceMode.OPLOG ? oplog.oldestPosition() : null);
                 }
                 throw e;
             } catch (TransactionChains.MissingEntryException e) {
@@ -375,7 +377,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     )
                 );
             }
-            return historyLostException(params.follow().namespace(), params.index(), from, oldest, resync);
+            return historyLostException(params.follow().namespace(), params.index(), from, oldest, resync, params.follow().source());
         }
 
         @Override
@@ -640,9 +642,25 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     }
 
     /** The fatal error of a follow whose position has rolled off the oplog, in words a user understands. */
-    public static FollowFatalException historyLostException(String namespace, String index, OplogPosition from, OplogPosition oldest, boolean resyncing) {
-        String message = "history lost: the MongoDB oplog no longer holds position " + from + " of the follow of [" + namespace
-            + "] (its oldest entry is " + (oldest == null ? "unknown" : oldest) + "): changes made to the collection while the follow was "
+    /** The follow's budgets, with one read at a time for a source that is read in order ({@link FeedSource#parallelReads}). */
+    static org.mongofollow.metadata.FollowBudgets readBudgets(org.mongofollow.metadata.FollowParameters follow) {
+        return follow.feedSource().parallelReads() ? follow.budgets() : follow.budgets().toBuilder().maxOutstandingReadRequests(1).build();
+    }
+
+    public static FollowFatalException historyLostException(
+        String namespace,
+        String index,
+        OplogPosition from,
+        OplogPosition oldest,
+        boolean resyncing,
+        org.mongofollow.source.SourceMode source
+    ) {
+        String lost = source == org.mongofollow.source.SourceMode.CHANGE_STREAM
+            ? "history lost: MongoDB can no longer start the change stream of the follow of [" + namespace + "] at position " + from
+                + " (error ChangeStreamHistoryLost: its oplog no longer holds it)"
+            : "history lost: the MongoDB oplog no longer holds position " + from + " of the follow of [" + namespace
+                + "] (its oldest entry is " + (oldest == null ? "unknown" : oldest) + ")";
+        String message = lost + ": changes made to the collection while the follow was "
             + "paused or behind have rolled off the log, so index [" + index + "] can no longer be kept exact from it and may hold documents "
             + "that were deleted or changed since. "
             + (resyncing

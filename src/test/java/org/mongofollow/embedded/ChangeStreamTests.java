@@ -300,4 +300,27 @@ public class ChangeStreamTests {
         }
         return events;
     }
+
+    /**
+     * A getMore waiting for events does not hold the event loop that other connections share: with one event-loop thread,
+     * an insert made while a stream waits lands, and the waiting getMore returns its event.
+     */
+    @Test
+    public void aWaitingChangeStreamDoesNotBlockOtherConnections() throws Exception {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0).eventLoopThreads(1));
+             MongoClient watcher = MongoClients.create(mongo.connectionString());
+             MongoClient writer = MongoClients.create(mongo.connectionString())) {
+            writer.getDatabase("wait").createCollection("c");
+            try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor = watcher.getDatabase("wait").getCollection("c").watch()
+                .maxAwaitTime(20, TimeUnit.SECONDS).cursor()) {
+                java.util.concurrent.CompletableFuture<ChangeStreamDocument<Document>> next =
+                    java.util.concurrent.CompletableFuture.supplyAsync(cursor::tryNext);
+                Thread.sleep(300); // (its getMore is then waiting; if not yet, the insert lands first and it returns at once)
+                writer.getDatabase("wait").getCollection("c").insertOne(new Document("_id", 1));
+                ChangeStreamDocument<Document> event = next.get(60, TimeUnit.SECONDS);
+                assertNotNull("the waiting getMore returns the insert made meanwhile", event);
+                assertEquals(OperationType.INSERT, event.getOperationType());
+            }
+        }
+    }
 }

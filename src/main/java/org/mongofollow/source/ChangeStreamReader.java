@@ -1,0 +1,259 @@
+package org.mongofollow.source;
+
+import org.mongofollow.operation.OplogPosition;
+
+import com.mongodb.MongoServerException;
+import com.mongodb.ReadConcern;
+import com.mongodb.ReadPreference;
+import com.mongodb.client.ChangeStreamIterable;
+import com.mongodb.client.MongoChangeStreamCursor;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoCollection;
+import com.mongodb.client.MongoCursor;
+import com.mongodb.client.model.changestream.FullDocument;
+
+import org.bson.BsonDocument;
+import org.bson.BsonValue;
+import org.bson.RawBsonDocument;
+import org.elasticsearch.common.breaker.CircuitBreaker;
+import org.elasticsearch.common.breaker.CircuitBreakingException;
+import org.elasticsearch.core.Nullable;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Reads one collection's change stream as a {@link HistoryReader}: a read of {@code (from, to]} (or a tailing read from
+ * {@code from}) opens a stream at {@code startAtOperationTime} just after {@code from}, reads its events and closes it.
+ * Change streams only return majority-committed events. Positions are the events' {@code clusterTime}.
+ * <p>
+ * <b>Whole cluster times.</b> The events of one transaction (and of one batched write) share their {@code clusterTime}, and
+ * a later read starts after the position an earlier one reached, so a read only ever returns every event of each cluster
+ * time it returns: a time is complete once the stream has shown an event of a later time, or a high-water-mark
+ * {@code postBatchResumeToken} past it (the stream has scanned MongoDB's history beyond it). Events of a time the read
+ * could not finish are left to the next read. On a quiet replica set the last events before the quiet are therefore
+ * applied once MongoDB writes anything else, at the latest its periodic no-op (every 10 seconds).
+ * <p>
+ * A stream that cannot start where it is asked to (MongoDB no longer holds that history: errors 286
+ * ChangeStreamHistoryLost and, before MongoDB 4.2, 280 ChangeStreamFatalError) is {@link OplogFeed.HistoryLostException}.
+ * Blocking: call it on the plugin's thread pool.
+ */
+public final class ChangeStreamReader implements HistoryReader {
+
+    /** The longest one getMore waits before the read checks whether it should go on waiting. */
+    static final long MAX_AWAIT_SLICE_MILLIS = 1000;
+    /** How long a range read (whose range the stream has reached already) waits for the stream to show it complete. */
+    static final long RANGE_READ_TIMEOUT_MILLIS = 60_000;
+
+    static final int CHANGE_STREAM_HISTORY_LOST = 286;
+    static final int CHANGE_STREAM_FATAL_ERROR = 280;
+
+    private final MongoCollection<RawBsonDocument> collection;
+    private final boolean updateLookup;
+    @Nullable
+    private CircuitBreaker breaker;
+    private boolean firstEntryAlways;
+
+    /** A reader of {@code namespace}'s stream; {@code updateLookup}: updates carry the current document (fullDocument: updateLookup). */
+    public ChangeStreamReader(MongoClient client, String namespace, boolean updateLookup) {
+        int dot = namespace.indexOf('.');
+        this.collection = client.getDatabase(namespace.substring(0, dot))
+            .getCollection(namespace.substring(dot + 1), RawBsonDocument.class)
+            .withReadPreference(ReadPreference.primary())
+            .withReadConcern(ReadConcern.MAJORITY);
+        this.updateLookup = updateLookup;
+    }
+
+    /** As {@link OplogReader#charging}: the events of each read are charged to {@code breaker} while it collects them. */
+    public ChangeStreamReader charging(CircuitBreaker breaker, boolean firstEntryAlways) {
+        this.breaker = breaker;
+        this.firstEntryAlways = firstEntryAlways;
+        return this;
+    }
+
+    @Override
+    public OplogReader.Batch readRange(OplogPosition from, OplogPosition to, int maxOperations, long maxBytes) {
+        return read(from, to, maxOperations, maxBytes, RANGE_READ_TIMEOUT_MILLIS, () -> false);
+    }
+
+    @Override
+    public OplogReader.Batch tail(OplogPosition from, int maxOperations, long maxBytes, long timeoutMillis, BooleanSupplier abandon) {
+        return read(from, null, maxOperations, maxBytes, timeoutMillis, abandon);
+    }
+
+    /** A change stream holds no position of its own to check: opening it where history is gone fails (286). */
+    @Override
+    public OplogPosition oldestPosition() {
+        return null;
+    }
+
+    private OplogReader.Batch read(
+        OplogPosition from,
+        @Nullable OplogPosition to,
+        int maxOperations,
+        long maxBytes,
+        long timeoutMillis,
+        BooleanSupplier abandon
+    ) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        ChangeStreamIterable<RawBsonDocument> stream = collection.watch()
+            .startAtOperationTime(new OplogPosition(from.key() + 1).toBsonTimestamp())
+            .showExpandedEvents(true)
+            .fullDocument(updateLookup ? FullDocument.UPDATE_LOOKUP : FullDocument.DEFAULT)
+            .batchSize(Math.max(1, Math.min(maxOperations, 1000)))
+            .maxAwaitTime(Math.max(1, Math.min(timeoutMillis, MAX_AWAIT_SLICE_MILLIS)), TimeUnit.MILLISECONDS);
+        List<RawBsonDocument> events = new ArrayList<>();
+        long bytes = 0;
+        long charged = 0;
+        // everything at or before `complete` has been read; the first `completeCount` events are those
+        OplogPosition complete = from;
+        int completeCount = 0;
+        long completeBytes = 0;
+        OplogPosition groupTime = null;
+        OplogPosition head = from;
+        try (MongoChangeStreamCursor<RawBsonDocument> cursor = changeStreamCursor(stream.withDocumentClass(RawBsonDocument.class).cursor())) {
+            while (true) {
+                RawBsonDocument event = cursor.tryNext();
+                if (event == null) {
+                    OplogPosition seen = seenThrough(cursor.getResumeToken(), events.isEmpty() ? null : events.get(events.size() - 1));
+                    if (seen != null) {
+                        head = OplogPosition.max(head, seen);
+                        if (seen.after(complete)) {
+                            complete = to == null ? seen : OplogPosition.min(seen, to);
+                            if (groupTime != null && groupTime.compareTo(complete) <= 0) {
+                                completeCount = events.size();
+                                completeBytes = bytes;
+                            }
+                        }
+                    }
+                    if (to != null && complete.compareTo(to) >= 0) {
+                        break;
+                    }
+                    if (to == null && completeCount > 0) {
+                        break; // a tailing read returns what it has as soon as something is complete
+                    }
+                    if (System.nanoTime() - deadline >= 0 || abandon.getAsBoolean()) {
+                        break;
+                    }
+                    continue;
+                }
+                OplogPosition time = clusterTime(event);
+                if (groupTime == null || time.after(groupTime)) {
+                    OplogPosition before = new OplogPosition(time.key() - 1); // every event before this one's time is read
+                    if (before.after(complete)) {
+                        complete = to == null ? before : OplogPosition.min(before, to);
+                    }
+                    completeCount = events.size();
+                    completeBytes = bytes;
+                    head = OplogPosition.max(head, before);
+                    if (to != null && time.after(to)) {
+                        complete = to;
+                        break;
+                    }
+                    if (completeCount > 0 && (completeCount >= maxOperations || completeBytes >= maxBytes)) {
+                        break; // a full batch, ending with a whole cluster time
+                    }
+                    groupTime = time;
+                }
+                long size = event.getByteBuffer().remaining();
+                if (charge(size, completeCount) == false) {
+                    break; // the node's memory budget is spent: the cluster times read whole so far
+                }
+                charged += size;
+                events.add(event);
+                bytes += size;
+                if ("invalidate".equals(operationType(event))) {
+                    // the stream ends here (a drop or rename of the collection, or of its database): its time is whole
+                    complete = to == null ? time : OplogPosition.min(time, to);
+                    completeCount = events.size();
+                    completeBytes = bytes;
+                    head = OplogPosition.max(head, time);
+                    break;
+                }
+            }
+        } catch (MongoServerException e) {
+            if (e.getCode() == CHANGE_STREAM_HISTORY_LOST || e.getCode() == CHANGE_STREAM_FATAL_ERROR) {
+                throw new OplogFeed.HistoryLostException(from, null);
+            }
+            throw e;
+        } finally {
+            release(charged);
+        }
+        List<RawBsonDocument> kept = completeCount == events.size() ? events : new ArrayList<>(events.subList(0, completeCount));
+        return new OplogReader.Batch(kept, complete, OplogPosition.max(head, complete), completeBytes);
+    }
+
+    /** Charges one more event; false when it does not fit and the read already holds whole cluster times. */
+    private boolean charge(long size, int completeCount) {
+        if (breaker == null) {
+            return true;
+        }
+        try {
+            breaker.addEstimateBytesAndMaybeBreak(size, "change stream read");
+            return true;
+        } catch (CircuitBreakingException e) {
+            if (completeCount > 0) {
+                return false;
+            }
+            if (firstEntryAlways) {
+                breaker.addWithoutBreaking(size); // the read every buffered operation of a shard task waits for brings its time
+                return true;
+            }
+            throw e;
+        }
+    }
+
+    private void release(long charged) {
+        if (breaker != null && charged > 0) {
+            breaker.addWithoutBreaking(-charged);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static MongoChangeStreamCursor<RawBsonDocument> changeStreamCursor(MongoCursor<RawBsonDocument> cursor) {
+        if (cursor instanceof MongoChangeStreamCursor<?> changeStream) {
+            return (MongoChangeStreamCursor<RawBsonDocument>) changeStream;
+        }
+        cursor.close();
+        throw new IllegalStateException("the MongoDB driver returned a cursor without resume tokens for a change stream");
+    }
+
+    /**
+     * Up to where the stream has shown every event, from its resume token after a batch: a high-water mark (a token that
+     * is not the last event's) of time {@code T} says every event before {@code T} has been returned; the last event's own
+     * token says nothing of the rest of its time. Null when the token tells nothing new.
+     */
+    @Nullable
+    static OplogPosition seenThrough(@Nullable BsonDocument resumeToken, @Nullable RawBsonDocument lastEvent) {
+        if (resumeToken == null || (lastEvent != null && resumeToken.equals(lastEvent.get("_id")))) {
+            return null;
+        }
+        OplogPosition time = ResumeTokenTimes.clusterTime(resumeToken);
+        return time == null ? null : new OplogPosition(time.key() - 1);
+    }
+
+    /** An event's {@code clusterTime}, its position. */
+    public static OplogPosition clusterTime(BsonDocument event) {
+        BsonValue time = event.get("clusterTime");
+        if (time == null || time.isTimestamp() == false) {
+            throw new IllegalStateException("change event without a clusterTime: " + operationType(event) + " event");
+        }
+        return OplogPosition.of(time.asTimestamp());
+    }
+
+    static String operationType(BsonDocument event) {
+        BsonValue type = event.get("operationType");
+        return type != null && type.isString() ? type.asString().getValue() : "";
+    }
+
+    /** What matters to a follow of {@code namespaces}: one collection's stream reads one namespace. */
+    static String onlyNamespace(Set<String> namespaces) {
+        if (namespaces.size() != 1) {
+            throw new IllegalArgumentException("a change stream feed reads one namespace, not " + namespaces);
+        }
+        return namespaces.iterator().next();
+    }
+}
