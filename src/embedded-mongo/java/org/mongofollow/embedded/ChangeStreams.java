@@ -284,21 +284,54 @@ final class ChangeStreams {
         return batch;
     }
 
-    /** Adds the events of one oplog entry that the stream sees (none, one, or a transaction's). */
+    /**
+     * Adds the events of one oplog entry that the stream sees (none, one, or a transaction's). As mongod's unwinder does, a
+     * transaction's operations come out where it commits, all with that entry's time and in their order: an applyOps
+     * entry that opens or continues a transaction ({@code partialTxn}) or prepares one ({@code prepare}) adds nothing; the
+     * applyOps entry that ends an unprepared transaction, or the {@code commitTransaction} of a prepared one, adds the
+     * operations of its whole chain (earlier entries found by {@code prevOpTime}); an aborted transaction adds nothing.
+     */
     private void events(Stream stream, Document entry) {
         long ts = ((BsonTimestamp) entry.get("ts")).getValue();
         Instant wall = entry.get("wall") instanceof Instant w ? w : null;
         String op = (String) entry.get("op");
-        if ("c".equals(op) && entry.get("o") instanceof Document o && o.get("applyOps") instanceof List<?> ops) {
+        if ("c".equals(op) && entry.get("o") instanceof Document o
+            && (o.get("applyOps") instanceof List<?> || o.containsKey("commitTransaction") || o.containsKey("abortTransaction"))) {
+            if (o.containsKey("abortTransaction") || Boolean.TRUE.equals(o.get("partialTxn")) || Boolean.TRUE.equals(entry.get("partialTxn"))
+                || Boolean.TRUE.equals(o.get("prepare")) || Boolean.TRUE.equals(entry.get("prepare"))) {
+                return;
+            }
+            Document txn = entry.containsKey("lsid") ? new Document("txnNumber", entry.get("txnNumber")).append("lsid", entry.get("lsid")) : null;
             int index = 0;
-            for (Object inner : ops) {
-                Document operation = (Document) inner;
-                Document txn = entry.containsKey("lsid") ? new Document("txnNumber", entry.get("txnNumber")).append("lsid", entry.get("lsid")) : null;
+            for (Document operation : transactionOperations(entry)) {
                 event(stream, operation, ts, wall, index++, txn);
             }
             return;
         }
         event(stream, entry, ts, wall, 0, null);
+    }
+
+    /** The operations of the transaction {@code last} ends, oldest entry first (its chain by {@code prevOpTime}). */
+    private List<Document> transactionOperations(Document last) {
+        List<Document> chain = new ArrayList<>();
+        Document entry = last;
+        while (entry != null) {
+            chain.add(0, entry);
+            Object previous = entry.get("prevOpTime") instanceof Document opTime ? opTime.get("ts") : null;
+            if (!(previous instanceof BsonTimestamp ts) || ts.getValue() == 0) {
+                break;
+            }
+            entry = store.all().get(ts.getValue());
+        }
+        List<Document> operations = new ArrayList<>();
+        for (Document link : chain) {
+            if (link.get("o") instanceof Document o && o.get("applyOps") instanceof List<?> ops) {
+                for (Object inner : ops) {
+                    operations.add((Document) inner);
+                }
+            }
+        }
+        return operations;
     }
 
     private void event(Stream stream, Document entry, long ts, Instant wall, int txnOpIndex, Document txn) {

@@ -12,7 +12,8 @@ import java.util.Map;
  * Applies a change event's {@code updateDescription} to a JSON document as produced by {@link BsonToJson}, as MongoDB's
  * own update did to the stored document:
  * <ul>
- *   <li>{@code truncatedArrays} ({@code {field, newSize}}) first: the array keeps its first {@code newSize} elements;</li>
+ *   <li>{@code truncatedArrays} ({@code {field, newSize}}) first: the array keeps its first {@code newSize} elements (a
+ *       larger size pads it with null, as the oplog's array resize does);</li>
  *   <li>then {@code removedFields}: the field is removed (an array element becomes null);</li>
  *   <li>then {@code updatedFields}: the value is set at its path, with {@link V1UpdateApplier}'s semantics (missing
  *       objects created, arrays padded with null).</li>
@@ -125,8 +126,15 @@ public final class UpdateDescriptionApplier {
                 return;
             }
         }
-        if (container instanceof List<?> list && list.size() > newSize) {
-            ((List<Object>) list).subList((int) newSize, list.size()).clear();
+        if (container instanceof List<?> list) {
+            List<Object> array = (List<Object>) list;
+            if (array.size() > newSize) {
+                array.subList((int) newSize, array.size()).clear();
+            } else if (newSize <= DiffApplier.MAX_ARRAY_INDEX) {
+                while (array.size() < newSize) {
+                    array.add(null); // as the oplog's array resize does (MongoDB lists shrinking arrays only)
+                }
+            }
         }
     }
 }

@@ -45,7 +45,7 @@ public final class ChangeStreamReader implements HistoryReader {
 
     /** The longest one getMore waits before the read checks whether it should go on waiting. */
     static final long MAX_AWAIT_SLICE_MILLIS = 1000;
-    /** How long a range read (whose range the stream has reached already) waits for the stream to show it complete. */
+    /** How long a read waits for the stream to show a first cluster time complete (a range's end may be its last). */
     static final long RANGE_READ_TIMEOUT_MILLIS = 60_000;
 
     static final int CHANGE_STREAM_HISTORY_LOST = 286;
@@ -129,11 +129,10 @@ public final class ChangeStreamReader implements HistoryReader {
                             }
                         }
                     }
-                    if (to != null && complete.compareTo(to) >= 0) {
+                    if (complete.after(from)) {
+                        // the stream has shown all it has for now: what is complete goes back (a range read that ends
+                        // before its end is continued from there, as a full batch is)
                         break;
-                    }
-                    if (to == null && completeCount > 0) {
-                        break; // a tailing read returns what it has as soon as something is complete
                     }
                     if (System.nanoTime() - deadline >= 0 || abandon.getAsBoolean()) {
                         break;

@@ -68,6 +68,8 @@ public class UpdateDescriptionApplierTests {
         // {$pop: {list: 1}} then a $v:2 diff that resizes to 2 and sets element 1
         check("{list: [1, 2, 3, 4]}", "{updatedFields: {'list.1': 20}, removedFields: [], truncatedArrays: [{field: 'list', newSize: 2}]}", "{list: [1, 20]}");
         check("{o: {list: [1, 2, 3]}}", "{updatedFields: {}, removedFields: [], truncatedArrays: [{field: 'o.list', newSize: 0}]}", "{o: {list: []}}");
+        // a resize past the end pads with null, as the oplog's array resize ('l') does
+        check("{list: [1]}", "{updatedFields: {}, removedFields: [], truncatedArrays: [{field: 'list', newSize: 3}]}", "{list: [1, null, null]}");
     }
 
     @Test

@@ -74,7 +74,16 @@ import java.util.stream.Stream;
  * A case named in the {@code --known-failures} file (name, then the reason) still runs: failing, it prints
  * {@code KNOWN name: what failed [known failure: reason]} and is counted apart; passing, it fails (take it off the list).
  *
- * <p>Arguments: {@code [--es URL] [--parallel N] [--case-timeout SECONDS] [--known-failures FILE] DIR...}.
+ * <p><b>Modes.</b> With {@code --modes oplog,change_stream} every case runs once per mode: in {@code change_stream} mode
+ * the follow reads the collection's change stream ({@code "source": "change_stream"}), which the embedded MongoDB derives
+ * from the same injected entries as a real server derives it from its oplog, and the index must end the same. A no-op
+ * entry after the case's last one stands for the next write a real server makes (a change stream returns a cluster
+ * time once it has seen past it). Cases that expect {@code fatal} run in the modes their {@code modes} field lists
+ * (default: oplog only, since a change stream does not carry what the oplog's malformed or unsupported entries carry);
+ * {@code documents} cases run in every mode unless {@code modes} says otherwise. A change-stream run reports as
+ * {@code name@change_stream}, which is also its name in the known-failures file.
+ *
+ * <p>Arguments: {@code [--es URL] [--parallel N] [--case-timeout SECONDS] [--known-failures FILE] [--modes M,..] DIR...}.
  */
 public final class ConformanceRunner {
 
@@ -86,12 +95,17 @@ public final class ConformanceRunner {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     private final Map<String, String> knownFailures;
+    private final List<String> modes;
 
-    ConformanceRunner(URI es, Duration caseTimeout, Map<String, String> knownFailures) {
+    ConformanceRunner(URI es, Duration caseTimeout, Map<String, String> knownFailures, List<String> modes) {
         this.es = es;
         this.caseTimeout = caseTimeout;
         this.knownFailures = knownFailures;
+        this.modes = modes;
     }
+
+    static final String OPLOG = "oplog";
+    static final String CHANGE_STREAM = "change_stream";
 
     /** Lines {@code name reason...}; {@code #} starts a comment. */
     static Map<String, String> knownFailures(Path file) throws IOException {
@@ -112,6 +126,7 @@ public final class ConformanceRunner {
         int parallel = 4;
         int timeoutSeconds = 30;
         Map<String, String> knownFailures = Map.of();
+        List<String> modes = List.of(OPLOG);
         List<Path> dirs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -119,11 +134,12 @@ public final class ConformanceRunner {
                 case "--parallel" -> parallel = Integer.parseInt(args[++i]);
                 case "--case-timeout" -> timeoutSeconds = Integer.parseInt(args[++i]);
                 case "--known-failures" -> knownFailures = knownFailures(Paths.get(args[++i]));
+                case "--modes" -> modes = List.of(args[++i].split(","));
                 default -> dirs.add(Paths.get(args[i]));
             }
         }
         if (dirs.isEmpty()) {
-            System.err.println("usage: ConformanceRunner [--es URL] [--parallel N] [--case-timeout SECONDS] DIR...");
+            System.err.println("usage: ConformanceRunner [--es URL] [--parallel N] [--case-timeout SECONDS] [--known-failures FILE] [--modes oplog,change_stream] DIR...");
             System.exit(2);
         }
         List<Path> cases = new ArrayList<>();
@@ -140,14 +156,19 @@ public final class ConformanceRunner {
             System.err.println("no *.json cases under " + dirs);
             System.exit(2);
         }
-        int failed = new ConformanceRunner(URI.create(es.endsWith("/") ? es.substring(0, es.length() - 1) : es), Duration.ofSeconds(timeoutSeconds), knownFailures)
+        int failed = new ConformanceRunner(URI.create(es.endsWith("/") ? es.substring(0, es.length() - 1) : es), Duration.ofSeconds(timeoutSeconds), knownFailures, modes)
             .run(cases, Math.max(1, Math.min(parallel, cases.size())));
         System.exit(failed == 0 ? 0 : 1);
     }
 
     /** Runs the cases on {@code parallel} workers, each with its own raw-mode MongoDB; returns how many failed. */
     int run(List<Path> cases, int parallel) throws InterruptedException {
-        BlockingQueue<Path> queue = new LinkedBlockingQueue<>(cases);
+        BlockingQueue<Map.Entry<Path, String>> queue = new LinkedBlockingQueue<>();
+        for (String mode : modes) {
+            for (Path file : cases) {
+                queue.add(Map.entry(file, mode));
+            }
+        }
         AtomicInteger passed = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
         AtomicInteger known = new AtomicInteger();
@@ -157,18 +178,23 @@ public final class ConformanceRunner {
             Thread worker = new Thread(() -> {
                 try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().rawOplog(true));
                      MongoClient client = MongoClients.create(mongo.connectionString())) {
-                    Path file;
-                    while ((file = queue.poll()) != null) {
+                    Map.Entry<Path, String> next;
+                    while ((next = queue.poll()) != null) {
+                        Path file = next.getKey();
+                        String mode = next.getValue();
                         String name = file.getFileName().toString().replaceFirst("\\.json$", "");
                         String failure;
                         CaseRun caseRun = null;
                         try {
                             BsonDocument testCase = BsonDocument.parse(Files.readString(file, StandardCharsets.UTF_8));
-                            name = testCase.getString("name", new BsonString(name)).getValue();
+                            name = testCase.getString("name", new BsonString(name)).getValue() + (mode.equals(OPLOG) ? "" : "@" + mode);
+                            if (runsIn(testCase, mode) == false) {
+                                continue;
+                            }
                             if (names.putIfAbsent(name, true) != null) {
                                 failure = "another case has the same name";
                             } else {
-                                caseRun = new CaseRun(name, testCase, mongo, client);
+                                caseRun = new CaseRun(name, testCase, mongo, client, mode);
                                 failure = caseRun.run();
                             }
                         } catch (Exception e) {
@@ -198,6 +224,14 @@ public final class ConformanceRunner {
             System.out.flush();
         }
         return failed.get();
+    }
+
+    /** Whether a case runs in {@code mode}: its {@code modes}, else every mode for documents and the oplog for fatal. */
+    static boolean runsIn(BsonDocument testCase, String mode) {
+        if (testCase.containsKey("modes")) {
+            return testCase.getArray("modes").stream().anyMatch(m -> m.isString() && m.asString().getValue().equals(mode));
+        }
+        return mode.equals(OPLOG) || testCase.getString("expect").getValue().equals("documents");
     }
 
     /** The harness's own frame an exception came from. */
@@ -245,13 +279,15 @@ public final class ConformanceRunner {
         private final String database;
         private final String collection;
         private final List<String> notes = new ArrayList<>();
+        private final String mode;
 
-        CaseRun(String name, BsonDocument testCase, EmbeddedMongo mongo, MongoClient client) {
+        CaseRun(String name, BsonDocument testCase, EmbeddedMongo mongo, MongoClient client, String mode) {
             this.name = name;
+            this.mode = mode;
             this.testCase = testCase;
             this.mongo = mongo;
             this.client = client;
-            this.index = INDEX_PREFIX + name.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_-]", "-");
+            this.index = INDEX_PREFIX + name.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_-]", "-").replace("-change_stream", "-cs");
             String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
             this.database = namespace[0];
             this.collection = namespace[1];
@@ -282,7 +318,7 @@ public final class ConformanceRunner {
             // dynamic: false: the cases specify _source, not field types (see the class comment)
             request("PUT", "/" + index, "{\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 0}, \"mappings\": {\"dynamic\": false}}", 200);
             String start = "{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"" + database + "\", \"collection\": \""
-                + collection + "\", \"initial_copy\": false, \"read_poll_timeout\": \"1s\"}";
+                + collection + "\", \"initial_copy\": false, \"read_poll_timeout\": \"1s\", \"source\": \"" + mode + "\"}";
             Map<String, Object> put = request("PUT", "/" + index + "/_mongo_follow", start, 200);
             String startPosition = seconds + ":1";
             if (startPosition.equals(put.get("start_position")) == false) {
@@ -301,6 +337,11 @@ public final class ConformanceRunner {
                 }
                 for (BsonValue value : oplog) {
                     entries.add(value.asDocument().clone());
+                }
+                if (mode.equals(CHANGE_STREAM)) {
+                    // the next write a real server makes (at the latest its periodic no-op): the stream shows it has
+                    // seen past the case's last cluster time
+                    entries.add(entry("n", "", new BsonDocument("msg", new BsonString("conformance: after " + name)), new BsonTimestamp(last.getTime() + 1, 1)));
                 }
                 mongo.holdMajorityCommitPoint();
                 try {
@@ -389,7 +430,8 @@ public final class ConformanceRunner {
                             return "fatal: " + f.get("type") + ": " + reason;
                         }
                         Object checkpoint = shard.get("checkpoint");
-                        seen = "checkpoint [" + checkpoint + "], last entry [" + last.getTime() + ":" + last.getInc() + "]";
+                        seen = "checkpoint [" + checkpoint + "], last entry [" + last.getTime() + ":" + last.getInc() + "]"
+                            + (shard.get("read_exceptions") instanceof List<?> errors && errors.isEmpty() == false ? ", read exceptions " + errors : "");
                         if (checkpoint instanceof String c && comparePosition(c, last) >= 0) {
                             return "caught up";
                         }
