@@ -78,6 +78,7 @@ public final class FollowVsBulkBenchmark {
         boolean live = false;
         int rounds = 3;
         String followBudgets = "";
+        String source = "oplog";
         long esPid = -1, mongoPid = -1;
         double clockTicks = 100;
         for (int i = 0; i < args.length; i++) {
@@ -90,6 +91,7 @@ public final class FollowVsBulkBenchmark {
                 case "--live" -> live = true;
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--follow-budgets" -> followBudgets = args[++i];
+                case "--source" -> source = args[++i];
                 case "--es-pid" -> esPid = Long.parseLong(args[++i]);
                 case "--mongo-pid" -> mongoPid = Long.parseLong(args[++i]);
                 case "--clock-ticks" -> clockTicks = Double.parseDouble(args[++i]);
@@ -104,7 +106,9 @@ public final class FollowVsBulkBenchmark {
             System.exit(2);
         }
         ParentWatch.exitWithParent("benchmark");
-        new FollowVsBulkBenchmark(new EsHttp(esUrl), connection, esPid, mongoPid, clockTicks).run(docs, candidates, tuneDocs, rounds, live, followBudgets);
+        System.out.println("source: " + source);
+        String body = "\"source\": \"" + source + "\"" + (followBudgets.isBlank() ? "" : ", " + followBudgets);
+        new FollowVsBulkBenchmark(new EsHttp(esUrl), connection, esPid, mongoPid, clockTicks).run(docs, candidates, tuneDocs, rounds, live, body);
     }
 
     private void run(int n, String candidates, int tuneDocs, int rounds, boolean live, String followBudgets) throws Exception {
