@@ -258,47 +258,58 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
      * sweeps, so documents deleted meanwhile leave the index too.
      */
     public void testHistoryLostThenResyncMakesTheIndexExact() throws Exception {
+        historyLostThenResync("lost", "oplog");
+    }
+
+    /** The same from a change stream, on a MongoDB that refuses oplog reads: its error 286 is history lost too. */
+    public void testChangeStreamHistoryLostThenResyncMakesTheIndexExact() throws Exception {
+        historyLostThenResync("lost-stream", "change_stream");
+    }
+
+    private void historyLostThenResync(String index, String source) throws Exception {
         try (var capped = org.mongofollow.embedded.EmbeddedMongo.start(org.mongofollow.embedded.EmbeddedMongo.options().oplogMaxEntries(400).noopIntervalMillis(200));
              var cappedClient = com.mongodb.client.MongoClients.create(capped.connectionString())) {
+            capped.refuseOplogReads(source.equals("change_stream"));
             MongoCollection<BsonDocument> items = cappedClient.getDatabase("shop").getCollection("items", BsonDocument.class);
             insert(items, 0, 300);
-            putFollowWithCopy(capped.connectionString(), "lost", "shop", "items", SHARDING + ", \"checkpoint_interval\": \"100ms\"");
-            awaitCopyDone("lost", 120);
-            assertConvergesExactly("lost", items);
+            putFollowWithCopy(capped.connectionString(), index, "shop", "items", SHARDING + ", \"checkpoint_interval\": \"100ms\", \"source\": \"" + source + "\"");
+            awaitCopyDone(index, 120);
+            assertConvergesExactly(index, items);
 
-            call("POST", "/lost/_mongo_follow/_pause");
+            call("POST", "/" + index + "/_mongo_follow/_pause");
             // while paused: deletes, updates and inserts, and enough writes to roll the oplog past the follow's position
             items.deleteMany(Filters.lt("_id", 50));
             items.updateMany(Filters.gte("_id", 250), Updates.set("name", "changed"));
             insert(items, 1000, 1500);
-            call("POST", "/lost/_mongo_follow/_resume");
+            call("POST", "/" + index + "/_mongo_follow/_resume");
             assertBusy(() -> {
                 @SuppressWarnings("unchecked")
-                List<Map<String, Object>> shards = (List<Map<String, Object>>) indexStats("lost").get("shards");
+                List<Map<String, Object>> shards = (List<Map<String, Object>>) indexStats(index).get("shards");
                 assertThat(shards.size(), greaterThan(0));
                 @SuppressWarnings("unchecked")
                 Map<String, Object> fatal = (Map<String, Object>) shards.get(0).get("fatal_exception");
                 assertNotNull("expected the history-lost fatal error", fatal);
                 assertThat((String) fatal.get("reason"), containsString("history lost"));
-                assertThat((String) fatal.get("reason"), containsString("POST /lost/_mongo_follow/_resync"));
+                assertThat((String) fatal.get("reason"), containsString(source.equals("oplog") ? "the MongoDB oplog" : "the change stream"));
+                assertThat((String) fatal.get("reason"), containsString("POST /" + index + "/_mongo_follow/_resync"));
             }, 30, TimeUnit.SECONDS);
-            String firstStart = (String) copyStats("lost").get("start_position");
-            assertThat("the initial copy is no resync", copyStats("lost").get("resync"), equalTo(false));
+            String firstStart = (String) copyStats(index).get("start_position");
+            assertThat("the initial copy is no resync", copyStats(index).get("resync"), equalTo(false));
 
-            Map<String, Object> resync = call("POST", "/lost/_mongo_follow/_resync");
+            Map<String, Object> resync = call("POST", "/" + index + "/_mongo_follow/_resync");
             assertThat(resync.get("acknowledged"), equalTo(true));
-            Map<String, Object> copy = awaitCopyDone("lost", 120);
+            Map<String, Object> copy = awaitCopyDone(index, 120);
             assertThat(copy.get("start_position"), org.hamcrest.Matchers.not(equalTo(firstStart)));
             assertThat(copy.get("resync"), equalTo(true));
-            assertConvergesExactly("lost", items);
+            assertConvergesExactly(index, items);
             items.insertOne(new BsonDocument("_id", new BsonInt32(5000)).append("after", new BsonString("resync")));
-            assertConvergesExactly("lost", items);
+            assertConvergesExactly(index, items);
             @SuppressWarnings("unchecked")
-            List<Map<String, Object>> shards = (List<Map<String, Object>>) indexStats("lost").get("shards");
+            List<Map<String, Object>> shards = (List<Map<String, Object>>) indexStats(index).get("shards");
             for (Map<String, Object> shard : shards) {
                 assertThat(shard.get("fatal_exception"), nullValue());
             }
-            call("POST", "/lost/_mongo_follow/_unfollow");
+            call("POST", "/" + index + "/_mongo_follow/_unfollow");
         }
     }
 
