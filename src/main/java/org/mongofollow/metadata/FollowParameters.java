@@ -151,7 +151,10 @@ public record FollowParameters(
         return with(newBudgets, source);
     }
 
-    /** The same follow reading from {@code resolved} (what {@code auto} decided when the follow started). */
+    /**
+     * The same follow reading from {@code resolved} (what {@code auto} decided when the follow started); an {@code auto}
+     * that decided for the oplog drops {@code full_document}, an option of change streams only.
+     */
     public FollowParameters withSource(SourceMode resolved) {
         return with(budgets, resolved);
     }
@@ -169,7 +172,7 @@ public record FollowParameters(
             deadLetterIndex,
             fields,
             newSource,
-            fullDocument
+            newSource == SourceMode.OPLOG ? FullDocumentMode.DEFAULT : fullDocument
         );
     }
 
