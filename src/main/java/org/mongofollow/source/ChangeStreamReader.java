@@ -16,12 +16,10 @@ import org.bson.BsonDocument;
 import org.bson.BsonValue;
 import org.bson.RawBsonDocument;
 import org.elasticsearch.common.breaker.CircuitBreaker;
-import org.elasticsearch.common.breaker.CircuitBreakingException;
 import org.elasticsearch.core.Nullable;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -107,7 +105,7 @@ public final class ChangeStreamReader implements HistoryReader {
             .maxAwaitTime(Math.max(1, Math.min(timeoutMillis, MAX_AWAIT_SLICE_MILLIS)), TimeUnit.MILLISECONDS);
         List<RawBsonDocument> events = new ArrayList<>();
         long bytes = 0;
-        long charged = 0;
+        ReadCharge charge = new ReadCharge(breaker, firstEntryAlways, "change stream read");
         // everything at or before `complete` has been read; the first `completeCount` events are those
         OplogPosition complete = from;
         int completeCount = 0;
@@ -158,10 +156,9 @@ public final class ChangeStreamReader implements HistoryReader {
                     groupTime = time;
                 }
                 long size = event.getByteBuffer().remaining();
-                if (charge(size, completeCount) == false) {
+                if (charge.add(size, completeCount > 0) == false) {
                     break; // the node's memory budget is spent: the cluster times read whole so far
                 }
-                charged += size;
                 events.add(event);
                 bytes += size;
                 if ("invalidate".equals(operationType(event))) {
@@ -179,36 +176,10 @@ public final class ChangeStreamReader implements HistoryReader {
             }
             throw e;
         } finally {
-            release(charged);
+            charge.release();
         }
         List<RawBsonDocument> kept = completeCount == events.size() ? events : new ArrayList<>(events.subList(0, completeCount));
         return new OplogReader.Batch(kept, complete, OplogPosition.max(head, complete), completeBytes);
-    }
-
-    /** Charges one more event; false when it does not fit and the read already holds whole cluster times. */
-    private boolean charge(long size, int completeCount) {
-        if (breaker == null) {
-            return true;
-        }
-        try {
-            breaker.addEstimateBytesAndMaybeBreak(size, "change stream read");
-            return true;
-        } catch (CircuitBreakingException e) {
-            if (completeCount > 0) {
-                return false;
-            }
-            if (firstEntryAlways) {
-                breaker.addWithoutBreaking(size); // the read every buffered operation of a shard task waits for brings its time
-                return true;
-            }
-            throw e;
-        }
-    }
-
-    private void release(long charged) {
-        if (breaker != null && charged > 0) {
-            breaker.addWithoutBreaking(-charged);
-        }
     }
 
     @SuppressWarnings("unchecked")
@@ -246,13 +217,5 @@ public final class ChangeStreamReader implements HistoryReader {
     static String operationType(BsonDocument event) {
         BsonValue type = event.get("operationType");
         return type != null && type.isString() ? type.asString().getValue() : "";
-    }
-
-    /** What matters to a follow of {@code namespaces}: one collection's stream reads one namespace. */
-    static String onlyNamespace(Set<String> namespaces) {
-        if (namespaces.size() != 1) {
-            throw new IllegalArgumentException("a change stream feed reads one namespace, not " + namespaces);
-        }
-        return namespaces.iterator().next();
     }
 }

@@ -39,6 +39,9 @@ import java.util.function.Supplier;
  * entries the window no longer holds reads them itself, and that read joins the window too. The window keeps at most
  * {@code maxWindowBytes} of entries, evicting the oldest positions first.
  * <p>
+ * What it reads is its {@link FeedSource}'s: the oplog ({@link OplogSource}, the entries above), or one collection's
+ * change stream ({@link ChangeStreamSource}: change events by cluster time, one namespace, the same window and sharing).
+ * <p>
  * Blocking, like {@link OplogReader}: call it on the plugin's thread pool.
  */
 public final class OplogFeed {
@@ -181,15 +184,10 @@ public final class OplogFeed {
     private final AtomicLong servedFromWindow = new AtomicLong();
 
     /**
-     * {@code breaker} (the node's {@code mongo_follow} breaker) is charged with the entries of each read from MongoDB
-     * while it runs (a read that would pass its limit fails with a retryable {@code CircuitBreakingException}) and with
-     * the window's bytes (bounded by {@code maxWindowBytes} and a quarter of the breaker's limit, charged without tripping).
+     * A feed of what {@code source} reads. {@code breaker} (the node's {@code mongo_follow} breaker) is charged with the
+     * entries of each read from MongoDB while it runs (a read that would pass its limit fails with a retryable
+     * {@code CircuitBreakingException}, see {@link ReadCharge}) and with the window's bytes (bounded by {@code maxWindowBytes} and a quarter of the breaker's limit, charged without tripping).
      */
-    public OplogFeed(Supplier<MongoClient> client, long maxWindowBytes, CircuitBreaker breaker) {
-        this(client, OplogSource.INSTANCE, maxWindowBytes, breaker);
-    }
-
-    /** A feed of what {@code source} reads (the oplog, or one collection's change stream). */
     public OplogFeed(Supplier<MongoClient> client, FeedSource source, long maxWindowBytes, CircuitBreaker breaker) {
         this.client = client;
         this.source = source;

@@ -18,7 +18,6 @@ import org.bson.Document;
 import org.bson.RawBsonDocument;
 import org.bson.conversions.Bson;
 import org.elasticsearch.common.breaker.CircuitBreaker;
-import org.elasticsearch.common.breaker.CircuitBreakingException;
 import org.elasticsearch.core.Nullable;
 
 import java.util.ArrayList;
@@ -85,33 +84,6 @@ public final class OplogReader implements HistoryReader {
     }
 
     /**
-     * Charges one more entry of the read in progress; returns the read's new total, or -1 when the entry does not fit and
-     * the read already holds {@code entries} (it ends before this entry).
-     */
-    private long charge(long chargedSoFar, RawBsonDocument entry, int entries) {
-        long size = entry.getByteBuffer().remaining();
-        if (breaker != null && entries == 0 && firstEntryAlways) {
-            breaker.addWithoutBreaking(size);
-        } else if (breaker != null) {
-            try {
-                breaker.addEstimateBytesAndMaybeBreak(size, "oplog read");
-            } catch (CircuitBreakingException e) {
-                if (entries > 0) {
-                    return -1;
-                }
-                throw e;
-            }
-        }
-        return chargedSoFar + size;
-    }
-
-    private void release(long charged) {
-        if (breaker != null && charged > 0) {
-            breaker.addWithoutBreaking(-charged);
-        }
-    }
-
-    /**
      * What can matter to a follow of the namespaces: their entries, their databases' commands and transaction entries
      * ({@code admin.$cmd}). {@link #matches} is the same filter on the client side.
      */
@@ -151,17 +123,18 @@ public final class OplogReader implements HistoryReader {
         List<RawBsonDocument> entries = new ArrayList<>();
         long bytes = 0;
         boolean complete = true;
+        ReadCharge charge = new ReadCharge(breaker, firstEntryAlways, "oplog read");
         ServerAddress servedBy;
         try (MongoCursor<RawBsonDocument> cursor = oplog.find(filter).batchSize(Math.min(maxOperations, 1000)).limit(maxOperations).iterator()) {
             servedBy = cursor.getServerAddress();
             while (cursor.hasNext()) {
                 RawBsonDocument entry = cursor.next();
-                long charged = charge(bytes, entry, entries.size());
-                if (charged < 0) {
+                long size = entry.getByteBuffer().remaining();
+                if (charge.add(size, entries.isEmpty() == false) == false) {
                     complete = false; // the node's memory budget is spent: a full batch, up to its last entry
                     break;
                 }
-                bytes = charged;
+                bytes += size;
                 entries.add(entry);
                 if (entries.size() >= maxOperations || bytes >= maxBytes) {
                     complete = entries.size() < maxOperations && cursor.hasNext() == false;
@@ -169,7 +142,7 @@ public final class OplogReader implements HistoryReader {
                 }
             }
         } finally {
-            release(bytes);
+            charge.release();
         }
         MemberView after = memberView();
         requireOnePrimary(before, servedBy, after);
@@ -209,6 +182,7 @@ public final class OplogReader implements HistoryReader {
         Bson filter = Filters.and(Filters.gt("ts", from.toBsonTimestamp()), namespaceFilter());
         List<RawBsonDocument> entries = new ArrayList<>();
         long bytes = 0;
+        ReadCharge charge = new ReadCharge(breaker, firstEntryAlways, "oplog read");
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         ServerAddress servedBy;
         try (
@@ -240,18 +214,18 @@ public final class OplogReader implements HistoryReader {
                     majorityBeforeSlice = slice.majority();
                     continue;
                 }
-                long charged = charge(bytes, entry, entries.size());
-                if (charged < 0) {
+                long size = entry.getByteBuffer().remaining();
+                if (charge.add(size, entries.isEmpty() == false) == false) {
                     break; // the node's memory budget is spent: what was read so far
                 }
-                bytes = charged;
+                bytes += size;
                 entries.add(entry);
                 if (entries.size() >= maxOperations || bytes >= maxBytes || cursor.available() == 0) {
                     break;
                 }
             }
         } finally {
-            release(bytes);
+            charge.release();
         }
         if (entries.isEmpty()) {
             OplogPosition scannedTo = majorityBefore.compareTo(from) > 0 ? majorityBefore : from;

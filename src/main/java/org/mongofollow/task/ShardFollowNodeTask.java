@@ -641,12 +641,15 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         }
     }
 
-    /** The fatal error of a follow whose position has rolled off the oplog, in words a user understands. */
     /** The follow's budgets, with one read at a time for a source that is read in order ({@link FeedSource#parallelReads}). */
     static org.mongofollow.metadata.FollowBudgets readBudgets(org.mongofollow.metadata.FollowParameters follow) {
         return follow.feedSource().parallelReads() ? follow.budgets() : follow.budgets().toBuilder().maxOutstandingReadRequests(1).build();
     }
 
+    /**
+     * The fatal error of a follow whose position has rolled off the oplog (or that its change stream can no longer
+     * start at), in words a user understands.
+     */
     public static FollowFatalException historyLostException(
         String namespace,
         String index,

@@ -79,7 +79,7 @@ public class OplogFeedTests {
         List<RawBsonDocument> entries = oplog();
         OplogPosition head = majority();
         Random random = new Random(7);
-        OplogFeed feed = new OplogFeed(() -> client, 1 << 20, breaker(ByteSizeValue.ofMb(100)));
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 1 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         feed.subscribe(B);
         for (int round = 0; round < 300; round++) {
@@ -105,7 +105,7 @@ public class OplogFeedTests {
     @Test
     public void manyReadersOfTheSameRangesReadMongoDBOnce() throws Exception {
         OplogPosition head = majority();
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         int readers = 8;
         for (int i = 0; i < readers; i++) {
             feed.subscribe(i % 2 == 0 ? A : B);
@@ -149,7 +149,7 @@ public class OplogFeedTests {
     @Test
     public void aLaterNamespaceReadsOnlyWhatTheWindowLacks() {
         OplogPosition head = majority();
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         int a = readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0).batch().entries().size();
         feed.subscribe(B);
@@ -167,7 +167,7 @@ public class OplogFeedTests {
     @Test
     public void eachEntryIsDecodedOncePerNamespace() {
         OplogPosition head = majority();
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         OplogFeed.Read first = readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0);
         OplogFeed.Read second = readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0);
@@ -203,7 +203,7 @@ public class OplogFeedTests {
                 cappedClient.getDatabase("feed").getCollection("a").insertOne(new Document("_id", i));
             }
             OplogPosition head = new OplogReader(cappedClient, "feed", "a").majorityCommitPoint();
-            OplogFeed feed = new OplogFeed(() -> cappedClient, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
+            OplogFeed feed = new OplogFeed(() -> cappedClient, OplogSource.INSTANCE, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
             feed.subscribe(A);
             OplogFeed.HistoryLostException lost = org.junit.Assert.assertThrows(
                 OplogFeed.HistoryLostException.class,
@@ -221,7 +221,7 @@ public class OplogFeedTests {
         try (MongoClient secondaryPreferring = MongoClients.create(mongo.connectionString() + "&readPreference=secondary&serverSelectionTimeoutMS=2000")) {
             OplogPosition head = new OplogReader(secondaryPreferring, "feed", "a").majorityCommitPoint();
             assertEquals(majority(), head);
-            OplogFeed feed = new OplogFeed(() -> secondaryPreferring, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
+            OplogFeed feed = new OplogFeed(() -> secondaryPreferring, OplogSource.INSTANCE, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
             feed.subscribe(A);
             List<RawBsonDocument> entries = readThrough(feed, A, OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE, 0).batch().entries();
             assertEquals(new OplogReader(client, "feed", "a").readRange(OplogPosition.MIN, head, Integer.MAX_VALUE, Long.MAX_VALUE).entries(), entries);
@@ -256,7 +256,7 @@ public class OplogFeedTests {
      */
     @Test
     public void aReadThatAnotherReadAnswersIsParkedWithoutAThread() throws Exception {
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 64 << 20, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         feed.subscribe(A);
         OplogPosition head = majority();
@@ -291,7 +291,7 @@ public class OplogFeedTests {
     @Test
     public void theWindowIsChargedToTheBreakerUntilTheLastSubscriberLeaves() {
         CircuitBreaker breaker = breaker(ByteSizeValue.ofMb(100));
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker);
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 64 << 20, breaker);
         feed.subscribe(A);
         readThrough(feed, A, OplogPosition.MIN, majority(), 10_000, Long.MAX_VALUE, 0);
         long window = feed.stats().windowBytes();
@@ -304,7 +304,7 @@ public class OplogFeedTests {
     @Test
     public void aReadThatWouldPassTheBreakerLimitEndsEarlyAsAFullBatch() {
         CircuitBreaker breaker = breaker(ByteSizeValue.ofKb(8));
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker);
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 64 << 20, breaker);
         feed.subscribe(A);
         OplogPosition head = majority();
         OplogFeed.Read read = readThrough(feed, A, OplogPosition.MIN, head, 10_000, Long.MAX_VALUE, 0);
@@ -322,7 +322,7 @@ public class OplogFeedTests {
     @Test
     public void aReadWhoseFirstEntryDoesNotFitFailsRetryablyAndLetsTheWindowGo() {
         CircuitBreaker breaker = breaker(ByteSizeValue.ofKb(16));
-        OplogFeed feed = new OplogFeed(() -> client, 64 << 20, breaker);
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 64 << 20, breaker);
         feed.subscribe(A);
         OplogPosition head = majority();
         OplogPosition from = OplogPosition.MIN;
@@ -396,7 +396,7 @@ public class OplogFeedTests {
             // the chain fits the breaker's limit but not its free room now: a retryable breaker exception
             CircuitBreaker busy = breaker(ByteSizeValue.ofKb(100));
             busy.addWithoutBreaking(70 << 10);
-            OplogFeed feed = new OplogFeed(() -> rawClient, 64 << 20, busy);
+            OplogFeed feed = new OplogFeed(() -> rawClient, OplogSource.INSTANCE, 64 << 20, busy);
             feed.subscribe(A);
             CircuitBreakingException e = org.junit.Assert.assertThrows(
                 CircuitBreakingException.class,
@@ -409,7 +409,7 @@ public class OplogFeedTests {
 
             // a chain larger than the whole limit can never fit: an explained error that is not retried
             CircuitBreaker small = breaker(ByteSizeValue.ofKb(32));
-            OplogFeed tooSmall = new OplogFeed(() -> rawClient, 64 << 20, small);
+            OplogFeed tooSmall = new OplogFeed(() -> rawClient, OplogSource.INSTANCE, 64 << 20, small);
             tooSmall.subscribe(A);
             TransactionChains.TooLargeException tooLarge = org.junit.Assert.assertThrows(
                 TransactionChains.TooLargeException.class,
@@ -421,7 +421,7 @@ public class OplogFeedTests {
             assertEquals("nothing left charged", 0, small.getUsed());
 
             CircuitBreaker large = breaker(ByteSizeValue.ofMb(1));
-            OplogFeed roomy = new OplogFeed(() -> rawClient, 64 << 20, large);
+            OplogFeed roomy = new OplogFeed(() -> rawClient, OplogSource.INSTANCE, 64 << 20, large);
             roomy.subscribe(A);
             OplogFeed.Read read = readThrough(roomy, A, OplogPosition.of(2000, 2), commit, 10, Long.MAX_VALUE, 0);
             assertEquals(60, read.decoded().get(0).operations().size());
@@ -437,7 +437,7 @@ public class OplogFeedTests {
     @Test
     public void theWindowStaysWithinItsBudget() {
         OplogPosition head = majority();
-        OplogFeed feed = new OplogFeed(() -> client, 10_000, breaker(ByteSizeValue.ofMb(100)));
+        OplogFeed feed = new OplogFeed(() -> client, OplogSource.INSTANCE, 10_000, breaker(ByteSizeValue.ofMb(100)));
         feed.subscribe(A);
         OplogPosition from = OplogPosition.MIN;
         while (from.before(head)) {
