@@ -30,6 +30,7 @@ import org.elasticsearch.tasks.Task;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.transport.TransportService;
 import org.mongofollow.operation.OplogPosition;
+import org.mongofollow.source.ResumePoint;
 
 import java.io.IOException;
 import java.util.Map;
@@ -75,6 +76,8 @@ public final class UpdateFollowMetadataAction {
         private final FollowParameters parameters;
         /** index -> shard -> checkpoint, for {@link Change#CHECKPOINTS} */
         private final Map<String, Map<Integer, OplogPosition>> checkpoints;
+        /** index -> shard -> change stream resume point at or before the checkpoint, for {@link Change#CHECKPOINTS} */
+        private Map<String, Map<Integer, ResumePoint>> resumePoints = Map.of();
         private CopyState copy;
 
         private Request(
@@ -110,11 +113,21 @@ public final class UpdateFollowMetadataAction {
             return new Request(index, Change.REMOVE, null, null, null, null, null);
         }
 
-        /** Advances the given shard checkpoints (index -> shard -> checkpoint), forward only, in one cluster-state update. */
-        public static Request checkpoints(Map<String, Map<Integer, OplogPosition>> checkpoints) {
+        /**
+         * Advances the given shard checkpoints (index -> shard -> checkpoint) and change stream resume points, forward only,
+         * in one cluster-state update.
+         */
+        public static Request checkpoints(
+            Map<String, Map<Integer, OplogPosition>> checkpoints,
+            Map<String, Map<Integer, ResumePoint>> resumePoints
+        ) {
             Map<String, Map<Integer, OplogPosition>> copy = new java.util.HashMap<>();
             checkpoints.forEach((index, shards) -> copy.put(index, Map.copyOf(shards)));
-            return new Request(null, Change.CHECKPOINTS, null, null, null, null, copy);
+            Request request = new Request(null, Change.CHECKPOINTS, null, null, null, null, copy);
+            Map<String, Map<Integer, ResumePoint>> points = new java.util.HashMap<>();
+            resumePoints.forEach((index, shards) -> points.put(index, Map.copyOf(shards)));
+            request.resumePoints = Map.copyOf(points);
+            return request;
         }
 
         public static Request newCopy(String index, CopyState copy) {
@@ -141,6 +154,10 @@ public final class UpdateFollowMetadataAction {
                 StreamInput::readString,
                 i -> i.readImmutableMap(StreamInput::readVInt, p -> OplogPosition.ofTimestamp(p.readLong()))
             );
+            this.resumePoints = in.readImmutableMap(
+                StreamInput::readString,
+                i -> i.readImmutableMap(StreamInput::readVInt, p -> ResumePoint.fromStoredJson(p.readString()))
+            );
             this.copy = in.readBoolean() ? CopyState.fromCustomData(in.readMap(StreamInput::readString)) : null;
         }
 
@@ -157,6 +174,11 @@ public final class UpdateFollowMetadataAction {
             out.writeOptionalEnum(expectedStatus);
             out.writeOptionalWriteable(parameters);
             out.writeMap(checkpoints, StreamOutput::writeString, (o, shards) -> o.writeMap(shards, StreamOutput::writeVInt, (o2, p) -> o2.writeLong(p.timestamp())));
+            out.writeMap(
+                resumePoints,
+                StreamOutput::writeString,
+                (o, shards) -> o.writeMap(shards, StreamOutput::writeVInt, (o2, p) -> o2.writeString(p.toStoredJson()))
+            );
             out.writeBoolean(copy != null);
             if (copy != null) {
                 Map<String, String> data = new java.util.TreeMap<>();
@@ -292,7 +314,7 @@ public final class UpdateFollowMetadataAction {
         public Tuple<ClusterState, Void> executeTask(UpdateTask task, ClusterState state) {
             Request request = task.request();
             if (request.change == Change.CHECKPOINTS) {
-                return Tuple.tuple(applyCheckpoints(request.checkpoints, state), null);
+                return Tuple.tuple(applyCheckpoints(request.checkpoints, request.resumePoints, state), null);
             }
             IndexMetadata indexMetadata = state.metadata().index(request.index);
             if (indexMetadata == null) {
@@ -312,7 +334,11 @@ public final class UpdateFollowMetadataAction {
          * Moves each index's checkpoints forward. An index that is gone or no longer follows is skipped: a late
          * checkpoint of a stopped task. Only indices whose follow changes get a new index metadata version.
          */
-        private static ClusterState applyCheckpoints(Map<String, Map<Integer, OplogPosition>> checkpoints, ClusterState state) {
+        private static ClusterState applyCheckpoints(
+            Map<String, Map<Integer, OplogPosition>> checkpoints,
+            Map<String, Map<Integer, ResumePoint>> resumePoints,
+            ClusterState state
+        ) {
             Metadata.Builder metadata = null;
             for (Map.Entry<String, Map<Integer, OplogPosition>> entry : checkpoints.entrySet()) {
                 IndexMetadata indexMetadata = state.metadata().index(entry.getKey());
@@ -320,7 +346,7 @@ public final class UpdateFollowMetadataAction {
                 if (current == null) {
                     continue;
                 }
-                FollowMetadata updated = current.withCheckpoints(entry.getValue());
+                FollowMetadata updated = current.withCheckpoints(entry.getValue(), resumePoints.getOrDefault(entry.getKey(), Map.of()));
                 if (updated.equals(current) == false) {
                     metadata = metadata == null ? Metadata.builder(state.metadata()) : metadata;
                     put(metadata, indexMetadata, updated);

@@ -12,6 +12,8 @@ import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoCursor;
 import com.mongodb.client.model.changestream.FullDocument;
 
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.bson.BsonDocument;
 import org.bson.BsonValue;
 import org.bson.RawBsonDocument;
@@ -35,11 +37,19 @@ import java.util.function.BooleanSupplier;
  * could not finish are left to the next read. On a quiet replica set the last events before the quiet are therefore
  * applied once MongoDB writes anything else, at the latest its periodic no-op (every 10 seconds).
  * <p>
+ * <b>Resume tokens.</b> Each read returns MongoDB's resume token for the position it read up to, when it knows one
+ * ({@link OplogReader.Batch#resumeAfter}: the high-water mark, or the last event's token). Given one at or before where it
+ * starts ({@link #resumingAfter}), a read resumes the stream after that token rather than at an operation time, and skips
+ * the events at or before its start; the feed keeps them ({@link ResumePoints}) and shard tasks store them with their
+ * checkpoints. A server that refuses the token is asked again by operation time.
+ * <p>
  * A stream that cannot start where it is asked to (MongoDB no longer holds that history: errors 286
  * ChangeStreamHistoryLost and, before MongoDB 4.2, 280 ChangeStreamFatalError) is {@link OplogFeed.HistoryLostException}.
  * Blocking: call it on the plugin's thread pool.
  */
 public final class ChangeStreamReader implements HistoryReader {
+
+    private static final Logger logger = LogManager.getLogger(ChangeStreamReader.class);
 
     /** The longest one getMore waits before the read checks whether it should go on waiting. */
     static final long MAX_AWAIT_SLICE_MILLIS = 1000;
@@ -54,6 +64,10 @@ public final class ChangeStreamReader implements HistoryReader {
     @Nullable
     private CircuitBreaker breaker;
     private boolean firstEntryAlways;
+    @Nullable
+    private ResumePoint resumeFrom;
+    /** The last stream opened resumed after {@link #resumeFrom}'s token. */
+    private boolean resumedWithToken;
 
     /** A reader of {@code namespace}'s stream; {@code updateLookup}: updates carry the current document (fullDocument: updateLookup). */
     public ChangeStreamReader(MongoClient client, String namespace, boolean updateLookup) {
@@ -69,6 +83,12 @@ public final class ChangeStreamReader implements HistoryReader {
     public ChangeStreamReader charging(CircuitBreaker breaker, boolean firstEntryAlways) {
         this.breaker = breaker;
         this.firstEntryAlways = firstEntryAlways;
+        return this;
+    }
+
+    @Override
+    public HistoryReader resumingAfter(@Nullable ResumePoint point) {
+        this.resumeFrom = point;
         return this;
     }
 
@@ -96,13 +116,34 @@ public final class ChangeStreamReader implements HistoryReader {
         long timeoutMillis,
         BooleanSupplier abandon
     ) {
+        try {
+            return readOnce(from, to, maxOperations, maxBytes, timeoutMillis, abandon);
+        } catch (TokenRefusedException e) {
+            // the server took the token but failed on it (most often, it could not find the token's event in its history:
+            // ChangeStreamFatalError): a read from the operation time tells whether the history is there
+            logger.debug(() -> "the change stream of [" + collection.getNamespace() + "] did not resume after its token at "
+                + resumeFrom.position() + ": reading it again from the operation time after " + from, e.getCause());
+            resumeFrom = null;
+            return readOnce(from, to, maxOperations, maxBytes, timeoutMillis, abandon);
+        }
+    }
+
+    /** A stream resumed after a token failed (its first read from the operation time tells what the failure means). */
+    private static final class TokenRefusedException extends RuntimeException {
+        TokenRefusedException(MongoServerException cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+
+    private OplogReader.Batch readOnce(
+        OplogPosition from,
+        @Nullable OplogPosition to,
+        int maxOperations,
+        long maxBytes,
+        long timeoutMillis,
+        BooleanSupplier abandon
+    ) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        ChangeStreamIterable<RawBsonDocument> stream = collection.watch()
-            .startAtOperationTime(new OplogPosition(from.key() + 1).toBsonTimestamp())
-            .showExpandedEvents(true)
-            .fullDocument(updateLookup ? FullDocument.UPDATE_LOOKUP : FullDocument.DEFAULT)
-            .batchSize(Math.max(1, Math.min(maxOperations, 1000)))
-            .maxAwaitTime(Math.max(1, Math.min(timeoutMillis, MAX_AWAIT_SLICE_MILLIS)), TimeUnit.MILLISECONDS);
         List<RawBsonDocument> events = new ArrayList<>();
         long bytes = 0;
         ReadCharge charge = new ReadCharge(breaker, firstEntryAlways, "change stream read");
@@ -112,13 +153,28 @@ public final class ChangeStreamReader implements HistoryReader {
         long completeBytes = 0;
         OplogPosition groupTime = null;
         OplogPosition head = from;
-        try (MongoChangeStreamCursor<RawBsonDocument> cursor = changeStreamCursor(stream.withDocumentClass(RawBsonDocument.class).cursor())) {
+        // resume tokens (resuming after one returns every event after its position, and maybe some before, which reads skip):
+        // `fromToken` is one for `from`, `highWaterMark` the last high-water mark past `from` and the position it stands for
+        BsonDocument fromToken = null;
+        BsonDocument highWaterMark = null;
+        OplogPosition highWaterMarkPosition = null;
+        try (MongoChangeStreamCursor<RawBsonDocument> cursor = open(from, maxOperations, timeoutMillis)) {
+            if (resumedWithToken) {
+                fromToken = resumeFrom.tokenDocument();
+            }
             while (true) {
                 RawBsonDocument event = cursor.tryNext();
                 if (event == null) {
-                    OplogPosition seen = seenThrough(cursor.getResumeToken(), events.isEmpty() ? null : events.get(events.size() - 1));
+                    BsonDocument token = cursor.getResumeToken();
+                    OplogPosition seen = seenThrough(token, events.isEmpty() ? null : events.get(events.size() - 1));
                     if (seen != null) {
                         head = OplogPosition.max(head, seen);
+                        if (seen.after(from)) {
+                            highWaterMark = token;
+                            highWaterMarkPosition = seen;
+                        } else {
+                            fromToken = token; // the stream resumed before `from` and has come closer to it
+                        }
                         if (seen.after(complete)) {
                             complete = to == null ? seen : OplogPosition.min(seen, to);
                             if (groupTime != null && groupTime.compareTo(complete) <= 0) {
@@ -138,6 +194,10 @@ public final class ChangeStreamReader implements HistoryReader {
                     continue;
                 }
                 OplogPosition time = clusterTime(event);
+                if (time.after(from) == false) {
+                    fromToken = event.getDocument("_id"); // resumed before `from`: an event already read, skipped
+                    continue;
+                }
                 if (groupTime == null || time.after(groupTime)) {
                     OplogPosition before = new OplogPosition(time.key() - 1); // every event before this one's time is read
                     if (before.after(complete)) {
@@ -171,6 +231,9 @@ public final class ChangeStreamReader implements HistoryReader {
                 }
             }
         } catch (MongoServerException e) {
+            if (resumedWithToken) {
+                throw new TokenRefusedException(e);
+            }
             if (e.getCode() == CHANGE_STREAM_HISTORY_LOST || e.getCode() == CHANGE_STREAM_FATAL_ERROR) {
                 throw new OplogFeed.HistoryLostException(from, null);
             }
@@ -179,7 +242,68 @@ public final class ChangeStreamReader implements HistoryReader {
             charge.release();
         }
         List<RawBsonDocument> kept = completeCount == events.size() ? events : new ArrayList<>(events.subList(0, completeCount));
-        return new OplogReader.Batch(kept, complete, OplogPosition.max(head, complete), completeBytes);
+        ResumePoint resume = resumePoint(complete, kept, fromToken, highWaterMark, highWaterMarkPosition);
+        return new OplogReader.Batch(kept, complete, OplogPosition.max(head, complete), completeBytes, resume);
+    }
+
+    /**
+     * The token to resume after {@code complete}, where every event at or before it has been read and {@code kept} are those
+     * after {@code from}: the high-water mark when it stands for exactly that position (it keeps moving with MongoDB's
+     * history, where an event's token would age on a quiet collection), else the last event read (resuming after it
+     * returns what comes after it, so after {@code complete}) unless that ended the stream, else a token for {@code from}
+     * when nothing came after it. Null when none is known.
+     */
+    @Nullable
+    static ResumePoint resumePoint(
+        OplogPosition complete,
+        List<RawBsonDocument> kept,
+        @Nullable BsonDocument fromToken,
+        @Nullable BsonDocument highWaterMark,
+        @Nullable OplogPosition highWaterMarkPosition
+    ) {
+        if (highWaterMark != null && complete.equals(highWaterMarkPosition)) {
+            return ResumePoint.of(complete, highWaterMark);
+        }
+        if (kept.isEmpty() == false) {
+            RawBsonDocument last = kept.get(kept.size() - 1);
+            return "invalidate".equals(operationType(last)) ? null : ResumePoint.of(complete, last.getDocument("_id"));
+        }
+        return fromToken == null ? null : ResumePoint.of(complete, fromToken);
+    }
+
+    /**
+     * Opens the stream right after {@code from}: after the resume point this reader was given when there is one (MongoDB's
+     * own token, which every server that has change streams takes), else at the operation time after {@code from}. A
+     * server that does not take the token (it no longer holds that event, or it is of another collection's stream) is
+     * asked again by operation time, which fails as history lost if the history is gone.
+     */
+    private MongoChangeStreamCursor<RawBsonDocument> open(OplogPosition from, int maxOperations, long timeoutMillis) {
+        resumedWithToken = false;
+        if (resumeFrom != null) {
+            try {
+                MongoChangeStreamCursor<RawBsonDocument> cursor = changeStreamCursor(
+                    watch(maxOperations, timeoutMillis).resumeAfter(resumeFrom.tokenDocument()).withDocumentClass(RawBsonDocument.class).cursor()
+                );
+                resumedWithToken = true;
+                return cursor;
+            } catch (MongoServerException e) {
+                logger.debug(() -> "the change stream of [" + collection.getNamespace() + "] did not resume after its token at "
+                    + resumeFrom.position() + ": opening it at the operation time after " + from, e);
+            }
+        }
+        return changeStreamCursor(
+            watch(maxOperations, timeoutMillis).startAtOperationTime(new OplogPosition(from.key() + 1).toBsonTimestamp())
+                .withDocumentClass(RawBsonDocument.class)
+                .cursor()
+        );
+    }
+
+    private ChangeStreamIterable<RawBsonDocument> watch(int maxOperations, long timeoutMillis) {
+        return collection.watch()
+            .showExpandedEvents(true)
+            .fullDocument(updateLookup ? FullDocument.UPDATE_LOOKUP : FullDocument.DEFAULT)
+            .batchSize(Math.max(1, Math.min(maxOperations, 1000)))
+            .maxAwaitTime(Math.max(1, Math.min(timeoutMillis, MAX_AWAIT_SLICE_MILLIS)), TimeUnit.MILLISECONDS);
     }
 
     @SuppressWarnings("unchecked")

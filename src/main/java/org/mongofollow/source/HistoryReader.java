@@ -31,4 +31,12 @@ public interface HistoryReader {
      */
     @Nullable
     OplogPosition oldestPosition();
+
+    /**
+     * A source with its own resume tokens (a change stream) resumes its next read after {@code point}, at or before where the
+     * read starts, rather than at the read's position; the others ignore it.
+     */
+    default HistoryReader resumingAfter(@Nullable ResumePoint point) {
+        return this;
+    }
 }

@@ -177,6 +177,7 @@ public final class OplogFeed {
     private final Map<String, Integer> subscribers = new HashMap<>();
     private long windowBytes;
     private volatile OplogPosition majority = OplogPosition.MIN;
+    private final ResumePoints resumePoints = new ResumePoints();
 
     private final AtomicLong mongoReads = new AtomicLong();
     private final AtomicLong entriesRead = new AtomicLong();
@@ -193,6 +194,20 @@ public final class OplogFeed {
         this.source = source;
         this.maxWindowBytes = maxWindowBytes;
         this.breaker = breaker;
+    }
+
+    /**
+     * The newest resume point of the source's own (a change stream's token) at or before {@code position}, which a shard
+     * task stores with its checkpoint; null for the oplog, or when none is known.
+     */
+    @Nullable
+    public ResumePoint resumePoint(OplogPosition position) {
+        return resumePoints.atOrBefore(position);
+    }
+
+    /** A resume point stored with a shard task's checkpoint: the task's first reads may resume after it. */
+    public void learn(@Nullable ResumePoint point) {
+        resumePoints.learn(point);
     }
 
     /** A shard task of a follow of {@code namespace} ({@code database.collection}) starts reading through the feed. */
@@ -278,7 +293,8 @@ public final class OplogFeed {
         Segment segment;
         OplogReader.Batch batch;
         try {
-            HistoryReader reader = source.reader(client.get(), mine.namespaces, breaker, essential);
+            HistoryReader reader = source.reader(client.get(), mine.namespaces, breaker, essential)
+                .resumingAfter(resumePoints.forReadFrom(from));
             batch = mine.to == null
                 ? reader.tail(from, maxOperations, maxBytes, pollMillis, abandon)
                 : reader.readRange(from, new OplogPosition(mine.to), maxOperations, maxBytes);
@@ -291,6 +307,7 @@ public final class OplogFeed {
                     throw new HistoryLostException(from, oldest);
                 }
             }
+            resumePoints.learn(batch.resumeAfter());
             OplogPosition batchMajority = batch.majorityCommitPoint();
             mongoReads.incrementAndGet();
             entriesRead.addAndGet(batch.entries().size());

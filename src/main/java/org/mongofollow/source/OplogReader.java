@@ -36,10 +36,26 @@ import java.util.function.BooleanSupplier;
  */
 public final class OplogReader implements HistoryReader {
 
-    /** A read's result: the entries, and how far the requested range has been completely read. */
-    public record Batch(List<RawBsonDocument> entries, OplogPosition scannedTo, OplogPosition majorityCommitPoint, long bytes) {
+    /**
+     * A read's result: the entries, and how far the requested range has been completely read; {@code resumeAfter}: a
+     * source that has resume tokens (a change stream) gives the one for {@code scannedTo} when it knows it, else null.
+     */
+    public record Batch(
+        List<RawBsonDocument> entries,
+        OplogPosition scannedTo,
+        OplogPosition majorityCommitPoint,
+        long bytes,
+        @Nullable ResumePoint resumeAfter
+    ) {
         public Batch {
             java.util.Objects.requireNonNull(majorityCommitPoint, "every read holds its entries to a commit point");
+            if (resumeAfter != null && resumeAfter.position().equals(scannedTo) == false) {
+                throw new IllegalArgumentException("a batch's resume point is the one of where it ends");
+            }
+        }
+
+        public Batch(List<RawBsonDocument> entries, OplogPosition scannedTo, OplogPosition majorityCommitPoint, long bytes) {
+            this(entries, scannedTo, majorityCommitPoint, bytes, null);
         }
     }
 

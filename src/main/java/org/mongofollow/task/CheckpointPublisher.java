@@ -6,11 +6,13 @@ import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.client.internal.Client;
 import org.elasticsearch.common.settings.ClusterSettings;
 import org.elasticsearch.common.settings.Setting;
+import org.elasticsearch.core.Nullable;
 import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.threadpool.Scheduler;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
 import org.mongofollow.operation.OplogPosition;
+import org.mongofollow.source.ResumePoint;
 
 import java.util.HashMap;
 import java.util.Iterator;
@@ -47,9 +49,16 @@ public class CheckpointPublisher {
 
     static final TimeValue RETRY_DELAY = TimeValue.timeValueSeconds(1);
 
-    /** Sends one coalesced batch (index -> shard -> checkpoint) as one cluster-state update. */
+    /**
+     * Sends one coalesced batch (index -> shard -> checkpoint, and the change stream resume points of those shards that have
+     * one) as one cluster-state update.
+     */
     public interface Sender {
-        void send(Map<String, Map<Integer, OplogPosition>> checkpoints, ActionListener<Void> listener);
+        void send(
+            Map<String, Map<Integer, OplogPosition>> checkpoints,
+            Map<String, Map<Integer, ResumePoint>> resumePoints,
+            ActionListener<Void> listener
+        );
     }
 
     private record ShardKey(String index, int shard) {}
@@ -58,6 +67,8 @@ public class CheckpointPublisher {
     private static final class ShardCheckpoint {
         /** The newest checkpoint not sent yet, null when none. */
         OplogPosition pending;
+        /** The newest change stream resume point at or before it, null when none. */
+        ResumePoint pendingResume;
         long dueMillis = Long.MAX_VALUE;
         /** When this node last sent the shard's checkpoint (or first saw the shard: its start position is stored). */
         long sentMillis;
@@ -85,9 +96,9 @@ public class CheckpointPublisher {
     /** The node's publisher: batches go to the master as one {@link UpdateFollowMetadataAction} (the system user's). */
     public static CheckpointPublisher create(Client client, ThreadPool threadPool, ClusterSettings clusterSettings) {
         CheckpointPublisher publisher = new CheckpointPublisher(
-            (checkpoints, listener) -> client.execute(
+            (checkpoints, resumePoints, listener) -> client.execute(
                 UpdateFollowMetadataAction.INSTANCE,
-                UpdateFollowMetadataAction.Request.checkpoints(checkpoints),
+                UpdateFollowMetadataAction.Request.checkpoints(checkpoints, resumePoints),
                 listener.map(r -> null)
             ),
             threadPool,
@@ -109,13 +120,22 @@ public class CheckpointPublisher {
     }
 
     /**
-     * Records a shard's new checkpoint. {@code applied}: operations of the follow were applied since the last checkpoint
+     * Records a shard's new checkpoint, and its change stream's resume point at or before it ({@code resume}, null when
+     * the shard's source has none). {@code applied}: operations of the follow were applied since the last checkpoint
      * reported, so it is stored within {@code interval}; otherwise within the idle interval of the last one sent.
      */
-    public synchronized void publish(String index, int shard, OplogPosition checkpoint, boolean applied, TimeValue interval) {
+    public synchronized void publish(
+        String index,
+        int shard,
+        OplogPosition checkpoint,
+        @Nullable ResumePoint resume,
+        boolean applied,
+        TimeValue interval
+    ) {
         long now = threadPool.relativeTimeInMillis();
         ShardCheckpoint entry = shards.computeIfAbsent(new ShardKey(index, shard), k -> new ShardCheckpoint(now));
         entry.pending = entry.pending == null ? checkpoint : OplogPosition.max(entry.pending, checkpoint);
+        entry.pendingResume = newer(entry.pendingResume, resume);
         long due = applied ? now + interval.millis() : entry.sentMillis + idleInterval.millis();
         entry.dueMillis = Math.min(entry.dueMillis, due);
         scheduleAt(entry.dueMillis, now);
@@ -135,6 +155,11 @@ public class CheckpointPublisher {
         long now = threadPool.relativeTimeInMillis();
         entry.dueMillis = now;
         scheduleAt(now, now);
+    }
+
+    @Nullable
+    private static ResumePoint newer(@Nullable ResumePoint a, @Nullable ResumePoint b) {
+        return a == null ? b : b == null || a.position().compareTo(b.position()) >= 0 ? a : b;
     }
 
     private void scheduleAt(long dueMillis, long now) {
@@ -157,6 +182,7 @@ public class CheckpointPublisher {
 
     private void sendDue() {
         Map<String, Map<Integer, OplogPosition>> batch = new HashMap<>();
+        Map<String, Map<Integer, ResumePoint>> resumePoints = new HashMap<>();
         synchronized (this) {
             timer = null;
             timerAtMillis = Long.MAX_VALUE;
@@ -171,7 +197,11 @@ public class CheckpointPublisher {
                 }
                 if (anyDue && shard.dueMillis <= horizon) { // (a stopping shard is due at once)
                     batch.computeIfAbsent(e.getKey().index(), i -> new HashMap<>()).put(e.getKey().shard(), shard.pending);
+                    if (shard.pendingResume != null) {
+                        resumePoints.computeIfAbsent(e.getKey().index(), i -> new HashMap<>()).put(e.getKey().shard(), shard.pendingResume);
+                    }
                     shard.pending = null;
+                    shard.pendingResume = null;
                     shard.dueMillis = Long.MAX_VALUE;
                     shard.sentMillis = now;
                 } else {
@@ -185,9 +215,9 @@ public class CheckpointPublisher {
                 return;
             }
         }
-        sender.send(batch, ActionListener.wrap(r -> forgetStopped(batch), e -> {
+        sender.send(batch, resumePoints, ActionListener.wrap(r -> forgetStopped(batch), e -> {
             logger.debug(() -> "could not store the checkpoints of " + batch.keySet() + ", will send them again", e);
-            sendAgain(batch);
+            sendAgain(batch, resumePoints);
         }));
     }
 
@@ -201,7 +231,7 @@ public class CheckpointPublisher {
         }
     }
 
-    private synchronized void sendAgain(Map<String, Map<Integer, OplogPosition>> failed) {
+    private synchronized void sendAgain(Map<String, Map<Integer, OplogPosition>> failed, Map<String, Map<Integer, ResumePoint>> failedResumePoints) {
         long now = threadPool.relativeTimeInMillis();
         failed.forEach((index, checkpoints) -> checkpoints.forEach((shard, position) -> {
             ShardCheckpoint entry = shards.computeIfAbsent(new ShardKey(index, shard), k -> {
@@ -210,6 +240,7 @@ public class CheckpointPublisher {
                 return gone;
             });
             entry.pending = entry.pending == null ? position : OplogPosition.max(entry.pending, position);
+            entry.pendingResume = newer(entry.pendingResume, failedResumePoints.getOrDefault(index, Map.of()).get(shard));
             entry.dueMillis = Math.min(entry.dueMillis, now + RETRY_DELAY.millis());
             scheduleAt(entry.dueMillis, now);
         }));

@@ -883,7 +883,8 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             TimeUnit.NANOSECONDS.toMillis(totalWriteTimeNanos),
             List.copyOf(readExceptions.values()),
             lastReadNanos < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(Math.max(0, now - lastReadNanos)),
-            fatalException == null ? null : ShardFollowStatus.ExceptionInfo.of(fatalException)
+            fatalException == null ? null : ShardFollowStatus.ExceptionInfo.of(fatalException),
+            null // the source's own resume point is the ES layer's (ShardFollowNodeTask)
         );
     }
 

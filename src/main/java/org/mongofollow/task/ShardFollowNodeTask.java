@@ -35,6 +35,7 @@ import org.mongofollow.source.FeedSource;
 import org.mongofollow.source.MongoClientService;
 import org.mongofollow.source.OplogFeed;
 import org.mongofollow.source.OplogFeeds;
+import org.mongofollow.source.ResumePoint;
 import org.mongofollow.source.OplogEntryDecoder;
 import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.operation.OplogPosition;
@@ -125,10 +126,11 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     }
 
     /**
-     * Starts following after {@code checkpoint}; {@code head} is the majority commit point if known. A task cancelled
+     * Starts following after {@code checkpoint}; {@code resume} is the change stream resume point stored with it, if any;
+     * {@code head} is the majority commit point if known. A task cancelled
      * before this (a pause or unfollow while the node was preparing it) does not start: nothing would stop it later.
      */
-    void start(OplogPosition checkpoint, OplogPosition head) {
+    void start(OplogPosition checkpoint, @Nullable ResumePoint resume, OplogPosition head) {
         synchronized (lifecycle) {
             if (isCancelled()) {
                 logger.debug("[{}][{}] cancelled before it started", params.index(), params.shard());
@@ -136,6 +138,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             }
             logger.info("[{}][{}] following [{}] from {}", params.index(), params.shard(), params.follow().namespace(), checkpoint);
             feed = services.feeds().subscribe(params.follow().endpoint(), params.follow().feedSource(), params.follow().namespace());
+            feed.learn(resume); // the stored resume point, at or before the checkpoint: the first read may resume after it
             coordinator.start(checkpoint, head);
         }
         scheduleWatchdog(coordinator);
@@ -196,7 +199,12 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     @Override
     public ShardFollowStatus getStatus() {
         Coordinator current = coordinator;
-        return current == null ? null : current.getStatus();
+        if (current == null) {
+            return null;
+        }
+        ShardFollowStatus status = current.getStatus();
+        OplogFeed currentFeed = feed;
+        return currentFeed == null || status.checkpoint() == null ? status : status.withResumePoint(currentFeed.resumePoint(status.checkpoint()));
     }
 
     @Override
@@ -622,7 +630,15 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
 
         @Override
         protected void innerPersistCheckpoint(OplogPosition checkpoint, boolean applied) {
-            services.checkpoints().publish(params.index(), params.shard(), checkpoint, applied, params.follow().budgets().checkpointInterval());
+            OplogFeed current = feed;
+            services.checkpoints().publish(
+                params.index(),
+                params.shard(),
+                checkpoint,
+                current == null ? null : current.resumePoint(checkpoint),
+                applied,
+                params.follow().budgets().checkpointInterval()
+            );
         }
 
         @Override

@@ -10,7 +10,11 @@ import org.elasticsearch.tasks.Task;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.XContentParser;
+import org.elasticsearch.xcontent.XContentParserConfiguration;
+import org.elasticsearch.xcontent.XContentType;
 import org.mongofollow.operation.OplogPosition;
+import org.mongofollow.source.ResumePoint;
 
 import java.io.IOException;
 import java.util.List;
@@ -52,7 +56,8 @@ public record ShardFollowStatus(
     long totalWriteTimeMillis,
     List<ReadException> readExceptions,
     long timeSinceLastReadMillis,
-    @Nullable ExceptionInfo fatalException
+    @Nullable ExceptionInfo fatalException,
+    @Nullable ResumePoint resumePoint
 ) implements Task.Status {
 
     public static final String NAME = "mongo-follow-shard-status";
@@ -83,6 +88,9 @@ public record ShardFollowStatus(
     public static final ParseField READ_EXCEPTIONS = new ParseField("read_exceptions");
     public static final ParseField TIME_SINCE_LAST_READ_MILLIS = new ParseField("time_since_last_read_millis");
     public static final ParseField FATAL_EXCEPTION = new ParseField("fatal_exception");
+    public static final ParseField RESUME_POINT = new ParseField("resume_point");
+    public static final ParseField POSITION = new ParseField("position");
+    public static final ParseField TOKEN = new ParseField("token");
     public static final ParseField FROM_POSITION = new ParseField("from_position");
     public static final ParseField RETRIES = new ParseField("retries");
     public static final ParseField EXCEPTION = new ParseField("exception");
@@ -123,7 +131,18 @@ public record ShardFollowStatus(
             in.readVLong(),
             in.readCollectionAsList(ReadException::new),
             in.readZLong(),
-            in.readOptionalWriteable(ExceptionInfo::new)
+            in.readOptionalWriteable(ExceptionInfo::new),
+            in.readBoolean() ? ResumePoint.fromStoredJson(in.readString()) : null
+        );
+    }
+
+    /** The same status with the change stream resume point at or before its checkpoint. */
+    public ShardFollowStatus withResumePoint(@Nullable ResumePoint point) {
+        return new ShardFollowStatus(
+            index, shardId, source, status, sourceHeadPosition, lastRequestedPosition, checkpoint, lagMillis, outstandingReadRequests,
+            outstandingWriteRequests, writeBufferOperationCount, writeBufferSizeInBytes, successfulReadRequests, failedReadRequests,
+            operationsRead, operationsSkipped, bytesRead, totalReadTimeMillis, successfulWriteRequests, failedWriteRequests,
+            operationsWritten, documentsRejected, totalWriteTimeMillis, readExceptions, timeSinceLastReadMillis, fatalException, point
         );
     }
 
@@ -155,6 +174,10 @@ public record ShardFollowStatus(
         out.writeCollection(readExceptions);
         out.writeZLong(timeSinceLastReadMillis);
         out.writeOptionalWriteable(fatalException);
+        out.writeBoolean(resumePoint != null);
+        if (resumePoint != null) {
+            out.writeString(resumePoint.toStoredJson());
+        }
     }
 
     @Override
@@ -199,6 +222,18 @@ public record ShardFollowStatus(
         } else {
             builder.field(FATAL_EXCEPTION.getPreferredName());
             fatalException.toXContent(builder, params);
+        }
+        if (resumePoint != null) {
+            // MongoDB's token, opaque: what a change stream's resumeAfter takes, shown as the server gave it
+            builder.startObject(RESUME_POINT.getPreferredName());
+            builder.field(POSITION.getPreferredName(), resumePoint.position().toString());
+            builder.field(TOKEN.getPreferredName());
+            try (
+                XContentParser parser = XContentType.JSON.xContent().createParser(XContentParserConfiguration.EMPTY, resumePoint.token())
+            ) {
+                builder.copyCurrentStructure(parser);
+            }
+            builder.endObject();
         }
         builder.endObject();
         return builder;

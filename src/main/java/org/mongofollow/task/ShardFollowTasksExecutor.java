@@ -79,6 +79,6 @@ public class ShardFollowTasksExecutor extends DataNodeTasksExecutor<ShardFollowT
         } catch (Exception e) {
             logger.debug(() -> "[" + params.index() + "][" + params.shard() + "] source head unknown at start, the first read will tell", e);
         }
-        shardTask.start(checkpoint, head);
+        shardTask.start(checkpoint, follow.resumePoint(params.shard()), head);
     }
 }

@@ -1,7 +1,9 @@
 package org.mongofollow.it;
 
 import com.mongodb.client.ClientSession;
+import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoCollection;
+import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
 
@@ -11,6 +13,9 @@ import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.metadata.FollowMetadata;
+import org.mongofollow.operation.OplogPosition;
+import org.mongofollow.source.ResumePoint;
 
 import java.util.List;
 import java.util.Map;
@@ -20,6 +25,9 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.instanceOf;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.hamcrest.Matchers.notNullValue;
 
 /**
  * Follows in change-stream mode ({@code "source": "change_stream"}) on a two-node cluster, with the embedded MongoDB refusing
@@ -55,10 +63,34 @@ public class ChangeStreamFollowIT extends MongoFollowIntegTestCase {
         runWithTransactions(workload, items, random, 300);
         assertConverges("items", items);
         assertReadsTheChangeStream("items", "stream.items");
+        for (Map<String, Object> shard : shardStats("items")) {
+            // the change stream's own resume token at or before the checkpoint, opaque, as MongoDB gave it
+            @SuppressWarnings("unchecked")
+            Map<String, Object> resume = (Map<String, Object>) shard.get("resume_point");
+            assertThat(shard.toString(), resume, notNullValue());
+            assertThat(shard.toString(), ((Map<?, ?>) resume.get("token")).get("_data"), instanceOf(String.class));
+        }
 
         call("POST", "/items/_mongo_follow/_pause");
         assertBusy(() -> assertThat(shardStats("items").size(), equalTo(0)));
+        // each shard stored its resume point with its checkpoint: a token the official driver resumes after
+        FollowMetadata stored = FollowMetadata.of(clusterService().state().metadata().index("items"));
+        List<ResumePoint> points = List.of(stored.resumePoint(0), stored.resumePoint(1));
+        for (int shard = 0; shard < 2; shard++) {
+            assertThat(stored.toString(), points.get(shard), notNullValue());
+            assertThat(points.get(shard).position().compareTo(stored.checkpoint(shard)), lessThanOrEqualTo(0));
+        }
         runWithTransactions(workload, items, random, 200);
+        for (ResumePoint point : points) {
+            try (MongoChangeStreamCursor<ChangeStreamDocument<BsonDocument>> stream = items.watch().resumeAfter(point.tokenDocument()).cursor()) {
+                ChangeStreamDocument<BsonDocument> next = null;
+                for (int tries = 0; next == null && tries < 50; tries++) {
+                    next = stream.tryNext();
+                }
+                assertThat(next, notNullValue());
+                assertThat(OplogPosition.of(next.getClusterTime()).after(point.position()), equalTo(true));
+            }
+        }
         call("POST", "/items/_mongo_follow/_resume");
         assertConverges("items", items);
 

@@ -3,21 +3,30 @@ package org.mongofollow.source;
 import org.mongofollow.embedded.EmbeddedMongo;
 import org.mongofollow.operation.OplogPosition;
 
+import com.mongodb.ConnectionString;
+import com.mongodb.MongoClientSettings;
 import com.mongodb.client.ClientSession;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
+import com.mongodb.event.CommandListener;
+import com.mongodb.event.CommandStartedEvent;
 
+import org.bson.BsonDocument;
+import org.bson.BsonValue;
 import org.bson.Document;
 import org.bson.RawBsonDocument;
+import org.elasticsearch.common.breaker.NoopCircuitBreaker;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -114,6 +123,167 @@ public class ChangeStreamReaderTests {
         assertTrue(batch.scannedTo().compareTo(ChangeStreamReader.clusterTime(inserts.get(1))) >= 0);
         OplogReader.Batch quiet = reader.tail(batch.scannedTo(), 100, Long.MAX_VALUE, 300, () -> false);
         assertEquals(0, quiet.entries().size());
+    }
+
+    /** The change-stream stages of the aggregates a client sent, seen through the driver's command monitoring. */
+    private static final class ChangeStreamStarts implements CommandListener {
+        final List<BsonDocument> stages = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void commandStarted(CommandStartedEvent event) {
+            if (event.getCommandName().equals("aggregate")) {
+                BsonDocument first = event.getCommand().getArray("pipeline").get(0).asDocument();
+                if (first.containsKey("$changeStream")) {
+                    stages.add(first.getDocument("$changeStream").clone());
+                }
+            }
+        }
+    }
+
+    private static MongoClient monitoredClient(String connectionString, ChangeStreamStarts starts) {
+        return MongoClients.create(
+            MongoClientSettings.builder().applyConnectionString(new ConnectionString(connectionString)).addCommandListener(starts).build()
+        );
+    }
+
+    private static List<BsonValue> keys(List<RawBsonDocument> events) {
+        return events.stream().filter(e -> e.containsKey("documentKey")).map(e -> e.getDocument("documentKey").get("_id")).toList();
+    }
+
+    @Test
+    public void readsGiveTheTokenOfWhereTheyEndAndResumingAfterItReadsWhatFollows() {
+        ChangeStreamStarts starts = new ChangeStreamStarts();
+        try (MongoClient monitored = monitoredClient(mongo.connectionString(), starts)) {
+            MongoCollection<Document> items = client.getDatabase("cs").getCollection("resumed");
+            OplogPosition start = majority();
+            for (int i = 0; i < 120; i++) {
+                items.insertOne(new Document("_id", i));
+                if (i % 40 == 3) {
+                    try (ClientSession session = client.startSession()) {
+                        int base = 1000 + i * 10;
+                        session.withTransaction(() -> {
+                            for (int j = 0; j < 4; j++) {
+                                items.insertOne(session, new Document("_id", base + j));
+                            }
+                            return null;
+                        });
+                    }
+                }
+            }
+            OplogPosition head = majority();
+            // by operation time, with a fresh reader each read, as the feed reads
+            List<RawBsonDocument> byTime = new ArrayList<>();
+            for (OplogPosition from = start; from.before(head);) {
+                OplogReader.Batch batch = new ChangeStreamReader(client, "cs.resumed", false).readRange(from, head, 7, Long.MAX_VALUE);
+                byTime.addAll(batch.entries());
+                from = batch.scannedTo();
+            }
+            // each read after the token the one before gave
+            List<RawBsonDocument> byToken = new ArrayList<>();
+            ResumePoint point = null;
+            int reads = 0;
+            for (OplogPosition from = start; from.before(head); reads++) {
+                OplogReader.Batch batch = new ChangeStreamReader(monitored, "cs.resumed", false).resumingAfter(point)
+                    .readRange(from, head, 7, Long.MAX_VALUE);
+                assertNotNull("a read knows the token of where it ends", batch.resumeAfter());
+                assertEquals(batch.scannedTo(), batch.resumeAfter().position());
+                byToken.addAll(batch.entries());
+                point = batch.resumeAfter();
+                from = batch.scannedTo();
+            }
+            assertEquals(keys(byTime), keys(byToken));
+            assertEquals(120 + 12, keys(byToken).size());
+            assertEquals("the first read starts at an operation time", 1, starts.stages.stream().filter(s -> s.containsKey("startAtOperationTime")).count());
+            assertEquals("every later read resumes after a token", reads - 1, starts.stages.stream().filter(s -> s.containsKey("resumeAfter")).count());
+        }
+    }
+
+    @Test
+    public void aReadResumedBeforeItsStartSkipsWhatItHasReadAndATokenTheServerRefusesFallsBackToTheOperationTime() {
+        ChangeStreamStarts starts = new ChangeStreamStarts();
+        try (MongoClient monitored = monitoredClient(mongo.connectionString(), starts)) {
+            MongoCollection<Document> items = client.getDatabase("cs").getCollection("skipped");
+            OplogPosition start = majority();
+            for (int i = 0; i < 15; i++) {
+                items.insertOne(new Document("_id", i));
+            }
+            OplogPosition beforeOther = majority();
+            client.getDatabase("cs").getCollection("other").insertOne(new Document("_id", "elsewhere"));
+            for (int i = 15; i < 30; i++) {
+                items.insertOne(new Document("_id", i));
+            }
+            OplogPosition head = majority();
+            OplogReader.Batch first = new ChangeStreamReader(client, "cs.skipped", false).readRange(start, head, 20, Long.MAX_VALUE);
+            OplogReader.Batch all = new ChangeStreamReader(client, "cs.skipped", false).readRange(start, head, 1000, Long.MAX_VALUE);
+            ResumePoint early = new ChangeStreamReader(client, "cs.skipped", false).readRange(start, head, 3, Long.MAX_VALUE).resumeAfter();
+            assertTrue(early.position().before(first.scannedTo()));
+            OplogReader.Batch rest = new ChangeStreamReader(monitored, "cs.skipped", false).resumingAfter(early)
+                .readRange(first.scannedTo(), head, 1000, Long.MAX_VALUE);
+            List<BsonValue> expected = new ArrayList<>(keys(all.entries()));
+            expected.removeAll(keys(first.entries()));
+            assertEquals(30 - keys(first.entries()).size(), expected.size());
+            assertTrue(expected.size() >= 10);
+            assertEquals("the events between the token and the start are skipped", expected, keys(rest.entries()));
+            assertTrue(starts.stages.get(0).containsKey("resumeAfter"));
+
+            // the token of another collection's event: the stream of this one cannot find it (ChangeStreamFatalError)
+            OplogReader.Batch otherBatch = new ChangeStreamReader(client, "cs.other", false).readRange(beforeOther, head, 1000, Long.MAX_VALUE);
+            RawBsonDocument otherInsert = otherBatch.entries().stream().filter(e -> ChangeStreamReader.operationType(e).equals("insert")).findFirst().orElseThrow();
+            OplogPosition otherTime = ChangeStreamReader.clusterTime(otherInsert);
+            ResumePoint refused = ResumePoint.of(otherTime, otherInsert.getDocument("_id"));
+            starts.stages.clear();
+            OplogReader.Batch fallback = new ChangeStreamReader(monitored, "cs.skipped", false).resumingAfter(refused)
+                .readRange(otherTime, head, 1000, Long.MAX_VALUE);
+            List<BsonValue> afterOther = new ArrayList<>();
+            for (int i = 15; i < 30; i++) {
+                afterOther.add(new org.bson.BsonInt32(i));
+            }
+            assertEquals(afterOther, keys(fallback.entries()));
+            assertTrue("tried the token first: " + starts.stages, starts.stages.get(0).containsKey("resumeAfter"));
+            assertTrue("then the operation time: " + starts.stages, starts.stages.get(starts.stages.size() - 1).containsKey("startAtOperationTime"));
+        }
+    }
+
+    @Test
+    public void aFeedResumesAfterTheTokensItLearntAndAfterOneStoredWithACheckpoint() {
+        ChangeStreamStarts starts = new ChangeStreamStarts();
+        try (MongoClient monitored = monitoredClient(mongo.connectionString(), starts)) {
+            MongoCollection<Document> items = client.getDatabase("cs").getCollection("fed");
+            OplogPosition start = majority();
+            for (int i = 0; i < 40; i++) {
+                items.insertOne(new Document("_id", i));
+            }
+            OplogPosition head = majority();
+            ChangeStreamSource source = new ChangeStreamSource("cs.fed", false);
+            // no window: every read goes to MongoDB
+            OplogFeed feed = new OplogFeed(() -> monitored, source, 0, new NoopCircuitBreaker("mongo_follow"));
+            feed.subscribe("cs.fed");
+            List<RawBsonDocument> read = new ArrayList<>();
+            OplogPosition from = start;
+            while (from.before(head)) {
+                OplogFeed.Read batch = OplogFeedTests.readThrough(feed, "cs.fed", from, head, 10, Long.MAX_VALUE, 0);
+                read.addAll(batch.batch().entries());
+                from = batch.batch().scannedTo();
+            }
+            assertEquals(40, keys(read).size());
+            assertTrue(starts.stages.get(0).containsKey("startAtOperationTime"));
+            assertTrue("later reads resume after the token of where the one before ended: " + starts.stages,
+                starts.stages.subList(1, starts.stages.size()).stream().allMatch(s -> s.containsKey("resumeAfter")));
+            ResumePoint stored = feed.resumePoint(head);
+            assertNotNull(stored);
+            assertTrue(stored.position().compareTo(head) <= 0);
+
+            // another node's feed, where the shard task starts from its stored checkpoint and resume point
+            items.insertOne(new Document("_id", 40));
+            OplogPosition later = majority();
+            starts.stages.clear();
+            OplogFeed restarted = new OplogFeed(() -> monitored, source, 0, new NoopCircuitBreaker("mongo_follow"));
+            restarted.subscribe("cs.fed");
+            restarted.learn(stored);
+            OplogFeed.Read resumed = OplogFeedTests.readThrough(restarted, "cs.fed", head, later, 100, Long.MAX_VALUE, 0);
+            assertEquals(List.of(new org.bson.BsonInt32(40)), keys(resumed.batch().entries()));
+            assertEquals(stored.tokenDocument(), starts.stages.get(0).getDocument("resumeAfter"));
+        }
     }
 
     @Test

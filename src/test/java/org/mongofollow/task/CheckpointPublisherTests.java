@@ -4,6 +4,7 @@ import org.elasticsearch.common.util.concurrent.DeterministicTaskQueue;
 import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.test.ESTestCase;
 import org.mongofollow.operation.OplogPosition;
+import org.mongofollow.source.ResumePoint;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,7 @@ public class CheckpointPublisherTests extends ESTestCase {
     private DeterministicTaskQueue queue;
     /** what was sent, in order, with the simulated time it was sent at */
     private List<Map<String, Map<Integer, OplogPosition>>> sent;
+    private List<Map<String, Map<Integer, ResumePoint>>> sentResumePoints;
     private List<Long> sentAt;
     private boolean failSends;
     private CheckpointPublisher publisher;
@@ -33,12 +35,14 @@ public class CheckpointPublisherTests extends ESTestCase {
         super.setUp();
         queue = new DeterministicTaskQueue();
         sent = new ArrayList<>();
+        sentResumePoints = new ArrayList<>();
         sentAt = new ArrayList<>();
-        publisher = new CheckpointPublisher((checkpoints, listener) -> {
+        publisher = new CheckpointPublisher((checkpoints, resumePoints, listener) -> {
             if (failSends) {
                 listener.onFailure(new IllegalStateException("no master"));
             } else {
                 sent.add(checkpoints);
+                sentResumePoints.add(resumePoints);
                 sentAt.add(queue.getCurrentTimeMillis());
                 listener.onResponse(null);
             }
@@ -67,7 +71,7 @@ public class CheckpointPublisherTests extends ESTestCase {
             for (int follow = 0; follow < 10; follow++) {
                 if (second[0] > follow * 3) {
                     for (int shard = 0; shard < 2; shard++) {
-                        publisher.publish("idle-" + follow, shard, pos(second[0]), false, INTERVAL);
+                        publisher.publish("idle-" + follow, shard, pos(second[0]), null, false, INTERVAL);
                     }
                 }
             }
@@ -90,7 +94,7 @@ public class CheckpointPublisherTests extends ESTestCase {
         runUntil(start + 60_000, () -> {
             tick[0]++;
             for (int follow = 0; follow < 10; follow++) {
-                publisher.publish("busy-" + follow, 0, pos(tick[0]), true, INTERVAL);
+                publisher.publish("busy-" + follow, 0, pos(tick[0]), null, true, INTERVAL);
             }
         });
         assertThat(sent.size(), lessThanOrEqualTo(61));
@@ -103,7 +107,7 @@ public class CheckpointPublisherTests extends ESTestCase {
     }
 
     public void testAStoppingShardSendsItsLastCheckpointAtOnce() {
-        publisher.publish("idx", 0, pos(5), false, INTERVAL);
+        publisher.publish("idx", 0, pos(5), null, false, INTERVAL);
         publisher.stop("idx", 0);
         queue.runAllRunnableTasks();
         assertThat(sent, equalTo(List.of(Map.of("idx", Map.of(0, pos(5))))));
@@ -115,17 +119,32 @@ public class CheckpointPublisherTests extends ESTestCase {
 
     public void testAFailedUpdateIsSentAgain() {
         failSends = true;
-        publisher.publish("idx", 0, pos(5), true, INTERVAL);
+        publisher.publish("idx", 0, pos(5), null, true, INTERVAL);
         queue.runTasksUpToTimeInOrder(INTERVAL.millis());
         assertTrue(sent.isEmpty());
         failSends = false;
-        publisher.publish("idx", 0, pos(3), false, INTERVAL); // an older one changes nothing
+        publisher.publish("idx", 0, pos(3), null, false, INTERVAL); // an older one changes nothing
         queue.runTasksUpToTimeInOrder(INTERVAL.millis() + CheckpointPublisher.RETRY_DELAY.millis());
         assertThat(sent, equalTo(List.of(Map.of("idx", Map.of(0, pos(5))))));
     }
 
+    public void testResumePointsGoWithTheirCheckpointsTheNewestFirstAlsoWhenSentAgain() {
+        ResumePoint older = new ResumePoint(pos(2), "{\"_data\": \"82000000020000000104\"}");
+        ResumePoint newer = new ResumePoint(pos(4), "{\"_data\": \"82000000040000000104\"}");
+        failSends = true;
+        publisher.publish("idx", 0, pos(3), older, true, INTERVAL);
+        publisher.publish("idx", 1, pos(3), null, true, INTERVAL); // an oplog follow's shard has none
+        queue.runTasksUpToTimeInOrder(INTERVAL.millis());
+        failSends = false;
+        publisher.publish("idx", 0, pos(5), newer, true, INTERVAL);
+        publisher.publish("idx", 0, pos(5), older, true, INTERVAL); // an older point changes nothing
+        queue.runTasksUpToTimeInOrder(INTERVAL.millis() * 3);
+        assertThat(sent, equalTo(List.of(Map.of("idx", Map.of(0, pos(5), 1, pos(3))))));
+        assertThat(sentResumePoints, equalTo(List.of(Map.of("idx", Map.of(0, newer)))));
+    }
+
     public void testALowerIdleIntervalAppliesToPendingCheckpoints() {
-        publisher.publish("idx", 0, pos(5), false, INTERVAL);
+        publisher.publish("idx", 0, pos(5), null, false, INTERVAL);
         queue.runTasksUpToTimeInOrder(10_000);
         assertTrue(sent.isEmpty());
         publisher.setIdleInterval(TimeValue.timeValueSeconds(5));
@@ -134,7 +153,7 @@ public class CheckpointPublisherTests extends ESTestCase {
     }
 
     public void testNothingPendingSendsNothing() {
-        publisher.publish("idx", 0, pos(5), true, INTERVAL);
+        publisher.publish("idx", 0, pos(5), null, true, INTERVAL);
         queue.runAllTasks();
         assertThat(sent.size(), equalTo(1));
         queue.scheduleAt(IDLE.millis() * 3, () -> {});

@@ -5,6 +5,7 @@ import org.elasticsearch.common.io.stream.BytesStreamOutput;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.junit.Test;
 import org.mongofollow.operation.OplogPosition;
+import org.mongofollow.source.ResumePoint;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
 public class ShardFollowStatusTests {
 
@@ -48,7 +50,8 @@ public class ShardFollowStatusTests {
             r.nextInt(1 << 20),
             readExceptions,
             r.nextBoolean() ? -1 : r.nextInt(100_000),
-            r.nextBoolean() ? null : new ShardFollowStatus.ExceptionInfo("illegal_state_exception", "history lost")
+            r.nextBoolean() ? null : new ShardFollowStatus.ExceptionInfo("illegal_state_exception", "history lost"),
+            r.nextBoolean() ? null : new ResumePoint(randomPosition(r), "{\"_data\": \"8265" + Integer.toHexString(r.nextInt()).toUpperCase(java.util.Locale.ROOT) + "\"}")
         );
     }
 
@@ -78,7 +81,7 @@ public class ShardFollowStatusTests {
             2, 1, 10, 1000, 5, 1, 300, 40, 9000, 12, 4, 0, 290, 1, 30,
             List.of(new ShardFollowStatus.ReadException(OplogPosition.of(1700000090, 1), 2,
                 new ShardFollowStatus.ExceptionInfo("connect_exception", "refused"))),
-            15, null
+            15, null, null
         );
         assertEquals(
             "{\"index\":\"follower\",\"shard_id\":1,\"source\":\"mongodb://h1:27017/db.coll\",\"status\":\"active\","
@@ -93,6 +96,16 @@ public class ShardFollowStatusTests {
                 + "\"time_since_last_read_millis\":15,\"fatal_exception\":null}",
             Strings.toString(status)
         );
+    }
+
+    @Test
+    public void testResumePointShowsItsPositionAndTheTokenAsMongoDBGaveIt() {
+        ShardFollowStatus status = new ShardFollowStatus(
+            "follower", 0, "mongodb://h1:27017/db.coll", "active", null, null, OplogPosition.of(1700000080, 7), 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), -1, null, null
+        ).withResumePoint(new ResumePoint(OplogPosition.of(1700000080, 5), "{\"_data\": \"8265B3A9100000000522\"}"));
+        assertTrue(Strings.toString(status), Strings.toString(status).endsWith(
+            "\"fatal_exception\":null,\"resume_point\":{\"position\":\"1700000080:5\",\"token\":{\"_data\":\"8265B3A9100000000522\"}}}"));
     }
 
     @Test
