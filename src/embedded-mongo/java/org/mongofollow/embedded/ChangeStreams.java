@@ -21,20 +21,20 @@ import de.bwaldvogel.mongo.exception.MongoServerError;
 import de.bwaldvogel.mongo.oplog.Oplog;
 
 /**
- * Change streams ({@code $changeStream}) served from this server's oplog, as a MongoDB 7.0 replica set serves them: on a
+ * Change streams ({@code $changeStream}) served from this server's oplog, as a MongoDB replica set of its {@link ServerVersion}
+ * serves them (4.2 to 8.0: the options each takes, the events' fields and the resume token version differ): on a
  * collection, a database or the whole cluster; from now, {@code startAtOperationTime}, {@code resumeAfter} or
  * {@code startAfter}; majority-committed events only, in oplog order, with a transaction's operations unwound in order under
  * its commit's cluster time ({@code txnOpIndex} in the token, {@code lsid}/{@code txnNumber} on the events); the events'
- * shapes and field order, version 2 resume tokens ({@link ResumeTokens}), {@code postBatchResumeToken} on every batch,
+ * shapes and field order, resume tokens of the release's version ({@link ResumeTokens}), {@code postBatchResumeToken} on every batch,
  * {@code getMore} waiting up to {@code maxTimeMS} (1 s by default) for new events; {@code updateDescription} from the
- * diffs ({@link UpdateDescriptions}); {@code fullDocument: "updateLookup"}; {@code showExpandedEvents} ({@code collectionUUID},
+ * diffs ({@link UpdateDescriptions}); {@code fullDocument: "updateLookup"}, and, for collections that record pre- and post-images
+ * ({@link PreImages}), {@code fullDocument: "whenAvailable"/"required"} and {@code fullDocumentBeforeChange}; {@code showExpandedEvents} ({@code collectionUUID},
  * {@code disambiguatedPaths}, {@code create} and index events); a drop, a rename or a dropDatabase followed by
  * {@code invalidate} where it invalidates the stream; the errors of real servers: ChangeStreamHistoryLost (286) when the
  * start lies before the oplog's oldest entry, ChangeStreamFatalError (280) for a resume token the oplog does not hold,
- * InvalidResumeToken (260) for {@code resumeAfter} an invalidate. The stages after {@code $changeStream} run on the events.
- * <p>
- * Not served: pre- and post-images ({@code fullDocument: "whenAvailable"/"required"}, {@code fullDocumentBeforeChange}),
- * which need {@code changeStreamPreAndPostImages}: they are refused with an explanation.
+ * InvalidResumeToken (260) for {@code resumeAfter} an invalidate, NoMatchingDocument (47) for a required image that is
+ * missing. The stages after {@code $changeStream} run on the events.
  */
 final class ChangeStreams {
 
@@ -47,14 +47,26 @@ final class ChangeStreams {
     private final LongSupplier majorityCommitPoint;
     private final DatabaseResolver resolver;
     private final Oplog oplog;
+    private final PreImages preImages;
+    private final ServerVersion version;
     private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
 
-    ChangeStreams(OplogStore store, CursorRegistry ids, LongSupplier majorityCommitPoint, DatabaseResolver resolver, Oplog oplog) {
+    ChangeStreams(
+        OplogStore store,
+        CursorRegistry ids,
+        LongSupplier majorityCommitPoint,
+        DatabaseResolver resolver,
+        Oplog oplog,
+        PreImages preImages,
+        ServerVersion version
+    ) {
         this.store = store;
         this.ids = ids;
         this.majorityCommitPoint = majorityCommitPoint;
         this.resolver = resolver;
         this.oplog = oplog;
+        this.preImages = preImages;
+        this.version = version;
     }
 
     /** Whether an aggregate's pipeline starts with {@code $changeStream}. */
@@ -104,18 +116,26 @@ final class ChangeStreams {
             && level.equals("majority") == false) {
             throw new MongoServerError(72, "InvalidOptions", "Read concern " + level + " is not supported for $changeStream: only majority");
         }
+        for (String option : new String[] { "showExpandedEvents", "fullDocumentBeforeChange" }) {
+            if (spec.containsKey(option) && version.atLeast(option.equals("showExpandedEvents") ? 6 : 4, option.equals("showExpandedEvents") ? 0 : 4) == false) {
+                throw new MongoServerError(40415, "Location40415", "BSON field '$changeStream." + option + "' is an unknown field.");
+            }
+        }
+        if (("whenAvailable".equals(spec.get("fullDocument")) || "required".equals(spec.get("fullDocument"))) && version.preAndPostImages() == false) {
+            throw new MongoServerError(40575, "Location40575", "unrecognized value for the 'fullDocument' option to the $changeStream stage."
+                + " Expected \"default\" or \"updateLookup\", got \"" + spec.get("fullDocument") + "\"");
+        }
         Object fullDocument = spec.getOrDefault("fullDocument", "default");
-        if ("updateLookup".equals(fullDocument)) {
-            stream.updateLookup = true;
-        } else if ("default".equals(fullDocument) == false) {
-            throw new MongoServerError(2, "BadValue", "fullDocument: " + fullDocument + " needs the collection's pre- and post-images"
-                + " (changeStreamPreAndPostImages), which the mongo-follow embedded MongoDB does not keep: use \"default\" or \"updateLookup\"");
+        if (!(fullDocument instanceof String mode) || Set.of("default", "updateLookup", "whenAvailable", "required").contains(mode) == false) {
+            throw new MongoServerError(2, "BadValue", "Enumeration value '" + fullDocument + "' for field '$changeStream.fullDocument' is not a valid value.");
         }
+        stream.fullDocument = mode;
         Object beforeChange = spec.getOrDefault("fullDocumentBeforeChange", "off");
-        if ("off".equals(beforeChange) == false) {
-            throw new MongoServerError(2, "BadValue", "fullDocumentBeforeChange: " + beforeChange + " needs the collection's pre-images"
-                + " (changeStreamPreAndPostImages), which the mongo-follow embedded MongoDB does not keep");
+        if (!(beforeChange instanceof String before) || Set.of("off", "whenAvailable", "required").contains(before) == false) {
+            throw new MongoServerError(2, "BadValue",
+                "Enumeration value '" + beforeChange + "' for field '$changeStream.fullDocumentBeforeChange' is not a valid value.");
         }
+        stream.fullDocumentBeforeChange = before;
         stream.expanded = Boolean.TRUE.equals(spec.get("showExpandedEvents"));
         stream.stages = pipeline.subList(1, pipeline.size()).stream().map(Document.class::cast).toList();
         for (Document stage : stream.stages) {
@@ -174,12 +194,12 @@ final class ChangeStreams {
                 throw new MongoServerError(14, "TypeMismatch", "startAtOperationTime must be a Timestamp");
             }
             startTs = ts.getValue();
-            stream.postBatchResumeToken = ResumeTokens.highWaterMark(startTs, ResumeTokens.DEFAULT_VERSION);
+            stream.postBatchResumeToken = ResumeTokens.highWaterMark(startTs, version.resumeTokenVersion());
         } else {
             BsonTimestamp newest = store.newestTs();
             long lastApplied = Math.min(newest == null ? 0 : newest.getValue(), majorityCommitPoint.getAsLong());
             startTs = lastApplied + 1;
-            stream.postBatchResumeToken = ResumeTokens.highWaterMark(startTs, ResumeTokens.DEFAULT_VERSION);
+            stream.postBatchResumeToken = ResumeTokens.highWaterMark(startTs, version.resumeTokenVersion());
         }
         Long lastEvicted = store.lastEvicted();
         if (lastEvicted != null && Long.compareUnsigned(startTs, lastEvicted) <= 0) {
@@ -276,7 +296,7 @@ final class ChangeStreams {
             batch.addAll(shaped);
         }
         if (stream.pending.isEmpty() && stream.invalidated == false) {
-            Document scanned = ResumeTokens.highWaterMark(stream.scannedThrough, ResumeTokens.DEFAULT_VERSION);
+            Document scanned = ResumeTokens.highWaterMark(stream.scannedThrough, version.resumeTokenVersion());
             if (ResumeTokens.compare(scanned, stream.postBatchResumeToken) > 0) {
                 stream.postBatchResumeToken = scanned;
             }
@@ -303,16 +323,19 @@ final class ChangeStreams {
             }
             Document txn = entry.containsKey("lsid") ? new Document("txnNumber", entry.get("txnNumber")).append("lsid", entry.get("lsid")) : null;
             int index = 0;
-            for (Document operation : transactionOperations(entry)) {
-                event(stream, operation, ts, wall, index++, txn);
+            for (TransactionOperation operation : transactionOperations(entry)) {
+                event(stream, operation.operation(), ts, wall, index++, txn, operation.entryTs(), operation.applyOpsIndex());
             }
             return;
         }
-        event(stream, entry, ts, wall, 0, null);
+        event(stream, entry, ts, wall, 0, null, ts, 0);
     }
 
+    /** An operation of a transaction, with the {@code ts} of the applyOps entry that holds it and its index there. */
+    private record TransactionOperation(Document operation, long entryTs, int applyOpsIndex) {}
+
     /** The operations of the transaction {@code last} ends, oldest entry first (its chain by {@code prevOpTime}). */
-    private List<Document> transactionOperations(Document last) {
+    private List<TransactionOperation> transactionOperations(Document last) {
         List<Document> chain = new ArrayList<>();
         Document entry = last;
         while (entry != null) {
@@ -323,18 +346,20 @@ final class ChangeStreams {
             }
             entry = store.all().get(ts.getValue());
         }
-        List<Document> operations = new ArrayList<>();
+        List<TransactionOperation> operations = new ArrayList<>();
         for (Document link : chain) {
             if (link.get("o") instanceof Document o && o.get("applyOps") instanceof List<?> ops) {
-                for (Object inner : ops) {
-                    operations.add((Document) inner);
+                long linkTs = ((BsonTimestamp) link.get("ts")).getValue();
+                for (int i = 0; i < ops.size(); i++) {
+                    operations.add(new TransactionOperation((Document) ops.get(i), linkTs, i));
                 }
             }
         }
         return operations;
     }
 
-    private void event(Stream stream, Document entry, long ts, Instant wall, int txnOpIndex, Document txn) {
+    /** {@code imageTs}, {@code imageIndex}: where the operation's pre- and post-images are kept ({@link PreImages}). */
+    private void event(Stream stream, Document entry, long ts, Instant wall, int txnOpIndex, Document txn, long imageTs, int imageIndex) {
         String op = (String) entry.get("op");
         String ns = (String) entry.get("ns");
         if (op == null || ns == null || "n".equals(op) || Boolean.TRUE.equals(entry.get("fromMigrate"))) {
@@ -351,7 +376,7 @@ final class ChangeStreams {
                 if (INTERNAL_DATABASES.contains(db) || coll.startsWith("system.") || stream.sees(db, coll) == false) {
                     return;
                 }
-                event = crud(stream, op, db, coll, o, (Document) entry.get("o2"));
+                event = crud(stream, op, db, coll, o, (Document) entry.get("o2"), uuid, imageTs, imageIndex);
             }
             case "c" -> {
                 event = command(stream, db, o);
@@ -380,13 +405,18 @@ final class ChangeStreams {
             }
         }
         String type = (String) event.get("operationType");
-        Document identifier = new Document("operationType", type);
-        if (event.containsKey("documentKey")) {
-            identifier.append("documentKey", event.get("documentKey"));
-        } else if (event.containsKey("operationDescription")) {
-            identifier.append("operationDescription", event.get("operationDescription"));
+        Document identifier;
+        if (version.resumeTokenVersion() >= 2) {
+            identifier = new Document("operationType", type);
+            if (event.containsKey("documentKey")) {
+                identifier.append("documentKey", event.get("documentKey"));
+            } else if (event.containsKey("operationDescription")) {
+                identifier.append("operationDescription", event.get("operationDescription"));
+            }
+        } else {
+            identifier = (Document) event.get("documentKey"); // version 1: the document key, nothing for a command
         }
-        Document token = ResumeTokens.event(ts, ResumeTokens.DEFAULT_VERSION, txnOpIndex, false, uuid, identifier);
+        Document token = ResumeTokens.event(ts, version.resumeTokenVersion(), txnOpIndex, false, uuid, identifier);
         Document shaped = new Document();
         if (event.containsKey("to")) {
             shaped.append("to", event.get("to"));
@@ -398,10 +428,11 @@ final class ChangeStreams {
         if (stream.expanded && uuid != null) {
             shaped.append("collectionUUID", uuid);
         }
-        if (wall != null) {
+        if (wall != null && version.wallTime()) {
             shaped.append("wallTime", wall);
         }
-        for (String field : new String[] { "fullDocument", "ns", "documentKey", "operationDescription", "updateDescription" }) {
+        for (String field : new String[] { "fullDocument", "ns", "documentKey", "operationDescription", "updateDescription",
+            "fullDocumentBeforeChange" }) {
             if (event.containsKey(field) && (field.equals("operationDescription") == false || stream.expanded)) {
                 shaped.append(field, event.get(field));
             }
@@ -456,28 +487,57 @@ final class ChangeStreams {
         return type.equals("dropDatabase") || ((type.equals("drop") || type.equals("rename")) && stream.collection.equals(coll));
     }
 
-    private Document crud(Stream stream, String op, String db, String coll, Document o, Document o2) {
+    private Document crud(Stream stream, String op, String db, String coll, Document o, Document o2, UUID uuid, long imageTs, int imageIndex) {
         Document ns = new Document("db", db).append("coll", coll);
         Document event = new Document();
+        PreImages.Images images = op.equals("i") ? null : preImages.get(imageTs, uuid, imageIndex);
         switch (op) {
             case "i" -> event.append("operationType", "insert").append("fullDocument", o).append("ns", ns)
                 .append("documentKey", o2 != null ? o2 : new Document("_id", o.get("_id")));
             case "d" -> event.append("operationType", "delete").append("ns", ns).append("documentKey", o);
             default -> {
-                Document description = UpdateDescriptions.of(o, stream.expanded);
+                Document description = UpdateDescriptions.of(o, stream.expanded && version.disambiguatedPaths());
                 Document key = o2 != null ? o2 : new Document("_id", o.get("_id"));
                 if (description == null) {
                     event.append("operationType", "replace").append("fullDocument", o).append("ns", ns).append("documentKey", key);
                 } else {
                     event.append("operationType", "update");
-                    if (stream.updateLookup) {
-                        event.append("fullDocument", lookUp(db, coll, key));
+                    switch (stream.fullDocument) {
+                        case "updateLookup" -> event.append("fullDocument", lookUp(db, coll, key));
+                        case "whenAvailable", "required" -> event.append("fullDocument", image(stream.fullDocument, images == null ? null
+                            : images.after(), "post-image", imageTs, key));
+                        default -> {
+                        }
                     }
                     event.append("ns", ns).append("documentKey", key).append("updateDescription", description);
                 }
             }
         }
+        if (op.equals("i") == false && stream.fullDocumentBeforeChange.equals("off") == false) {
+            if (version.preAndPostImages() == false) {
+                // 4.4 and 5.0 take the option, for collections with recordPreImages, which this server does not keep
+                if (stream.fullDocumentBeforeChange.equals("required")) {
+                    throw new MongoServerError(51770, "Location51770", "Change stream was configured to require a pre-image for all"
+                        + " update, delete and replace events, but no pre-image optime was recorded for event: {documentKey: "
+                        + event.get("documentKey") + "}");
+                }
+                event.append("fullDocumentBeforeChange", null);
+            } else {
+                event.append("fullDocumentBeforeChange",
+                    image(stream.fullDocumentBeforeChange, images == null ? null : images.before(), "pre-image", imageTs, (Document) event.get("documentKey")));
+            }
+        }
         return event;
+    }
+
+    /** A pre- or post-image as the stream's option wants it: the image, null when missing, or NoMatchingDocument when required. */
+    private static Document image(String option, Document image, String what, long ts, Document documentKey) {
+        if (image == null && option.equals("required")) {
+            throw new MongoServerError(47, "NoMatchingDocument", "Change stream was configured to require a " + what
+                + " for all update, delete and replace events, but the " + what + " was not found for event: {documentKey: "
+                + documentKey + ", clusterTime: " + new BsonTimestamp(ts) + "}");
+        }
+        return image;
     }
 
     /** The document as it is now (majority-committed, as this server applies every write at once), or null once deleted. */
@@ -523,7 +583,10 @@ final class ChangeStreams {
         String database; // null: the whole cluster
         String collection; // null: a database or the cluster
         String namespace;
-        boolean updateLookup;
+        /** default, updateLookup, whenAvailable or required */
+        String fullDocument = "default";
+        /** off, whenAvailable or required */
+        String fullDocumentBeforeChange = "off";
         boolean expanded;
         List<Document> stages = List.of();
         long scannedThrough;

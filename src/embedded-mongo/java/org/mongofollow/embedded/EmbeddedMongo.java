@@ -36,6 +36,7 @@ public final class EmbeddedMongo implements AutoCloseable {
         private int eventLoopThreads = 2;
         private int members = 1;
         private java.time.Clock clock = java.time.Clock.systemUTC();
+        private ServerVersion serverVersion = ServerVersion.DEFAULT;
 
         /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
         public Options port(int port) {
@@ -100,6 +101,16 @@ public final class EmbeddedMongo implements AutoCloseable {
             this.clock = java.util.Objects.requireNonNull(clock);
             return this;
         }
+
+        /**
+         * The MongoDB release the server answers as: {@code 4.2}, {@code 4.4}, {@code 5.0}, {@code 6.0}, {@code 7.0} (the
+         * default) or {@code 8.0}. It reports that release's version and wire version, writes its oplog update format and
+         * serves its change stream options, events and resume tokens (see {@code ServerVersion}).
+         */
+        public Options serverVersion(String version) {
+            this.serverVersion = ServerVersion.parse(version);
+            return this;
+        }
     }
 
     private static final String HOST = "127.0.0.1";
@@ -116,7 +127,7 @@ public final class EmbeddedMongo implements AutoCloseable {
         this.store = new OplogStore(options.oplogMaxEntries, options.oplogMaxBytes);
         this.servers = new ReplicaSetServer[options.members];
         this.ports = new int[options.members];
-        this.backend = new ReplicaSetBackend(options.replicaSetName, store, options.rawOplog, options.members, options.clock, new ReplicaSetBackend.Control() {
+        this.backend = new ReplicaSetBackend(options.replicaSetName, store, options.rawOplog, options.members, options.clock, options.serverVersion, new ReplicaSetBackend.Control() {
             @Override
             public void holdMajority() {
                 holdMajorityCommitPoint();

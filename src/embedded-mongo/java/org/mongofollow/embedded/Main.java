@@ -15,6 +15,7 @@ import com.mongodb.client.MongoClients;
  *
  * <pre>
  *   Main [--port P] [--members N] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]
+ *        [--server-version 4.2|4.4|5.0|6.0|7.0|8.0]
  *   Main admin [--port P] ACTION [--millis N] [--member M] [--force]
  *     ACTION: holdMajority|releaseMajority|status|noop|outage|stepDown|killPrimary|kill|restart|pauseReplication|resumeReplication
  * </pre>
@@ -41,6 +42,7 @@ public final class Main {
                 case "--oplog-max-entries" -> options.oplogMaxEntries(Long.parseLong(args[++i]));
                 case "--oplog-max-bytes" -> options.oplogMaxBytes(Long.parseLong(args[++i]));
                 case "--noop-interval-ms" -> options.noopIntervalMillis(Long.parseLong(args[++i]));
+                case "--server-version" -> options.serverVersion(args[++i]);
                 default -> usage("unknown option " + args[i]);
             }
         }

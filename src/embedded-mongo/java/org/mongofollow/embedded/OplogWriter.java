@@ -15,7 +15,8 @@ import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.exception.MongoServerError;
 
 /**
- * Writes the replica set's oplog in MongoDB 5.0+ format from the storage hooks of
+ * Writes the replica set's oplog in the format of its {@link ServerVersion} (5.0+: {@code $v:2} diffs; 4.2 and 4.4:
+ * {@code $v:1}, see {@link V1Updates}) from the storage hooks of
  * {@link OplogCollection} and {@link OplogDatabase}, and owns what makes it consistent:
  * <ul>
  *   <li>one write lock, held for every write command, so {@code ts} order is the order writes were applied;</li>
@@ -51,11 +52,20 @@ final class OplogWriter {
     private volatile long lastWriteNanos = System.nanoTime();
     private volatile Document heldMajority; // {ts, t} while the majority commit point is held back
     private volatile ReplicaSetMembers members; // several members: they decide the majority commit point
+    private final PreImages preImages = new PreImages();
 
-    OplogWriter(OplogStore store, OplogClock clock, boolean raw) {
+    private final ServerVersion version;
+
+    OplogWriter(OplogStore store, OplogClock clock, boolean raw, ServerVersion version) {
         this.store = store;
         this.clock = clock;
         this.raw = raw;
+        this.version = version;
+    }
+
+    /** The change stream pre- and post-images of the collections that record them. */
+    PreImages preImages() {
+        return preImages;
     }
 
     boolean isRaw() {
@@ -167,7 +177,7 @@ final class OplogWriter {
             return;
         }
         Document copy = BsonValues.deepCopy(stored);
-        crud(collection, "i", copy, null, () -> collection.undoInsert(copy.get("_id")));
+        crud(collection, "i", copy, null, () -> collection.undoInsert(copy.get("_id")), null);
     }
 
     void onUpdate(OplogCollection collection, Document before, Document after) {
@@ -189,12 +199,17 @@ final class OplogWriter {
             if (shape.kind == UpdateShape.Kind.PIPELINE
                 && BsonValues.documentSize(diff) >= BsonValues.documentSize(after)) {
                 o = replacement(after);
-            } else {
+            } else if (version.v2Diffs()) {
                 o = new Document("$v", 2).append("diff", diff);
+            } else {
+                o = V1Updates.of(diff, after); // 4.2 and 4.4
             }
         }
         Document preImage = BsonValues.deepCopy(before);
-        crud(collection, "u", o, new Document("_id", after.get("_id")), () -> collection.undoUpdate(preImage));
+        PreImages.Images images = preImages.isEnabled(collection.getUuid())
+            ? new PreImages.Images(preImage, o.containsKey("_id") ? null : BsonValues.deepCopy(after))
+            : null;
+        crud(collection, "u", o, new Document("_id", after.get("_id")), () -> collection.undoUpdate(preImage), images);
     }
 
     private static Document replacement(Document after) {
@@ -212,10 +227,12 @@ final class OplogWriter {
             return;
         }
         Document preImage = BsonValues.deepCopy(before);
-        crud(collection, "d", new Document("_id", preImage.get("_id")), null, () -> collection.undoDelete(preImage));
+        PreImages.Images images = preImages.isEnabled(collection.getUuid()) ? new PreImages.Images(preImage, null) : null;
+        crud(collection, "d", new Document("_id", preImage.get("_id")), null, () -> collection.undoDelete(preImage), images);
     }
 
-    private void crud(OplogCollection collection, String op, Document o, Document o2, Runnable undo) {
+    /** {@code images}: the operation's pre- and post-images when its collection records them, else null. */
+    private void crud(OplogCollection collection, String op, Document o, Document o2, Runnable undo, PreImages.Images images) {
         if (!OplogWriter.isReplicated(collection.getDatabaseName(), collection.getCollectionName())) {
             return;
         }
@@ -234,6 +251,7 @@ final class OplogWriter {
         }
         if (inTransaction) {
             ctx.transaction.ops.add(entry);
+            ctx.transaction.images.add(images);
             ctx.transaction.undo.add(undo);
         } else if (retryable) {
             // a retryable write: the statements of one command are chained by stmtId and prevOpTime
@@ -243,9 +261,21 @@ final class OplogWriter {
             ctx.prevOpTime = new Document("ts", entry.get("ts")).append("t", entry.get("t"));
             appendStamped(entry);
             recordUndo(entry, List.of(undo));
+            recordImages(entry, 0, collection.getUuid(), images);
         } else {
             append(entry);
             recordUndo(entry, List.of(undo));
+            recordImages(entry, 0, collection.getUuid(), images);
+        }
+    }
+
+    private void recordImages(Document entry, int applyOpsIndex, UUID collection, PreImages.Images images) {
+        if (images != null) {
+            Long evicted = store.lastEvicted();
+            if (evicted != null) {
+                preImages.expireThrough(evicted);
+            }
+            preImages.record(((BsonTimestamp) entry.get("ts")).getValue(), collection, applyOpsIndex, images);
         }
     }
 
@@ -294,6 +324,9 @@ final class OplogWriter {
             }
         }
         o.put("idIndex", new Document("v", 2).append("key", new Document("_id", 1)).append("name", "_id_"));
+        if (o.get("changeStreamPreAndPostImages") instanceof Document images) {
+            preImages.setEnabled(uuid, Boolean.TRUE.equals(images.get("enabled")));
+        }
         appendCommand(databaseName, uuid, o, null);
     }
 
@@ -305,8 +338,47 @@ final class OplogWriter {
         if (!logging() || !isReplicated(databaseName, collectionName)) {
             return;
         }
+        preImages.dropped(uuid);
         appendCommand(databaseName, uuid, new Document("drop", collectionName),
             new Document("numRecords", numRecords));
+    }
+
+    /**
+     * {@code collMod} of the one option this server keeps, {@code changeStreamPreAndPostImages}: sets it and logs the
+     * command as mongod does ({@code o2.collectionOptions_old}); any other option is refused, as this server does not keep
+     * it. Caller holds the write lock (a write command).
+     */
+    Document collMod(OplogCollection collection, Document body) {
+        Document options = new Document();
+        for (Map.Entry<String, Object> option : body.entrySet()) {
+            String key = option.getKey();
+            if (!key.equalsIgnoreCase("collMod") && !key.startsWith("$") && !COMMAND_ENVELOPE.contains(key)) {
+                options.put(key, option.getValue());
+            }
+        }
+        for (String key : options.keySet()) {
+            if (key.equals("changeStreamPreAndPostImages") && version.preAndPostImages() == false) {
+                throw new MongoServerError(72, "InvalidOptions", "unknown option to collMod: " + key);
+            }
+            if (!key.equals("changeStreamPreAndPostImages")) {
+                throw new MongoServerError(72, "InvalidOptions", "collMod option [" + key + "] is not supported by the mongo-follow"
+                    + " embedded MongoDB: it keeps only changeStreamPreAndPostImages");
+            }
+        }
+        if (!(options.get("changeStreamPreAndPostImages") instanceof Document images) || !(images.get("enabled") instanceof Boolean enabled)
+            || images.size() != 1) {
+            throw new MongoServerError(14, "TypeMismatch", "changeStreamPreAndPostImages takes {enabled: <boolean>}");
+        }
+        UUID uuid = collection.getUuid();
+        boolean was = preImages.isEnabled(uuid);
+        preImages.setEnabled(uuid, enabled);
+        if (logging() && isReplicated(collection.getDatabaseName(), collection.getCollectionName())) {
+            Document old = new Document("uuid", uuid).append("changeStreamPreAndPostImages", new Document("enabled", was));
+            appendCommand(collection.getDatabaseName(), uuid,
+                new Document("collMod", collection.getCollectionName()).append("changeStreamPreAndPostImages", new Document("enabled", enabled)),
+                new Document("collectionOptions_old", old));
+        }
+        return new Document("ok", 1.0);
     }
 
     void onDropDatabase(String databaseName) {
@@ -528,6 +600,8 @@ final class OplogWriter {
         final TransactionKey key;
         final Document lsid;
         final List<Document> ops = new ArrayList<>();
+        /** each operation's pre- and post-images (null where its collection does not record them) */
+        final List<PreImages.Images> images = new ArrayList<>();
         final List<Runnable> undo = new ArrayList<>();
 
         Transaction(TransactionKey key, Document lsid) {
@@ -597,6 +671,9 @@ final class OplogWriter {
                 entry.put("prevOpTime", nullOpTime());
                 appendStamped(entry);
                 recordUndo(entry, txn.undo);
+                for (int i = 0; i < txn.ops.size(); i++) {
+                    recordImages(entry, i, (UUID) txn.ops.get(i).get("ui"), txn.images.get(i));
+                }
             }
             return ok();
         } finally {
@@ -655,6 +732,7 @@ final class OplogWriter {
             });
             txn.undo.clear();
             txn.ops.clear();
+            txn.images.clear();
         } finally {
             writeLock.unlock();
         }

@@ -33,13 +33,12 @@ import io.netty.channel.Channel;
  */
 final class ReplicaSetBackend extends MemoryBackend {
 
-    static final int MAX_WIRE_VERSION = 13; // MongoDB 5.0
-    static final String VERSION = "5.0.99-mongo-follow-embedded";
 
     private final String replicaSetName;
     private final OplogWriter writer;
     private final OplogCursors oplogCursors;
     private final ChangeStreams changeStreams;
+    private final ServerVersion version;
     private final Control control;
     private final Instant started = Instant.now();
     /** When the first primary was elected, on the server's wall clock. */
@@ -77,14 +76,15 @@ final class ReplicaSetBackend extends MemoryBackend {
         void restart(int member);
     }
 
-    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, int memberCount, Clock clock, Control control) {
+    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, int memberCount, Clock clock, ServerVersion version, Control control) {
         super(clock);
         this.wallClock = clock;
         this.replicaSetName = replicaSetName;
-        this.writer = new OplogWriter(store, new OplogClock(clock), raw);
+        this.version = version;
+        this.writer = new OplogWriter(store, new OplogClock(clock), raw, version);
         java.util.function.LongSupplier majorityCommitPoint = () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue();
         this.oplogCursors = new OplogCursors(store, getCursorRegistry(), majorityCommitPoint);
-        this.changeStreams = new ChangeStreams(store, getCursorRegistry(), majorityCommitPoint, this::resolveDatabase, null);
+        this.changeStreams = new ChangeStreams(store, getCursorRegistry(), majorityCommitPoint, this::resolveDatabase, null, writer.preImages(), version);
         this.members = new ReplicaSetMembers(writer, memberCount);
         if (memberCount > 1) {
             writer.setMembers(members);
@@ -173,7 +173,7 @@ final class ReplicaSetBackend extends MemoryBackend {
         switch (cmd) {
             case "serverstatus":
                 return counters.serverStatus(
-                    new Document("host", "embedded-mongo").append("version", "7.0.0-mongo-follow-embedded")
+                    new Document("host", "embedded-mongo").append("version", version.versionString())
                         .append("process", "mongod")
                         .append("uptimeMillis", java.time.Duration.between(started, Instant.now()).toMillis())
                         .append("ok", 1.0)
@@ -312,7 +312,7 @@ final class ReplicaSetBackend extends MemoryBackend {
     private static boolean isWrite(String cmd, String databaseName) {
         switch (cmd) {
             case "insert", "update", "delete", "findandmodify", "create", "drop", "createindexes", "dropindexes",
-                "dropdatabase", "aggregate" -> {
+                "dropdatabase", "aggregate", "collmod" -> {
                 return !databaseName.equals("local");
             }
             case "renamecollection" -> {
@@ -350,12 +350,20 @@ final class ReplicaSetBackend extends MemoryBackend {
                     return renameCollection(channel, databaseName, command, query);
                 case "createindexes":
                     return createIndexes(channel, databaseName, command, query);
+                case "collmod":
+                    if (!(resolveDatabase(databaseName).resolveCollection(String.valueOf(query.get(command)), false) instanceof OplogCollection target)) {
+                        throw new MongoServerError(26, "NamespaceNotFound", "ns does not exist: " + databaseName + "." + query.get(command));
+                    }
+                    return writer.collMod(target, query);
                 case "dropdatabase":
                     return dropDatabaseLogged(channel, databaseName, command, query);
                 case "update":
                     return hasPipeline(query) ? PipelineUpdates.run(this, channel, databaseName, query)
                         : super.handleCommand(channel, databaseName, command, query);
                 case "create":
+                    if (query.containsKey("changeStreamPreAndPostImages") && version.preAndPostImages() == false) {
+                        throw new MongoServerError(40415, "Location40415", "BSON field 'create.changeStreamPreAndPostImages' is an unknown field.");
+                    }
                     // the library cannot cap collections: the collection is created uncapped, the entry keeps the options
                     Document uncapped = new Document(query);
                     uncapped.remove("capped");
@@ -443,7 +451,7 @@ final class ReplicaSetBackend extends MemoryBackend {
         response.put("logicalSessionTimeoutMinutes", 30);
         response.put("connectionId", 1);
         response.put("minWireVersion", 0);
-        response.put("maxWireVersion", MAX_WIRE_VERSION);
+        response.put("maxWireVersion", version.wireVersion());
         response.put("readOnly", Boolean.FALSE);
         response.put("ok", 1.0);
         return response;
@@ -471,9 +479,9 @@ final class ReplicaSetBackend extends MemoryBackend {
     }
 
     private Document buildInfo() {
-        return new Document("version", VERSION)
+        return new Document("version", version.versionString())
             .append("gitVersion", "mongo-follow-embedded")
-            .append("versionArray", List.of(5, 0, 99, 0))
+            .append("versionArray", version.versionArray())
             .append("bits", 64)
             .append("maxBsonObjectSize", BsonConstants.MAX_BSON_OBJECT_SIZE)
             .append("storageEngines", List.of("memory"))

@@ -32,7 +32,6 @@ final class ResumeTokens {
 
     static final int EVENT = 128;
     static final int HIGH_WATER_MARK = 0;
-    static final int DEFAULT_VERSION = 2;
 
     private ResumeTokens() {}
 

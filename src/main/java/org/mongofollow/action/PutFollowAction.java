@@ -182,7 +182,8 @@ public final class PutFollowAction {
                         request.follow.endpoint(),
                         request.follow.database(),
                         request.follow.collection(),
-                        request.follow.source()
+                        request.follow.source(),
+                        request.follow.fullDocument()
                     );
                     start = probe.start();
                     request.follow = request.follow.withSource(probe.source()); // source: auto, decided once

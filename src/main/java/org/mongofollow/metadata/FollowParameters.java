@@ -180,7 +180,7 @@ public record FollowParameters(
     public FeedSource feedSource() {
         return switch (source) {
             case OPLOG -> OplogSource.INSTANCE;
-            case CHANGE_STREAM -> new ChangeStreamSource(namespace(), fullDocument == FullDocumentMode.UPDATE_LOOKUP);
+            case CHANGE_STREAM -> new ChangeStreamSource(namespace(), fullDocument);
             case AUTO -> throw new IllegalStateException("the follow of [" + namespace() + "] has not decided its source yet");
         };
     }

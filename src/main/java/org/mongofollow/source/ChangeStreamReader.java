@@ -10,7 +10,6 @@ import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoCursor;
-import com.mongodb.client.model.changestream.FullDocument;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -32,10 +31,12 @@ import java.util.function.BooleanSupplier;
  * <p>
  * <b>Whole cluster times.</b> The events of one transaction (and of one batched write) share their {@code clusterTime}, and
  * a later read starts after the position an earlier one reached, so a read only ever returns every event of each cluster
- * time it returns: a time is complete once the stream has shown an event of a later time, or a high-water-mark
- * {@code postBatchResumeToken} past it (the stream has scanned MongoDB's history beyond it). Events of a time the read
- * could not finish are left to the next read. On a quiet replica set the last events before the quiet are therefore
- * applied once MongoDB writes anything else, at the latest its periodic no-op (every 10 seconds).
+ * time it returns: a time is complete once the stream has shown an event of a later time, a high-water-mark
+ * {@code postBatchResumeToken} past it (the stream has scanned MongoDB's history beyond it), or nothing more (an empty
+ * batch after it: MongoDB unwinds the events of one cluster time from one oplog entry, which is majority-committed as a
+ * whole, so a stream that has nothing more to return has returned them all). Events of a time the read could not finish
+ * (a full batch) are left to the next read. So the last events before a quiet are applied without waiting for MongoDB's
+ * next write.
  * <p>
  * <b>Resume tokens.</b> Each read returns MongoDB's resume token for the position it read up to, when it knows one
  * ({@link OplogReader.Batch#resumeAfter}: the high-water mark, or the last event's token). Given one at or before where it
@@ -59,8 +60,9 @@ public final class ChangeStreamReader implements HistoryReader {
     static final int CHANGE_STREAM_HISTORY_LOST = 286;
     static final int CHANGE_STREAM_FATAL_ERROR = 280;
 
+    private final MongoClient client;
     private final MongoCollection<RawBsonDocument> collection;
-    private final boolean updateLookup;
+    private final FullDocumentMode fullDocument;
     @Nullable
     private CircuitBreaker breaker;
     private boolean firstEntryAlways;
@@ -69,14 +71,15 @@ public final class ChangeStreamReader implements HistoryReader {
     /** The last stream opened resumed after {@link #resumeFrom}'s token. */
     private boolean resumedWithToken;
 
-    /** A reader of {@code namespace}'s stream; {@code updateLookup}: updates carry the current document (fullDocument: updateLookup). */
-    public ChangeStreamReader(MongoClient client, String namespace, boolean updateLookup) {
+    /** A reader of {@code namespace}'s stream; {@code fullDocument}: what its update events carry besides their description. */
+    public ChangeStreamReader(MongoClient client, String namespace, FullDocumentMode fullDocument) {
         int dot = namespace.indexOf('.');
+        this.client = client;
         this.collection = client.getDatabase(namespace.substring(0, dot))
             .getCollection(namespace.substring(dot + 1), RawBsonDocument.class)
             .withReadPreference(ReadPreference.primary())
             .withReadConcern(ReadConcern.MAJORITY);
-        this.updateLookup = updateLookup;
+        this.fullDocument = fullDocument;
     }
 
     /** As {@link OplogReader#charging}: the events of each read are charged to {@code breaker} while it collects them. */
@@ -182,6 +185,14 @@ public final class ChangeStreamReader implements HistoryReader {
                                 completeBytes = bytes;
                             }
                         }
+                    }
+                    if (groupTime != null && groupTime.after(complete)) {
+                        // MongoDB has returned all it has now (an empty batch), and the events of one cluster time come
+                        // from one oplog entry, majority-committed as a whole: the last time read is whole too
+                        complete = groupTime;
+                        completeCount = events.size();
+                        completeBytes = bytes;
+                        head = OplogPosition.max(head, groupTime);
                     }
                     if (complete.after(from)) {
                         // the stream has shown all it has for now: what is complete goes back (a range read that ends
@@ -300,8 +311,9 @@ public final class ChangeStreamReader implements HistoryReader {
 
     private ChangeStreamIterable<RawBsonDocument> watch(int maxOperations, long timeoutMillis) {
         return collection.watch()
-            .showExpandedEvents(true)
-            .fullDocument(updateLookup ? FullDocument.UPDATE_LOOKUP : FullDocument.DEFAULT)
+            // MongoDB before 6.0 refuses the option (an unknown field): its streams show what the follow needs without it
+            .showExpandedEvents(WireVersions.of(client) >= WireVersions.MONGODB_6_0)
+            .fullDocument(fullDocument.driverOption())
             .batchSize(Math.max(1, Math.min(maxOperations, 1000)))
             .maxAwaitTime(Math.max(1, Math.min(timeoutMillis, MAX_AWAIT_SLICE_MILLIS)), TimeUnit.MILLISECONDS);
     }

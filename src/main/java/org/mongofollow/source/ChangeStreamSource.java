@@ -18,16 +18,16 @@ import java.util.function.Supplier;
  * of shard tasks read through it).
  *
  * @param namespace    {@code database.collection}
- * @param updateLookup updates carry the document as a look-up found it ({@code fullDocument: updateLookup})
+ * @param fullDocument what update events carry besides their description ({@code full_document})
  */
-public record ChangeStreamSource(String namespace, boolean updateLookup) implements FeedSource {
+public record ChangeStreamSource(String namespace, FullDocumentMode fullDocument) implements FeedSource {
 
     @Override
     public HistoryReader reader(MongoClient client, Set<String> namespaces, CircuitBreaker breaker, boolean essential) {
         if (namespaces.equals(Set.of(namespace)) == false) {
             throw new IllegalArgumentException("the change stream of [" + namespace + "] serves no other namespace: " + namespaces);
         }
-        return new ChangeStreamReader(client, namespace, updateLookup).charging(breaker, essential);
+        return new ChangeStreamReader(client, namespace, fullDocument).charging(breaker, essential);
     }
 
     @Override

@@ -7,14 +7,27 @@ import java.util.Locale;
  * {@code updateDescription}, applied to the follower's document as the oplog's diffs are (exact, no look-up); with
  * {@code update_lookup} ({@code fullDocument: updateLookup}) the document as MongoDB's look-up found it, which is the
  * document at some time after the update (it may carry later changes, which later events bring again; it is null once the
- * document is deleted, and the update is then applied from its description).
+ * document is deleted, and the update is then applied from its description); with {@code when_available}
+ * ({@code fullDocument: whenAvailable}, MongoDB 6.0 and later, for collections with {@code changeStreamPreAndPostImages})
+ * the post-image: the document exactly as that update left it, and where MongoDB has none (the option was off, or the
+ * image expired), the update is applied from its description.
  */
 public enum FullDocumentMode {
     DEFAULT,
-    UPDATE_LOOKUP;
+    UPDATE_LOOKUP,
+    WHEN_AVAILABLE;
 
     public String label() {
         return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The driver's option for the stream. */
+    public com.mongodb.client.model.changestream.FullDocument driverOption() {
+        return switch (this) {
+            case DEFAULT -> com.mongodb.client.model.changestream.FullDocument.DEFAULT;
+            case UPDATE_LOOKUP -> com.mongodb.client.model.changestream.FullDocument.UPDATE_LOOKUP;
+            case WHEN_AVAILABLE -> com.mongodb.client.model.changestream.FullDocument.WHEN_AVAILABLE;
+        };
     }
 
     public static FullDocumentMode parse(String value) {
@@ -23,6 +36,6 @@ public enum FullDocumentMode {
                 return mode;
             }
         }
-        throw new IllegalArgumentException("[full_document] must be [default] or [update_lookup], got [" + value + "]");
+        throw new IllegalArgumentException("[full_document] must be [default], [update_lookup] or [when_available], got [" + value + "]");
     }
 }

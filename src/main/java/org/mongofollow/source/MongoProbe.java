@@ -21,7 +21,7 @@ public final class MongoProbe {
     private MongoProbe() {}
 
     public static OplogPosition majorityCommitPoint(MongoClientService clients, MongoEndpoint endpoint, String database, String collection) {
-        return probe(clients, endpoint, database, collection, SourceMode.OPLOG).start();
+        return probe(clients, endpoint, database, collection, SourceMode.OPLOG, FullDocumentMode.DEFAULT).start();
     }
 
     /** Where a new follow starts, and the source it reads ({@code auto} decided). */
@@ -31,9 +31,17 @@ public final class MongoProbe {
      * Checks the endpoint as {@link #majorityCommitPoint} does and decides {@code requested}: {@code auto} reads the oplog
      * when the follow's user may read it and the collection's change stream otherwise. A change-stream follow's stream is
      * opened once at the start position, so a user without the privileges for it ({@code changeStream} and {@code find} on
-     * the collection) is refused here, before anything changes.
+     * the collection) is refused here, before anything changes; it is opened with the follow's {@code fullDocument}, which
+     * MongoDB checks too.
      */
-    public static Probe probe(MongoClientService clients, MongoEndpoint endpoint, String database, String collection, SourceMode requested) {
+    public static Probe probe(
+        MongoClientService clients,
+        MongoEndpoint endpoint,
+        String database,
+        String collection,
+        SourceMode requested,
+        FullDocumentMode fullDocument
+    ) {
         String where = clients.describe(endpoint);
         // a client of its own, closed after the probe: a refused follow (wrong host, port or replica set name)
         // must not leave a client behind that monitors that endpoint for the life of the node
@@ -41,8 +49,13 @@ public final class MongoProbe {
             OplogPosition start = new OplogReader(client, database, collection).majorityCommitPoint();
             SourceMode source = requested == SourceMode.AUTO ? (oplogReadable(client) ? SourceMode.OPLOG : SourceMode.CHANGE_STREAM) : requested;
             if (source == SourceMode.CHANGE_STREAM) {
+                int wireVersion = WireVersions.of(client);
+                if (fullDocument == FullDocumentMode.WHEN_AVAILABLE && wireVersion < WireVersions.MONGODB_6_0) {
+                    throw new IllegalArgumentException("[full_document] [when_available] needs MongoDB 6.0 or later (post-images); MongoDB at ["
+                        + where + "] reports wire version " + wireVersion + ": use [default] or [update_lookup]");
+                }
                 try {
-                    new ChangeStreamReader(client, database + "." + collection, false).tail(start, 1, 1, 1, () -> true);
+                    new ChangeStreamReader(client, database + "." + collection, fullDocument).tail(start, 1, 1, 1, () -> true);
                 } catch (OplogFeed.HistoryLostException e) {
                     throw new IllegalStateException("MongoDB cannot start a change stream at its own majority commit point " + start);
                 }

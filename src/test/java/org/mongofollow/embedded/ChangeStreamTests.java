@@ -31,7 +31,10 @@ import com.mongodb.client.model.Aggregates;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
+import com.mongodb.client.model.ChangeStreamPreAndPostImagesOptions;
+import com.mongodb.client.model.CreateCollectionOptions;
 import com.mongodb.client.model.changestream.FullDocument;
+import com.mongodb.client.model.changestream.FullDocumentBeforeChange;
 import com.mongodb.client.model.changestream.OperationType;
 
 /**
@@ -216,6 +219,122 @@ public class ChangeStreamTests {
                 assertTrue(token(events.get(1)).compareTo(token(events.get(0))) > 0);
                 // the operation of the other collection counts in the index: the update is the transaction's third
                 assertEquals(2, ResumeTokens.decode(new de.bwaldvogel.mongo.bson.Document("_data", token(events.get(1)))).txnOpIndex());
+            }
+        }
+    }
+
+    @Test
+    public void preAndPostImagesOfACollectionThatRecordsThem() {
+        try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+             MongoClient client = MongoClients.create(mongo.connectionString())) {
+            MongoDatabase shop = client.getDatabase("shop");
+            shop.createCollection("imaged", new CreateCollectionOptions().changeStreamPreAndPostImagesOptions(new ChangeStreamPreAndPostImagesOptions(true)));
+            MongoCollection<Document> imaged = shop.getCollection("imaged");
+            MongoCollection<Document> plain = shop.getCollection("plain");
+            imaged.insertOne(new Document("_id", 1).append("n", 0));
+            plain.insertOne(new Document("_id", 1).append("n", 0));
+            try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> stream = shop.watch()
+                     .fullDocument(FullDocument.WHEN_AVAILABLE).fullDocumentBeforeChange(FullDocumentBeforeChange.WHEN_AVAILABLE).cursor();
+                 ClientSession session = client.startSession()) {
+                imaged.updateOne(Filters.eq("_id", 1), Updates.set("n", 1));
+                imaged.updateOne(Filters.eq("_id", 1), Updates.set("n", 2));
+                session.withTransaction(() -> {
+                    imaged.updateOne(session, Filters.eq("_id", 1), Updates.inc("n", 10));
+                    return null;
+                });
+                imaged.replaceOne(Filters.eq("_id", 1), new Document("r", true));
+                plain.updateOne(Filters.eq("_id", 1), Updates.set("n", 1));
+                imaged.deleteOne(Filters.eq("_id", 1));
+                List<ChangeStreamDocument<Document>> events = take(stream, 6);
+                // each update carries the document right after it, not as it is later (unlike updateLookup)
+                assertEquals(new Document("_id", 1).append("n", 1), events.get(0).getFullDocument());
+                assertEquals(new Document("_id", 1).append("n", 0), events.get(0).getFullDocumentBeforeChange());
+                assertEquals(new Document("_id", 1).append("n", 2), events.get(1).getFullDocument());
+                assertEquals(new Document("_id", 1).append("n", 12), events.get(2).getFullDocument());
+                assertEquals(new Document("_id", 1).append("n", 2), events.get(2).getFullDocumentBeforeChange());
+                assertEquals(OperationType.REPLACE, events.get(3).getOperationType());
+                assertEquals(new Document("_id", 1).append("n", 12), events.get(3).getFullDocumentBeforeChange());
+                // a collection that does not record images: null, whenAvailable
+                assertEquals("plain", events.get(4).getNamespace().getCollectionName());
+                assertNull(events.get(4).getFullDocument());
+                assertNull(events.get(4).getFullDocumentBeforeChange());
+                assertEquals(OperationType.DELETE, events.get(5).getOperationType());
+                assertEquals(new Document("_id", 1).append("r", true), events.get(5).getFullDocumentBeforeChange());
+            }
+            // collMod turns it on for an existing collection (logged as mongod logs it); required fails without images
+            shop.runCommand(new Document("collMod", "plain").append("changeStreamPreAndPostImages", new Document("enabled", true)));
+            Document collMod = client.getDatabase("local").getCollection("oplog.rs").find(Filters.exists("o.collMod")).first();
+            assertEquals(new Document("collMod", "plain").append("changeStreamPreAndPostImages", new Document("enabled", true)), collMod.get("o"));
+            assertEquals(false, ((Document) ((Document) collMod.get("o2")).get("collectionOptions_old")).get("changeStreamPreAndPostImages", Document.class).get("enabled"));
+            try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> stream = plain.watch().fullDocument(FullDocument.REQUIRED).cursor()) {
+                plain.updateOne(Filters.eq("_id", 1), Updates.set("n", 2));
+                assertEquals(new Document("_id", 1).append("n", 2), take(stream, 1).get(0).getFullDocument());
+            }
+            MongoCommandException unknownOption = org.junit.Assert.assertThrows(MongoCommandException.class,
+                () -> shop.runCommand(new Document("collMod", "plain").append("validator", new Document())));
+            assertEquals(72, unknownOption.getErrorCode());
+            BsonTimestamp before = mongo.majorityCommitPoint();
+            shop.runCommand(new Document("collMod", "plain").append("changeStreamPreAndPostImages", new Document("enabled", false)));
+            plain.updateOne(Filters.eq("_id", 1), Updates.set("n", 3));
+            // (the first batch holds the event: the aggregate itself fails)
+            com.mongodb.MongoServerException missing = org.junit.Assert.assertThrows(com.mongodb.MongoServerException.class, () -> {
+                try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> stream = plain.watch().fullDocument(FullDocument.REQUIRED)
+                         .startAtOperationTime(before).cursor()) {
+                    take(stream, 1);
+                }
+            });
+            assertEquals(47, missing.getCode());
+        }
+    }
+
+    @Test
+    public void eachReleaseServesItsOwnOptionsEventsAndTokens() {
+        for (String version : List.of("4.2", "4.4", "5.0", "6.0", "7.0", "8.0")) {
+            int wire = switch (version) {
+                case "4.2" -> 8;
+                case "4.4" -> 9;
+                case "5.0" -> 13;
+                case "6.0" -> 17;
+                case "7.0" -> 21;
+                default -> 25;
+            };
+            boolean six = wire >= 17;
+            try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0).serverVersion(version));
+                 MongoClient client = MongoClients.create(mongo.connectionString())) {
+                Document hello = client.getDatabase("admin").runCommand(new Document("hello", 1));
+                assertEquals(version, wire, hello.getInteger("maxWireVersion").intValue());
+                assertTrue(client.getDatabase("admin").runCommand(new Document("buildInfo", 1)).getString("version").startsWith(version + "."));
+                MongoCollection<Document> items = client.getDatabase("shop").getCollection("items");
+                items.insertOne(new Document("_id", 1).append("list", List.of(1, 2, 3)).append("m", new Document("a.b", 1)));
+                try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> stream = items.watch().cursor()) {
+                    // a pipeline update that shortens the array (logged as a diff with a new length from 5.0)
+                    items.updateOne(Filters.eq("_id", 1), List.of(new Document("$set", new Document("list", new Document("$slice", List.of("$list", 2))))));
+                    ChangeStreamDocument<Document> update = take(stream, 1).get(0);
+                    assertEquals(version + ": wallTime from 6.0", six, update.getWallTime() != null);
+                    // 5.0 and later log a diff (truncatedArrays); 4.x a $v:1 $set of the whole array
+                    if (wire >= 13) {
+                        assertEquals(version, 1, update.getUpdateDescription().getTruncatedArrays().size());
+                    } else {
+                        assertTrue(version, update.getUpdateDescription().getTruncatedArrays().isEmpty());
+                        assertEquals(version, new org.bson.BsonArray(List.of(new BsonInt32(1), new BsonInt32(2))),
+                            update.getUpdateDescription().getUpdatedFields().get("list"));
+                    }
+                    int tokenVersion = ResumeTokens.decode(new de.bwaldvogel.mongo.bson.Document("_data", token(update))).version();
+                    assertEquals(version, wire >= 21 ? 2 : 1, tokenVersion);
+                }
+                MongoCommandException expanded = null;
+                try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> stream = items.watch().showExpandedEvents(true).cursor()) {
+                    assertTrue(version, six);
+                } catch (MongoCommandException e) {
+                    expanded = e;
+                }
+                if (six == false) {
+                    assertNotNull(version, expanded);
+                    assertEquals(version, 40415, expanded.getErrorCode());
+                    MongoCommandException images = org.junit.Assert.assertThrows(MongoCommandException.class,
+                        () -> items.watch().fullDocument(FullDocument.WHEN_AVAILABLE).cursor().close());
+                    assertEquals(version, 40575, images.getErrorCode());
+                }
             }
         }
     }

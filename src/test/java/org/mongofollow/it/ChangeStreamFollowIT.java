@@ -4,6 +4,8 @@ import com.mongodb.client.ClientSession;
 import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
+import com.mongodb.client.model.ChangeStreamPreAndPostImagesOptions;
+import com.mongodb.client.model.CreateCollectionOptions;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
 
@@ -111,6 +113,9 @@ public class ChangeStreamFollowIT extends MongoFollowIntegTestCase {
     }
 
     public void testUpdatesAreAppliedFromTheirDescriptions() throws Exception {
+        // a collection that records pre- and post-images, for the follow of post-images
+        mongoClient.getDatabase("stream").createCollection("shapes", new CreateCollectionOptions()
+            .changeStreamPreAndPostImagesOptions(new ChangeStreamPreAndPostImagesOptions(true)));
         MongoCollection<BsonDocument> shapes = collection("stream", "shapes");
         call(followRequest("shapes", mongo.connectionString(), "stream", "shapes", "\"source\": \"change_stream\""));
         // the same updates narrowed to selected fields (those a truncated array reaches are looked up), and as looked up
@@ -118,7 +123,9 @@ public class ChangeStreamFollowIT extends MongoFollowIntegTestCase {
             "\"source\": \"change_stream\", \"fields\": {\"include\": [\"a\", \"list\", \"nested.arr.k\"]}"));
         call(followRequest("shapes-looked-up", mongo.connectionString(), "stream", "shapes",
             "\"source\": \"change_stream\", \"full_document\": \"update_lookup\""));
-        ensureGreen("shapes", "shapes-selected", "shapes-looked-up");
+        call(followRequest("shapes-post-images", mongo.connectionString(), "stream", "shapes",
+            "\"source\": \"change_stream\", \"full_document\": \"when_available\", \"fields\": {\"include\": [\"a\", \"list\", \"nested.arr.k\"]}"));
+        ensureGreen("shapes", "shapes-selected", "shapes-looked-up", "shapes-post-images");
         shapes.insertOne(BsonDocument.parse("{_id: 1, a: {b: {c: 2}}, m: {'1': 'x', '2': 'y'}, list: [1, 2, 3, 4, 5]}"));
         shapes.insertOne(BsonDocument.parse("{_id: 2, nested: {arr: [{k: 1}, {k: 2}, {k: 3}]}, gone: true}"));
         shapes.updateOne(Filters.eq("_id", 1), Updates.set("a.b.c", 3));
@@ -130,6 +137,8 @@ public class ChangeStreamFollowIT extends MongoFollowIntegTestCase {
         assertConverges("shapes", shapes);
         assertConverges("shapes-selected", shapes, new org.mongofollow.apply.FieldSelection(List.of("a", "list", "nested.arr.k"), List.of()));
         assertConverges("shapes-looked-up", shapes);
+        // the post-images, narrowed to the selected fields as any indexed document is
+        assertConverges("shapes-post-images", shapes, new org.mongofollow.apply.FieldSelection(List.of("a", "list", "nested.arr.k"), List.of()));
         assertThat(parameters("shapes-looked-up").get("full_document"), equalTo("update_lookup"));
         Map<String, Object> one = indexedDocuments("shapes").get("1");
         assertThat(one.toString(), one.get("a"), equalTo(Map.of("b", Map.of("c", 3))));

@@ -42,7 +42,7 @@ public class FollowParametersTests {
     @Test
     public void aChangeStreamFollowSurvivesTheWireAndTheStoredMetadata() throws IOException {
         FollowParameters follow = parse("{" + BASE + ", \"source\": \"change_stream\", \"full_document\": \"update_lookup\"}");
-        assertEquals(new ChangeStreamSource("shop.orders", true), follow.feedSource());
+        assertEquals(new ChangeStreamSource("shop.orders", FullDocumentMode.UPDATE_LOOKUP), follow.feedSource());
         assertFalse(follow.feedSource().parallelReads());
         try (BytesStreamOutput out = new BytesStreamOutput()) {
             follow.writeTo(out);
@@ -70,6 +70,6 @@ public class FollowParametersTests {
         Exception option = assertThrows(IllegalArgumentException.class, () -> parse("{" + BASE + ", \"full_document\": \"update_lookup\"}"));
         assertTrue(option.getMessage().contains("[full_document] is an option of change streams"));
         Exception value = assertThrows(Exception.class, () -> parse("{" + BASE + ", \"source\": \"change_stream\", \"full_document\": \"required\"}"));
-        assertTrue(value.getCause().getMessage(), value.getCause().getMessage().contains("[full_document] must be [default] or [update_lookup]"));
+        assertTrue(value.getCause().getMessage(), value.getCause().getMessage().contains("[full_document] must be [default], [update_lookup] or [when_available]"));
     }
 }

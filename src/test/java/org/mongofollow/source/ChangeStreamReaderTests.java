@@ -78,7 +78,7 @@ public class ChangeStreamReaderTests {
             }
         }
         OplogPosition head = majority();
-        ChangeStreamReader reader = new ChangeStreamReader(client, "cs.items", false);
+        ChangeStreamReader reader = new ChangeStreamReader(client, "cs.items", FullDocumentMode.DEFAULT);
         List<RawBsonDocument> events = new ArrayList<>();
         OplogPosition from = start;
         int reads = 0;
@@ -115,7 +115,7 @@ public class ChangeStreamReaderTests {
         MongoCollection<Document> tail = client.getDatabase("cs").getCollection("tail");
         OplogPosition start = majority();
         tail.insertOne(new Document("_id", 1));
-        ChangeStreamReader reader = new ChangeStreamReader(client, "cs.tail", false);
+        ChangeStreamReader reader = new ChangeStreamReader(client, "cs.tail", FullDocumentMode.DEFAULT);
         tail.insertOne(new Document("_id", 2));
         OplogReader.Batch batch = reader.tail(start, 100, Long.MAX_VALUE, 5_000, () -> false);
         List<RawBsonDocument> inserts = batch.entries().stream().filter(e -> ChangeStreamReader.operationType(e).equals("insert")).toList();
@@ -174,7 +174,7 @@ public class ChangeStreamReaderTests {
             // by operation time, with a fresh reader each read, as the feed reads
             List<RawBsonDocument> byTime = new ArrayList<>();
             for (OplogPosition from = start; from.before(head);) {
-                OplogReader.Batch batch = new ChangeStreamReader(client, "cs.resumed", false).readRange(from, head, 7, Long.MAX_VALUE);
+                OplogReader.Batch batch = new ChangeStreamReader(client, "cs.resumed", FullDocumentMode.DEFAULT).readRange(from, head, 7, Long.MAX_VALUE);
                 byTime.addAll(batch.entries());
                 from = batch.scannedTo();
             }
@@ -183,7 +183,7 @@ public class ChangeStreamReaderTests {
             ResumePoint point = null;
             int reads = 0;
             for (OplogPosition from = start; from.before(head); reads++) {
-                OplogReader.Batch batch = new ChangeStreamReader(monitored, "cs.resumed", false).resumingAfter(point)
+                OplogReader.Batch batch = new ChangeStreamReader(monitored, "cs.resumed", FullDocumentMode.DEFAULT).resumingAfter(point)
                     .readRange(from, head, 7, Long.MAX_VALUE);
                 assertNotNull("a read knows the token of where it ends", batch.resumeAfter());
                 assertEquals(batch.scannedTo(), batch.resumeAfter().position());
@@ -213,11 +213,11 @@ public class ChangeStreamReaderTests {
                 items.insertOne(new Document("_id", i));
             }
             OplogPosition head = majority();
-            OplogReader.Batch first = new ChangeStreamReader(client, "cs.skipped", false).readRange(start, head, 20, Long.MAX_VALUE);
-            OplogReader.Batch all = new ChangeStreamReader(client, "cs.skipped", false).readRange(start, head, 1000, Long.MAX_VALUE);
-            ResumePoint early = new ChangeStreamReader(client, "cs.skipped", false).readRange(start, head, 3, Long.MAX_VALUE).resumeAfter();
+            OplogReader.Batch first = new ChangeStreamReader(client, "cs.skipped", FullDocumentMode.DEFAULT).readRange(start, head, 20, Long.MAX_VALUE);
+            OplogReader.Batch all = new ChangeStreamReader(client, "cs.skipped", FullDocumentMode.DEFAULT).readRange(start, head, 1000, Long.MAX_VALUE);
+            ResumePoint early = new ChangeStreamReader(client, "cs.skipped", FullDocumentMode.DEFAULT).readRange(start, head, 3, Long.MAX_VALUE).resumeAfter();
             assertTrue(early.position().before(first.scannedTo()));
-            OplogReader.Batch rest = new ChangeStreamReader(monitored, "cs.skipped", false).resumingAfter(early)
+            OplogReader.Batch rest = new ChangeStreamReader(monitored, "cs.skipped", FullDocumentMode.DEFAULT).resumingAfter(early)
                 .readRange(first.scannedTo(), head, 1000, Long.MAX_VALUE);
             List<BsonValue> expected = new ArrayList<>(keys(all.entries()));
             expected.removeAll(keys(first.entries()));
@@ -227,12 +227,12 @@ public class ChangeStreamReaderTests {
             assertTrue(starts.stages.get(0).containsKey("resumeAfter"));
 
             // the token of another collection's event: the stream of this one cannot find it (ChangeStreamFatalError)
-            OplogReader.Batch otherBatch = new ChangeStreamReader(client, "cs.other", false).readRange(beforeOther, head, 1000, Long.MAX_VALUE);
+            OplogReader.Batch otherBatch = new ChangeStreamReader(client, "cs.other", FullDocumentMode.DEFAULT).readRange(beforeOther, head, 1000, Long.MAX_VALUE);
             RawBsonDocument otherInsert = otherBatch.entries().stream().filter(e -> ChangeStreamReader.operationType(e).equals("insert")).findFirst().orElseThrow();
             OplogPosition otherTime = ChangeStreamReader.clusterTime(otherInsert);
             ResumePoint refused = ResumePoint.of(otherTime, otherInsert.getDocument("_id"));
             starts.stages.clear();
-            OplogReader.Batch fallback = new ChangeStreamReader(monitored, "cs.skipped", false).resumingAfter(refused)
+            OplogReader.Batch fallback = new ChangeStreamReader(monitored, "cs.skipped", FullDocumentMode.DEFAULT).resumingAfter(refused)
                 .readRange(otherTime, head, 1000, Long.MAX_VALUE);
             List<BsonValue> afterOther = new ArrayList<>();
             for (int i = 15; i < 30; i++) {
@@ -254,7 +254,7 @@ public class ChangeStreamReaderTests {
                 items.insertOne(new Document("_id", i));
             }
             OplogPosition head = majority();
-            ChangeStreamSource source = new ChangeStreamSource("cs.fed", false);
+            ChangeStreamSource source = new ChangeStreamSource("cs.fed", FullDocumentMode.DEFAULT);
             // no window: every read goes to MongoDB
             OplogFeed feed = new OplogFeed(() -> monitored, source, 0, new NoopCircuitBreaker("mongo_follow"));
             feed.subscribe("cs.fed");
@@ -287,6 +287,55 @@ public class ChangeStreamReaderTests {
     }
 
     @Test
+    public void whenAvailableUpdatesCarryThePostImageAndDecodeToIt() {
+        client.getDatabase("cs").createCollection("imaged", new com.mongodb.client.model.CreateCollectionOptions()
+            .changeStreamPreAndPostImagesOptions(new com.mongodb.client.model.ChangeStreamPreAndPostImagesOptions(true)));
+        MongoCollection<Document> imaged = client.getDatabase("cs").getCollection("imaged");
+        imaged.insertOne(new Document("_id", 1).append("n", 0));
+        OplogPosition start = majority();
+        imaged.updateOne(new Document("_id", 1), new Document("$inc", new Document("n", 1)));
+        imaged.updateOne(new Document("_id", 1), new Document("$inc", new Document("n", 1)));
+        OplogPosition head = majority();
+        List<RawBsonDocument> updates = new ChangeStreamReader(client, "cs.imaged", FullDocumentMode.WHEN_AVAILABLE)
+            .readRange(start, head, 100, Long.MAX_VALUE).entries();
+        assertEquals(2, updates.size());
+        for (int i = 0; i < 2; i++) {
+            // the document as that update left it (a look-up would show n: 2 for both)
+            assertEquals(new org.bson.BsonInt32(i + 1), updates.get(i).getDocument("fullDocument").get("n"));
+            DecodedEntry decoded = ChangeEventDecoder.decode(updates.get(i), ChangeStreamReader.clusterTime(updates.get(i)), 0, "cs.imaged");
+            assertEquals(decoded.toString(), org.mongofollow.operation.DocumentOperation.Kind.INDEX, decoded.operations().get(0).kind());
+        }
+    }
+
+    @Test
+    public void theLastEventsBeforeAQuietAreReturnedWithoutWaitingForAnotherWrite() {
+        try (EmbeddedMongo quiet = EmbeddedMongo.start(EmbeddedMongo.options().noopIntervalMillis(0));
+             MongoClient quietClient = MongoClients.create(quiet.connectionString())) {
+            MongoCollection<Document> items = quietClient.getDatabase("cs").getCollection("quiet");
+            items.insertOne(new Document("_id", 0)); // the collection exists
+            OplogPosition start = OplogPosition.of(quiet.majorityCommitPoint());
+            try (ClientSession session = quietClient.startSession()) {
+                session.withTransaction(() -> {
+                    for (int i = 1; i <= 3; i++) {
+                        items.insertOne(session, new Document("_id", i));
+                    }
+                    return null;
+                });
+            }
+            // nothing is written after the transaction (no periodic no-ops either): the stream has no later event or
+            // high-water mark to show, and its empty batch says the transaction's time is whole
+            OplogReader.Batch batch = new ChangeStreamReader(quietClient, "cs.quiet", FullDocumentMode.DEFAULT)
+                .tail(start, 100, Long.MAX_VALUE, 30_000, () -> false);
+            assertEquals(3, keys(batch.entries()).size());
+            assertEquals(ChangeStreamReader.clusterTime(batch.entries().get(2)), batch.scannedTo());
+            // a batch limit below the transaction's size still returns it whole (a read only ends between cluster times)
+            OplogReader.Batch cut = new ChangeStreamReader(quietClient, "cs.quiet", FullDocumentMode.DEFAULT)
+                .readRange(start, batch.scannedTo(), 2, Long.MAX_VALUE);
+            assertEquals(3, cut.entries().size());
+        }
+    }
+
+    @Test
     public void aStartTheOplogNoLongerHoldsIsHistoryLost() {
         try (EmbeddedMongo small = EmbeddedMongo.start(EmbeddedMongo.options().oplogMaxEntries(20).noopIntervalMillis(0));
              MongoClient smallClient = MongoClients.create(small.connectionString())) {
@@ -294,7 +343,7 @@ public class ChangeStreamReaderTests {
             for (int i = 0; i < 50; i++) {
                 smallClient.getDatabase("cs").getCollection("lost").insertOne(new Document("_id", i));
             }
-            ChangeStreamReader reader = new ChangeStreamReader(smallClient, "cs.lost", false);
+            ChangeStreamReader reader = new ChangeStreamReader(smallClient, "cs.lost", FullDocumentMode.DEFAULT);
             OplogFeed.HistoryLostException lost = assertThrows(
                 OplogFeed.HistoryLostException.class,
                 () -> reader.readRange(start, OplogPosition.of(small.majorityCommitPoint()), 100, Long.MAX_VALUE)
