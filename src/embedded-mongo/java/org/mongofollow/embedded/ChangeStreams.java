@@ -315,6 +315,10 @@ final class ChangeStreams {
         long ts = ((BsonTimestamp) entry.get("ts")).getValue();
         Instant wall = entry.get("wall") instanceof Instant w ? w : null;
         String op = (String) entry.get("op");
+        if ("n".equals(op) && entry.get("o") instanceof Document noop && noop.get("changeEvents") instanceof List<?> given) {
+            injected(stream, given, ts, wall);
+            return;
+        }
         if ("c".equals(op) && entry.get("o") instanceof Document o
             && (o.get("applyOps") instanceof List<?> || o.containsKey("commitTransaction") || o.containsKey("abortTransaction"))) {
             if (o.containsKey("abortTransaction") || Boolean.TRUE.equals(o.get("partialTxn")) || Boolean.TRUE.equals(entry.get("partialTxn"))
@@ -405,18 +409,7 @@ final class ChangeStreams {
             }
         }
         String type = (String) event.get("operationType");
-        Document identifier;
-        if (version.resumeTokenVersion() >= 2) {
-            identifier = new Document("operationType", type);
-            if (event.containsKey("documentKey")) {
-                identifier.append("documentKey", event.get("documentKey"));
-            } else if (event.containsKey("operationDescription")) {
-                identifier.append("operationDescription", event.get("operationDescription"));
-            }
-        } else {
-            identifier = (Document) event.get("documentKey"); // version 1: the document key, nothing for a command
-        }
-        Document token = ResumeTokens.event(ts, version.resumeTokenVersion(), txnOpIndex, false, uuid, identifier);
+        Document token = ResumeTokens.event(ts, version.resumeTokenVersion(), txnOpIndex, false, uuid, identifier(event, type));
         Document shaped = new Document();
         if (event.containsKey("to")) {
             shaped.append("to", event.get("to"));
@@ -437,13 +430,72 @@ final class ChangeStreams {
                 shaped.append(field, event.get(field));
             }
         }
+        deliver(stream, shaped, token, type, db, coll, ts, wall, true);
+    }
+
+    /** The event identifier of an event's token, as the release's token version wants it. */
+    private Document identifier(Document event, String type) {
+        if (version.resumeTokenVersion() < 2) {
+            return (Document) event.get("documentKey"); // version 1: the document key, nothing for a command
+        }
+        Document identifier = new Document("operationType", type);
+        if (event.containsKey("documentKey")) {
+            identifier.append("documentKey", event.get("documentKey"));
+        } else if (event.containsKey("operationDescription")) {
+            identifier.append("operationDescription", event.get("operationDescription"));
+        }
+        return identifier;
+    }
+
+    /**
+     * Change events given whole in a no-op entry ({@code o.changeEvents}, test injection in raw mode: the conformance
+     * harness's cases of change events as real servers send them): each, in order, under the entry's {@code ts} as its
+     * {@code clusterTime}, for the streams whose namespace it is in (an {@code invalidate} for every stream, and it ends
+     * the stream), with a token made as for this server's own events where the event has no {@code _id}. No invalidate is
+     * added: a case lists the one it expects.
+     */
+    private void injected(Stream stream, List<?> events, long ts, Instant wall) {
+        int txnOpIndex = 0;
+        for (Object value : events) {
+            Document given = (Document) value;
+            int index = txnOpIndex++;
+            String type = String.valueOf(given.get("operationType"));
+            String db = given.get("ns") instanceof Document ns ? (String) ns.get("db") : null;
+            String coll = given.get("ns") instanceof Document ns ? (String) ns.get("coll") : null;
+            if (type.equals("invalidate") == false && (db == null || stream.sees(db, coll) == false)) {
+                continue;
+            }
+            Document token = given.get("_id") instanceof Document id ? id
+                : ResumeTokens.event(ts, version.resumeTokenVersion(), index, type.equals("invalidate"),
+                    given.get("collectionUUID") instanceof UUID uuid ? uuid : null, identifier(given, type));
+            Document shaped = new Document("_id", token);
+            for (Map.Entry<String, Object> field : given.entrySet()) {
+                if (field.getKey().equals("_id") == false) {
+                    shaped.put(field.getKey(), field.getKey().equals("clusterTime") ? new BsonTimestamp(ts) : field.getValue());
+                }
+            }
+            shaped.putIfAbsent("clusterTime", new BsonTimestamp(ts));
+            deliver(stream, shaped, token, type, db, coll, ts, wall, false);
+            if (type.equals("invalidate")) {
+                stream.invalidated = true;
+                return;
+            }
+        }
+    }
+
+    /**
+     * Adds a shaped event to the stream, unless a resume token puts it behind; {@code autoInvalidate}: a command that
+     * invalidates the stream adds its invalidate.
+     */
+    private void deliver(Stream stream, Document shaped, Document token, String type, String db, String coll, long ts, Instant wall,
+        boolean autoInvalidate) {
         if (stream.resumeToken != null) {
             int order = ResumeTokens.compare(token, stream.resumeToken);
             boolean resumeFromInvalidate = ResumeTokens.decode(stream.resumeToken).fromInvalidate();
             if (order == 0) {
                 // the token's own event is behind the stream; after a command that invalidates it, its invalidate is not
                 stream.mustFindResumeToken = false;
-                if (isInvalidating(stream, type, db, coll)) {
+                if (autoInvalidate && isInvalidating(stream, type, db, coll)) {
                     addInvalidate(stream, token, ts, wall);
                 }
                 return;
@@ -461,7 +513,7 @@ final class ChangeStreams {
             }
         }
         stream.pending.addLast(shaped);
-        if (isInvalidating(stream, type, db, coll)) {
+        if (autoInvalidate && isInvalidating(stream, type, db, coll)) {
             addInvalidate(stream, token, ts, wall);
         }
     }

@@ -83,6 +83,9 @@ import java.util.stream.Stream;
  * {@code documents} cases run in every mode unless {@code modes} says otherwise. A change-stream run reports as
  * {@code name@change_stream}, which is also its name in the known-failures file.
  *
+ * <p><b>Change events.</b> A case with {@code events} instead of {@code oplog} lists change events as a real server sends
+ * them (without {@code _id}, the embedded MongoDB makes the token): it runs in {@code change_stream} mode only, the events
+ * given to the follow's stream as they are, each cluster time's in one no-op entry ({@code o.changeEvents}).
  * <p>Arguments: {@code [--es URL] [--parallel N] [--case-timeout SECONDS] [--known-failures FILE] [--modes M,..] DIR...}.
  */
 public final class ConformanceRunner {
@@ -228,6 +231,9 @@ public final class ConformanceRunner {
 
     /** Whether a case runs in {@code mode}: its {@code modes}, else every mode for documents and the oplog for fatal. */
     static boolean runsIn(BsonDocument testCase, String mode) {
+        if (testCase.containsKey("events")) {
+            return mode.equals(CHANGE_STREAM); // change events as a real server sends them: a stream's only
+        }
         if (testCase.containsKey("modes")) {
             return testCase.getArray("modes").stream().anyMatch(m -> m.isString() && m.asString().getValue().equals(mode));
         }
@@ -296,12 +302,15 @@ public final class ConformanceRunner {
         /** Null when the case passes, otherwise why it failed. */
         String run() throws Exception {
             String expect = testCase.getString("expect").getValue();
-            BsonArray oplog = testCase.getArray("oplog");
-            if (oplog.isEmpty()) {
-                return "the case has no oplog entries";
+            boolean events = testCase.containsKey("events");
+            BsonArray oplog = events ? new BsonArray() : testCase.getArray("oplog");
+            BsonArray history = events ? testCase.getArray("events") : oplog;
+            if (history.isEmpty()) {
+                return "the case has no " + (events ? "change events" : "oplog entries");
             }
-            BsonTimestamp first = oplog.get(0).asDocument().getTimestamp("ts");
-            BsonTimestamp last = oplog.get(oplog.size() - 1).asDocument().getTimestamp("ts");
+            String timeField = events ? "clusterTime" : "ts";
+            BsonTimestamp first = history.get(0).asDocument().getTimestamp(timeField);
+            BsonTimestamp last = history.get(history.size() - 1).asDocument().getTimestamp(timeField);
             if (first.getTime() < 2) {
                 return "the first entry's ts seconds must be at least 2 (the harness injects entries before it)";
             }
@@ -337,6 +346,21 @@ public final class ConformanceRunner {
                 }
                 for (BsonValue value : oplog) {
                     entries.add(value.asDocument().clone());
+                }
+                if (events) {
+                    // the case's events as the stream gives them: one no-op per cluster time carries its events, which the
+                    // embedded MongoDB's change streams serve whole (o.changeEvents)
+                    BsonArray atTime = new BsonArray();
+                    for (int i = 0; i < history.size(); i++) {
+                        BsonDocument event = history.get(i).asDocument();
+                        atTime.add(event);
+                        BsonTimestamp time = event.getTimestamp("clusterTime");
+                        if (i + 1 == history.size() || history.get(i + 1).asDocument().getTimestamp("clusterTime").equals(time) == false) {
+                            entries.add(entry("n", "", new BsonDocument("msg", new BsonString("conformance: change events of " + name))
+                                .append("changeEvents", atTime), time));
+                            atTime = new BsonArray();
+                        }
+                    }
                 }
                 if (mode.equals(CHANGE_STREAM)) {
                     // the next write a real server makes (at the latest its periodic no-op): the stream shows it has

@@ -75,7 +75,7 @@ public class ConformanceReplayTests {
     /** As a follow created now versions documents (the cases are MongoDB 4.4 to 8.0 oplogs, after 2004). */
     private static final DocumentVersions VERSIONS = new DocumentVersions(DocumentVersions.DEFAULT_BASE);
 
-    private static final Set<String> FORMAT_FIELDS = Set.of("name", "namespace", "before", "oplog", "after", "expect", "notes");
+    private static final Set<String> FORMAT_FIELDS = Set.of("name", "namespace", "before", "oplog", "events", "after", "expect", "notes", "modes");
 
     private final Path file;
 
@@ -116,11 +116,12 @@ public class ConformanceReplayTests {
 
         // Applying the whole oplog again over a state taken after any prefix of it (the state an initial
         // copy may read while the collection is written, DESIGN.md section 3) converges to the same result.
-        BsonArray oplog = testCase.getArray("oplog");
+        String historyField = testCase.containsKey("events") ? "events" : "oplog";
+        BsonArray oplog = testCase.getArray(historyField);
         for (int k = 0; k <= oplog.size(); k++) {
             Map<String, BytesReference> copy = documentsOf(testCase, "before");
             BsonDocument prefix = testCase.clone();
-            prefix.put("oplog", new BsonArray(oplog.subList(0, k)));
+            prefix.put(historyField, new BsonArray(oplog.subList(0, k)));
             assertNull(replay(prefix, copy));
             String again = replay(testCase, copy);
             assertNull("replay: " + again, again);
@@ -165,6 +166,9 @@ public class ConformanceReplayTests {
      * transaction at its commit, with its chain looked up by position); returns the fatal explanation, or null.
      */
     private static String replay(BsonDocument testCase, Map<String, BytesReference> index) {
+        if (testCase.containsKey("events")) {
+            return replayEvents(testCase, index);
+        }
         String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
         Map<OplogPosition, BsonDocument> oplog = new java.util.HashMap<>();
         for (BsonValue value : testCase.getArray("oplog")) {
@@ -190,8 +194,37 @@ public class ConformanceReplayTests {
         return null;
     }
 
+    /**
+     * Applies every change event of the case to {@code index}, in order, each decoded as the node's change-stream feed
+     * decodes it (numbered within its cluster time); returns the fatal explanation, or null.
+     */
+    private static String replayEvents(BsonDocument testCase, Map<String, BytesReference> index) {
+        String namespace = testCase.getString("namespace").getValue();
+        OplogPosition previous = null;
+        int indexInTime = 0;
+        for (BsonValue value : testCase.getArray("events")) {
+            BsonDocument event = raw(value.asDocument());
+            OplogPosition position = ChangeStreamReader.clusterTime(event);
+            indexInTime = position.equals(previous) ? indexInTime + 1 : 0;
+            previous = position;
+            String fatal = apply(ChangeEventDecoder.decode(event, position, indexInTime, namespace), index, indexInTime);
+            if (fatal != null) {
+                return fatal;
+            }
+        }
+        return null;
+    }
+
     /** Applies one decoded entry to {@code index}; returns the fatal explanation, or null. */
     private static String apply(DecodedEntry decoded, Map<String, BytesReference> index) {
+        return apply(decoded, index, 0);
+    }
+
+    /**
+     * Applies one decoded entry to {@code index}, whose operations are numbered from {@code firstIndex} (a change event's
+     * from its index within its cluster time); returns the fatal explanation, or null.
+     */
+    private static String apply(DecodedEntry decoded, Map<String, BytesReference> index, int firstIndex) {
         if (decoded.isFatal()) {
             return decoded.reason();
         }
@@ -199,7 +232,7 @@ public class ConformanceReplayTests {
             assertNotNull(decoded.reason());
             return null;
         }
-        int expectedIndex = 0;
+        int expectedIndex = firstIndex;
         for (DocumentOperation op : decoded.operations()) {
             assertEquals(decoded.position(), op.position());
             assertEquals(expectedIndex++, op.indexInEntry());
@@ -227,7 +260,7 @@ public class ConformanceReplayTests {
             switch (write.kind()) {
                 case INDEX -> index.put(write.id(), write.payload());
                 case DELETE -> index.remove(write.id());
-                case UPDATE_DIFF, UPDATE_V1 -> {
+                case UPDATE_DIFF, UPDATE_V1, UPDATE_DESCRIPTION -> {
                     BytesReference current = index.get(write.id());
                     if (current != null) {
                         try {
@@ -257,6 +290,7 @@ public class ConformanceReplayTests {
     @Test
     public void replayDecodingEachEntryOnItsOwn() throws IOException {
         BsonDocument testCase = BsonDocument.parse(Files.readString(file, StandardCharsets.UTF_8));
+        org.junit.Assume.assumeFalse("change events are decoded each on its own in replay()", testCase.containsKey("events"));
         String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
         Map<OplogPosition, BsonDocument> oplog = new java.util.HashMap<>();
         for (BsonValue value : testCase.getArray("oplog")) {
@@ -317,6 +351,22 @@ public class ConformanceReplayTests {
         for (BsonValue doc : testCase.getArray("before")) {
             assertTrue("before documents have an _id", doc.asDocument().containsKey("_id"));
             assertTrue("unique _id in before", ids.add(DocumentIds.toElasticsearchId(doc.asDocument().get("_id"))));
+        }
+        if (testCase.containsKey("events")) {
+            assertFalse("oplog or events, not both", testCase.containsKey("oplog"));
+            BsonArray events = testCase.getArray("events");
+            assertFalse("at least one event", events.isEmpty());
+            BsonTimestamp last = null;
+            for (BsonValue value : events) {
+                BsonDocument event = value.asDocument();
+                for (String field : List.of("operationType", "clusterTime")) {
+                    assertTrue("event without " + field + ": " + event.toJson(), event.containsKey(field));
+                }
+                BsonTimestamp time = event.getTimestamp("clusterTime");
+                assertTrue("events in cluster time order", last == null || time.compareTo(last) >= 0);
+                last = time;
+            }
+            return;
         }
         BsonArray oplog = testCase.getArray("oplog");
         assertFalse("at least one entry", oplog.isEmpty());
