@@ -34,7 +34,8 @@ import java.util.function.BooleanSupplier;
  * time it returns: a time is complete once the stream has shown an event of a later time, a high-water-mark
  * {@code postBatchResumeToken} past it (the stream has scanned MongoDB's history beyond it), or nothing more (an empty
  * batch after it: MongoDB unwinds the events of one cluster time from one oplog entry, which is majority-committed as a
- * whole, so a stream that has nothing more to return has returned them all). Events of a time the read could not finish
+ * whole, so a stream that has nothing more to return has returned them all; not through mongos, which merges shards'
+ * streams, where a cross-shard transaction's events come from several entries). Events of a time the read could not finish
  * (a full batch) are left to the next read. So the last events before a quiet are applied without waiting for MongoDB's
  * next write.
  * <p>
@@ -161,6 +162,9 @@ public final class ChangeStreamReader implements HistoryReader {
         BsonDocument fromToken = null;
         BsonDocument highWaterMark = null;
         OplogPosition highWaterMarkPosition = null;
+        // not through mongos: it merges the shards' streams, and may hold back events of a cluster time (a transaction
+        // across shards) that one shard has returned while another has not shown it has passed that time
+        boolean emptyBatchCompletes = WireVersions.isMongos(client) == false;
         try (MongoChangeStreamCursor<RawBsonDocument> cursor = open(from, maxOperations, timeoutMillis)) {
             if (resumedWithToken) {
                 fromToken = resumeFrom.tokenDocument();
@@ -186,7 +190,7 @@ public final class ChangeStreamReader implements HistoryReader {
                             }
                         }
                     }
-                    if (groupTime != null && groupTime.after(complete)) {
+                    if (emptyBatchCompletes && groupTime != null && groupTime.after(complete)) {
                         // MongoDB has returned all it has now (an empty batch), and the events of one cluster time come
                         // from one oplog entry, majority-committed as a whole: the last time read is whole too
                         complete = groupTime;

@@ -7,7 +7,7 @@ import org.bson.Document;
 
 /**
  * What a MongoDB server can do, from the wire version it reports ({@code maxWireVersion} in {@code hello}): the drivers'
- * way of telling releases apart (4.2 is 8, 4.4 9, 5.0 13, 6.0 17, 7.0 21, 8.0 25).
+ * way of telling releases apart (4.2 is 8, 4.4 9, 5.0 13, 6.0 17, 7.0 21, 8.0 25); and whether it is a mongos.
  */
 public final class WireVersions {
 
@@ -15,6 +15,21 @@ public final class WireVersions {
     public static final int MONGODB_6_0 = 17;
 
     private WireVersions() {}
+
+    /** Whether the client talks to mongos routers (a sharded cluster), asking the server when not yet known. */
+    public static boolean isMongos(MongoClient client) {
+        boolean anyKnown = false;
+        for (ServerDescription server : client.getClusterDescription().getServerDescriptions()) {
+            if (server.getType() == com.mongodb.connection.ServerType.SHARD_ROUTER) {
+                return true;
+            }
+            anyKnown |= server.getType() != com.mongodb.connection.ServerType.UNKNOWN;
+        }
+        if (anyKnown) {
+            return false;
+        }
+        return "isdbgrid".equals(client.getDatabase("admin").runCommand(new Document("hello", 1)).get("msg"));
+    }
 
     /** The wire version of the client's primary (or of the one server it knows), asking the server when not yet known. */
     public static int of(MongoClient client) {
