@@ -451,11 +451,13 @@ final class ChangeStreams {
      * Change events given whole in a no-op entry ({@code o.changeEvents}, test injection in raw mode: the conformance
      * harness's cases of change events as real servers send them): each, in order, under the entry's {@code ts} as its
      * {@code clusterTime}, for the streams whose namespace it is in (an {@code invalidate} for every stream, and it ends
-     * the stream), with a token made as for this server's own events where the event has no {@code _id}. No invalidate is
-     * added: a case lists the one it expects.
+     * the stream), with a token made as for this server's own events where the event has no {@code _id} (an invalidate's:
+     * the token of the event before it, marked as from an invalidate, as mongod's). No invalidate is added: a case lists
+     * the one it expects.
      */
     private void injected(Stream stream, List<?> events, long ts, Instant wall) {
         int txnOpIndex = 0;
+        Document previousToken = null;
         for (Object value : events) {
             Document given = (Document) value;
             int index = txnOpIndex++;
@@ -465,9 +467,16 @@ final class ChangeStreams {
             if (type.equals("invalidate") == false && (db == null || stream.sees(db, coll) == false)) {
                 continue;
             }
-            Document token = given.get("_id") instanceof Document id ? id
-                : ResumeTokens.event(ts, version.resumeTokenVersion(), index, type.equals("invalidate"),
+            Document token;
+            if (given.get("_id") instanceof Document id) {
+                token = id;
+            } else if (type.equals("invalidate") && previousToken != null) {
+                token = ResumeTokens.asInvalidate(previousToken); // as mongod: the token of the command that caused it
+            } else {
+                token = ResumeTokens.event(ts, version.resumeTokenVersion(), index, type.equals("invalidate"),
                     given.get("collectionUUID") instanceof UUID uuid ? uuid : null, identifier(given, type));
+            }
+            previousToken = token;
             Document shaped = new Document("_id", token);
             for (Map.Entry<String, Object> field : given.entrySet()) {
                 if (field.getKey().equals("_id") == false) {
