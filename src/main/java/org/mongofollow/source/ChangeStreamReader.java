@@ -67,10 +67,9 @@ public final class ChangeStreamReader implements HistoryReader {
     @Nullable
     private CircuitBreaker breaker;
     private boolean firstEntryAlways;
+    /** The token a read resumes after; null once the server refused it (the read is then made by operation time). */
     @Nullable
     private ResumePoint resumeFrom;
-    /** The last stream opened resumed after {@link #resumeFrom}'s token. */
-    private boolean resumedWithToken;
 
     /** A reader of {@code namespace}'s stream; {@code fullDocument}: what its update events carry besides their description. */
     public ChangeStreamReader(MongoClient client, String namespace, FullDocumentMode fullDocument) {
@@ -166,7 +165,7 @@ public final class ChangeStreamReader implements HistoryReader {
         // across shards) that one shard has returned while another has not shown it has passed that time
         boolean emptyBatchCompletes = WireVersions.isMongos(client) == false;
         try (MongoChangeStreamCursor<RawBsonDocument> cursor = open(from, maxOperations, timeoutMillis)) {
-            if (resumedWithToken) {
+            if (resumeFrom != null) {
                 fromToken = resumeFrom.tokenDocument();
             }
             while (true) {
@@ -246,7 +245,8 @@ public final class ChangeStreamReader implements HistoryReader {
                 }
             }
         } catch (MongoServerException e) {
-            if (resumedWithToken) {
+            if (resumeFrom != null) {
+                // opening the stream after the token, or reading it, failed
                 throw new TokenRefusedException(e);
             }
             if (e.getCode() == CHANGE_STREAM_HISTORY_LOST || e.getCode() == CHANGE_STREAM_FATAL_ERROR) {
@@ -289,22 +289,14 @@ public final class ChangeStreamReader implements HistoryReader {
     /**
      * Opens the stream right after {@code from}: after the resume point this reader was given when there is one (MongoDB's
      * own token, which every server that has change streams takes), else at the operation time after {@code from}. A
-     * server that does not take the token (it no longer holds that event, or it is of another collection's stream) is
-     * asked again by operation time, which fails as history lost if the history is gone.
+     * server that does not take the token (it no longer holds that event, or it is of another collection's stream) fails
+     * the read, which {@link #read} makes again by operation time (a history that is gone then fails as history lost).
      */
     private MongoChangeStreamCursor<RawBsonDocument> open(OplogPosition from, int maxOperations, long timeoutMillis) {
-        resumedWithToken = false;
         if (resumeFrom != null) {
-            try {
-                MongoChangeStreamCursor<RawBsonDocument> cursor = changeStreamCursor(
-                    watch(maxOperations, timeoutMillis).resumeAfter(resumeFrom.tokenDocument()).withDocumentClass(RawBsonDocument.class).cursor()
-                );
-                resumedWithToken = true;
-                return cursor;
-            } catch (MongoServerException e) {
-                logger.debug(() -> "the change stream of [" + collection.getNamespace() + "] did not resume after its token at "
-                    + resumeFrom.position() + ": opening it at the operation time after " + from, e);
-            }
+            return changeStreamCursor(
+                watch(maxOperations, timeoutMillis).resumeAfter(resumeFrom.tokenDocument()).withDocumentClass(RawBsonDocument.class).cursor()
+            );
         }
         return changeStreamCursor(
             watch(maxOperations, timeoutMillis).startAtOperationTime(new OplogPosition(from.key() + 1).toBsonTimestamp())
