@@ -69,6 +69,9 @@ final class ChangeStreams {
         this.version = version;
     }
 
+    /** The field mongos adds to the {@code $changeStream} stage it sends a shard (this server's own, for its mongos). */
+    static final String FROM_MONGOS = "$_fromMongos";
+
     /** Whether an aggregate's pipeline starts with {@code $changeStream}. */
     static boolean isChangeStream(Document aggregate) {
         return aggregate.get("pipeline") instanceof List<?> pipeline && pipeline.isEmpty() == false
@@ -187,7 +190,8 @@ final class ChangeStreams {
             }
             startTs = data.clusterTime();
             stream.resumeToken = tokenDocument;
-            stream.mustFindResumeToken = data.tokenType() == ResumeTokens.EVENT;
+            // a shard's stream opened by mongos resumes after a token that may be another shard's event
+            stream.mustFindResumeToken = data.tokenType() == ResumeTokens.EVENT && Boolean.TRUE.equals(spec.get(FROM_MONGOS)) == false;
             stream.postBatchResumeToken = tokenDocument;
         } else if (startAt != null) {
             if (!(startAt instanceof BsonTimestamp ts)) {

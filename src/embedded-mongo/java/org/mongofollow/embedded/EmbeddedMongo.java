@@ -37,6 +37,7 @@ public final class EmbeddedMongo implements AutoCloseable {
         private int members = 1;
         private java.time.Clock clock = java.time.Clock.systemUTC();
         private ServerVersion serverVersion = ServerVersion.DEFAULT;
+        private OplogClock clusterClock;
 
         /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
         public Options port(int port) {
@@ -111,6 +112,16 @@ public final class EmbeddedMongo implements AutoCloseable {
             this.serverVersion = ServerVersion.parse(version);
             return this;
         }
+
+        /** The cluster time shared with the other servers of a sharded cluster ({@link ShardedCluster}). */
+        Options clusterClock(OplogClock clusterClock) {
+            this.clusterClock = clusterClock;
+            return this;
+        }
+
+        ServerVersion version() {
+            return serverVersion;
+        }
     }
 
     private static final String HOST = "127.0.0.1";
@@ -119,15 +130,15 @@ public final class EmbeddedMongo implements AutoCloseable {
     private final ReplicaSetBackend backend;
     private final OplogStore store;
     private final ScheduledExecutorService timer;
-    private final ReplicaSetServer[] servers;
+    private final WireServer[] servers;
     private final int[] ports;
 
     private EmbeddedMongo(Options options) {
         this.options = options;
         this.store = new OplogStore(options.oplogMaxEntries, options.oplogMaxBytes);
-        this.servers = new ReplicaSetServer[options.members];
+        this.servers = new WireServer[options.members];
         this.ports = new int[options.members];
-        this.backend = new ReplicaSetBackend(options.replicaSetName, store, options.rawOplog, options.members, options.clock, options.serverVersion, new ReplicaSetBackend.Control() {
+        this.backend = new ReplicaSetBackend(options.replicaSetName, store, options.rawOplog, options.members, options.clock, options.clusterClock, options.serverVersion, new ReplicaSetBackend.Control() {
             @Override
             public void holdMajority() {
                 holdMajorityCommitPoint();
@@ -196,7 +207,7 @@ public final class EmbeddedMongo implements AutoCloseable {
     }
 
     private synchronized void bind(int member, int requestedPort) {
-        ReplicaSetServer s = new ReplicaSetServer(backend);
+        WireServer s = new WireServer(backend);
         s.bind(new InetSocketAddress(HOST, requestedPort), 1, options.eventLoopThreads);
         servers[member] = s;
         ports[member] = s.getLocalAddress().getPort();
@@ -231,7 +242,7 @@ public final class EmbeddedMongo implements AutoCloseable {
     }
 
     public synchronized boolean isRunning() {
-        for (ReplicaSetServer s : servers) {
+        for (WireServer s : servers) {
             if (s != null) {
                 return true;
             }
@@ -383,6 +394,15 @@ public final class EmbeddedMongo implements AutoCloseable {
     /** Oplog entries looked at by reads so far (for tests of the read cost). */
     long oplogEntriesExamined() {
         return backend.oplogCursors().entriesExamined();
+    }
+
+    /** The server's backend, for the mongos of a sharded cluster in the same process ({@link ShardedCluster}). */
+    ReplicaSetBackend backend() {
+        return backend;
+    }
+
+    public String replicaSetName() {
+        return options.replicaSetName;
     }
 
     public boolean isRawOplog() {

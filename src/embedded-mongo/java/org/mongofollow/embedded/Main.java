@@ -16,6 +16,8 @@ import com.mongodb.client.MongoClients;
  * <pre>
  *   Main [--port P] [--members N] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]
  *        [--server-version 4.2|4.4|5.0|6.0|7.0|8.0]
+ *   Main --shards N [--port P] [--noop-interval-ms N] [--oplog-max-entries N] [--server-version V]
+ *        a sharded cluster: a mongos on P, shards shard0.. (one-member replica sets) on P+1..P+N, a config server
  *   Main admin [--port P] ACTION [--millis N] [--member M] [--force]
  *     ACTION: holdMajority|releaseMajority|status|noop|outage|stepDown|killPrimary|kill|restart|pauseReplication|resumeReplication
  * </pre>
@@ -32,6 +34,12 @@ public final class Main {
         if (args.length > 0 && args[0].equals("admin")) {
             admin(args);
             return;
+        }
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--shards")) {
+                sharded(args);
+                return;
+            }
         }
         EmbeddedMongo.Options options = EmbeddedMongo.options().port(27017);
         for (int i = 0; i < args.length; i++) {
@@ -53,6 +61,32 @@ public final class Main {
             stopped.countDown();
         }, "embedded-mongo-shutdown"));
         System.out.println(mongo.connectionString());
+        System.out.flush();
+        stopped.await();
+    }
+
+    private static void sharded(String[] args) throws InterruptedException {
+        ShardedCluster.Options options = ShardedCluster.options().port(27017);
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--shards" -> options.shards(Integer.parseInt(args[++i]));
+                case "--port" -> options.port(Integer.parseInt(args[++i]));
+                case "--noop-interval-ms" -> options.noopIntervalMillis(Long.parseLong(args[++i]));
+                case "--oplog-max-entries" -> options.oplogMaxEntries(Long.parseLong(args[++i]));
+                case "--server-version" -> options.serverVersion(args[++i]);
+                default -> usage("unknown option with --shards: " + args[i]);
+            }
+        }
+        ShardedCluster cluster = ShardedCluster.start(options);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            cluster.close();
+            stopped.countDown();
+        }, "embedded-mongo-shutdown"));
+        System.out.println(cluster.connectionString());
+        for (int i = 0; i < cluster.shardCount(); i++) {
+            System.out.println("# shard " + ShardedCluster.shardHost(cluster.shard(i)));
+        }
         System.out.flush();
         stopped.await();
     }
@@ -103,6 +137,7 @@ public final class Main {
     private static void usage(String problem) {
         System.err.println(problem);
         System.err.println("usage: Main [--port P] [--members N] [--raw-oplog] [--oplog-max-entries N] [--oplog-max-bytes N] [--noop-interval-ms N]");
+        System.err.println("       Main --shards N [--port P] [--noop-interval-ms N] [--oplog-max-entries N] [--server-version V]");
         System.err.println("       Main admin [--port P] ACTION [--millis N] [--member M] [--force]");
         System.err.println("         ACTION: holdMajority|releaseMajority|status|noop|outage|stepDown|killPrimary|kill|restart|pauseReplication|resumeReplication");
         System.exit(2);

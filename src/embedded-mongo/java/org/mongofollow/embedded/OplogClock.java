@@ -7,7 +7,8 @@ import de.bwaldvogel.mongo.bson.BsonTimestamp;
 /**
  * Hands out oplog timestamps with the server's semantics: the high 32 bits are wall-clock seconds, the low
  * 32 bits an increment that restarts at 1 each new second, strictly increasing even if the clock stalls or
- * goes back. Not thread-safe on its own: callers hold the oplog's write lock.
+ * goes back. Thread-safe: the shards of a sharded cluster share one clock (their cluster time), each taking its
+ * timestamps under its own oplog's write lock.
  */
 final class OplogClock {
 
@@ -19,7 +20,7 @@ final class OplogClock {
         this.clock = clock;
     }
 
-    BsonTimestamp next() {
+    synchronized BsonTimestamp next() {
         long seconds = clock.millis() / 1000;
         if (seconds > lastSeconds) {
             lastSeconds = seconds;
@@ -35,13 +36,18 @@ final class OplogClock {
     }
 
     /** Makes the next timestamp greater than {@code ts} (after entries were injected by a client). */
-    void advancePast(BsonTimestamp ts) {
+    synchronized void advancePast(BsonTimestamp ts) {
         long seconds = Integer.toUnsignedLong(ts.getTime());
         long increment = Integer.toUnsignedLong(ts.getInc());
         if (seconds > lastSeconds || (seconds == lastSeconds && increment > lastIncrement)) {
             lastSeconds = seconds;
             lastIncrement = increment;
         }
+    }
+
+    /** The newest timestamp handed out (0 before the first). */
+    synchronized long last() {
+        return (lastSeconds << 32) | lastIncrement;
     }
 
     long wallMillis() {

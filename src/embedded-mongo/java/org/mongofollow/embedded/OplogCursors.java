@@ -20,7 +20,7 @@ import de.bwaldvogel.mongo.exception.MongoServerError;
  * range in the filter is turned into a seek in the {@link OplogStore} (O(log n + k)), other conditions are
  * evaluated with the library's own query matcher, tailable cursors stay open at the end of the oplog, and
  * an await-data {@code getMore} waits up to {@code maxTimeMS} for new entries (it is run off the event loop,
- * see {@link ReplicaSetServer}). A cursor whose position fell off the capped oplog fails with
+ * see {@link WireServer}). A cursor whose position fell off the capped oplog fails with
  * {@code CappedPositionLost} (136).
  */
 final class OplogCursors {

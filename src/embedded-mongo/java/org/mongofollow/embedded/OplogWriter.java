@@ -100,6 +100,8 @@ final class OplogWriter {
         Transaction transaction;
         boolean suppressed;
         boolean pipelineUpdate;
+        /** A chunk migration's write: its entries carry {@code fromMigrate: true}. */
+        boolean fromMigrate;
         int nextStmtId;
         Document prevOpTime = nullOpTime();
 
@@ -170,6 +172,62 @@ final class OplogWriter {
             && !collectionName.startsWith("system.");
     }
 
+    // ---------------------------------------------------------------- sharding
+
+    /** The shard key fields of the sharded collections this server (a shard) holds, by namespace. */
+    private final Map<String, List<String>> shardKeys = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Records (or with null forgets) the shard key of a collection: its entries' document keys carry it. */
+    void setShardKey(String namespace, List<String> fields) {
+        if (fields == null) {
+            shardKeys.remove(namespace);
+        } else {
+            shardKeys.put(namespace, List.copyOf(fields));
+        }
+    }
+
+    /**
+     * A document's key as a shard's oplog writes it: the shard key's fields in the key's order (dotted names kept as
+     * names, missing ones left out), then {@code _id} unless the key has it; just {@code _id} for an unsharded collection.
+     */
+    private Document documentKey(String namespace, Document document) {
+        List<String> fields = shardKeys.get(namespace);
+        if (fields == null) {
+            return new Document("_id", BsonValues.deepCopy(document.get("_id")));
+        }
+        Document key = new Document();
+        for (String field : fields) {
+            Object value = valueAt(document, field);
+            if (value != null || field.equals("_id")) {
+                key.put(field, BsonValues.deepCopy(value));
+            }
+        }
+        if (fields.contains("_id") == false) {
+            key.put("_id", BsonValues.deepCopy(document.get("_id")));
+        }
+        return key;
+    }
+
+    /** The value at a dotted path of sub-documents, or null. */
+    static Object valueAt(Document document, String path) {
+        Object value = document;
+        for (String part : path.split("\\.")) {
+            if (!(value instanceof Document d)) {
+                return null;
+            }
+            value = d.get(part);
+        }
+        return value;
+    }
+
+    /** Runs a write command of a chunk migration: its entries carry {@code fromMigrate: true}. */
+    <T> T migrationWrite(String command, Document body, Supplier<T> action) {
+        return write(command, body, null, () -> {
+            context.get().fromMigrate = true;
+            return action.get();
+        });
+    }
+
     // ---------------------------------------------------------------- CRUD hooks
 
     void onInsert(OplogCollection collection, Document stored) {
@@ -177,7 +235,9 @@ final class OplogWriter {
             return;
         }
         Document copy = BsonValues.deepCopy(stored);
-        crud(collection, "i", copy, null, () -> collection.undoInsert(copy.get("_id")), null);
+        // 6.0 and later write the document key of a sharded collection's insert in o2
+        Document o2 = shardKeys.containsKey(collection.getFullName()) && version.atLeast(6, 0) ? documentKey(collection.getFullName(), copy) : null;
+        crud(collection, "i", copy, o2, () -> collection.undoInsert(copy.get("_id")), null);
     }
 
     void onUpdate(OplogCollection collection, Document before, Document after) {
@@ -209,7 +269,7 @@ final class OplogWriter {
         PreImages.Images images = preImages.isEnabled(collection.getUuid())
             ? new PreImages.Images(preImage, o.containsKey("_id") ? null : BsonValues.deepCopy(after))
             : null;
-        crud(collection, "u", o, new Document("_id", after.get("_id")), () -> collection.undoUpdate(preImage), images);
+        crud(collection, "u", o, documentKey(collection.getFullName(), after), () -> collection.undoUpdate(preImage), images);
     }
 
     private static Document replacement(Document after) {
@@ -228,7 +288,7 @@ final class OplogWriter {
         }
         Document preImage = BsonValues.deepCopy(before);
         PreImages.Images images = preImages.isEnabled(collection.getUuid()) ? new PreImages.Images(preImage, null) : null;
-        crud(collection, "d", new Document("_id", preImage.get("_id")), null, () -> collection.undoDelete(preImage), images);
+        crud(collection, "d", documentKey(collection.getFullName(), preImage), null, () -> collection.undoDelete(preImage), images);
     }
 
     /** {@code images}: the operation's pre- and post-images when its collection records them, else null. */
@@ -248,6 +308,9 @@ final class OplogWriter {
         entry.append("op", op).append("ns", collection.getFullName()).append("ui", collection.getUuid()).append("o", o);
         if (o2 != null) {
             entry.put("o2", o2);
+        }
+        if (ctx != null && ctx.fromMigrate) {
+            entry.put("fromMigrate", true);
         }
         if (inTransaction) {
             ctx.transaction.ops.add(entry);

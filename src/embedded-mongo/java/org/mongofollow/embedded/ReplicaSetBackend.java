@@ -31,7 +31,7 @@ import io.netty.channel.Channel;
  * ({@code hello}, {@code isMaster}, {@code replSetGetStatus}, {@code buildInfo}, sessions and transactions)
  * and to keep a real oplog ({@link OplogWriter}, {@link OplogStore}) served by {@link OplogCursors}.
  */
-final class ReplicaSetBackend extends MemoryBackend {
+final class ReplicaSetBackend extends MemoryBackend implements ServedBackend {
 
 
     private final String replicaSetName;
@@ -76,12 +76,13 @@ final class ReplicaSetBackend extends MemoryBackend {
         void restart(int member);
     }
 
-    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, int memberCount, Clock clock, ServerVersion version, Control control) {
+    ReplicaSetBackend(String replicaSetName, OplogStore store, boolean raw, int memberCount, Clock clock, OplogClock clusterClock,
+        ServerVersion version, Control control) {
         super(clock);
         this.wallClock = clock;
         this.replicaSetName = replicaSetName;
         this.version = version;
-        this.writer = new OplogWriter(store, new OplogClock(clock), raw, version);
+        this.writer = new OplogWriter(store, clusterClock != null ? clusterClock : new OplogClock(clock), raw, version);
         java.util.function.LongSupplier majorityCommitPoint = () -> ((BsonTimestamp) writer.majorityOpTime().get("ts")).getValue();
         this.oplogCursors = new OplogCursors(store, getCursorRegistry(), majorityCommitPoint);
         this.changeStreams = new ChangeStreams(store, getCursorRegistry(), majorityCommitPoint, this::resolveDatabase, null, writer.preImages(), version);
@@ -129,13 +130,15 @@ final class ReplicaSetBackend extends MemoryBackend {
     }
 
     /** Whether a {@code getMore} may wait for new entries: one on an oplog cursor or on a change stream. */
-    boolean isAwaitingGetMore(Document command) {
+    @Override
+    public boolean isAwaitingGetMore(Document command) {
         Object id = command.get("getMore");
         return isOplogGetMore(command) || (id instanceof Number n && changeStreams.owns(n.longValue()));
     }
 
     /** What this server has served ({@code serverStatus}). */
-    ServerCounters counters() {
+    @Override
+    public ServerCounters counters() {
         return counters;
     }
 
@@ -411,6 +414,22 @@ final class ReplicaSetBackend extends MemoryBackend {
         return false;
     }
 
+    /**
+     * The connection of commands that the servers of this process send one another (a mongos to its shards and config
+     * server): the library keeps some state per connection.
+     */
+    static final Channel INTERNAL = new io.netty.channel.embedded.EmbeddedChannel();
+
+    /** A write of a chunk migration, sent by this process's mongos: its oplog entries carry {@code fromMigrate: true}. */
+    Document migrationWrite(String databaseName, String command, Document query) {
+        return writer.migrationWrite(command, query, () -> super.handleCommand(INTERNAL, databaseName, command, query));
+    }
+
+    /** The shard key of a collection this server holds chunks of (null: unsharded), for its entries' document keys. */
+    void setShardKey(String namespace, List<String> fields) {
+        writer.setShardKey(namespace, fields);
+    }
+
     /** The library's own command handling, for {@link PipelineUpdates} (runs inside the current write context). */
     Document libraryCommand(Channel channel, String databaseName, String command, Document query) {
         return super.handleCommand(channel, databaseName, command, query);
@@ -444,10 +463,15 @@ final class ReplicaSetBackend extends MemoryBackend {
             .append("lastWriteDate", wallOf(lastApplied))
             .append("majorityOpTime", majority)
             .append("majorityWriteDate", wallOf(majority)));
+        return withServerLimits(response, version, wallClock.instant());
+    }
+
+    /** The part of a {@code hello} answer every server gives alike (a member or a mongos): limits, time, wire versions. */
+    static Document withServerLimits(Document response, ServerVersion version, Instant now) {
         response.put("maxBsonObjectSize", BsonConstants.MAX_BSON_OBJECT_SIZE);
         response.put("maxMessageSizeBytes", MongoWireProtocolHandler.MAX_MESSAGE_SIZE_BYTES);
         response.put("maxWriteBatchSize", MongoWireProtocolHandler.MAX_WRITE_BATCH_SIZE);
-        response.put("localTime", wallClock.instant());
+        response.put("localTime", now);
         response.put("logicalSessionTimeoutMinutes", 30);
         response.put("connectionId", 1);
         response.put("minWireVersion", 0);

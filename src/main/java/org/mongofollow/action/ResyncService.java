@@ -77,7 +77,7 @@ public final class ResyncService implements AutomaticResync {
         threadPool.executor(FollowThreadPool.NAME).execute(() -> {
             OplogPosition t0;
             try {
-                t0 = MongoProbe.majorityCommitPoint(mongoClients, follow.parameters().endpoint(), follow.parameters().database(), follow.parameters().collection());
+                t0 = MongoProbe.startPosition(mongoClients, follow.parameters().endpoint(), follow.parameters().database(), follow.parameters().collection());
             } catch (Exception e) {
                 listener.onFailure(e);
                 return;

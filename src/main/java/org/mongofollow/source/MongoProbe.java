@@ -8,27 +8,37 @@ import com.mongodb.MongoSecurityException;
 import com.mongodb.MongoTimeoutException;
 import com.mongodb.client.MongoClient;
 
+import org.bson.BsonArray;
+import org.bson.BsonDocument;
+import org.bson.BsonInt32;
+import org.bson.BsonInt64;
+import org.bson.BsonString;
+
+import java.util.List;
+
 import org.elasticsearch.ElasticsearchStatusException;
 import org.elasticsearch.rest.RestStatus;
 
 /**
- * Checks, before a follow changes anything, that its MongoDB endpoint answers as a replica set member
- * whose oplog can be followed, within the client's server selection timeout; answers the majority
- * commit point, where a follow without initial copy starts. Errors are clear and never show credentials.
+ * Checks, before a follow changes anything, that its MongoDB endpoint answers as a replica set member whose oplog or
+ * change stream can be followed, or as a mongos whose change stream can be, within the client's server selection timeout;
+ * answers where a follow starts: the majority commit point of a replica set, the cluster time of a change stream opened
+ * through mongos. Errors are clear and never show credentials.
  */
 public final class MongoProbe {
 
     private MongoProbe() {}
 
-    public static OplogPosition majorityCommitPoint(MongoClientService clients, MongoEndpoint endpoint, String database, String collection) {
-        return probe(clients, endpoint, database, collection, SourceMode.OPLOG, FullDocumentMode.DEFAULT).start();
+    /** Where a copy started now starts (T0): the majority commit point of a replica set, the cluster time through mongos. */
+    public static OplogPosition startPosition(MongoClientService clients, MongoEndpoint endpoint, String database, String collection) {
+        return probe(clients, endpoint, database, collection, SourceMode.AUTO, FullDocumentMode.DEFAULT).start();
     }
 
     /** Where a new follow starts, and the source it reads ({@code auto} decided). */
     public record Probe(OplogPosition start, SourceMode source) {}
 
     /**
-     * Checks the endpoint as {@link #majorityCommitPoint} does and decides {@code requested}: {@code auto} reads the oplog
+     * Checks the endpoint as {@link #startPosition} does and decides {@code requested}: {@code auto} reads the oplog
      * when the follow's user may read it and the collection's change stream otherwise. A change-stream follow's stream is
      * opened once at the start position, so a user without the privileges for it ({@code changeStream} and {@code find} on
      * the collection) is refused here, before anything changes; it is opened with the follow's {@code fullDocument}, which
@@ -46,8 +56,15 @@ public final class MongoProbe {
         // a client of its own, closed after the probe: a refused follow (wrong host, port or replica set name)
         // must not leave a client behind that monitors that endpoint for the life of the node
         try (MongoClient client = clients.newClient(endpoint)) {
-            OplogPosition start = new OplogReader(client, database, collection).majorityCommitPoint();
-            SourceMode source = requested == SourceMode.AUTO ? (oplogReadable(client) ? SourceMode.OPLOG : SourceMode.CHANGE_STREAM) : requested;
+            boolean mongos = WireVersions.isMongos(client);
+            if (mongos && requested == SourceMode.OPLOG) {
+                throw new IllegalArgumentException("MongoDB at [" + where + "] is a mongos (a sharded cluster), which has no oplog: "
+                    + "follow it with [source: change_stream] (or [auto]); following each shard's oplog is not supported yet");
+            }
+            OplogPosition start = mongos ? streamStart(client, database, collection)
+                : new OplogReader(client, database, collection).majorityCommitPoint();
+            SourceMode source = mongos ? SourceMode.CHANGE_STREAM
+                : requested == SourceMode.AUTO ? (oplogReadable(client) ? SourceMode.OPLOG : SourceMode.CHANGE_STREAM) : requested;
             if (source == SourceMode.CHANGE_STREAM) {
                 int wireVersion = WireVersions.of(client);
                 if (fullDocument == FullDocumentMode.WHEN_AVAILABLE && wireVersion < WireVersions.MONGODB_6_0) {
@@ -93,6 +110,28 @@ public final class MongoProbe {
                 MongoErrors.safeMessage(e)
             );
         }
+    }
+
+    /**
+     * Where a follow through mongos starts: just before the cluster time at which a change stream opened now starts (the
+     * time of its first post-batch resume token). mongos has no majority commit point to ask, and it starts a stream with no
+     * start option at the cluster's time then; every event from there on comes after this position.
+     */
+    private static OplogPosition streamStart(MongoClient client, String database, String collection) {
+        BsonDocument reply = client.getDatabase(database).runCommand(new BsonDocument("aggregate", new BsonString(collection))
+            .append("pipeline", new BsonArray(List.of(new BsonDocument("$changeStream", new BsonDocument()))))
+            .append("cursor", new BsonDocument("batchSize", new BsonInt32(0))), BsonDocument.class);
+        BsonDocument cursor = reply.getDocument("cursor", new BsonDocument());
+        long id = cursor.getInt64("id", new BsonInt64(0)).getValue();
+        if (id != 0) {
+            client.getDatabase(database).runCommand(new BsonDocument("killCursors", new BsonString(collection))
+                .append("cursors", new BsonArray(List.of(new BsonInt64(id)))));
+        }
+        OplogPosition time = cursor.get("postBatchResumeToken") instanceof BsonDocument token ? ResumeTokenTimes.clusterTime(token) : null;
+        if (time == null) {
+            throw new IllegalStateException("mongos answered a change stream without a post-batch resume token to start from");
+        }
+        return new OplogPosition(time.key() - 1);
     }
 
     /** Whether the connection's user may read the oplog: refused with Unauthorized (13) is not readable. */

@@ -28,7 +28,11 @@ public final class WireVersions {
         if (anyKnown) {
             return false;
         }
-        return "isdbgrid".equals(client.getDatabase("admin").runCommand(new Document("hello", 1)).get("msg"));
+        try {
+            return "isdbgrid".equals(client.getDatabase("admin").runCommand(new Document("hello", 1)).get("msg"));
+        } catch (com.mongodb.MongoCommandException e) {
+            return false; // a server before MongoDB 4.4.2 knows hello only as isMaster; every mongos that old is unsupported
+        }
     }
 
     /** The wire version of the client's primary (or of the one server it knows), asking the server when not yet known. */

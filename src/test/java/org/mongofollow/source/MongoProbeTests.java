@@ -26,7 +26,7 @@ public class MongoProbeTests {
     @Test
     public void aReplicaSetMemberAnswersItsMajorityCommitPoint() {
         try (EmbeddedMongo mongo = EmbeddedMongo.start(); MongoClientService clients = new MongoClientService(Settings.EMPTY)) {
-            OplogPosition start = MongoProbe.majorityCommitPoint(clients, MongoEndpoint.connection(mongo.connectionString()), "shop", "orders");
+            OplogPosition start = MongoProbe.startPosition(clients, MongoEndpoint.connection(mongo.connectionString()), "shop", "orders");
             assertNotNull(start);
         }
     }
@@ -41,7 +41,7 @@ public class MongoProbeTests {
             String uri = "mongodb://127.0.0.1:" + mongo.memberPort(1) + "/?directConnection=true";
             IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
-                () -> MongoProbe.majorityCommitPoint(clients, MongoEndpoint.connection(uri), "shop", "orders")
+                () -> MongoProbe.startPosition(clients, MongoEndpoint.connection(uri), "shop", "orders")
             );
             assertTrue(e.getMessage(), e.getMessage().startsWith("MongoDB at [" + uri + "] cannot be followed: the follow's connection goes straight to"));
         }
@@ -59,7 +59,7 @@ public class MongoProbeTests {
             String uri = "mongodb://127.0.0.1:" + address.getPort() + "/?serverSelectionTimeoutMS=2000";
             IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
-                () -> MongoProbe.majorityCommitPoint(clients, MongoEndpoint.connection(uri), "shop", "orders")
+                () -> MongoProbe.startPosition(clients, MongoEndpoint.connection(uri), "shop", "orders")
             );
             assertEquals(
                 "MongoDB at [" + uri + "] cannot be followed: the MongoDB server is not a replica set member, so it has no oplog to follow: "
@@ -86,7 +86,7 @@ public class MongoProbeTests {
             try (MongoClientService clients = new MongoClientService(settings)) {
                 ElasticsearchStatusException e = assertThrows(
                     ElasticsearchStatusException.class,
-                    () -> MongoProbe.majorityCommitPoint(clients, MongoEndpoint.client("prod"), "shop", "orders")
+                    () -> MongoProbe.startPosition(clients, MongoEndpoint.client("prod"), "shop", "orders")
                 );
                 assertEquals(RestStatus.FORBIDDEN, e.status());
                 assertTrue(e.getMessage(), e.getMessage().startsWith("MongoDB at [127.0.0.1:" + mongo.port() + "/?replicaSet=rs0] refused the credentials"));
@@ -103,7 +103,7 @@ public class MongoProbeTests {
             long start = System.nanoTime();
             ElasticsearchStatusException e = assertThrows(
                 ElasticsearchStatusException.class,
-                () -> MongoProbe.majorityCommitPoint(
+                () -> MongoProbe.startPosition(
                     clients, MongoEndpoint.connection("mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=300"), "shop", "orders")
             );
             assertEquals(RestStatus.SERVICE_UNAVAILABLE, e.status());

@@ -29,7 +29,8 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 
 /**
- * The library's server with its own Netty pipeline. The wire codec is the project's
+ * The library's server with its own Netty pipeline, serving a replica set member ({@link ReplicaSetBackend}) or a mongos
+ * ({@link MongosBackend}). The wire codec is the project's
  * ({@link WireRequestDecoder}, {@link WireReplyEncoder}), which carries every BSON type without loss where
  * the library's refuses or changes some. A handler in front of {@code MongoDatabaseHandler} runs
  * {@code getMore}s on oplog cursors and change streams on a worker pool and replies with {@code ctx.writeAndFlush}, so an
@@ -37,9 +38,9 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
  * driver connection has one request in flight, so replies keep their order.) The backend is not closed by
  * {@link #stopServing()}: a stopped server can bind again on the same port with its data.
  */
-final class ReplicaSetServer extends MongoServer {
+final class WireServer extends MongoServer {
 
-    private final ReplicaSetBackend backend;
+    private final ServedBackend backend;
     private final ExecutorService getMorePool = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "embedded-mongo-getmore");
         t.setDaemon(true);
@@ -50,7 +51,7 @@ final class ReplicaSetServer extends MongoServer {
     private ChannelGroup channelGroup;
     private volatile Channel channel;
 
-    ReplicaSetServer(ReplicaSetBackend backend) {
+    WireServer(ServedBackend backend) {
         super(backend);
         this.backend = backend;
     }
