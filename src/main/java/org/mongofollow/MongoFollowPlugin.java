@@ -122,6 +122,7 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
         services.clusterService().addListener(new FollowTaskCleaner(persistentTasks));
         FollowEndpoints.closeUnusedPeriodically(services.clusterService(), services.threadPool(), mongoClients);
         allowlist = ConnectionAllowlist.of(services.clusterService().getClusterSettings());
+        mongoClients.setShardHostCheck(allowlist::check); // the shards a connection string's mongos names are checked too
         if (breaker == null) {
             throw new IllegalStateException("the node did not set the [" + FollowBreaker.NAME + "] circuit breaker");
         }

@@ -118,6 +118,7 @@ public final class ShardedCluster implements AutoCloseable {
         String name = "shard" + shards.size();
         EmbeddedMongo shard = EmbeddedMongo.start(EmbeddedMongo.options().replicaSetName(name).port(nextPort).clusterClock(clusterClock)
             .noopIntervalMillis(options.noopIntervalMillis).oplogMaxEntries(options.oplogMaxEntries).serverVersion(options.serverVersion));
+        shard.writeNoop("initiating set"); // the first entry of a new replica set's oplog, as replSetInitiate writes it
         if (nextPort != 0) {
             nextPort++;
         }

@@ -23,7 +23,7 @@ import java.util.function.Supplier;
 public record ChangeStreamSource(String namespace, FullDocumentMode fullDocument) implements FeedSource {
 
     @Override
-    public HistoryReader reader(MongoClient client, Set<String> namespaces, CircuitBreaker breaker, boolean essential) {
+    public HistoryReader reader(MongoClient client, ShardedOplogReader.ShardClients shards, Set<String> namespaces, CircuitBreaker breaker, boolean essential) {
         if (namespaces.equals(Set.of(namespace)) == false) {
             throw new IllegalArgumentException("the change stream of [" + namespace + "] serves no other namespace: " + namespaces);
         }
@@ -52,6 +52,7 @@ public record ChangeStreamSource(String namespace, FullDocumentMode fullDocument
         String followed,
         Set<String> readNamespaces,
         Supplier<MongoClient> client,
+        ShardedOplogReader.ShardClients shards,
         CircuitBreaker breaker
     ) {
         List<DecodedEntry> decoded = new ArrayList<>(entries.size());

@@ -17,8 +17,12 @@ import java.util.function.Supplier;
  */
 public interface FeedSource {
 
-    /** A reader of what can matter to follows of {@code namespaces}, charging {@code breaker} (see {@link OplogReader#charging}). */
-    HistoryReader reader(MongoClient client, Set<String> namespaces, CircuitBreaker breaker, boolean essential);
+    /**
+     * A reader of what can matter to follows of {@code namespaces}, charging {@code breaker} (see {@link OplogReader#charging});
+     * {@code shards} reaches the shards when {@code client} is a sharded cluster's mongos.
+     */
+    HistoryReader reader(MongoClient client, ShardedOplogReader.ShardClients shards, Set<String> namespaces, CircuitBreaker breaker,
+        boolean essential);
 
     /** The position of an entry, as a {@link org.mongofollow.operation.OplogPosition#key()}. */
     long position(RawBsonDocument entry);
@@ -39,6 +43,7 @@ public interface FeedSource {
         String namespace,
         Set<String> readNamespaces,
         Supplier<MongoClient> client,
+        ShardedOplogReader.ShardClients shards,
         CircuitBreaker breaker
     );
 

@@ -35,9 +35,14 @@ public class MongoClientService implements Closeable {
     public static final TimeValue IDLE_CLIENT_TIMEOUT = TimeValue.timeValueMinutes(1);
 
     private volatile Map<String, FollowClientSettings> namedSettings;
-    private final Map<MongoEndpoint, MongoClient> clients = new HashMap<>();
-    private final Map<MongoEndpoint, Long> lastUsedNanos = new HashMap<>();
+    /** A client's endpoint, and the shard it reaches when the endpoint is a sharded cluster's mongos (else null). */
+    private record ClientKey(MongoEndpoint endpoint, String shardHosts) {}
+
+    private final Map<ClientKey, MongoClient> clients = new HashMap<>();
+    private final Map<ClientKey, Long> lastUsedNanos = new HashMap<>();
     private final LongSupplier nanoTime;
+    /** Checks the hosts of a shard found through a connection string's mongos (the connection allowlist). */
+    private volatile java.util.function.Consumer<MongoEndpoint> shardHostCheck = endpoint -> {};
 
     public MongoClientService(Settings settings) {
         this(settings, System::nanoTime);
@@ -61,13 +66,42 @@ public class MongoClientService implements Closeable {
     }
 
     /** The shared client of the endpoint, created on first use. */
-    public synchronized MongoClient client(MongoEndpoint endpoint) {
-        MongoClient client = clients.get(endpoint);
-        if (client == null) {
-            client = MongoClients.create(clientSettings(endpoint));
-            clients.put(endpoint, client);
+    public MongoClient client(MongoEndpoint endpoint) {
+        return client(new ClientKey(endpoint, null));
+    }
+
+    /**
+     * The shared client of one shard of the sharded cluster whose mongos routers {@code endpoint} names: {@code shardHosts}
+     * as {@code config.shards} gives it ({@code rsName/host:port,...}), with the endpoint's credentials and options. The
+     * hosts of a shard reached through a connection string must pass {@link #setShardHostCheck the host check} (the
+     * connection allowlist), as the connection string's own hosts did.
+     */
+    public MongoClient shardClient(MongoEndpoint endpoint, String shardHosts) {
+        if (endpoint.connection() != null) {
+            shardHostCheck.accept(MongoEndpoint.connection(shardConnection(shardHosts)));
         }
-        lastUsedNanos.put(endpoint, nanoTime.getAsLong());
+        return client(new ClientKey(endpoint, shardHosts));
+    }
+
+    /** Set by the plugin: the connection allowlist's check, for the shards a connection string's mongos names. */
+    public void setShardHostCheck(java.util.function.Consumer<MongoEndpoint> check) {
+        this.shardHostCheck = check;
+    }
+
+    /** {@code mongodb://host:port,.../?replicaSet=rsName} of a shard as {@code config.shards} names it. */
+    static String shardConnection(String shardHosts) {
+        int slash = shardHosts.indexOf('/');
+        String hosts = slash < 0 ? shardHosts : shardHosts.substring(slash + 1);
+        return "mongodb://" + hosts + "/" + (slash < 0 ? "" : "?replicaSet=" + shardHosts.substring(0, slash));
+    }
+
+    private synchronized MongoClient client(ClientKey key) {
+        MongoClient client = clients.get(key);
+        if (client == null) {
+            client = MongoClients.create(clientSettings(key));
+            clients.put(key, client);
+        }
+        lastUsedNanos.put(key, nanoTime.getAsLong());
         return client;
     }
 
@@ -82,11 +116,11 @@ public class MongoClientService implements Closeable {
         List<MongoClient> unused = new ArrayList<>();
         synchronized (this) {
             clients.entrySet().removeIf(entry -> {
-                MongoEndpoint endpoint = entry.getKey();
-                if (inUse.contains(endpoint) || lastUsedNanos.getOrDefault(endpoint, Long.MIN_VALUE) - idleBefore > 0) {
+                ClientKey key = entry.getKey();
+                if (inUse.contains(key.endpoint()) || lastUsedNanos.getOrDefault(key, Long.MIN_VALUE) - idleBefore > 0) {
                     return false;
                 }
-                lastUsedNanos.remove(endpoint);
+                lastUsedNanos.remove(key);
                 unused.add(entry.getValue());
                 return true;
             });
@@ -105,7 +139,15 @@ public class MongoClientService implements Closeable {
 
     /** A client for the endpoint that the caller owns and closes (not shared, not kept). */
     public MongoClient newClient(MongoEndpoint endpoint) {
-        return MongoClients.create(clientSettings(endpoint));
+        return MongoClients.create(clientSettings(new ClientKey(endpoint, null)));
+    }
+
+    /** A client of one shard of the cluster behind {@code endpoint} that the caller owns and closes (see {@link #shardClient}). */
+    public MongoClient newShardClient(MongoEndpoint endpoint, String shardHosts) {
+        if (endpoint.connection() != null) {
+            shardHostCheck.accept(MongoEndpoint.connection(shardConnection(shardHosts)));
+        }
+        return MongoClients.create(clientSettings(new ClientKey(endpoint, shardHosts)));
     }
 
     /** Where the endpoint points, safe to show: hosts and replica set, never credentials. */
@@ -115,6 +157,25 @@ public class MongoClientService implements Closeable {
             return settings == null ? endpoint.describe() : settings.describe();
         }
         return endpoint.connection();
+    }
+
+    private MongoClientSettings clientSettings(ClientKey key) {
+        MongoClientSettings settings = clientSettings(key.endpoint());
+        if (key.shardHosts() == null) {
+            return settings;
+        }
+        // a shard: the endpoint's credentials, TLS and timeouts, the shard's replica set
+        ConnectionString shard = new ConnectionString(shardConnection(key.shardHosts()));
+        List<ServerAddress> hosts = shard.getHosts().stream().map(ServerAddress::new).toList();
+        return MongoClientSettings.builder(settings)
+            .applyToClusterSettings(c -> {
+                if (settings.getClusterSettings().getSrvHost() != null) {
+                    c.srvHost(null); // a mongodb+srv:// mongos: the shard's own hosts instead
+                }
+                c.hosts(hosts).mode(com.mongodb.connection.ClusterConnectionMode.MULTIPLE)
+                    .requiredReplicaSetName(shard.getRequiredReplicaSetName());
+            })
+            .build();
     }
 
     private MongoClientSettings clientSettings(MongoEndpoint endpoint) {
@@ -157,7 +218,7 @@ public class MongoClientService implements Closeable {
             Map<String, FollowClientSettings> previous = namedSettings;
             namedSettings = reloaded;
             clients.entrySet().removeIf(entry -> {
-                String name = entry.getKey().clientName();
+                String name = entry.getKey().endpoint().clientName();
                 if (name != null && reloaded.get(name) != null && reloaded.get(name).sameClientAs(previous.get(name))) {
                     return false;
                 }

@@ -57,14 +57,17 @@ public final class MongoProbe {
         // must not leave a client behind that monitors that endpoint for the life of the node
         try (MongoClient client = clients.newClient(endpoint)) {
             boolean mongos = WireVersions.isMongos(client);
-            if (mongos && requested == SourceMode.OPLOG) {
-                throw new IllegalArgumentException("MongoDB at [" + where + "] is a mongos (a sharded cluster), which has no oplog: "
-                    + "follow it with [source: change_stream] (or [auto]); following each shard's oplog is not supported yet");
+            OplogPosition start;
+            SourceMode source;
+            if (mongos) {
+                // a sharded cluster: each shard's oplog (where the follow's user may read them all), else the change stream
+                ShardsProbe shards = requested == SourceMode.CHANGE_STREAM ? null : probeShards(clients, endpoint, client, database, collection);
+                source = requested == SourceMode.AUTO ? (shards.readable() ? SourceMode.OPLOG : SourceMode.CHANGE_STREAM) : requested;
+                start = source == SourceMode.OPLOG ? shards.start() : streamStart(client, database, collection);
+            } else {
+                start = new OplogReader(client, database, collection).majorityCommitPoint();
+                source = requested == SourceMode.AUTO ? (oplogReadable(client) ? SourceMode.OPLOG : SourceMode.CHANGE_STREAM) : requested;
             }
-            OplogPosition start = mongos ? streamStart(client, database, collection)
-                : new OplogReader(client, database, collection).majorityCommitPoint();
-            SourceMode source = mongos ? SourceMode.CHANGE_STREAM
-                : requested == SourceMode.AUTO ? (oplogReadable(client) ? SourceMode.OPLOG : SourceMode.CHANGE_STREAM) : requested;
             if (source == SourceMode.CHANGE_STREAM) {
                 int wireVersion = WireVersions.of(client);
                 if (fullDocument == FullDocumentMode.WHEN_AVAILABLE && wireVersion < WireVersions.MONGODB_6_0) {
@@ -132,6 +135,27 @@ public final class MongoProbe {
             throw new IllegalStateException("mongos answered a change stream without a post-batch resume token to start from");
         }
         return new OplogPosition(time.key() - 1);
+    }
+
+    /** What the shards of a sharded cluster say: whether every shard's oplog is readable, and the lowest majority commit point. */
+    private record ShardsProbe(boolean readable, OplogPosition start) {}
+
+    /**
+     * Asks every shard ({@code config.shards}) directly: a follow of the shards' oplogs starts at the lowest of their
+     * majority commit points, where every shard has committed everything before it.
+     */
+    private static ShardsProbe probeShards(MongoClientService clients, MongoEndpoint endpoint, MongoClient mongos, String database,
+        String collection) {
+        boolean readable = true;
+        OplogPosition start = null;
+        for (ShardedOplogReader.Shard shard : ShardedOplogReader.shards(mongos)) {
+            try (MongoClient client = clients.newShardClient(endpoint, shard.hosts())) {
+                OplogPosition majority = new OplogReader(client, database, collection).majorityCommitPoint();
+                start = start == null ? majority : OplogPosition.min(start, majority);
+                readable &= oplogReadable(client);
+            }
+        }
+        return new ShardsProbe(readable, start);
     }
 
     /** Whether the connection's user may read the oplog: refused with Unauthorized (13) is not readable. */

@@ -67,11 +67,26 @@ public final class OplogFeed {
     public static final class HistoryLostException extends RuntimeException {
         private final OplogPosition from;
         private final OplogPosition oldest;
+        @Nullable
+        private final String shard;
 
         HistoryLostException(OplogPosition from, OplogPosition oldest) {
-            super("the oplog no longer holds " + from + " (its oldest entry is " + oldest + ")", null, false, false);
+            this(from, oldest, null);
+        }
+
+        /** {@code shard}: the MongoDB shard whose oplog lost it, in a sharded cluster (else null). */
+        HistoryLostException(OplogPosition from, OplogPosition oldest, @Nullable String shard) {
+            super((shard == null ? "the oplog" : "the oplog of MongoDB shard [" + shard + "]") + " no longer holds " + from
+                + " (its oldest entry is " + oldest + ")", null, false, false);
             this.from = from;
             this.oldest = oldest;
+            this.shard = shard;
+        }
+
+        /** The MongoDB shard whose oplog lost the position, in a sharded cluster; null for a replica set. */
+        @Nullable
+        public String shard() {
+            return shard;
         }
 
         public OplogPosition from() {
@@ -167,6 +182,7 @@ public final class OplogFeed {
     static final int MAX_WINDOW_SEGMENTS = 4096;
 
     private final Supplier<MongoClient> client;
+    private final ShardedOplogReader.ShardClients shards;
     private final FeedSource source;
     private final long maxWindowBytes;
     private final CircuitBreaker breaker;
@@ -190,7 +206,14 @@ public final class OplogFeed {
      * {@code CircuitBreakingException}, see {@link ReadCharge}) and with the window's bytes (bounded by {@code maxWindowBytes} and a quarter of the breaker's limit, charged without tripping).
      */
     public OplogFeed(Supplier<MongoClient> client, FeedSource source, long maxWindowBytes, CircuitBreaker breaker) {
+        this(client, ShardedOplogReader.NONE, source, maxWindowBytes, breaker);
+    }
+
+    /** {@code shards}: the node's clients of the shards, when {@code client} is a sharded cluster's mongos. */
+    public OplogFeed(Supplier<MongoClient> client, ShardedOplogReader.ShardClients shards, FeedSource source, long maxWindowBytes,
+        CircuitBreaker breaker) {
         this.client = client;
+        this.shards = shards;
         this.source = source;
         this.maxWindowBytes = maxWindowBytes;
         this.breaker = breaker;
@@ -293,7 +316,7 @@ public final class OplogFeed {
         Segment segment;
         OplogReader.Batch batch;
         try {
-            HistoryReader reader = source.reader(client.get(), mine.namespaces, breaker, essential)
+            HistoryReader reader = source.reader(client.get(), shards, mine.namespaces, breaker, essential)
                 .resumingAfter(resumePoints.forReadFrom(from));
             batch = mine.to == null
                 ? reader.tail(from, maxOperations, maxBytes, pollMillis, abandon)
@@ -565,7 +588,7 @@ public final class OplogFeed {
 
     /** What each entry of {@code segment} means for a follow of {@code namespace}, once per segment and namespace. */
     private List<DecodedEntry> decode(Segment segment, String namespace) {
-        return source.decode(segment.entries, segment.entryNamespaces, namespace, segment.namespaces, client, breaker);
+        return source.decode(segment.entries, segment.entryNamespaces, namespace, segment.namespaces, client, shards, breaker);
     }
 
     private static int firstAfter(long[] positions, long position) {

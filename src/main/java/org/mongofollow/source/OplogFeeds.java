@@ -44,7 +44,13 @@ public final class OplogFeeds {
     public synchronized OplogFeed subscribe(MongoEndpoint endpoint, FeedSource source, String namespace) {
         OplogFeed feed = feeds.computeIfAbsent(
             new Key(endpoint, source),
-            key -> new OplogFeed(() -> clients.client(key.endpoint()), key.source(), windowBytes, breaker)
+            key -> new OplogFeed(
+                () -> clients.client(key.endpoint()),
+                hosts -> clients.shardClient(key.endpoint(), hosts),
+                key.source(),
+                windowBytes,
+                breaker
+            )
         );
         feed.subscribe(namespace);
         return feed;

@@ -3,6 +3,7 @@ package org.mongofollow.source;
 import com.mongodb.client.MongoClient;
 
 import org.bson.RawBsonDocument;
+import org.mongofollow.operation.OplogPosition;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.unit.ByteSizeValue;
 
@@ -21,7 +22,11 @@ public final class OplogSource implements FeedSource {
     private OplogSource() {}
 
     @Override
-    public HistoryReader reader(MongoClient client, Set<String> namespaces, CircuitBreaker breaker, boolean essential) {
+    public HistoryReader reader(MongoClient client, ShardedOplogReader.ShardClients shards, Set<String> namespaces, CircuitBreaker breaker,
+        boolean essential) {
+        if (WireVersions.isMongos(client)) {
+            return ShardedOplogReader.of(client, shards, namespaces, breaker, essential); // every shard's oplog, merged
+        }
         return new OplogReader(client, namespaces).charging(breaker, essential);
     }
 
@@ -54,20 +59,24 @@ public final class OplogSource implements FeedSource {
         String namespace,
         Set<String> readNamespaces,
         Supplier<MongoClient> client,
+        ShardedOplogReader.ShardClients shards,
         CircuitBreaker breaker
     ) {
         int dot = namespace.indexOf('.');
         String database = namespace.substring(0, dot);
         String collection = namespace.substring(dot + 1);
-        OplogReader[] reader = new OplogReader[1]; // made on the first transaction chain to look up
+        java.util.function.Function<OplogPosition, RawBsonDocument>[] reader = new java.util.function.Function[1]; // made on the first chain
         // a transaction's earlier entries (up to 16 MB each) are held while its commit is decoded: they are charged to the
         // breaker, so a chain that does not fit fails the read (retryably) instead of exhausting the heap
         long[] chainBytes = { 0 };
         TransactionChains.EntryLookup lookup = position -> {
             if (reader[0] == null) {
-                reader[0] = new OplogReader(client.get(), readNamespaces);
+                MongoClient mongo = client.get();
+                reader[0] = WireVersions.isMongos(mongo)
+                    ? ShardedOplogReader.of(mongo, shards, readNamespaces, null, false)::entryAt
+                    : new OplogReader(mongo, readNamespaces)::entryAt;
             }
-            RawBsonDocument found = reader[0].entryAt(position);
+            RawBsonDocument found = reader[0].apply(position);
             if (found != null) {
                 long size = found.getByteBuffer().remaining();
                 if (breaker.getLimit() >= 0 && chainBytes[0] + size > breaker.getLimit()) {

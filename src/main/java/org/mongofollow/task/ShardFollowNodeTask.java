@@ -316,15 +316,15 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             } catch (MongoException e) {
                 if (e.getCode() == FollowFailures.CAPPED_POSITION_LOST) {
                     // (a change-stream follow may not read the oplog: its stream tells history loss itself, 286)
-                    throw historyLost(request.fromExclusive(), params.follow().source() == org.mongofollow.source.SourceMode.OPLOG ? oplog.oldestPosition() : null);
+                    throw historyLost(request.fromExclusive(), params.follow().source() == org.mongofollow.source.SourceMode.OPLOG ? oldest(oplog) : null, null);
                 }
                 throw e;
             } catch (TransactionChains.MissingEntryException e) {
                 logger.warn("[{}][{}] {}", params.index(), params.shard(), e.getMessage());
-                throw historyLost(request.fromExclusive(), oplog.oldestPosition());
+                throw historyLost(request.fromExclusive(), oldest(oplog), null);
             } catch (OplogFeed.HistoryLostException e) {
                 // the feed checks every read it makes from MongoDB (the window holds complete reads only)
-                throw historyLost(e.from(), e.oldest());
+                throw historyLost(e.from(), e.oldest(), e.shard());
             }
             if (read == null) {
                 return null; // parked
@@ -371,7 +371,18 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             );
         }
 
-        private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest) {
+        /** The oldest entry of the endpoint's oplog, or null where it cannot tell (a mongos has none of its own). */
+        @Nullable
+        private static OplogPosition oldest(OplogReader oplog) {
+            try {
+                return oplog.oldestPosition();
+            } catch (MongoException e) {
+                return null;
+            }
+        }
+
+        /** {@code shard}: the MongoDB shard that lost it, in a sharded cluster (else null). */
+        private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest, @Nullable String shard) {
             boolean resync = params.follow().onHistoryLost() == org.mongofollow.metadata.FollowParameters.OnHistoryLost.RESYNC;
             if (resync && resyncRequested.compareAndSet(false, true)) {
                 logger.warn("[{}][{}] history lost at {}: starting a resync (on_history_lost: resync)", params.index(), params.shard(), from);
@@ -385,7 +396,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     )
                 );
             }
-            return historyLostException(params.follow().namespace(), params.index(), from, oldest, resync, params.follow().source());
+            return historyLostException(params.follow().namespace(), params.index(), from, oldest, shard, resync, params.follow().source());
         }
 
         @Override
@@ -671,13 +682,15 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         String index,
         OplogPosition from,
         OplogPosition oldest,
+        @Nullable String shard,
         boolean resyncing,
         org.mongofollow.source.SourceMode source
     ) {
         String lost = source == org.mongofollow.source.SourceMode.CHANGE_STREAM
             ? "history lost: MongoDB can no longer start the change stream of the follow of [" + namespace + "] at position " + from
                 + " (error ChangeStreamHistoryLost: its oplog no longer holds it)"
-            : "history lost: the MongoDB oplog no longer holds position " + from + " of the follow of [" + namespace
+            : "history lost: " + (shard == null ? "the MongoDB oplog" : "the oplog of MongoDB shard [" + shard + "]")
+                + " no longer holds position " + from + " of the follow of [" + namespace
                 + "] (its oldest entry is " + (oldest == null ? "unknown" : oldest) + ")";
         String message = lost + ": changes made to the collection while the follow was "
             + "paused or behind have rolled off the log, so index [" + index + "] can no longer be kept exact from it and may hold documents "

@@ -7,7 +7,6 @@ import com.mongodb.client.MongoCollection;
 import org.bson.BsonDocument;
 import org.bson.BsonInt32;
 import org.bson.Document;
-import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.test.ESIntegTestCase;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -25,8 +24,8 @@ import static org.hamcrest.Matchers.greaterThan;
 
 /**
  * Follows of a sharded collection through mongos (the embedded sharded cluster: a mongos, two shards, one more added while
- * following), in change-stream mode, the one a mongos offers: the initial copy reads through mongos, and chunk migrations
- * and a shard's outage under writes must end with the index exact.
+ * following), from the shards' oplogs and from the change stream: the initial copy reads through mongos, and chunk
+ * migrations, an added shard and a shard's outage under writes must end with the index exact.
  */
 @ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.TEST, numDataNodes = 2, numClientNodes = 0)
 public class ShardedFollowIT extends MongoFollowIntegTestCase {
@@ -64,54 +63,71 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
         return mongos.getDatabase("sharded").getCollection(name, BsonDocument.class);
     }
 
-    public void testAFollowThroughMongosWithMigrationsAndAnAddedShardEndsExact() throws Exception {
-        MongoCollection<BsonDocument> items = shardedCollection("items");
+    public void testTheShardsOplogsThroughMigrationsAndAnAddedShardEndExact() throws Exception {
+        // auto reads the shards' oplogs where the follow's user may read them all
+        assertThat(followUnderMigrations("items", "auto"), equalTo("oplog"));
+    }
+
+    public void testTheChangeStreamThroughMigrationsAndAnAddedShardEndsExact() throws Exception {
+        assertThat(followUnderMigrations("stream-items", "change_stream"), equalTo("change_stream"));
+    }
+
+    /**
+     * A random workload on a collection sharded on {@code _id}, before a follow (for its copy) and while chunks move between
+     * the shards at random and a shard is added and given a chunk; the index must end exact. Returns the source followed.
+     */
+    private String followUnderMigrations(String name, String source) throws Exception {
+        MongoCollection<BsonDocument> items = shardedCollection(name);
         RandomWorkload workload = new RandomWorkload(items, randomLong(), 200);
         workload.run(150); // before the follow: the copy reads them through mongos
-        call(followRequest("items", cluster.connectionString(), "sharded", "items",
-            "\"source\": \"auto\", \"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 1}, \"checkpoint_interval\": \"100ms\""));
-        ensureGreen("items");
-        // auto reads the change stream: a mongos has no oplog
-        assertThat(parameters("items").get("source"), equalTo("change_stream"));
+        call(followRequest(name, cluster.connectionString(), "sharded", name,
+            "\"source\": \"" + source + "\", \"settings\": {\"number_of_shards\": 2, \"number_of_replicas\": 1}, \"checkpoint_interval\": \"100ms\""));
+        ensureGreen(name);
 
         Random random = new Random(randomLong());
         AtomicBoolean writing = new AtomicBoolean(true);
         AtomicInteger migrations = new AtomicInteger();
         Thread migrator = new Thread(() -> {
-            String[] shards = { "shard0", "shard1" };
             while (writing.get()) {
                 int key = random.nextInt(200);
                 try {
-                    admin(new Document("split", "sharded.items").append("middle", new Document("_id", key)));
+                    admin(new Document("split", "sharded." + name).append("middle", new Document("_id", key)));
                 } catch (com.mongodb.MongoException e) {
                     // already a chunk boundary
                 }
-                admin(new Document("moveChunk", "sharded.items").append("find", new Document("_id", key))
-                    .append("to", shards[random.nextInt(2)]));
-                migrations.incrementAndGet();
+                String to = "shard" + random.nextInt(cluster.shardCount() > 2 && migrations.get() > 0 ? 3 : 2);
+                try {
+                    admin(new Document("moveChunk", "sharded." + name).append("find", new Document("_id", key)).append("to", to));
+                    migrations.incrementAndGet();
+                } catch (com.mongodb.MongoException e) {
+                    // shard2 is not added yet
+                }
             }
         }, "migrator");
         migrator.start();
         try {
             workload.run(300);
-            EmbeddedMongo third = cluster.startShard();
-            admin(new Document("addShard", ShardedCluster.shardHost(third)));
-            admin(new Document("moveChunk", "sharded.items").append("find", new Document("_id", 199)).append("to", third.replicaSetName()));
+            if (cluster.shardCount() < 3) {
+                EmbeddedMongo third = cluster.startShard();
+                admin(new Document("addShard", ShardedCluster.shardHost(third)));
+            }
+            admin(new Document("moveChunk", "sharded." + name).append("find", new Document("_id", 199)).append("to", "shard2"));
             workload.run(300);
         } finally {
             writing.set(false);
             migrator.join();
         }
         assertThat(migrations.get(), greaterThan(0));
-        assertConverges("items", items);
-        for (Map<String, Object> shard : shardStats("items")) {
+        assertConverges(name, items);
+        for (Map<String, Object> shard : shardStats(name)) {
             assertThat(shard.toString(), shard.get("fatal_exception"), equalTo(null));
         }
+        return (String) parameters(name).get("source");
     }
 
     public void testAShardOutageDelaysTheFollowAndLosesNothing() throws Exception {
         MongoCollection<BsonDocument> orders = shardedCollection("orders");
-        call(followRequest("orders", cluster.connectionString(), "sharded", "orders", "\"source\": \"change_stream\""));
+        call(followRequest("orders", cluster.connectionString(), "sharded", "orders", "\"source\": \"oplog\""));
         ensureGreen("orders");
         for (int i = 0; i < 200; i++) {
             orders.insertOne(new BsonDocument("_id", new BsonInt32(i)).append("n", new BsonInt32(i)));
@@ -120,7 +136,7 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
         EmbeddedMongo shard0 = cluster.shard(0);
         shard0.stop();
         try {
-            // writes to the other shard go on; the change stream through mongos cannot run without shard0
+            // writes to the other shard go on; the follow cannot read past them without shard0's oplog
             for (int i = 100; i < 200; i++) {
                 orders.updateOne(new Document("_id", i), new Document("$set", new Document("n", -i)));
             }
@@ -137,12 +153,31 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
         }
     }
 
-    public void testTheOplogSourceThroughMongosIsRefusedWithAReason() throws Exception {
-        shardedCollection("refused");
-        ResponseException e = expectThrows(ResponseException.class, () -> call(followRequest("refused", cluster.connectionString(),
-            "sharded", "refused", "\"source\": \"oplog\"")));
-        assertThat(e.getResponse().getStatusLine().getStatusCode(), equalTo(400));
-        assertThat(e.getMessage(), containsString("is a mongos (a sharded cluster), which has no oplog"));
+    /** A shard whose capped oplog dropped a paused follow's position: history lost, and the error names the shard. */
+    public void testAShardsLostHistoryNamesTheShard() throws Exception {
+        try (ShardedCluster small = ShardedCluster.start(ShardedCluster.options().shards(2).noopIntervalMillis(100).oplogMaxEntries(100));
+             MongoClient router = MongoClients.create(small.connectionString())) {
+            Document key = new Document("_id", 1);
+            router.getDatabase("admin").runCommand(new Document("shardCollection", "sharded.lost").append("key", key));
+            router.getDatabase("admin").runCommand(new Document("split", "sharded.lost").append("middle", new Document("_id", 100)));
+            router.getDatabase("admin").runCommand(new Document("moveChunk", "sharded.lost").append("find", new Document("_id", 100))
+                .append("to", "shard1"));
+            MongoCollection<BsonDocument> lost = router.getDatabase("sharded").getCollection("lost", BsonDocument.class);
+            call(followRequest("lost", small.connectionString(), "sharded", "lost", "\"source\": \"oplog\""));
+            ensureGreen("lost");
+            lost.insertOne(new BsonDocument("_id", new BsonInt32(1)));
+            assertConverges("lost", lost);
+            call("POST", "/lost/_mongo_follow/_pause");
+            for (int i = 0; i < 150; i++) {
+                lost.insertOne(new BsonDocument("_id", new BsonInt32(1000 + i))); // shard1's chunk: its oplog rolls over
+            }
+            call("POST", "/lost/_mongo_follow/_resume");
+            assertBusy(() -> {
+                String fatal = String.valueOf(shardStats("lost").get(0).get("fatal_exception"));
+                assertThat(fatal, containsString("history lost: the oplog of MongoDB shard [shard1] no longer holds position"));
+            }, 30, java.util.concurrent.TimeUnit.SECONDS);
+            call("POST", "/lost/_mongo_follow/_unfollow");
+        }
     }
 
     @SuppressWarnings("unchecked")

@@ -1,0 +1,188 @@
+package org.mongofollow.source;
+
+import com.mongodb.client.MongoClient;
+
+import org.bson.BsonDocument;
+import org.bson.BsonTimestamp;
+import org.bson.RawBsonDocument;
+import org.elasticsearch.common.breaker.CircuitBreaker;
+import org.elasticsearch.core.Nullable;
+import org.mongofollow.operation.OplogPosition;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The oplogs of a sharded cluster's shards read as one history, for a follow through mongos in oplog mode. The shards are
+ * those {@code config.shards} lists (read through the mongos at each read, so a shard added while following is read from
+ * the next read on), each read at its own replica set with {@link OplogReader}, and their entries merged in {@code ts}
+ * order. A read returns the entries of every shard up to the lowest position all shards have read to (each only to its
+ * own majority commit point): an entry is never returned before the entries of other shards that come before it, and a
+ * quiet shard holds the merge back until its periodic no-op writes move it on. One position, the cluster time, orders
+ * them all: MongoDB's cluster time is a hybrid logical clock, so a write on a chunk's new shard after a migration has a
+ * later {@code ts} than the old shard's last write of the document. A migration's own entries ({@code fromMigrate}) are
+ * filtered out on the server by {@link OplogReader}, as on a replica set.
+ * <p>
+ * A shard's history is lost when its oplog no longer reaches back to the read's start, unless it was added to the
+ * cluster after the oldest entry it still holds ({@code config.shards.topologyTime}, MongoDB 5.0 and later): before that
+ * it held nothing of the cluster. The error names the shard.
+ */
+public final class ShardedOplogReader implements HistoryReader {
+
+    /** A shard as {@code config.shards} lists it: its id, its hosts ({@code rsName/host:port,...}) and when it was added. */
+    public record Shard(String id, String hosts, @Nullable OplogPosition addedAt) {}
+
+    /** How the shards are reached: the node's client of a shard, by its hosts. */
+    public interface ShardClients {
+        MongoClient client(String shardHosts);
+    }
+
+    /** A router without shards to reach (tests of single replica sets). */
+    public static final ShardClients NONE = hosts -> {
+        throw new IllegalStateException("no client for the shard [" + hosts + "] of a sharded cluster");
+    };
+
+    /** How often a tailing read asks every shard again while none has anything past the start. */
+    static final long POLL_MILLIS = 100;
+
+    private final List<Shard> shards;
+    private final List<OplogReader> readers;
+
+    ShardedOplogReader(List<Shard> shards, List<OplogReader> readers) {
+        this.shards = List.copyOf(shards);
+        this.readers = List.copyOf(readers);
+    }
+
+    /** The reader of every shard {@code config.shards} lists now. */
+    public static ShardedOplogReader of(MongoClient mongos, ShardClients clients, Set<String> namespaces, CircuitBreaker breaker, boolean essential) {
+        List<Shard> shards = shards(mongos);
+        List<OplogReader> readers = new ArrayList<>();
+        for (Shard shard : shards) {
+            OplogReader reader = new OplogReader(clients.client(shard.hosts()), namespaces);
+            readers.add(breaker == null ? reader : reader.charging(breaker, essential));
+        }
+        return new ShardedOplogReader(shards, readers);
+    }
+
+    /** The shards of the cluster behind {@code mongos}, from {@code config.shards}. */
+    public static List<Shard> shards(MongoClient mongos) {
+        List<Shard> shards = new ArrayList<>();
+        for (BsonDocument shard : mongos.getDatabase("config").getCollection("shards", BsonDocument.class).find()) {
+            OplogPosition addedAt = shard.get("topologyTime") instanceof BsonTimestamp ts ? OplogPosition.of(ts) : null;
+            shards.add(new Shard(shard.getString("_id").getValue(), shard.getString("host").getValue(), addedAt));
+        }
+        if (shards.isEmpty()) {
+            throw new IllegalStateException("the sharded cluster lists no shards in config.shards");
+        }
+        return shards;
+    }
+
+    public List<Shard> shardList() {
+        return shards;
+    }
+
+    @Override
+    public OplogReader.Batch readRange(OplogPosition from, OplogPosition to, int maxOperations, long maxBytes) {
+        List<OplogReader.Batch> batches = new ArrayList<>();
+        for (int i = 0; i < readers.size(); i++) {
+            batches.add(readers.get(i).readRange(from, to, maxOperations, maxBytes));
+        }
+        checkHistory(from);
+        return merge(from, batches, maxOperations);
+    }
+
+    @Override
+    public OplogReader.Batch tail(OplogPosition from, int maxOperations, long maxBytes, long timeoutMillis, BooleanSupplier abandon) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (true) {
+            List<OplogReader.Batch> batches = new ArrayList<>();
+            for (OplogReader reader : readers) {
+                batches.add(reader.tail(from, maxOperations, maxBytes, 0, abandon)); // what each has now, without waiting
+            }
+            OplogReader.Batch merged = merge(from, batches, maxOperations);
+            if (merged.entries().isEmpty() == false || merged.scannedTo().after(from) || System.nanoTime() - deadline >= 0
+                || abandon.getAsBoolean()) {
+                checkHistory(from);
+                return merged;
+            }
+            try {
+                Thread.sleep(Math.max(1, Math.min(POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return merged;
+            }
+        }
+    }
+
+    /**
+     * Every shard's entries up to the lowest position all of them have read to, in {@code ts} order (a shard's own order
+     * kept), cut after about {@code maxOperations} at a position boundary.
+     */
+    static OplogReader.Batch merge(OplogPosition from, List<OplogReader.Batch> batches, int maxOperations) {
+        OplogPosition upTo = null;
+        OplogPosition majority = null;
+        for (OplogReader.Batch batch : batches) {
+            upTo = upTo == null ? batch.scannedTo() : OplogPosition.min(upTo, batch.scannedTo());
+            majority = majority == null ? batch.majorityCommitPoint() : OplogPosition.min(majority, batch.majorityCommitPoint());
+        }
+        List<RawBsonDocument> entries = new ArrayList<>();
+        for (OplogReader.Batch batch : batches) {
+            for (RawBsonDocument entry : batch.entries()) {
+                if (OplogReader.position(entry).compareTo(upTo) <= 0) {
+                    entries.add(entry);
+                }
+            }
+        }
+        entries.sort(Comparator.comparing(OplogReader::position)); // stable: each shard's entries keep their order
+        if (entries.size() > maxOperations) {
+            int cut = maxOperations;
+            while (cut < entries.size() && OplogReader.position(entries.get(cut)).equals(OplogReader.position(entries.get(cut - 1)))) {
+                cut++;
+            }
+            upTo = OplogReader.position(entries.get(cut - 1));
+            entries = new ArrayList<>(entries.subList(0, cut));
+        }
+        long bytes = 0;
+        for (RawBsonDocument entry : entries) {
+            bytes += entry.getByteBuffer().remaining();
+        }
+        return new OplogReader.Batch(entries, upTo.compareTo(from) < 0 ? from : upTo, majority, bytes);
+    }
+
+    /** Whether a shard's oplog has lost entries after {@code from} that it wrote as a shard of the cluster. */
+    private void checkHistory(OplogPosition from) {
+        if (from.equals(OplogPosition.MIN)) {
+            return;
+        }
+        for (int i = 0; i < readers.size(); i++) {
+            OplogPosition oldest = readers.get(i).oldestPosition();
+            Shard shard = shards.get(i);
+            if (oldest != null && oldest.after(from) && (shard.addedAt() == null || oldest.after(shard.addedAt()))) {
+                throw new OplogFeed.HistoryLostException(from, oldest, shard.id());
+            }
+        }
+    }
+
+    /** Checked by the reader itself, shard by shard (see {@link #checkHistory}). */
+    @Override
+    @Nullable
+    public OplogPosition oldestPosition() {
+        return null;
+    }
+
+    /** The entry at {@code position} in the oplog of the first shard that has one (a transaction's earlier entries). */
+    @Nullable
+    public RawBsonDocument entryAt(OplogPosition position) {
+        for (OplogReader reader : readers) {
+            RawBsonDocument entry = reader.entryAt(position);
+            if (entry != null) {
+                return entry;
+            }
+        }
+        return null;
+    }
+}
