@@ -219,6 +219,25 @@ public final class OplogFeed {
         this.breaker = breaker;
     }
 
+    /** Of a sharded cluster's shards (oplog mode), how far the feed has read each one's oplog, by shard id; else empty. */
+    private volatile Map<String, OplogPosition> shardsReadTo = Map.of();
+
+    private void learnShards(@Nullable Map<String, OplogPosition> read) {
+        if (read == null) {
+            return;
+        }
+        synchronized (this) {
+            Map<String, OplogPosition> known = new java.util.TreeMap<>();
+            read.forEach((shard, position) -> known.put(shard, OplogPosition.max(position, shardsReadTo.getOrDefault(shard, position))));
+            shardsReadTo = java.util.Collections.unmodifiableMap(known); // the shards the newest read listed
+        }
+    }
+
+    /** Of a sharded cluster's shards, how far the feed has read each one's oplog (shards named as config.shards names them). */
+    public Map<String, OplogPosition> shardsReadTo() {
+        return shardsReadTo;
+    }
+
     /**
      * The newest resume point of the source's own (a change stream's token) at or before {@code position}, which a shard
      * task stores with its checkpoint; null for the oplog, or when none is known.
@@ -331,6 +350,7 @@ public final class OplogFeed {
                 }
             }
             resumePoints.learn(batch.resumeAfter());
+            learnShards(batch.shardsReadTo());
             OplogPosition batchMajority = batch.majorityCommitPoint();
             mongoReads.incrementAndGet();
             entriesRead.addAndGet(batch.entries().size());

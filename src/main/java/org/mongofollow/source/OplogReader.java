@@ -22,6 +22,7 @@ import org.elasticsearch.core.Nullable;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -38,14 +39,16 @@ public final class OplogReader implements HistoryReader {
 
     /**
      * A read's result: the entries, and how far the requested range has been completely read; {@code resumeAfter}: a
-     * source that has resume tokens (a change stream) gives the one for {@code scannedTo} when it knows it, else null.
+     * source that has resume tokens (a change stream) gives the one for {@code scannedTo} when it knows it, else null;
+     * {@code shardsReadTo}: of the shards of a sharded cluster, how far each one's oplog was read (else null).
      */
     public record Batch(
         List<RawBsonDocument> entries,
         OplogPosition scannedTo,
         OplogPosition majorityCommitPoint,
         long bytes,
-        @Nullable ResumePoint resumeAfter
+        @Nullable ResumePoint resumeAfter,
+        @Nullable Map<String, OplogPosition> shardsReadTo
     ) {
         public Batch {
             java.util.Objects.requireNonNull(majorityCommitPoint, "every read holds its entries to a commit point");
@@ -55,7 +58,17 @@ public final class OplogReader implements HistoryReader {
         }
 
         public Batch(List<RawBsonDocument> entries, OplogPosition scannedTo, OplogPosition majorityCommitPoint, long bytes) {
-            this(entries, scannedTo, majorityCommitPoint, bytes, null);
+            this(entries, scannedTo, majorityCommitPoint, bytes, null, null);
+        }
+
+        public Batch(
+            List<RawBsonDocument> entries,
+            OplogPosition scannedTo,
+            OplogPosition majorityCommitPoint,
+            long bytes,
+            @Nullable ResumePoint resumeAfter
+        ) {
+            this(entries, scannedTo, majorityCommitPoint, bytes, resumeAfter, null);
         }
     }
 

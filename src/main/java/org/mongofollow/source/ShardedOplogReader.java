@@ -12,6 +12,8 @@ import org.mongofollow.operation.OplogPosition;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -92,7 +94,7 @@ public final class ShardedOplogReader implements HistoryReader {
             batches.add(readers.get(i).readRange(from, to, maxOperations, maxBytes));
         }
         checkHistory(from);
-        return merge(from, batches, maxOperations);
+        return withShards(merge(from, batches, maxOperations), batches);
     }
 
     @Override
@@ -103,7 +105,7 @@ public final class ShardedOplogReader implements HistoryReader {
             for (OplogReader reader : readers) {
                 batches.add(reader.tail(from, maxOperations, maxBytes, 0, abandon)); // what each has now, without waiting
             }
-            OplogReader.Batch merged = merge(from, batches, maxOperations);
+            OplogReader.Batch merged = withShards(merge(from, batches, maxOperations), batches);
             if (merged.entries().isEmpty() == false || merged.scannedTo().after(from) || System.nanoTime() - deadline >= 0
                 || abandon.getAsBoolean()) {
                 checkHistory(from);
@@ -151,6 +153,15 @@ public final class ShardedOplogReader implements HistoryReader {
             bytes += entry.getByteBuffer().remaining();
         }
         return new OplogReader.Batch(entries, upTo.compareTo(from) < 0 ? from : upTo, majority, bytes);
+    }
+
+    /** The merged batch with how far each shard's oplog was read (its own batch's end). */
+    private OplogReader.Batch withShards(OplogReader.Batch merged, List<OplogReader.Batch> batches) {
+        Map<String, OplogPosition> readTo = new TreeMap<>();
+        for (int i = 0; i < shards.size(); i++) {
+            readTo.put(shards.get(i).id(), batches.get(i).scannedTo());
+        }
+        return new OplogReader.Batch(merged.entries(), merged.scannedTo(), merged.majorityCommitPoint(), merged.bytes(), null, readTo);
     }
 
     /** Whether a shard's oplog has lost entries after {@code from} that it wrote as a shard of the cluster. */

@@ -884,7 +884,8 @@ public abstract class ShardFollowCoordinator<Op extends FollowOperation> {
             List.copyOf(readExceptions.values()),
             lastReadNanos < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(Math.max(0, now - lastReadNanos)),
             fatalException == null ? null : ShardFollowStatus.ExceptionInfo.of(fatalException),
-            null // the source's own resume point is the ES layer's (ShardFollowNodeTask)
+            null, // the source's own resume point and the MongoDB shards read are the ES layer's (ShardFollowNodeTask)
+            java.util.Map.of()
         );
     }
 

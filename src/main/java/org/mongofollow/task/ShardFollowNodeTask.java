@@ -204,7 +204,11 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         }
         ShardFollowStatus status = current.getStatus();
         OplogFeed currentFeed = feed;
-        return currentFeed == null || status.checkpoint() == null ? status : status.withResumePoint(currentFeed.resumePoint(status.checkpoint()));
+        if (currentFeed == null) {
+            return status;
+        }
+        status = status.withMongodbShards(currentFeed.shardsReadTo());
+        return status.checkpoint() == null ? status : status.withResumePoint(currentFeed.resumePoint(status.checkpoint()));
     }
 
     @Override

@@ -18,6 +18,7 @@ import org.mongofollow.source.ResumePoint;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -57,7 +58,8 @@ public record ShardFollowStatus(
     List<ReadException> readExceptions,
     long timeSinceLastReadMillis,
     @Nullable ExceptionInfo fatalException,
-    @Nullable ResumePoint resumePoint
+    @Nullable ResumePoint resumePoint,
+    Map<String, OplogPosition> mongodbShards
 ) implements Task.Status {
 
     public static final String NAME = "mongo-follow-shard-status";
@@ -89,6 +91,9 @@ public record ShardFollowStatus(
     public static final ParseField TIME_SINCE_LAST_READ_MILLIS = new ParseField("time_since_last_read_millis");
     public static final ParseField FATAL_EXCEPTION = new ParseField("fatal_exception");
     public static final ParseField RESUME_POINT = new ParseField("resume_point");
+    public static final ParseField MONGODB_SHARDS = new ParseField("mongodb_shards");
+    public static final ParseField SHARD = new ParseField("shard");
+    public static final ParseField READ_TO = new ParseField("read_to");
     public static final ParseField POSITION = new ParseField("position");
     public static final ParseField TOKEN = new ParseField("token");
     public static final ParseField FROM_POSITION = new ParseField("from_position");
@@ -102,6 +107,7 @@ public record ShardFollowStatus(
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(status, "status");
         readExceptions = List.copyOf(readExceptions);
+        mongodbShards = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(mongodbShards));
     }
 
     public ShardFollowStatus(StreamInput in) throws IOException {
@@ -132,7 +138,8 @@ public record ShardFollowStatus(
             in.readCollectionAsList(ReadException::new),
             in.readZLong(),
             in.readOptionalWriteable(ExceptionInfo::new),
-            in.readBoolean() ? ResumePoint.fromStoredJson(in.readString()) : null
+            in.readBoolean() ? ResumePoint.fromStoredJson(in.readString()) : null,
+            in.readMap(StreamInput::readString, i -> OplogPosition.ofTimestamp(i.readLong()))
         );
     }
 
@@ -142,7 +149,19 @@ public record ShardFollowStatus(
             index, shardId, source, status, sourceHeadPosition, lastRequestedPosition, checkpoint, lagMillis, outstandingReadRequests,
             outstandingWriteRequests, writeBufferOperationCount, writeBufferSizeInBytes, successfulReadRequests, failedReadRequests,
             operationsRead, operationsSkipped, bytesRead, totalReadTimeMillis, successfulWriteRequests, failedWriteRequests,
-            operationsWritten, documentsRejected, totalWriteTimeMillis, readExceptions, timeSinceLastReadMillis, fatalException, point
+            operationsWritten, documentsRejected, totalWriteTimeMillis, readExceptions, timeSinceLastReadMillis, fatalException, point,
+            mongodbShards
+        );
+    }
+
+    /** The same status with how far the node's feed has read each MongoDB shard's oplog (a sharded cluster in oplog mode). */
+    public ShardFollowStatus withMongodbShards(Map<String, OplogPosition> shards) {
+        return new ShardFollowStatus(
+            index, shardId, source, status, sourceHeadPosition, lastRequestedPosition, checkpoint, lagMillis, outstandingReadRequests,
+            outstandingWriteRequests, writeBufferOperationCount, writeBufferSizeInBytes, successfulReadRequests, failedReadRequests,
+            operationsRead, operationsSkipped, bytesRead, totalReadTimeMillis, successfulWriteRequests, failedWriteRequests,
+            operationsWritten, documentsRejected, totalWriteTimeMillis, readExceptions, timeSinceLastReadMillis, fatalException,
+            resumePoint, shards
         );
     }
 
@@ -178,6 +197,7 @@ public record ShardFollowStatus(
         if (resumePoint != null) {
             out.writeString(resumePoint.toStoredJson());
         }
+        out.writeMap(mongodbShards, StreamOutput::writeString, (o, position) -> o.writeLong(position.timestamp()));
     }
 
     @Override
@@ -234,6 +254,15 @@ public record ShardFollowStatus(
                 builder.copyCurrentStructure(parser);
             }
             builder.endObject();
+        }
+        if (mongodbShards.isEmpty() == false) {
+            // a sharded cluster in oplog mode: how far each shard's oplog has been read; the checkpoint is at or before all
+            builder.startArray(MONGODB_SHARDS.getPreferredName());
+            for (Map.Entry<String, OplogPosition> shard : mongodbShards.entrySet()) {
+                builder.startObject().field(SHARD.getPreferredName(), shard.getKey())
+                    .field(READ_TO.getPreferredName(), shard.getValue().toString()).endObject();
+            }
+            builder.endArray();
         }
         builder.endObject();
         return builder;

@@ -12,7 +12,9 @@ import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.mongofollow.embedded.EmbeddedMongo;
 import org.mongofollow.embedded.ShardedCluster;
+import org.mongofollow.operation.OplogPosition;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -21,6 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 
 /**
  * Follows of a sharded collection through mongos (the embedded sharded cluster: a mongos, two shards, one more added while
@@ -119,10 +122,24 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
         }
         assertThat(migrations.get(), greaterThan(0));
         assertConverges(name, items);
+        String followed = (String) parameters(name).get("source");
         for (Map<String, Object> shard : shardStats(name)) {
             assertThat(shard.toString(), shard.get("fatal_exception"), equalTo(null));
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> mongodbShards = (List<Map<String, Object>>) shard.get("mongodb_shards");
+            if (followed.equals("oplog")) {
+                // how far each MongoDB shard's oplog has been read: every shard, the checkpoint at or before each
+                assertThat(shard.toString(), mongodbShards.stream().map(s -> s.get("shard")).toList(), equalTo(List.of("shard0", "shard1", "shard2")));
+                OplogPosition checkpoint = OplogPosition.parse((String) shard.get("checkpoint"));
+                for (Map<String, Object> mongodbShard : mongodbShards) {
+                    assertThat(shard.toString(), OplogPosition.parse((String) mongodbShard.get("read_to")).compareTo(checkpoint),
+                        greaterThanOrEqualTo(0));
+                }
+            } else {
+                assertThat(shard.toString(), mongodbShards, equalTo(null)); // mongos merges the streams itself
+            }
         }
-        return (String) parameters(name).get("source");
+        return followed;
     }
 
     public void testAShardOutageDelaysTheFollowAndLosesNothing() throws Exception {

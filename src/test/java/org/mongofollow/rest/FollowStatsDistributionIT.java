@@ -60,6 +60,41 @@ public class FollowStatsDistributionIT {
         DistributionHttp.deleteIndices(client, "stats-*");
     }
 
+    /**
+     * A follow of the embedded sharded cluster's oplogs through its mongos: each shard task lists the MongoDB shards it reads,
+     * with how far it has read each one's oplog, at or after its checkpoint.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    public void testAShardedFollowListsTheMongoDBShardsItReads() throws Exception {
+        String mongos = "mongodb://127.0.0.1:" + System.getProperty("tests.mongo.sharded.port");
+        assertEquals(200, call("PUT", "/stats-sharded/_mongo_follow", """
+            {"connection": "%s", "database": "shop", "collection": "sharded", "initial_copy": false, "source": "auto",
+             "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0}}
+            """.formatted(mongos)).status());
+        List<Map<String, Object>> mongodbShards = null;
+        Map<String, Object> shard = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        do {
+            List<Map<String, Object>> shards = (List<Map<String, Object>>) indexStats("stats-sharded").get("shards");
+            shard = shards.isEmpty() ? null : shards.get(0);
+            mongodbShards = shard == null ? null : (List<Map<String, Object>>) shard.get("mongodb_shards");
+            if (mongodbShards != null && shard.get("checkpoint") != null) {
+                break;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        assertTrue(String.valueOf(shard), mongodbShards != null);
+        assertEquals(String.valueOf(shard), List.of("shard0", "shard1"), mongodbShards.stream().map(s -> s.get("shard")).toList());
+        String[] checkpoint = ((String) shard.get("checkpoint")).split(":");
+        for (Map<String, Object> mongodbShard : mongodbShards) {
+            String[] readTo = ((String) mongodbShard.get("read_to")).split(":");
+            int bySeconds = Long.compare(Long.parseLong(readTo[0]), Long.parseLong(checkpoint[0]));
+            assertTrue(shard.toString(), bySeconds > 0 || (bySeconds == 0 && Long.parseLong(readTo[1]) >= Long.parseLong(checkpoint[1])));
+        }
+        assertNull(shard.get("fatal_exception"));
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     public void testShardStatsAndCatLinesThroughPauseAndResume() throws Exception {

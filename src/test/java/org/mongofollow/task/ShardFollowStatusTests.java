@@ -51,7 +51,8 @@ public class ShardFollowStatusTests {
             readExceptions,
             r.nextBoolean() ? -1 : r.nextInt(100_000),
             r.nextBoolean() ? null : new ShardFollowStatus.ExceptionInfo("illegal_state_exception", "history lost"),
-            r.nextBoolean() ? null : new ResumePoint(randomPosition(r), "{\"_data\": \"8265" + Integer.toHexString(r.nextInt()).toUpperCase(java.util.Locale.ROOT) + "\"}")
+            r.nextBoolean() ? null : new ResumePoint(randomPosition(r), "{\"_data\": \"8265" + Integer.toHexString(r.nextInt()).toUpperCase(java.util.Locale.ROOT) + "\"}"),
+            r.nextBoolean() ? java.util.Map.of() : java.util.Map.of("shard0", randomPosition(r), "shard1", randomPosition(r))
         );
     }
 
@@ -81,7 +82,7 @@ public class ShardFollowStatusTests {
             2, 1, 10, 1000, 5, 1, 300, 40, 9000, 12, 4, 0, 290, 1, 30,
             List.of(new ShardFollowStatus.ReadException(OplogPosition.of(1700000090, 1), 2,
                 new ShardFollowStatus.ExceptionInfo("connect_exception", "refused"))),
-            15, null, null
+            15, null, null, java.util.Map.of()
         );
         assertEquals(
             "{\"index\":\"follower\",\"shard_id\":1,\"source\":\"mongodb://h1:27017/db.coll\",\"status\":\"active\","
@@ -102,7 +103,7 @@ public class ShardFollowStatusTests {
     public void testResumePointShowsItsPositionAndTheTokenAsMongoDBGaveIt() {
         ShardFollowStatus status = new ShardFollowStatus(
             "follower", 0, "mongodb://h1:27017/db.coll", "active", null, null, OplogPosition.of(1700000080, 7), 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), -1, null, null
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), -1, null, null, java.util.Map.of()
         ).withResumePoint(new ResumePoint(OplogPosition.of(1700000080, 5), "{\"_data\": \"8265B3A9100000000522\"}"));
         assertTrue(Strings.toString(status), Strings.toString(status).endsWith(
             "\"fatal_exception\":null,\"resume_point\":{\"position\":\"1700000080:5\",\"token\":{\"_data\":\"8265B3A9100000000522\"}}}"));
@@ -113,5 +114,15 @@ public class ShardFollowStatusTests {
         ShardFollowStatus.ExceptionInfo info = ShardFollowStatus.ExceptionInfo.of(new IllegalArgumentException("bad"));
         assertEquals("illegal_argument_exception", info.type());
         assertEquals("bad", info.reason());
+    }
+
+    @Test
+    public void testTheShardsOfAShardedClusterAreListedByName() {
+        ShardFollowStatus status = new ShardFollowStatus(
+            "follower", 0, "mongodb://h1:27017/db.coll", "active", null, null, OplogPosition.of(1700000080, 7), 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), -1, null, null, java.util.Map.of()
+        ).withMongodbShards(java.util.Map.of("shard1", OplogPosition.of(1700000090, 2), "shard0", OplogPosition.of(1700000081, 1)));
+        assertTrue(Strings.toString(status), Strings.toString(status).endsWith("\"fatal_exception\":null,\"mongodb_shards\":["
+            + "{\"shard\":\"shard0\",\"read_to\":\"1700000081:1\"},{\"shard\":\"shard1\",\"read_to\":\"1700000090:2\"}]}"));
     }
 }
