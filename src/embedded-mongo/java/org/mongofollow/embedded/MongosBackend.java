@@ -105,6 +105,8 @@ final class MongosBackend extends MemoryBackend implements ServedBackend {
                 return exclusive(() -> moveChunk(String.valueOf(query.get(command)), query));
             case "addshard":
                 return exclusive(() -> addShard(query.get(command), query));
+            case "removeshard":
+                return exclusive(() -> removeShard(String.valueOf(query.get(command))));
             case "committransaction", "aborttransaction":
                 throw transactionsRefused();
             default:
@@ -707,6 +709,30 @@ final class MongosBackend extends MemoryBackend implements ServedBackend {
         String id = query.get("name") instanceof String name ? name : server.replicaSetName();
         catalog.addShard(id, server, clusterClock.last() + 1);
         return new Document("shardAdded", id).append("ok", 1.0);
+    }
+
+    /**
+     * {@code removeShard}: as mongos's draining does it, every chunk on the shard moves to the other shards (a migration each,
+     * round-robin), then the shard leaves {@code config.shards}; its server keeps running. At once here, so the first answer
+     * is already {@code completed}. A shard that is some database's primary is refused (this mongos has no movePrimary).
+     */
+    private Document removeShard(String id) {
+        ShardingCatalog.Shard leaving = catalog.shard(id);
+        List<ShardingCatalog.Shard> staying = catalog.shards().stream().filter(s -> s.equals(leaving) == false).toList();
+        if (staying.isEmpty()) {
+            throw new MongoServerError(20, "IllegalOperation", "Operation not allowed because it would remove the last shard");
+        }
+        if (catalog.isPrimaryOfAny(id)) {
+            throw new MongoServerError(20, "IllegalOperation", "shard " + id + " is the primary shard of a database: the embedded mongos has no movePrimary");
+        }
+        int next = 0;
+        for (String ns : catalog.shardedNamespaces()) {
+            for (ShardingCatalog.Chunk chunk : catalog.sharded(ns).chunks().stream().filter(c -> c.shard().equals(id)).toList()) {
+                moveChunk(ns, new Document("bounds", List.of(chunk.min(), chunk.max())).append("to", staying.get(next++ % staying.size()).id()));
+            }
+        }
+        catalog.removeShard(id);
+        return new Document("msg", "removeshard completed successfully").append("state", "completed").append("shard", id).append("ok", 1.0);
     }
 
     // ---------------------------------------------------------------- identity

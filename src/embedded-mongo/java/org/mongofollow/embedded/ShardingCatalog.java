@@ -81,6 +81,20 @@ final class ShardingCatalog {
         return shard;
     }
 
+    /** A drained shard leaves the cluster ({@code config.shards}); its server is not stopped. */
+    synchronized void removeShard(String id) {
+        shards.remove(id);
+        remove("shards", new Document("_id", id));
+    }
+
+    synchronized boolean isPrimaryOfAny(String shard) {
+        return primaries.containsValue(shard);
+    }
+
+    synchronized List<String> shardedNamespaces() {
+        return List.copyOf(collections.keySet());
+    }
+
     // ---------------------------------------------------------------- databases
 
     /** The primary shard of a database (unsharded collections live there), chosen on first use as the one with fewest. */

@@ -46,7 +46,19 @@ public final class OplogFeeds {
             new Key(endpoint, source),
             key -> new OplogFeed(
                 () -> clients.client(key.endpoint()),
-                hosts -> clients.shardClient(key.endpoint(), hosts),
+                new ShardedOplogReader.ShardClients() {
+                    private final ShardRoster roster = new ShardRoster();
+
+                    @Override
+                    public com.mongodb.client.MongoClient client(String shardHosts) {
+                        return clients.shardClient(key.endpoint(), shardHosts);
+                    }
+
+                    @Override
+                    public ShardRoster roster() {
+                        return roster;
+                    }
+                },
                 key.source(),
                 windowBytes,
                 breaker

@@ -5,6 +5,8 @@ import com.mongodb.client.MongoClient;
 import org.bson.BsonDocument;
 import org.bson.BsonTimestamp;
 import org.bson.RawBsonDocument;
+import org.bson.conversions.Bson;
+import com.mongodb.client.model.Filters;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.core.Nullable;
 import org.mongofollow.operation.OplogPosition;
@@ -27,7 +29,9 @@ import java.util.function.BooleanSupplier;
  * quiet shard holds the merge back until its periodic no-op writes move it on. One position, the cluster time, orders
  * them all: MongoDB's cluster time is a hybrid logical clock, so a write on a chunk's new shard after a migration has a
  * later {@code ts} than the old shard's last write of the document. A migration's own entries ({@code fromMigrate}) are
- * filtered out on the server by {@link OplogReader}, as on a replica set.
+ * read and skipped when decoded ({@link OplogEntryDecoder}), as on a replica set. A shard removed from the cluster is read on to
+ * the end of what it held ({@link ShardRoster}); one removed with chunks of a followed collection still its stops the
+ * follow with an explained error.
  * <p>
  * A shard's history is lost when its oplog no longer reaches back to the read's start, unless it was added to the
  * cluster after the oldest entry it still holds ({@code config.shards.topologyTime}, MongoDB 5.0 and later): before that
@@ -41,6 +45,12 @@ public final class ShardedOplogReader implements HistoryReader {
     /** How the shards are reached: the node's client of a shard, by its hosts. */
     public interface ShardClients {
         MongoClient client(String shardHosts);
+
+        /** The shards the node's feed has read so far (to read removed ones to their end), or null to list them each read. */
+        @Nullable
+        default ShardRoster roster() {
+            return null;
+        }
     }
 
     /** A router without shards to reach (tests of single replica sets). */
@@ -53,21 +63,48 @@ public final class ShardedOplogReader implements HistoryReader {
 
     private final List<Shard> shards;
     private final List<OplogReader> readers;
+    @Nullable
+    private final ShardRoster roster;
 
-    ShardedOplogReader(List<Shard> shards, List<OplogReader> readers) {
+    ShardedOplogReader(List<Shard> shards, List<OplogReader> readers, @Nullable ShardRoster roster) {
         this.shards = List.copyOf(shards);
         this.readers = List.copyOf(readers);
+        this.roster = roster;
     }
 
     /** The reader of every shard {@code config.shards} lists now. */
     public static ShardedOplogReader of(MongoClient mongos, ShardClients clients, Set<String> namespaces, CircuitBreaker breaker, boolean essential) {
-        List<Shard> shards = shards(mongos);
+        ShardRoster roster = clients.roster();
+        List<Shard> listed = shards(mongos);
+        List<Shard> shards = roster == null ? listed : roster.toRead(listed, removed -> refuseIfItHoldsChunks(mongos, namespaces, removed));
         List<OplogReader> readers = new ArrayList<>();
         for (Shard shard : shards) {
             OplogReader reader = new OplogReader(clients.client(shard.hosts()), namespaces);
             readers.add(breaker == null ? reader : reader.charging(breaker, essential));
         }
-        return new ShardedOplogReader(shards, readers);
+        return new ShardedOplogReader(shards, readers, roster);
+    }
+
+    /**
+     * A shard gone from {@code config.shards} that {@code config.chunks} still gives chunks of a followed collection was not
+     * drained (a forced removal): what it held is no longer part of the cluster, and the follow cannot tell what to do
+     * with it. An explained error stops the follow.
+     */
+    private static void refuseIfItHoldsChunks(MongoClient mongos, Set<String> namespaces, Shard removed) {
+        var config = mongos.getDatabase("config");
+        for (String namespace : namespaces) {
+            BsonDocument collection = config.getCollection("collections", BsonDocument.class).find(Filters.eq("_id", namespace)).first();
+            List<Bson> owners = new ArrayList<>(List.of(Filters.eq("ns", namespace))); // chunks by namespace before 5.0
+            if (collection != null && collection.get("uuid") != null) {
+                owners.add(Filters.eq("uuid", collection.get("uuid"))); // by the collection's uuid from 5.0
+            }
+            if (config.getCollection("chunks", BsonDocument.class).find(Filters.and(Filters.or(owners), Filters.eq("shard", removed.id())))
+                .first() != null) {
+                throw new IllegalStateException("MongoDB shard [" + removed.id() + "] is gone from config.shards while config.chunks still "
+                    + "gives it chunks of [" + namespace + "] (a shard removed without draining its chunks): the documents it held "
+                    + "are no longer in the cluster and the follow cannot go on; restore the shard, or move its chunks and _resync the follow");
+            }
+        }
     }
 
     /** The shards of the cluster behind {@code mongos}, from {@code config.shards}. */
@@ -94,7 +131,7 @@ public final class ShardedOplogReader implements HistoryReader {
             batches.add(readers.get(i).readRange(from, to, maxOperations, maxBytes));
         }
         checkHistory(from);
-        return withShards(merge(from, batches, maxOperations), batches);
+        return done(withShards(merge(from, batches, maxOperations), batches));
     }
 
     @Override
@@ -109,7 +146,7 @@ public final class ShardedOplogReader implements HistoryReader {
             if (merged.entries().isEmpty() == false || merged.scannedTo().after(from) || System.nanoTime() - deadline >= 0
                 || abandon.getAsBoolean()) {
                 checkHistory(from);
-                return merged;
+                return done(merged);
             }
             try {
                 Thread.sleep(Math.max(1, Math.min(POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
@@ -153,6 +190,14 @@ public final class ShardedOplogReader implements HistoryReader {
             bytes += entry.getByteBuffer().remaining();
         }
         return new OplogReader.Batch(entries, upTo.compareTo(from) < 0 ? from : upTo, majority, bytes);
+    }
+
+    /** A read that succeeded: the roster learns how far it went (and lets go of removed shards read far enough). */
+    private OplogReader.Batch done(OplogReader.Batch merged) {
+        if (roster != null) {
+            roster.afterRead(merged.scannedTo(), merged.shardsReadTo());
+        }
+        return merged;
     }
 
     /** The merged batch with how far each shard's oplog was read (its own batch's end). */

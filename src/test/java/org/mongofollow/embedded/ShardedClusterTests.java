@@ -289,4 +289,29 @@ public class ShardedClusterTests {
         assertNotNull(orders().find().first());
         assertFalse(orders().find(Filters.eq("k", 2)).iterator().hasNext());
     }
+
+    @Test
+    public void removeShardDrainsItsChunksThenLeavesTheCluster() {
+        shardOnK();
+        admin(new Document("split", "shop.orders").append("middle", new Document("k", 50)));
+        admin(new Document("moveChunk", "shop.orders").append("find", new Document("k", 50)).append("to", "shard1"));
+        for (int k = 0; k < 100; k++) {
+            orders().insertOne(new Document("_id", k).append("k", k));
+        }
+        Document removed = admin(new Document("removeShard", "shard1"));
+        assertEquals("completed", removed.getString("state"));
+        assertEquals(List.of("shard0"), mongos.getDatabase("config").getCollection("shards").find().map(d -> d.getString("_id"))
+            .into(new ArrayList<>()));
+        assertEquals(100, onShard(0).size());
+        assertEquals(Set.of(), onShard(1));
+        assertEquals(50, oplogOf(1, "shop.orders").stream().filter(e -> e.getString("op").getValue().equals("d")
+            && e.getBoolean("fromMigrate", new org.bson.BsonBoolean(false)).getValue()).count());
+        assertEquals(100, orders().countDocuments());
+        try {
+            admin(new Document("removeShard", "shard0"));
+            fail("the last shard cannot be removed");
+        } catch (MongoException e) {
+            assertEquals(20, e.getCode());
+        }
+    }
 }

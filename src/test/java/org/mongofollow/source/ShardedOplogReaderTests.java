@@ -28,8 +28,8 @@ import com.mongodb.client.MongoCollection;
 
 /**
  * The shards' oplogs read as one history through the embedded sharded cluster: entries of both shards in {@code ts} order,
- * never past what every shard has read to, migrations left out, an added shard read from the next read on, and a shard's
- * lost history named.
+ * never past what every shard has read to, an added shard read from the next read on, a removed one read to its end, and
+ * a shard's lost history named.
  */
 public class ShardedOplogReaderTests {
 
@@ -70,7 +70,8 @@ public class ShardedOplogReaderTests {
     private static List<Integer> ids(List<RawBsonDocument> entries) {
         List<Integer> ids = new ArrayList<>();
         for (RawBsonDocument entry : entries) {
-            if (entry.getString("op").getValue().equals("i")) {
+            // inserts, as a follow applies them: a migration's own entries (fromMigrate) are skipped when decoded
+            if (entry.getString("op").getValue().equals("i") && entry.containsKey("fromMigrate") == false) {
                 ids.add(entry.getDocument("o").getInt32("_id").getValue());
             }
         }
@@ -90,7 +91,7 @@ public class ShardedOplogReaderTests {
         List<RawBsonDocument> read = new ArrayList<>();
         OplogPosition from = start;
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (read.stream().filter(e -> e.getString("op").getValue().equals("i")).count() < 40 && System.nanoTime() < deadline) {
+        while (ids(read).size() < 40 && System.nanoTime() < deadline) {
             OplogReader.Batch batch = reader().tail(from, 7, 1 << 20, 500, () -> false);
             for (RawBsonDocument entry : batch.entries()) {
                 assertTrue("a position at or before the read's start: " + entry, OplogReader.position(entry).after(from));
@@ -102,7 +103,6 @@ public class ShardedOplogReaderTests {
         for (int i = 1; i < read.size(); i++) {
             assertTrue(OplogReader.position(read.get(i)).after(OplogReader.position(read.get(i - 1))));
         }
-        assertTrue(read.stream().noneMatch(e -> e.containsKey("fromMigrate")));
     }
 
     @Test
@@ -178,5 +178,72 @@ public class ShardedOplogReaderTests {
     private static RawBsonDocument entry(int seconds, int increment) {
         return RawBsonDocument.parse(new BsonDocument("ts", new BsonTimestamp(seconds, increment)).append("op", new org.bson.BsonString("n"))
             .toJson());
+    }
+
+    /** The node's clients with the roster its feed keeps across reads. */
+    private final ShardRoster roster = new ShardRoster();
+    private final ShardedOplogReader.ShardClients withRoster = new ShardedOplogReader.ShardClients() {
+        @Override
+        public MongoClient client(String shardHosts) {
+            return clients.client(shardHosts);
+        }
+
+        @Override
+        public ShardRoster roster() {
+            return roster;
+        }
+    };
+
+    private OplogReader.Batch readWithRoster(OplogPosition from) {
+        return ShardedOplogReader.of(mongos, withRoster, Set.of("db.c"), new NoopCircuitBreaker("test"), true).tail(from, 1000, 1 << 20, 300, () -> false);
+    }
+
+    /** Reads with the roster until the insert of {@code id} has been read; returns where the reads ended. */
+    private OplogPosition readPast(OplogPosition from, int id) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        boolean seen = false;
+        while (seen == false && System.nanoTime() < deadline) {
+            OplogReader.Batch batch = readWithRoster(from);
+            assertEquals(Set.of("shard0", "shard1"), batch.shardsReadTo().keySet());
+            seen = ids(batch.entries()).contains(id);
+            from = batch.scannedTo();
+        }
+        assertTrue(seen);
+        return from;
+    }
+
+    @Test
+    public void aRemovedShardIsReadToTheEndOfWhatItHeld() {
+        collection().insertOne(new Document("_id", 1));
+        OplogPosition from = readPast(OplogPosition.MIN, 1);
+        // changes on shard1 that the follow has not read when shard1 leaves the cluster
+        for (int i = 0; i < 10; i++) {
+            collection().insertOne(new Document("_id", 100 + i));
+        }
+        admin(new Document("removeShard", "shard1")); // its chunk moves to shard0 (fromMigrate), then it leaves
+        List<Integer> ids = new ArrayList<>();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while ((ids.size() < 10 || roster.retired().isEmpty() == false) && System.nanoTime() < deadline) {
+            OplogReader.Batch batch = readWithRoster(from);
+            ids.addAll(ids(batch.entries()));
+            from = batch.scannedTo();
+        }
+        List<Integer> expected = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            expected.add(100 + i);
+        }
+        assertEquals(expected, ids); // read from shard1's oplog, once; shard0's migrated copies are not changes
+        assertEquals(Map.of(), roster.retired()); // read far enough: let go
+        assertEquals(Set.of("shard0"), readWithRoster(from).shardsReadTo().keySet());
+    }
+
+    @Test
+    public void aShardGoneWithChunksOfTheCollectionStopsTheFollowWithAReason() {
+        collection().insertOne(new Document("_id", 1));
+        OplogPosition from = readPast(OplogPosition.MIN, 1);
+        // taken out of config.shards by hand, its chunk still its own (not drained)
+        mongos.getDatabase("config").getCollection("shards").deleteOne(new Document("_id", "shard1"));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> readWithRoster(from));
+        assertTrue(e.getMessage(), e.getMessage().startsWith("MongoDB shard [shard1] is gone from config.shards while config.chunks still gives it chunks of [db.c]"));
     }
 }
