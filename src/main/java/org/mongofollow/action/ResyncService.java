@@ -77,7 +77,13 @@ public final class ResyncService implements AutomaticResync {
         threadPool.executor(FollowThreadPool.NAME).execute(() -> {
             OplogPosition t0;
             try {
-                t0 = MongoProbe.startPosition(mongoClients, follow.parameters().endpoint(), follow.parameters().database(), follow.parameters().collection());
+                t0 = MongoProbe.startPosition(
+                    mongoClients,
+                    follow.parameters().endpoint(),
+                    follow.parameters().database(),
+                    follow.parameters().collection(),
+                    follow.parameters().source()
+                );
             } catch (Exception e) {
                 listener.onFailure(e);
                 return;

@@ -58,6 +58,8 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
             .addCell("copy", "alias:c;desc:the copy (initial copy or resync): percent of the estimated documents copied, done or failed, empty without a copy")
             .addCell("copy_rate", "alias:cr;text-align:right;desc:documents a running copy copies per second, on average since it started")
             .addCell("copy_eta", "alias:ce;text-align:right;desc:time a running copy still needs at that rate for the rest of its estimated documents")
+            .addCell("mongodb_shards", "alias:ms;default:false;desc:of a sharded cluster followed from its shards' oplogs, each MongoDB shard "
+                + "with the lag of this shard's checkpoint behind how far its oplog is read, in milliseconds (shard:lag, space separated)")
             .endHeaders();
     }
 
@@ -67,7 +69,7 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
             if (index.shards().isEmpty()) {
                 table.startRow().addCell(index.index()).addCell("-").addCell(index.status());
                 table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(null);
-                copyCells(table, index).endRow();
+                copyCells(table, index).addCell(null).endRow();
                 continue;
             }
             for (ShardFollowStatus shard : index.shards()) {
@@ -80,10 +82,21 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
                     .addCell(shard.writeBufferOperationCount())
                     .addCell(shard.operationsWritten())
                     .addCell(errors(shard));
-                copyCells(table, index).endRow();
+                copyCells(table, index).addCell(mongodbShards(shard)).endRow();
             }
         }
         return table;
+    }
+
+    /** {@code shard0:0 shard1:1200}: each MongoDB shard read, with the lag behind it; empty when not following shards. */
+    private static String mongodbShards(ShardFollowStatus shard) {
+        if (shard.mongodbShards().isEmpty()) {
+            return null;
+        }
+        StringBuilder cell = new StringBuilder();
+        shard.mongodbShards().forEach((id, readTo) -> cell.append(cell.length() == 0 ? "" : " ").append(id).append(':')
+            .append(shard.mongodbShardLagMillis(readTo)));
+        return cell.toString();
     }
 
     private static Table copyCells(Table table, FollowStatsAction.IndexStats index) {

@@ -31,7 +31,13 @@ public final class MongoProbe {
 
     /** Where a copy started now starts (T0): the majority commit point of a replica set, the cluster time through mongos. */
     public static OplogPosition startPosition(MongoClientService clients, MongoEndpoint endpoint, String database, String collection) {
-        return probe(clients, endpoint, database, collection, SourceMode.AUTO, FullDocumentMode.DEFAULT).start();
+        return startPosition(clients, endpoint, database, collection, SourceMode.AUTO);
+    }
+
+    /** The same for a follow that reads {@code source} (through a mongos, the oplog mode asks the shards, the other not). */
+    public static OplogPosition startPosition(MongoClientService clients, MongoEndpoint endpoint, String database, String collection,
+        SourceMode source) {
+        return probe(clients, endpoint, database, collection, source, FullDocumentMode.DEFAULT).start();
     }
 
     /** Where a new follow starts, and the source it reads ({@code auto} decided). */
@@ -61,7 +67,8 @@ public final class MongoProbe {
             SourceMode source;
             if (mongos) {
                 // a sharded cluster: each shard's oplog (where the follow's user may read them all), else the change stream
-                ShardsProbe shards = requested == SourceMode.CHANGE_STREAM ? null : probeShards(clients, endpoint, client, database, collection);
+                ShardsProbe shards = requested == SourceMode.CHANGE_STREAM ? null
+                    : probeShards(clients, endpoint, client, database, collection, requested == SourceMode.AUTO);
                 source = requested == SourceMode.AUTO ? (shards.readable() ? SourceMode.OPLOG : SourceMode.CHANGE_STREAM) : requested;
                 start = source == SourceMode.OPLOG ? shards.start() : streamStart(client, database, collection);
             } else {
@@ -145,7 +152,7 @@ public final class MongoProbe {
      * majority commit points, where every shard has committed everything before it.
      */
     private static ShardsProbe probeShards(MongoClientService clients, MongoEndpoint endpoint, MongoClient mongos, String database,
-        String collection) {
+        String collection, boolean auto) {
         boolean readable = true;
         OplogPosition start = null;
         for (ShardedOplogReader.Shard shard : ShardedOplogReader.shards(mongos)) {
@@ -153,6 +160,13 @@ public final class MongoProbe {
                 OplogPosition majority = new OplogReader(client, database, collection).majorityCommitPoint();
                 start = start == null ? majority : OplogPosition.min(start, majority);
                 readable &= oplogReadable(client);
+            } catch (RuntimeException e) {
+                if (auto == false) {
+                    throw e;
+                }
+                // auto: shards this node cannot reach, may not connect to or log in to (only the mongos is exposed, the
+                // allowlist names only it, the shards have other users) are read through the mongos's change stream
+                return new ShardsProbe(false, null);
             }
         }
         return new ShardsProbe(readable, start);

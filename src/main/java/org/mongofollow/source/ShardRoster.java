@@ -12,8 +12,8 @@ import java.util.Map;
  * The shards of a sharded cluster that a node's feed has read, kept across its reads. A shard that {@code config.shards}
  * no longer lists was removed ({@code removeShard}, after its chunks were migrated away): its oplog may still hold changes
  * the follow has not read yet (those made before its chunks moved), so it is read on, at the hosts it had, until the
- * merged position passes the cluster time at which its removal was noticed (the highest position any shard had been
- * read to then, which is after the removal); then it is let go. A removed shard that cannot be reached delays the
+ * merged position passes its own majority commit point when its removal was noticed (after everything it held as a
+ * shard); then it is let go. A removed shard that cannot be reached delays the
  * follow, as any shard does. Thread-safe.
  */
 public final class ShardRoster {
@@ -44,15 +44,17 @@ public final class ShardRoster {
         return read;
     }
 
-    /** After a read that merged every shard up to {@code mergedTo}, with how far each shard was read. */
-    synchronized void afterRead(OplogPosition mergedTo, Map<String, OplogPosition> readTo) {
-        OplogPosition highest = null;
-        for (OplogPosition position : readTo.values()) {
-            highest = highest == null ? position : OplogPosition.max(highest, position);
-        }
+    /**
+     * After a read that merged every shard up to {@code mergedTo}, with each shard's majority commit point then. A removed
+     * shard is read to its own majority commit point at the first read after its removal was noticed: every change it made
+     * as a shard of the cluster (before its chunks moved away) was majority-committed before it could be removed, so none
+     * is after that point; a position from the other shards would not do (a lagging follow reads them in batches, well
+     * before the removal).
+     */
+    synchronized void afterRead(OplogPosition mergedTo, Map<String, OplogPosition> majorities) {
         for (Map.Entry<String, OplogPosition> shard : retired.entrySet()) {
-            if (shard.getValue() == null && highest != null) {
-                shard.setValue(highest);
+            if (shard.getValue() == null && majorities.get(shard.getKey()) != null) {
+                shard.setValue(majorities.get(shard.getKey()));
             }
         }
         retired.entrySet().removeIf(shard -> {

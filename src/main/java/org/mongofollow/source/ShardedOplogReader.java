@@ -195,17 +195,23 @@ public final class ShardedOplogReader implements HistoryReader {
     /** A read that succeeded: the roster learns how far it went (and lets go of removed shards read far enough). */
     private OplogReader.Batch done(OplogReader.Batch merged) {
         if (roster != null) {
-            roster.afterRead(merged.scannedTo(), merged.shardsReadTo());
+            roster.afterRead(merged.scannedTo(), lastMajorities);
         }
         return merged;
     }
 
+    /** Each shard's majority commit point in the newest read. */
+    private Map<String, OplogPosition> lastMajorities = Map.of();
+
     /** The merged batch with how far each shard's oplog was read (its own batch's end). */
     private OplogReader.Batch withShards(OplogReader.Batch merged, List<OplogReader.Batch> batches) {
         Map<String, OplogPosition> readTo = new TreeMap<>();
+        Map<String, OplogPosition> majorities = new TreeMap<>();
         for (int i = 0; i < shards.size(); i++) {
             readTo.put(shards.get(i).id(), batches.get(i).scannedTo());
+            majorities.put(shards.get(i).id(), batches.get(i).majorityCommitPoint());
         }
+        lastMajorities = majorities;
         return new OplogReader.Batch(merged.entries(), merged.scannedTo(), merged.majorityCommitPoint(), merged.bytes(), null, readTo);
     }
 

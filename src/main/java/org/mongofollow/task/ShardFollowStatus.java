@@ -260,12 +260,22 @@ public record ShardFollowStatus(
             builder.startArray(MONGODB_SHARDS.getPreferredName());
             for (Map.Entry<String, OplogPosition> shard : mongodbShards.entrySet()) {
                 builder.startObject().field(SHARD.getPreferredName(), shard.getKey())
-                    .field(READ_TO.getPreferredName(), shard.getValue().toString()).endObject();
+                    .field(READ_TO.getPreferredName(), shard.getValue().toString())
+                    .field(LAG_MILLIS.getPreferredName(), mongodbShardLagMillis(shard.getValue()))
+                    .endObject();
             }
             builder.endArray();
         }
         builder.endObject();
         return builder;
+    }
+
+    /**
+     * How far this shard's checkpoint is behind what has been read of one MongoDB shard's oplog, in milliseconds (by the
+     * positions' seconds; 0 when the checkpoint has passed it or is not known yet).
+     */
+    public long mongodbShardLagMillis(OplogPosition readTo) {
+        return checkpoint == null ? 0 : Math.max(0L, ((long) readTo.seconds() - checkpoint.seconds()) * 1000L);
     }
 
     @Override

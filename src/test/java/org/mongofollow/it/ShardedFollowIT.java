@@ -144,12 +144,21 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
                     for (Map<String, Object> mongodbShard : mongodbShards) {
                         assertThat(shard.toString(), OplogPosition.parse((String) mongodbShard.get("read_to")).compareTo(checkpoint),
                             greaterThanOrEqualTo(0));
+                        assertThat(shard.toString(), ((Number) mongodbShard.get("lag_millis")).longValue(), greaterThanOrEqualTo(0L));
                     }
                 } else {
                     assertThat(shard.toString(), mongodbShards, equalTo(null)); // mongos merges the streams itself
                 }
             }
         }, 30, java.util.concurrent.TimeUnit.SECONDS);
+        if (followed.equals("oplog")) {
+            // _cat's column of the MongoDB shards, left out by default
+            org.elasticsearch.client.Request cat = new org.elasticsearch.client.Request("GET", "/_cat/mongo_follow/" + name);
+            cat.addParameter("h", "shard,mongodb_shards");
+            String lines = new String(getRestClient().performRequest(cat).getEntity().getContent().readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(lines, lines.matches("(?s)(\\d+\\s+shard0:\\d+ shard1:\\d+\\s*\n){2}"));
+        }
         return followed;
     }
 

@@ -31,6 +31,35 @@ public class MongoProbeTests {
         }
     }
 
+    /**
+     * Through a mongos, auto reads the shards' oplogs where this node may reach them all, and the mongos's change stream
+     * where it may not (here the shards' hosts are refused, as an allowlist naming only the mongos would); oplog asked for
+     * explicitly is refused then.
+     */
+    @Test
+    public void throughAMongosAutoTakesTheShardsOplogsOnlyWhereItMayReachThem() {
+        try (
+            org.mongofollow.embedded.ShardedCluster cluster = org.mongofollow.embedded.ShardedCluster.start(
+                org.mongofollow.embedded.ShardedCluster.options().shards(2).noopIntervalMillis(50));
+            MongoClientService clients = new MongoClientService(Settings.EMPTY)
+        ) {
+            MongoEndpoint mongos = MongoEndpoint.connection(cluster.connectionString());
+            MongoProbe.Probe probe = MongoProbe.probe(clients, mongos, "shop", "orders", SourceMode.AUTO, FullDocumentMode.DEFAULT);
+            assertEquals(SourceMode.OPLOG, probe.source());
+            OplogPosition lowest = OplogPosition.min(OplogPosition.of(cluster.shard(0).majorityCommitPoint()),
+                OplogPosition.of(cluster.shard(1).majorityCommitPoint()));
+            assertTrue(probe.start() + " vs " + lowest, probe.start().compareTo(lowest) <= 0); // the lowest at the probe
+
+            clients.setShardHostCheck(endpoint -> {
+                throw new IllegalArgumentException("[connection] host is not allowed");
+            });
+            assertEquals(SourceMode.CHANGE_STREAM,
+                MongoProbe.probe(clients, mongos, "shop", "orders", SourceMode.AUTO, FullDocumentMode.DEFAULT).source());
+            assertThrows(IllegalArgumentException.class,
+                () -> MongoProbe.probe(clients, mongos, "shop", "orders", SourceMode.OPLOG, FullDocumentMode.DEFAULT));
+        }
+    }
+
     /** A connection straight to a secondary (directConnection=true) cannot follow the primary's oplog: a clear 400. */
     @Test
     public void aDirectConnectionToASecondaryIsA400() {

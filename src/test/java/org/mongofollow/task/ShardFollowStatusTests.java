@@ -123,6 +123,7 @@ public class ShardFollowStatusTests {
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), -1, null, null, java.util.Map.of()
         ).withMongodbShards(java.util.Map.of("shard1", OplogPosition.of(1700000090, 2), "shard0", OplogPosition.of(1700000081, 1)));
         assertTrue(Strings.toString(status), Strings.toString(status).endsWith("\"fatal_exception\":null,\"mongodb_shards\":["
-            + "{\"shard\":\"shard0\",\"read_to\":\"1700000081:1\"},{\"shard\":\"shard1\",\"read_to\":\"1700000090:2\"}]}"));
+            + "{\"shard\":\"shard0\",\"read_to\":\"1700000081:1\",\"lag_millis\":1000},"
+            + "{\"shard\":\"shard1\",\"read_to\":\"1700000090:2\",\"lag_millis\":10000}]}"));
     }
 }
