@@ -15,7 +15,8 @@ import de.bwaldvogel.mongo.bson.Document;
  * mongos's merger does. An event is returned only when every other shard's stream has gone past its cluster time (its
  * next event is later, or its post-batch resume token says it has read that far): shards' idle no-op writes move their
  * streams on, so a quiet shard delays the others by up to its no-op interval, never reorders them. A shard added while
- * the stream is open joins it from the time it was added. The stream's post-batch resume token is that of its last
+ * the stream is open joins it from the time it was added; a shard removed after the stream's start is read too (what it
+ * held before its chunks moved away). The stream's post-batch resume token is that of its last
  * event, or, with nothing held back, the lowest of the shards' tokens.
  */
 final class MergedChangeStream implements MongosCursors.Cursor {
@@ -23,6 +24,9 @@ final class MergedChangeStream implements MongosCursors.Cursor {
     /** How the stream reaches the shards (the mongos). */
     interface Shards {
         List<ShardingCatalog.Shard> current();
+
+        /** The shards of the cluster now and those removed after {@code time}, whose history from then on matters too. */
+        List<ShardingCatalog.Shard> since(long time);
 
         /** Runs a command on a shard, failing as mongos does when it cannot reach it. */
         Document call(ShardingCatalog.Shard shard, String database, String command, Document body);
@@ -66,7 +70,7 @@ final class MergedChangeStream implements MongosCursors.Cursor {
         this.stages = stages;
         this.startTime = startTime;
         this.postBatchResumeToken = initialToken;
-        for (ShardingCatalog.Shard shard : shards.current()) {
+        for (ShardingCatalog.Shard shard : shards.since(startTime)) {
             open(shard, spec);
         }
     }

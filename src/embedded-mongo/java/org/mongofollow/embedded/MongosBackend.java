@@ -559,6 +559,11 @@ final class MongosBackend extends MemoryBackend implements ServedBackend {
             }
 
             @Override
+            public List<ShardingCatalog.Shard> since(long time) {
+                return catalog.shardsSince(time);
+            }
+
+            @Override
             public Document call(ShardingCatalog.Shard shard, String database, String command, Document body) {
                 return MongosBackend.this.call(shard, database, command, body);
             }
@@ -731,7 +736,7 @@ final class MongosBackend extends MemoryBackend implements ServedBackend {
                 moveChunk(ns, new Document("bounds", List.of(chunk.min(), chunk.max())).append("to", staying.get(next++ % staying.size()).id()));
             }
         }
-        catalog.removeShard(id);
+        catalog.removeShard(id, clusterClock.last());
         return new Document("msg", "removeshard completed successfully").append("state", "completed").append("shard", id).append("ok", 1.0);
     }
 

@@ -81,10 +81,29 @@ final class ShardingCatalog {
         return shard;
     }
 
-    /** A drained shard leaves the cluster ({@code config.shards}); its server is not stopped. */
-    synchronized void removeShard(String id) {
-        shards.remove(id);
+    /** A drained shard leaves the cluster ({@code config.shards}) at cluster time {@code removedAt}; its server is not stopped. */
+    synchronized void removeShard(String id, long removedAt) {
+        removed.add(new Removed(shards.remove(id), removedAt));
         remove("shards", new Document("_id", id));
+    }
+
+    /** A shard that left the cluster, and when. */
+    private record Removed(Shard shard, long removedAt) {}
+
+    private final List<Removed> removed = new ArrayList<>();
+
+    /**
+     * The shards whose history from cluster time {@code time} on a change stream reads: those of the cluster now, and those
+     * removed after {@code time} (what they held before their chunks moved away happened after it).
+     */
+    synchronized List<Shard> shardsSince(long time) {
+        List<Shard> since = new ArrayList<>(shards.values());
+        for (Removed gone : removed) {
+            if (Long.compareUnsigned(gone.removedAt(), time) > 0 && shards.containsKey(gone.shard().id()) == false) {
+                since.add(gone.shard());
+            }
+        }
+        return since;
     }
 
     synchronized boolean isPrimaryOfAny(String shard) {

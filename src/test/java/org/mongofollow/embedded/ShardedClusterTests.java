@@ -314,4 +314,37 @@ public class ShardedClusterTests {
             assertEquals(20, e.getCode());
         }
     }
+
+    @Test
+    public void aChangeStreamResumedFromBeforeARemovalStillHasTheRemovedShardsEvents() {
+        shardOnK();
+        admin(new Document("split", "shop.orders").append("middle", new Document("k", 50)));
+        admin(new Document("moveChunk", "shop.orders").append("find", new Document("k", 50)).append("to", "shard1"));
+        org.bson.BsonDocument token;
+        try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> stream = orders().watch().cursor()) {
+            orders().insertOne(new Document("_id", 1).append("k", 1));
+            ChangeStreamDocument<Document> first = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (first == null && System.nanoTime() < deadline) {
+                first = stream.tryNext();
+            }
+            assertNotNull(first);
+            token = first.getResumeToken();
+        }
+        for (int k = 60; k < 63; k++) {
+            orders().insertOne(new Document("_id", k).append("k", k)); // on shard1
+        }
+        admin(new Document("removeShard", "shard1"));
+        List<Integer> ids = new ArrayList<>();
+        try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> resumed = orders().watch().resumeAfter(token).cursor()) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (ids.size() < 3 && System.nanoTime() < deadline) {
+                ChangeStreamDocument<Document> event = resumed.tryNext();
+                if (event != null) {
+                    ids.add(event.getDocumentKey().getInt32("_id").getValue());
+                }
+            }
+        }
+        assertEquals(List.of(60, 61, 62), ids);
+    }
 }
