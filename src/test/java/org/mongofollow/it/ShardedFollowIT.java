@@ -190,8 +190,11 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
         }
     }
 
-    /** A shard whose capped oplog dropped a paused follow's position: history lost, and the error names the shard. */
-    public void testAShardsLostHistoryNamesTheShard() throws Exception {
+    /**
+     * A shard whose capped oplog dropped a paused follow's position: history lost, and the error names the shard; a resync
+     * makes the index exact again.
+     */
+    public void testAShardsLostHistoryNamesTheShardAndAResyncMendsIt() throws Exception {
         try (ShardedCluster small = ShardedCluster.start(ShardedCluster.options().shards(2).noopIntervalMillis(100).oplogMaxEntries(100));
              MongoClient router = MongoClients.create(small.connectionString())) {
             Document key = new Document("_id", 1);
@@ -213,6 +216,12 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
                 String fatal = String.valueOf(shardStats("lost").get(0).get("fatal_exception"));
                 assertThat(fatal, containsString("history lost: the oplog of MongoDB shard [shard1] no longer holds position"));
             }, 30, java.util.concurrent.TimeUnit.SECONDS);
+            // _resync copies again through mongos, from the shards' lowest majority commit point, and the follow goes on
+            call("POST", "/lost/_mongo_follow/_resync");
+            lost.insertOne(new BsonDocument("_id", new BsonInt32(2)));
+            lost.deleteOne(new BsonDocument("_id", new BsonInt32(1000)));
+            assertConverges("lost", lost);
+            assertThat(String.valueOf(shardStats("lost").get(0).get("fatal_exception")), equalTo("null"));
             call("POST", "/lost/_mongo_follow/_unfollow");
         }
     }
