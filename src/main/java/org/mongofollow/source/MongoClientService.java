@@ -77,10 +77,15 @@ public class MongoClientService implements Closeable {
      * connection allowlist), as the connection string's own hosts did.
      */
     public MongoClient shardClient(MongoEndpoint endpoint, String shardHosts) {
+        checkShardHosts(endpoint, shardHosts);
+        return client(new ClientKey(endpoint, shardHosts));
+    }
+
+    /** The hosts of a shard reached through a connection string's mongos pass the host check, as its own hosts did. */
+    private void checkShardHosts(MongoEndpoint endpoint, String shardHosts) {
         if (endpoint.connection() != null) {
             shardHostCheck.accept(MongoEndpoint.connection(shardConnection(shardHosts)));
         }
-        return client(new ClientKey(endpoint, shardHosts));
     }
 
     /** Set by the plugin: the connection allowlist's check, for the shards a connection string's mongos names. */
@@ -144,9 +149,7 @@ public class MongoClientService implements Closeable {
 
     /** A client of one shard of the cluster behind {@code endpoint} that the caller owns and closes (see {@link #shardClient}). */
     public MongoClient newShardClient(MongoEndpoint endpoint, String shardHosts) {
-        if (endpoint.connection() != null) {
-            shardHostCheck.accept(MongoEndpoint.connection(shardConnection(shardHosts)));
-        }
+        checkShardHosts(endpoint, shardHosts);
         return MongoClients.create(clientSettings(new ClientKey(endpoint, shardHosts)));
     }
 

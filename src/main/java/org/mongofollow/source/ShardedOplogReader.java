@@ -131,7 +131,7 @@ public final class ShardedOplogReader implements HistoryReader {
             batches.add(readers.get(i).readRange(from, to, maxOperations, maxBytes));
         }
         checkHistory(from);
-        return done(withShards(merge(from, batches, maxOperations), batches));
+        return done(withShards(merge(from, batches, maxOperations), batches), batches);
     }
 
     @Override
@@ -146,7 +146,7 @@ public final class ShardedOplogReader implements HistoryReader {
             if (merged.entries().isEmpty() == false || merged.scannedTo().after(from) || System.nanoTime() - deadline >= 0
                 || abandon.getAsBoolean()) {
                 checkHistory(from);
-                return done(merged);
+                return done(merged, batches);
             }
             try {
                 Thread.sleep(Math.max(1, Math.min(POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
@@ -192,26 +192,27 @@ public final class ShardedOplogReader implements HistoryReader {
         return new OplogReader.Batch(entries, upTo.compareTo(from) < 0 ? from : upTo, majority, bytes);
     }
 
-    /** A read that succeeded: the roster learns how far it went (and lets go of removed shards read far enough). */
-    private OplogReader.Batch done(OplogReader.Batch merged) {
+    /**
+     * A read that succeeded: the roster learns each shard's majority commit point then (and lets go of removed shards read
+     * far enough).
+     */
+    private OplogReader.Batch done(OplogReader.Batch merged, List<OplogReader.Batch> batches) {
         if (roster != null) {
-            roster.afterRead(merged.scannedTo(), lastMajorities);
+            Map<String, OplogPosition> majorities = new TreeMap<>();
+            for (int i = 0; i < shards.size(); i++) {
+                majorities.put(shards.get(i).id(), batches.get(i).majorityCommitPoint());
+            }
+            roster.afterRead(merged.scannedTo(), majorities);
         }
         return merged;
     }
 
-    /** Each shard's majority commit point in the newest read. */
-    private Map<String, OplogPosition> lastMajorities = Map.of();
-
     /** The merged batch with how far each shard's oplog was read (its own batch's end). */
     private OplogReader.Batch withShards(OplogReader.Batch merged, List<OplogReader.Batch> batches) {
         Map<String, OplogPosition> readTo = new TreeMap<>();
-        Map<String, OplogPosition> majorities = new TreeMap<>();
         for (int i = 0; i < shards.size(); i++) {
             readTo.put(shards.get(i).id(), batches.get(i).scannedTo());
-            majorities.put(shards.get(i).id(), batches.get(i).majorityCommitPoint());
         }
-        lastMajorities = majorities;
         return new OplogReader.Batch(merged.entries(), merged.scannedTo(), merged.majorityCommitPoint(), merged.bytes(), null, readTo);
     }
 

@@ -145,23 +145,21 @@ public record ShardFollowStatus(
 
     /** The same status with the change stream resume point at or before its checkpoint. */
     public ShardFollowStatus withResumePoint(@Nullable ResumePoint point) {
-        return new ShardFollowStatus(
-            index, shardId, source, status, sourceHeadPosition, lastRequestedPosition, checkpoint, lagMillis, outstandingReadRequests,
-            outstandingWriteRequests, writeBufferOperationCount, writeBufferSizeInBytes, successfulReadRequests, failedReadRequests,
-            operationsRead, operationsSkipped, bytesRead, totalReadTimeMillis, successfulWriteRequests, failedWriteRequests,
-            operationsWritten, documentsRejected, totalWriteTimeMillis, readExceptions, timeSinceLastReadMillis, fatalException, point,
-            mongodbShards
-        );
+        return with(point, mongodbShards);
     }
 
     /** The same status with how far the node's feed has read each MongoDB shard's oplog (a sharded cluster in oplog mode). */
     public ShardFollowStatus withMongodbShards(Map<String, OplogPosition> shards) {
+        return with(resumePoint, shards);
+    }
+
+    private ShardFollowStatus with(@Nullable ResumePoint point, Map<String, OplogPosition> shards) {
         return new ShardFollowStatus(
             index, shardId, source, status, sourceHeadPosition, lastRequestedPosition, checkpoint, lagMillis, outstandingReadRequests,
             outstandingWriteRequests, writeBufferOperationCount, writeBufferSizeInBytes, successfulReadRequests, failedReadRequests,
             operationsRead, operationsSkipped, bytesRead, totalReadTimeMillis, successfulWriteRequests, failedWriteRequests,
             operationsWritten, documentsRejected, totalWriteTimeMillis, readExceptions, timeSinceLastReadMillis, fatalException,
-            resumePoint, shards
+            point, shards
         );
     }
 
