@@ -532,6 +532,22 @@ final class MongosBackend extends MemoryBackend implements ServedBackend {
         return Aggregation.fromPipeline(merge, this::resolveDatabase, resolveDatabase("admin"), null, oplog).runStages(union.stream());
     }
 
+    /**
+     * The cluster's time now: the shared clock's, or with shards in raw mode (whose oplogs hold what a test inserts, at
+     * the times it gives), the newest time a shard has majority-committed.
+     */
+    private long clusterTime() {
+        long now = 0;
+        boolean raw = false;
+        for (ShardingCatalog.Shard shard : catalog.shards()) {
+            if (shard.server().isRawOplog()) {
+                raw = true;
+                now = Math.max(now, shard.server().majorityCommitPoint().getValue());
+            }
+        }
+        return raw ? now : clusterClock.last();
+    }
+
     private Document changeStream(String db, Document query) {
         List<?> pipeline = (List<?>) query.get("pipeline");
         Document spec = new Document((Document) ((Document) pipeline.get(0)).get("$changeStream"));
@@ -547,7 +563,7 @@ final class MongosBackend extends MemoryBackend implements ServedBackend {
             initial = ResumeTokens.highWaterMark(start, version.resumeTokenVersion());
         } else {
             // the cluster's time now: every shard's stream starts there
-            start = clusterClock.last() + 1;
+            start = clusterTime() + 1;
             spec.put("startAtOperationTime", new BsonTimestamp(start));
             initial = ResumeTokens.highWaterMark(start, version.resumeTokenVersion());
         }

@@ -33,6 +33,7 @@ public final class ShardedCluster implements AutoCloseable {
         private long noopIntervalMillis = 200;
         private long oplogMaxEntries = 1_000_000;
         private String serverVersion = ServerVersion.DEFAULT.toString();
+        private boolean rawOplog = false;
 
         /** The mongos's port (shards on the ports after it); 0, the default, picks free ports. */
         public Options port(int port) {
@@ -60,6 +61,15 @@ public final class ShardedCluster implements AutoCloseable {
 
         public Options oplogMaxEntries(long oplogMaxEntries) {
             this.oplogMaxEntries = oplogMaxEntries;
+            return this;
+        }
+
+        /**
+         * Shards in raw mode (see {@link EmbeddedMongo.Options#rawOplog}): each shard's oplog is what a test inserts into
+         * it, for oplog entries as a real shard writes them (the conformance cases per shard).
+         */
+        public Options rawOplog(boolean rawOplog) {
+            this.rawOplog = rawOplog;
             return this;
         }
 
@@ -117,7 +127,7 @@ public final class ShardedCluster implements AutoCloseable {
     public synchronized EmbeddedMongo startShard() {
         String name = "shard" + shards.size();
         EmbeddedMongo shard = EmbeddedMongo.start(EmbeddedMongo.options().replicaSetName(name).port(nextPort).clusterClock(clusterClock)
-            .noopIntervalMillis(options.noopIntervalMillis).oplogMaxEntries(options.oplogMaxEntries).serverVersion(options.serverVersion));
+            .noopIntervalMillis(options.noopIntervalMillis).oplogMaxEntries(options.oplogMaxEntries).serverVersion(options.serverVersion).rawOplog(options.rawOplog));
         shard.writeNoop("initiating set"); // the first entry of a new replica set's oplog, as replSetInitiate writes it
         if (nextPort != 0) {
             nextPort++;

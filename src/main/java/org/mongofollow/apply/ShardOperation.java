@@ -25,7 +25,9 @@ import java.util.Objects;
  * @param version the oplog position of the operation (the document's external version)
  * @param payload {@link Kind#INDEX}: the JSON {@code _source}; {@link Kind#UPDATE_DIFF} and
  *                {@link Kind#UPDATE_V1}: the update's BSON ({@code o} of the oplog entry); {@link Kind#UPDATE_DESCRIPTION}:
- *                the change event's {@code updateDescription}; {@link Kind#DELETE}: empty
+ *                the change event's {@code updateDescription}; {@link Kind#DELETE}: empty, or the JSON of the document
+ *                key's fields besides {@code _id} (a sharded collection's shard key values), which the primary deletes
+ *                only a document that does not contradict ({@link DocumentKeys})
  */
 public record ShardOperation(Kind kind, String id, long version, BytesReference payload) implements Writeable {
 
@@ -93,7 +95,7 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
             case UPDATE_DIFF -> new ShardOperation(Kind.UPDATE_DIFF, operation.documentId(), version, bson(operation.payload()));
             case UPDATE_V1 -> new ShardOperation(Kind.UPDATE_V1, operation.documentId(), version, bson(operation.payload()));
             case UPDATE_DESCRIPTION -> new ShardOperation(Kind.UPDATE_DESCRIPTION, operation.documentId(), version, bson(operation.payload()));
-            case DELETE -> new ShardOperation(Kind.DELETE, operation.documentId(), version, BytesArray.EMPTY);
+            case DELETE -> new ShardOperation(Kind.DELETE, operation.documentId(), version, DocumentKeys.json(operation.payload()));
             case DROP_ALL -> throw new IllegalArgumentException("a drop is not a document operation");
         };
     }

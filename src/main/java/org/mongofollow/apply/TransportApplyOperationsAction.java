@@ -324,15 +324,31 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
         private Engine.Result applyOnPrimary(ShardOperation operation) throws IOException {
             return switch (operation.kind()) {
                 case INDEX -> index(operation.id(), operation.version(), operation.payload());
-                case DELETE -> primary.applyDeleteOperationOnPrimary(
-                    operation.version(),
-                    operation.id(),
-                    VersionType.EXTERNAL_GTE,
-                    SequenceNumbers.UNASSIGNED_SEQ_NO,
-                    SequenceNumbers.UNASSIGNED_PRIMARY_TERM
-                );
+                case DELETE -> delete(operation);
                 case UPDATE_DIFF, UPDATE_V1, UPDATE_DESCRIPTION -> update(operation);
             };
+        }
+
+        /**
+         * A delete; one with a sharded collection's shard key values skips a document that contradicts them, the one a move
+         * to another shard put under the same {@code _id} ({@link DocumentKeys}), and counts as stale.
+         */
+        private Engine.Result delete(ShardOperation operation) throws IOException {
+            if (operation.payload().length() > 0 && lookedUp.contains(operation.id()) == false) {
+                GetResult current = primary.getService()
+                    .getForUpdate(operation.id(), SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
+                if (current.isExists() && DocumentKeys.contradicts(current.internalSourceRef(), operation.payload())) {
+                    stale++;
+                    return null;
+                }
+            }
+            return primary.applyDeleteOperationOnPrimary(
+                operation.version(),
+                operation.id(),
+                VersionType.EXTERNAL_GTE,
+                SequenceNumbers.UNASSIGNED_SEQ_NO,
+                SequenceNumbers.UNASSIGNED_PRIMARY_TERM
+            );
         }
 
         /**

@@ -23,7 +23,8 @@ import java.util.Objects;
  *                     leaves it out of {@code _source}); UPDATE_DIFF: the {@code diff} document of a {@code $v:2}
  *                     entry; UPDATE_V1: the whole {@code o} ({@code {$v:1, $set:{..}, $unset:{..}}});
  *                     UPDATE_DESCRIPTION: the {@code updateDescription} of a change event;
- *                     DELETE and DROP_ALL: null
+ *                     DELETE: the fields of the document key besides {@code _id} (a sharded collection's shard key
+ *                     values: {@link #documentKeyFields}), or null when it has none; DROP_ALL: null
  * @param sizeInBytes  an estimate of the memory/bytes this operation stands for (BSON size of the payload plus
  *                     a small constant), for buffer budgets
  */
@@ -66,8 +67,8 @@ public record DocumentOperation(
         } else {
             Objects.requireNonNull(documentId, "documentId");
             Objects.requireNonNull(mongoId, "mongoId");
-            if ((kind == Kind.DELETE) != (payload == null)) {
-                throw new IllegalArgumentException(kind + (kind == Kind.DELETE ? " has no payload" : " needs a payload"));
+            if (kind != Kind.DELETE && payload == null) {
+                throw new IllegalArgumentException(kind + " needs a payload");
             }
         }
     }
@@ -116,6 +117,24 @@ public record DocumentOperation(
 
     /** How much larger than twice a slice its entry may be before the slice is copied out. */
     static final int SLICE_SLACK_BYTES = 4096;
+
+    /**
+     * The fields of a document key besides {@code _id}: on a sharded collection, the shard key's values ({@code {sk..., _id}},
+     * OPLOG-FORMAT.md section 2), which tell the document a delete removed from another with the same {@code _id} (see
+     * {@code DocumentKeys}); null when the key is {@code _id} alone.
+     */
+    public static BsonDocument documentKeyFields(BsonDocument documentKey) {
+        if (documentKey.size() <= 1) {
+            return null;
+        }
+        BsonDocument fields = new BsonDocument();
+        for (var field : documentKey.entrySet()) {
+            if (field.getKey().equals("_id") == false) {
+                fields.append(field.getKey(), field.getValue());
+            }
+        }
+        return fields.isEmpty() ? null : fields;
+    }
 
     /** A DROP_ALL barrier. */
     public static DocumentOperation dropAll(OplogPosition position, int indexInEntry) {

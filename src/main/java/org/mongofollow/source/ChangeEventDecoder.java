@@ -53,7 +53,8 @@ public final class ChangeEventDecoder {
                 return operation(Kind.UPDATE_DESCRIPTION, event, position, indexInTime, description.asDocument());
             }
             case "delete" -> {
-                return operation(Kind.DELETE, event, position, indexInTime, null);
+                BsonValue key = event.get("documentKey");
+                return operation(Kind.DELETE, event, position, indexInTime, key != null && key.isDocument() ? DocumentOperation.documentKeyFields(key.asDocument()) : null);
             }
             case "drop", "dropDatabase" -> {
                 return DecodedEntry.operations(position, List.of(DocumentOperation.dropAll(position, indexInTime)));

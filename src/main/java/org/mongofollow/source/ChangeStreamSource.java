@@ -49,6 +49,7 @@ public record ChangeStreamSource(String namespace, FullDocumentMode fullDocument
     public List<DecodedEntry> decode(
         List<RawBsonDocument> entries,
         String[] entryNamespaces,
+        String[] entryShards,
         String followed,
         Set<String> readNamespaces,
         Supplier<MongoClient> client,

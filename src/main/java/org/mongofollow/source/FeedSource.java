@@ -3,6 +3,7 @@ package org.mongofollow.source;
 import com.mongodb.client.MongoClient;
 
 import org.bson.RawBsonDocument;
+import org.elasticsearch.core.Nullable;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 
 import java.util.List;
@@ -36,10 +37,12 @@ public interface FeedSource {
     /**
      * What each of {@code entries} (one read's, whole: see {@link HistoryReader}) means for a follow of {@code namespace}:
      * null for entries of other namespaces and for those decoded with a later one (a transaction's, with its commit).
+     * {@code entryShards}: the MongoDB shard of each entry, when the read merged a sharded cluster's oplogs (else null).
      */
     List<DecodedEntry> decode(
         List<RawBsonDocument> entries,
         String[] entryNamespaces,
+        @Nullable String[] entryShards,
         String namespace,
         Set<String> readNamespaces,
         Supplier<MongoClient> client,

@@ -378,7 +378,7 @@ public final class OplogEntryDecoder {
             }
             case "d": {
                 BsonDocument o = document(entry, "o", position);
-                return DocumentOperation.of(Kind.DELETE, position, index, id(o, "delete", position), null);
+                return DocumentOperation.of(Kind.DELETE, position, index, id(o, "delete", position), DocumentOperation.documentKeyFields(o));
             }
             case "u": {
                 BsonDocument o = document(entry, "o", position);

@@ -103,6 +103,8 @@ public final class OplogFeed {
         long to,
         long[] positions,
         String[] entryNamespaces,
+        /** of a sharded cluster's merged oplogs, each entry's shard; else null */
+        @Nullable String[] entryShards,
         List<RawBsonDocument> entries,
         long bytes,
         Set<String> namespaces,
@@ -463,6 +465,7 @@ public final class OplogFeed {
             batch.scannedTo().key(),
             positions,
             entryNamespaces,
+            batch.entryShards() == null ? null : batch.entryShards().toArray(String[]::new),
             entries,
             batch.bytes(),
             namespaces,
@@ -608,7 +611,7 @@ public final class OplogFeed {
 
     /** What each entry of {@code segment} means for a follow of {@code namespace}, once per segment and namespace. */
     private List<DecodedEntry> decode(Segment segment, String namespace) {
-        return source.decode(segment.entries, segment.entryNamespaces, namespace, segment.namespaces, client, shards, breaker);
+        return source.decode(segment.entries, segment.entryNamespaces, segment.entryShards, namespace, segment.namespaces, client, shards, breaker);
     }
 
     private static int firstAfter(long[] positions, long position) {

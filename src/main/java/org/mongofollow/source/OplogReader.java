@@ -41,6 +41,8 @@ public final class OplogReader implements HistoryReader {
      * A read's result: the entries, and how far the requested range has been completely read; {@code resumeAfter}: a
      * source that has resume tokens (a change stream) gives the one for {@code scannedTo} when it knows it, else null;
      * {@code shardsReadTo}: of the shards of a sharded cluster, how far each one's oplog was read (else null).
+     * {@code entryShards}: of a sharded cluster's merged oplogs, the shard (its id) whose oplog holds each entry (else null):
+     * a transaction's earlier entries are in its own shard's oplog, and two shards' entries may share a {@code ts}.
      */
     public record Batch(
         List<RawBsonDocument> entries,
@@ -48,17 +50,21 @@ public final class OplogReader implements HistoryReader {
         OplogPosition majorityCommitPoint,
         long bytes,
         @Nullable ResumePoint resumeAfter,
-        @Nullable Map<String, OplogPosition> shardsReadTo
+        @Nullable Map<String, OplogPosition> shardsReadTo,
+        @Nullable List<String> entryShards
     ) {
         public Batch {
             java.util.Objects.requireNonNull(majorityCommitPoint, "every read holds its entries to a commit point");
             if (resumeAfter != null && resumeAfter.position().equals(scannedTo) == false) {
                 throw new IllegalArgumentException("a batch's resume point is the one of where it ends");
             }
+            if (entryShards != null && entryShards.size() != entries.size()) {
+                throw new IllegalArgumentException("a batch names the shard of each of its entries, or of none");
+            }
         }
 
         public Batch(List<RawBsonDocument> entries, OplogPosition scannedTo, OplogPosition majorityCommitPoint, long bytes) {
-            this(entries, scannedTo, majorityCommitPoint, bytes, null, null);
+            this(entries, scannedTo, majorityCommitPoint, bytes, null, null, null);
         }
 
         public Batch(
@@ -68,7 +74,7 @@ public final class OplogReader implements HistoryReader {
             long bytes,
             @Nullable ResumePoint resumeAfter
         ) {
-            this(entries, scannedTo, majorityCommitPoint, bytes, resumeAfter, null);
+            this(entries, scannedTo, majorityCommitPoint, bytes, resumeAfter, null, null);
         }
     }
 

@@ -6,6 +6,7 @@ import org.bson.RawBsonDocument;
 import org.mongofollow.operation.OplogPosition;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.unit.ByteSizeValue;
+import org.elasticsearch.core.Nullable;
 
 import java.util.List;
 import java.util.Set;
@@ -56,6 +57,7 @@ public final class OplogSource implements FeedSource {
     public List<DecodedEntry> decode(
         List<RawBsonDocument> entries,
         String[] entryNamespaces,
+        @Nullable String[] entryShards,
         String namespace,
         Set<String> readNamespaces,
         Supplier<MongoClient> client,
@@ -65,18 +67,26 @@ public final class OplogSource implements FeedSource {
         int dot = namespace.indexOf('.');
         String database = namespace.substring(0, dot);
         String collection = namespace.substring(dot + 1);
-        java.util.function.Function<OplogPosition, RawBsonDocument>[] reader = new java.util.function.Function[1]; // made on the first chain
+        // made on the first chain: a sharded cluster's chains are looked up in the oplog of the shard of the entry decoded
+        java.util.function.BiFunction<OplogPosition, String, RawBsonDocument>[] reader = new java.util.function.BiFunction[1];
+        String[] shard = { null };
         // a transaction's earlier entries (up to 16 MB each) are held while its commit is decoded: they are charged to the
         // breaker, so a chain that does not fit fails the read (retryably) instead of exhausting the heap
         long[] chainBytes = { 0 };
         TransactionChains.EntryLookup lookup = position -> {
             if (reader[0] == null) {
                 MongoClient mongo = client.get();
-                reader[0] = WireVersions.isMongos(mongo)
-                    ? ShardedOplogReader.of(mongo, shards, readNamespaces, null, false)::entryAt
-                    : new OplogReader(mongo, readNamespaces)::entryAt;
+                if (WireVersions.isMongos(mongo)) {
+                    reader[0] = ShardedOplogReader.of(mongo, shards, readNamespaces, null, false)::entryAt;
+                } else {
+                    OplogReader replicaSet = new OplogReader(mongo, readNamespaces);
+                    reader[0] = (at, shardId) -> replicaSet.entryAt(at);
+                }
             }
-            RawBsonDocument found = reader[0].apply(position);
+            if (entryShards != null && shard[0] == null) {
+                throw new IllegalStateException("a sharded cluster's oplog entry without its shard"); // (never: merged reads name them all)
+            }
+            RawBsonDocument found = reader[0].apply(position, shard[0]);
             if (found != null) {
                 long size = found.getByteBuffer().remaining();
                 if (breaker.getLimit() >= 0 && chainBytes[0] + size > breaker.getLimit()) {
@@ -105,6 +115,7 @@ public final class OplogSource implements FeedSource {
                 continue;
             }
             RawBsonDocument entry = entries.get(i);
+            shard[0] = entryShards == null ? null : entryShards[i];
             try {
                 decoded[i] = TransactionChains.decode(entry, lookup, database, collection); // null: decoded with its commit
             } finally {

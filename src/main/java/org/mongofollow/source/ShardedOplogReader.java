@@ -131,7 +131,7 @@ public final class ShardedOplogReader implements HistoryReader {
             batches.add(readers.get(i).readRange(from, to, maxOperations, maxBytes));
         }
         checkHistory(from);
-        return done(withShards(merge(from, batches, maxOperations), batches), batches);
+        return done(withShards(merge(from, batches, shardIds(), maxOperations), batches), batches);
     }
 
     @Override
@@ -142,7 +142,7 @@ public final class ShardedOplogReader implements HistoryReader {
             for (OplogReader reader : readers) {
                 batches.add(reader.tail(from, maxOperations, maxBytes, 0, abandon)); // what each has now, without waiting
             }
-            OplogReader.Batch merged = withShards(merge(from, batches, maxOperations), batches);
+            OplogReader.Batch merged = withShards(merge(from, batches, shardIds(), maxOperations), batches);
             if (merged.entries().isEmpty() == false || merged.scannedTo().after(from) || System.nanoTime() - deadline >= 0
                 || abandon.getAsBoolean()) {
                 checkHistory(from);
@@ -157,39 +157,52 @@ public final class ShardedOplogReader implements HistoryReader {
         }
     }
 
+    private List<String> shardIds() {
+        return shards.stream().map(Shard::id).toList();
+    }
+
+    /** An entry of a shard's oplog. */
+    private record ShardEntry(RawBsonDocument entry, OplogPosition position, String shard) {}
+
     /**
-     * Every shard's entries up to the lowest position all of them have read to, in {@code ts} order (a shard's own order
-     * kept), cut after about {@code maxOperations} at a position boundary.
+     * Every shard's entries (the batch of shard {@code shardIds[i]} at {@code i}) up to the lowest position all of them have
+     * read to, in {@code ts} order (a shard's own order kept), cut after about {@code maxOperations} at a position
+     * boundary, each with the shard it comes from.
      */
-    static OplogReader.Batch merge(OplogPosition from, List<OplogReader.Batch> batches, int maxOperations) {
+    static OplogReader.Batch merge(OplogPosition from, List<OplogReader.Batch> batches, List<String> shardIds, int maxOperations) {
         OplogPosition upTo = null;
         OplogPosition majority = null;
         for (OplogReader.Batch batch : batches) {
             upTo = upTo == null ? batch.scannedTo() : OplogPosition.min(upTo, batch.scannedTo());
             majority = majority == null ? batch.majorityCommitPoint() : OplogPosition.min(majority, batch.majorityCommitPoint());
         }
-        List<RawBsonDocument> entries = new ArrayList<>();
-        for (OplogReader.Batch batch : batches) {
-            for (RawBsonDocument entry : batch.entries()) {
-                if (OplogReader.position(entry).compareTo(upTo) <= 0) {
-                    entries.add(entry);
+        List<ShardEntry> merged = new ArrayList<>();
+        for (int i = 0; i < batches.size(); i++) {
+            for (RawBsonDocument entry : batches.get(i).entries()) {
+                OplogPosition position = OplogReader.position(entry);
+                if (position.compareTo(upTo) <= 0) {
+                    merged.add(new ShardEntry(entry, position, shardIds.get(i)));
                 }
             }
         }
-        entries.sort(Comparator.comparing(OplogReader::position)); // stable: each shard's entries keep their order
-        if (entries.size() > maxOperations) {
+        merged.sort(Comparator.comparing(ShardEntry::position)); // stable: each shard's entries keep their order
+        if (merged.size() > maxOperations) {
             int cut = maxOperations;
-            while (cut < entries.size() && OplogReader.position(entries.get(cut)).equals(OplogReader.position(entries.get(cut - 1)))) {
+            while (cut < merged.size() && merged.get(cut).position().equals(merged.get(cut - 1).position())) {
                 cut++;
             }
-            upTo = OplogReader.position(entries.get(cut - 1));
-            entries = new ArrayList<>(entries.subList(0, cut));
+            upTo = merged.get(cut - 1).position();
+            merged = merged.subList(0, cut);
         }
+        List<RawBsonDocument> entries = new ArrayList<>(merged.size());
+        List<String> entryShards = new ArrayList<>(merged.size());
         long bytes = 0;
-        for (RawBsonDocument entry : entries) {
-            bytes += entry.getByteBuffer().remaining();
+        for (ShardEntry entry : merged) {
+            entries.add(entry.entry());
+            entryShards.add(entry.shard());
+            bytes += entry.entry().getByteBuffer().remaining();
         }
-        return new OplogReader.Batch(entries, upTo.compareTo(from) < 0 ? from : upTo, majority, bytes);
+        return new OplogReader.Batch(entries, upTo.compareTo(from) < 0 ? from : upTo, majority, bytes, null, null, entryShards);
     }
 
     /**
@@ -213,7 +226,7 @@ public final class ShardedOplogReader implements HistoryReader {
         for (int i = 0; i < shards.size(); i++) {
             readTo.put(shards.get(i).id(), batches.get(i).scannedTo());
         }
-        return new OplogReader.Batch(merged.entries(), merged.scannedTo(), merged.majorityCommitPoint(), merged.bytes(), null, readTo);
+        return new OplogReader.Batch(merged.entries(), merged.scannedTo(), merged.majorityCommitPoint(), merged.bytes(), null, readTo, merged.entryShards());
     }
 
     /** Whether a shard's oplog has lost entries after {@code from} that it wrote as a shard of the cluster. */
@@ -237,13 +250,16 @@ public final class ShardedOplogReader implements HistoryReader {
         return null;
     }
 
-    /** The entry at {@code position} in the oplog of the first shard that has one (a transaction's earlier entries). */
+    /**
+     * The entry at {@code position} in the oplog of shard {@code shardId} (a transaction's earlier entries, which are in the
+     * oplog of the shard that commits it: another shard's entry may have the same {@code ts}); null when that shard's oplog
+     * no longer holds it, or the shard is no longer read.
+     */
     @Nullable
-    public RawBsonDocument entryAt(OplogPosition position) {
-        for (OplogReader reader : readers) {
-            RawBsonDocument entry = reader.entryAt(position);
-            if (entry != null) {
-                return entry;
+    public RawBsonDocument entryAt(OplogPosition position, String shardId) {
+        for (int i = 0; i < shards.size(); i++) {
+            if (shards.get(i).id().equals(shardId)) {
+                return readers.get(i).entryAt(position);
             }
         }
         return null;

@@ -82,13 +82,14 @@ public class UpdateRunTests {
         assertStrictEquals("", json("{\"b\":1,\"c\":2}"), parse(index.payload()));
         ShardOperation delete = write(Kind.DELETE, "1", null);
         assertEquals(0, delete.payload().length());
+        ShardOperation shardedDelete = write(Kind.DELETE, "1", "{sk: 'eu', n: {$numberLong: '7'}}"); // a shard key's values
+        assertStrictEquals("", json("{\"sk\":\"eu\",\"n\":7}"), parse(shardedDelete.payload()));
         assertThrows(IllegalArgumentException.class, () -> ShardOperation.of(DocumentOperation.dropAll(POS, 0), FieldSelection.ALL, DocumentVersions.IDENTITY));
     }
 
     @Test
     public void operationShapeIsChecked() {
         assertThrows(IllegalArgumentException.class, () -> new DocumentOperation(Kind.DROP_ALL, POS, 0, "1", null, null, 1));
-        assertThrows(IllegalArgumentException.class, () -> new DocumentOperation(Kind.DELETE, POS, 0, "1", new BsonInt32(1), new BsonDocument(), 1));
         assertThrows(IllegalArgumentException.class, () -> new DocumentOperation(Kind.INDEX, POS, 0, "1", new BsonInt32(1), null, 1));
     }
 

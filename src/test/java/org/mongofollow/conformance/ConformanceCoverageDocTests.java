@@ -26,7 +26,7 @@ import static org.junit.Assert.assertTrue;
 public class ConformanceCoverageDocTests {
 
     private static final Path CASES = Paths.get("src/test/resources/conformance");
-    private static final Pattern CASE_NAME = Pattern.compile("`((?:p\\d{3}|\\d{2}[a-z]?)_[^`\\s]+)`");
+    private static final Pattern CASE_NAME = Pattern.compile("`((?:[ps]\\d{3}|\\d{2}[a-z]?)_[^`\\s]+)`");
     private static final Pattern TEST_NAME = Pattern.compile("`([A-Za-z][A-Za-z0-9]*)`");
 
     private static Set<String> caseNames() throws IOException {

@@ -20,6 +20,7 @@ import org.mongofollow.apply.BsonToJson;
 import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.embedded.EmbeddedMongo;
+import org.mongofollow.embedded.ShardedCluster;
 
 import java.io.IOException;
 import java.net.URI;
@@ -82,6 +83,12 @@ import java.util.stream.Stream;
  * (default: oplog only, since a change stream does not carry what the oplog's malformed or unsupported entries carry);
  * {@code documents} cases run in every mode unless {@code modes} says otherwise. A change-stream run reports as
  * {@code name@change_stream}, which is also its name in the known-failures file.
+ *
+ * <p><b>Shards.</b> A case with {@code shards} instead of {@code oplog} ({@code {"shard0": [entries], "shard1": [...]}})
+ * holds each MongoDB shard's oplog: it runs on the worker's embedded sharded cluster ({@link #SHARDS} shards in raw mode,
+ * started for the first such case), each shard's entries injected into that shard's oplog, the start no-op and the closing
+ * no-op (the next write a real shard makes) into every shard's, {@code before}'s synthetic inserts into the first listed
+ * shard's; the follow goes through the mongos, and the collection's documents are stored through it.
  *
  * <p><b>Change events.</b> A case with {@code events} instead of {@code oplog} lists change events as a real server sends
  * them (without {@code _id}, the embedded MongoDB makes the token): it runs in {@code change_stream} mode only, the events
@@ -179,8 +186,7 @@ public final class ConformanceRunner {
         List<Thread> workers = new ArrayList<>();
         for (int w = 0; w < parallel; w++) {
             Thread worker = new Thread(() -> {
-                try (EmbeddedMongo mongo = EmbeddedMongo.start(EmbeddedMongo.options().rawOplog(true));
-                     MongoClient client = MongoClients.create(mongo.connectionString())) {
+                try (Targets targets = new Targets()) {
                     Map.Entry<Path, String> next;
                     while ((next = queue.poll()) != null) {
                         Path file = next.getKey();
@@ -197,7 +203,7 @@ public final class ConformanceRunner {
                             if (names.putIfAbsent(name, true) != null) {
                                 failure = "another case has the same name";
                             } else {
-                                caseRun = new CaseRun(name, testCase, mongo, client, mode);
+                                caseRun = new CaseRun(name, testCase, testCase.containsKey("shards") ? targets.sharded() : targets.replicaSet(), mode);
                                 failure = caseRun.run();
                             }
                         } catch (Exception e) {
@@ -275,11 +281,75 @@ public final class ConformanceRunner {
         }
     }
 
+    /** The oplog of a replica set's case, in {@link Target#oplogs()}. */
+    static final String REPLICA_SET = "";
+
+    /**
+     * Where a case runs: a replica set, or a sharded cluster (the follow through its mongos, each shard an oplog of its
+     * own, by shard id), every server in raw mode.
+     */
+    private record Target(
+        String connectionString,
+        MongoClient client,
+        Map<String, MongoCollection<BsonDocument>> oplogs,
+        List<EmbeddedMongo> servers
+    ) {}
+
+    /** A worker's servers: its replica set, and a sharded cluster started for the first case that needs one. */
+    private static final class Targets implements AutoCloseable {
+        private final List<AutoCloseable> open = new ArrayList<>();
+        private Target replicaSet;
+        private Target sharded;
+
+        Target replicaSet() {
+            if (replicaSet == null) {
+                EmbeddedMongo mongo = opened(EmbeddedMongo.start(EmbeddedMongo.options().rawOplog(true)));
+                MongoClient client = opened(MongoClients.create(mongo.connectionString()));
+                replicaSet = new Target(mongo.connectionString(), client, Map.of(REPLICA_SET, oplog(client)), List.of(mongo));
+            }
+            return replicaSet;
+        }
+
+        Target sharded() {
+            if (sharded == null) {
+                ShardedCluster cluster = opened(ShardedCluster.start(ShardedCluster.options().shards(SHARDS).rawOplog(true)));
+                Map<String, MongoCollection<BsonDocument>> oplogs = new TreeMap<>();
+                List<EmbeddedMongo> servers = new ArrayList<>();
+                for (int i = 0; i < cluster.shardCount(); i++) {
+                    EmbeddedMongo shard = cluster.shard(i);
+                    oplogs.put(shard.replicaSetName(), oplog(opened(MongoClients.create(shard.connectionString()))));
+                    servers.add(shard);
+                }
+                sharded = new Target(cluster.connectionString(), opened(MongoClients.create(cluster.connectionString())), oplogs, servers);
+            }
+            return sharded;
+        }
+
+        private static MongoCollection<BsonDocument> oplog(MongoClient client) {
+            return client.getDatabase("local").getCollection("oplog.rs", BsonDocument.class);
+        }
+
+        private <T extends AutoCloseable> T opened(T closeable) {
+            open.add(0, closeable); // closed in reverse order
+            return closeable;
+        }
+
+        @Override
+        public void close() throws Exception {
+            for (AutoCloseable closeable : open) {
+                closeable.close();
+            }
+        }
+    }
+
+    /** The shards of the harness's sharded cluster, {@code shard0} ... (a case per shard names some of them). */
+    static final int SHARDS = 3;
+
     /** One case through the real path. */
     private final class CaseRun {
         private final String name;
         private final BsonDocument testCase;
-        private final EmbeddedMongo mongo;
+        private final Target target;
         private final MongoClient client;
         private final String index;
         private final String database;
@@ -287,12 +357,12 @@ public final class ConformanceRunner {
         private final List<String> notes = new ArrayList<>();
         private final String mode;
 
-        CaseRun(String name, BsonDocument testCase, EmbeddedMongo mongo, MongoClient client, String mode) {
+        CaseRun(String name, BsonDocument testCase, Target target, String mode) {
             this.name = name;
             this.mode = mode;
             this.testCase = testCase;
-            this.mongo = mongo;
-            this.client = client;
+            this.target = target;
+            this.client = target.client();
             this.index = INDEX_PREFIX + name.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_-]", "-").replace("-change_stream", "-cs");
             String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
             this.database = namespace[0];
@@ -303,14 +373,32 @@ public final class ConformanceRunner {
         String run() throws Exception {
             String expect = testCase.getString("expect").getValue();
             boolean events = testCase.containsKey("events");
-            BsonArray oplog = events ? new BsonArray() : testCase.getArray("oplog");
-            BsonArray history = events ? testCase.getArray("events") : oplog;
+            // each oplog's entries: the replica set's ("oplog"), or each shard's ("shards": {shardId: entries})
+            Map<String, BsonArray> oplogs = new TreeMap<>();
+            if (testCase.containsKey("shards")) {
+                for (Map.Entry<String, BsonValue> shard : testCase.getDocument("shards").entrySet()) {
+                    if (target.oplogs().containsKey(shard.getKey()) == false) {
+                        return "the case names shard [" + shard.getKey() + "]; the harness's sharded cluster has " + target.oplogs().keySet();
+                    }
+                    oplogs.put(shard.getKey(), shard.getValue().asArray());
+                }
+            } else if (events == false) {
+                oplogs.put(REPLICA_SET, testCase.getArray("oplog"));
+            }
+            BsonArray allEntries = new BsonArray();
+            oplogs.values().forEach(allEntries::addAll);
+            BsonArray history = events ? testCase.getArray("events") : allEntries;
             if (history.isEmpty()) {
                 return "the case has no " + (events ? "change events" : "oplog entries");
             }
             String timeField = events ? "clusterTime" : "ts";
-            BsonTimestamp first = history.get(0).asDocument().getTimestamp(timeField);
-            BsonTimestamp last = history.get(history.size() - 1).asDocument().getTimestamp(timeField);
+            BsonTimestamp first = null;
+            BsonTimestamp last = null;
+            for (BsonValue value : history) {
+                BsonTimestamp ts = value.asDocument().getTimestamp(timeField);
+                first = first == null || ts.compareTo(first) < 0 ? ts : first;
+                last = last == null || ts.compareTo(last) > 0 ? ts : last;
+            }
             if (first.getTime() < 2) {
                 return "the first entry's ts seconds must be at least 2 (the harness injects entries before it)";
             }
@@ -320,13 +408,15 @@ public final class ConformanceRunner {
                 "{\"query\": {\"term\": {\"follower_index\": \"" + index + "\"}}}", -1);
             MongoCollection<BsonDocument> followed = client.getDatabase(database).getCollection(collection, BsonDocument.class);
             store(followed, testCase.getArray("before"));
-            MongoCollection<BsonDocument> rawOplog = client.getDatabase("local").getCollection("oplog.rs", BsonDocument.class);
             int seconds = first.getTime() - 1;
-            rawOplog.insertOne(entry("n", "", new BsonDocument("msg", new BsonString("conformance: start of " + name)), new BsonTimestamp(seconds, 1)));
+            // every oplog starts at the same no-op (a sharded follow starts where all of its shards' oplogs have come to)
+            for (MongoCollection<BsonDocument> rawOplog : target.oplogs().values()) {
+                rawOplog.insertOne(entry("n", "", new BsonDocument("msg", new BsonString("conformance: start of " + name)), new BsonTimestamp(seconds, 1)));
+            }
 
             // dynamic: false: the cases specify _source, not field types (see the class comment)
             request("PUT", "/" + index, "{\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 0}, \"mappings\": {\"dynamic\": false}}", 200);
-            String start = "{\"connection\": \"" + mongo.connectionString() + "\", \"database\": \"" + database + "\", \"collection\": \""
+            String start = "{\"connection\": \"" + target.connectionString() + "\", \"database\": \"" + database + "\", \"collection\": \""
                 + collection + "\", \"initial_copy\": false, \"read_poll_timeout\": \"1s\", \"source\": \"" + mode + "\"}";
             Map<String, Object> put = request("PUT", "/" + index + "/_mongo_follow", start, 200);
             String startPosition = seconds + ":1";
@@ -334,8 +424,11 @@ public final class ConformanceRunner {
                 return "the follow started at [" + put.get("start_position") + "], not at the injected start [" + startPosition + "]";
             }
             try {
-                List<BsonDocument> entries = new ArrayList<>();
-                BsonValue ui = collectionUuid(oplog);
+                // the synthetic inserts of `before` go to the first oplog (on a sharded cluster: as if its chunks were there)
+                Map<String, List<BsonDocument>> entriesOf = new TreeMap<>();
+                target.oplogs().keySet().forEach(id -> entriesOf.put(id, new ArrayList<>()));
+                List<BsonDocument> entries = entriesOf.get(oplogs.isEmpty() ? REPLICA_SET : oplogs.keySet().iterator().next());
+                BsonValue ui = collectionUuid(allEntries);
                 int increment = 2;
                 for (BsonValue doc : testCase.getArray("before")) {
                     BsonDocument insert = entry("i", database + "." + collection, doc.asDocument().clone(), new BsonTimestamp(seconds, increment++));
@@ -344,8 +437,10 @@ public final class ConformanceRunner {
                     }
                     entries.add(insert);
                 }
-                for (BsonValue value : oplog) {
-                    entries.add(value.asDocument().clone());
+                for (Map.Entry<String, BsonArray> oplog : oplogs.entrySet()) {
+                    for (BsonValue value : oplog.getValue()) {
+                        entriesOf.get(oplog.getKey()).add(value.asDocument().clone());
+                    }
                 }
                 if (events) {
                     // the case's events as the stream gives them: one no-op per cluster time carries its events, which the
@@ -362,20 +457,26 @@ public final class ConformanceRunner {
                         }
                     }
                 }
-                if (mode.equals(CHANGE_STREAM)) {
-                    // the next write a real server makes (at the latest its periodic no-op): the stream shows it has
-                    // seen past the case's last cluster time
-                    entries.add(entry("n", "", new BsonDocument("msg", new BsonString("conformance: after " + name)), new BsonTimestamp(last.getTime() + 1, 1)));
+                if (mode.equals(CHANGE_STREAM) || entriesOf.size() > 1) {
+                    // the next write a real server makes (at the latest its periodic no-op): a change stream shows it has
+                    // seen past the case's last cluster time, and every shard's oplog has gone past it
+                    for (List<BsonDocument> shardEntries : entriesOf.values()) {
+                        shardEntries.add(entry("n", "", new BsonDocument("msg", new BsonString("conformance: after " + name)), new BsonTimestamp(last.getTime() + 1, 1)));
+                    }
                 }
-                mongo.holdMajorityCommitPoint();
+                target.servers().forEach(EmbeddedMongo::holdMajorityCommitPoint);
                 try {
-                    rawOplog.insertMany(entries);
+                    for (Map.Entry<String, List<BsonDocument>> shardEntries : entriesOf.entrySet()) {
+                        if (shardEntries.getValue().isEmpty() == false) {
+                            target.oplogs().get(shardEntries.getKey()).insertMany(shardEntries.getValue());
+                        }
+                    }
                     if (expect.equals("documents")) {
                         followed.deleteMany(new BsonDocument());
                         store(followed, testCase.getArray("after"));
                     }
                 } finally {
-                    mongo.releaseMajorityCommitPoint();
+                    target.servers().forEach(EmbeddedMongo::releaseMajorityCommitPoint);
                 }
                 String outcome = awaitOutcome(last);
                 if (expect.equals("fatal")) {
@@ -418,8 +519,8 @@ public final class ConformanceRunner {
         }
 
         private void resetMongo() {
-            mongo.releaseMajorityCommitPoint();
-            client.getDatabase("local").getCollection("oplog.rs").deleteMany(new BsonDocument());
+            target.servers().forEach(EmbeddedMongo::releaseMajorityCommitPoint);
+            target.oplogs().values().forEach(oplog -> oplog.deleteMany(new BsonDocument()));
             for (String db : client.listDatabaseNames()) {
                 if (Set.of("admin", "local", "config").contains(db) == false) {
                     client.getDatabase(db).drop();

@@ -16,6 +16,7 @@ import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.xcontent.XContentType;
 import org.mongofollow.apply.DocumentGroups;
+import org.mongofollow.apply.DocumentKeys;
 import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.operation.DocumentOperation;
 import org.mongofollow.operation.DocumentVersions;
@@ -75,7 +76,7 @@ public class ConformanceReplayTests {
     /** As a follow created now versions documents (the cases are MongoDB 4.4 to 8.0 oplogs, after 2004). */
     private static final DocumentVersions VERSIONS = new DocumentVersions(DocumentVersions.DEFAULT_BASE);
 
-    private static final Set<String> FORMAT_FIELDS = Set.of("name", "namespace", "before", "oplog", "events", "after", "expect", "notes", "modes");
+    private static final Set<String> FORMAT_FIELDS = Set.of("name", "namespace", "before", "oplog", "shards", "shard_key", "events", "after", "expect", "notes", "modes");
 
     private final Path file;
 
@@ -116,13 +117,17 @@ public class ConformanceReplayTests {
 
         // Applying the whole oplog again over a state taken after any prefix of it (the state an initial
         // copy may read while the collection is written, DESIGN.md section 3) converges to the same result.
-        String historyField = testCase.containsKey("events") ? "events" : "oplog";
-        BsonArray oplog = testCase.getArray(historyField);
-        for (int k = 0; k <= oplog.size(); k++) {
+        boolean events = testCase.containsKey("events");
+        int size = events ? testCase.getArray("events").size() : history(testCase).size();
+        for (int k = 0; k <= size; k++) {
             Map<String, BytesReference> copy = documentsOf(testCase, "before");
-            BsonDocument prefix = testCase.clone();
-            prefix.put(historyField, new BsonArray(oplog.subList(0, k)));
-            assertNull(replay(prefix, copy));
+            if (events) {
+                BsonDocument prefix = testCase.clone();
+                prefix.put("events", new BsonArray(testCase.getArray("events").subList(0, k)));
+                assertNull(replay(prefix, copy));
+            } else {
+                assertNull(replay(testCase, copy, k));
+            }
             String again = replay(testCase, copy);
             assertNull("replay: " + again, again);
             assertSameDocuments(", copy after " + k + " entries", expected, copy);
@@ -169,16 +174,19 @@ public class ConformanceReplayTests {
         if (testCase.containsKey("events")) {
             return replayEvents(testCase, index);
         }
+        return replay(testCase, index, Integer.MAX_VALUE);
+    }
+
+    /** The first {@code limit} entries of the case's oplog history ({@link #history}), as {@link #replay(BsonDocument, Map)}. */
+    private static String replay(BsonDocument testCase, Map<String, BytesReference> index, int limit) {
         String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
-        Map<OplogPosition, BsonDocument> oplog = new java.util.HashMap<>();
-        for (BsonValue value : testCase.getArray("oplog")) {
-            oplog.put(position(value.asDocument()), raw(value.asDocument()));
-        }
-        for (BsonValue value : testCase.getArray("oplog")) {
-            BsonDocument entry = raw(value.asDocument());
+        List<Logged> history = history(testCase);
+        Map<String, Map<OplogPosition, BsonDocument>> oplogs = byPosition(history);
+        for (Logged logged : history.subList(0, Math.min(limit, history.size()))) {
+            BsonDocument entry = raw(logged.entry());
             DecodedEntry decoded;
             try {
-                decoded = TransactionChains.decode(entry, oplog::get, namespace[0], namespace[1]);
+                decoded = TransactionChains.decode(entry, oplogs.get(logged.oplog())::get, namespace[0], namespace[1]);
             } catch (TransactionChains.MissingEntryException e) {
                 return e.getMessage();
             }
@@ -259,7 +267,12 @@ public class ConformanceReplayTests {
             ShardOperation write = writes.get(next);
             switch (write.kind()) {
                 case INDEX -> index.put(write.id(), write.payload());
-                case DELETE -> index.remove(write.id());
+                case DELETE -> {
+                    BytesReference current = index.get(write.id());
+                    if (current == null || DocumentKeys.contradicts(current, write.payload()) == false) {
+                        index.remove(write.id()); // (as the primary does: not the document a move put under the same _id)
+                    }
+                }
                 case UPDATE_DIFF, UPDATE_V1, UPDATE_DESCRIPTION -> {
                     BytesReference current = index.get(write.id());
                     if (current != null) {
@@ -292,24 +305,22 @@ public class ConformanceReplayTests {
         BsonDocument testCase = BsonDocument.parse(Files.readString(file, StandardCharsets.UTF_8));
         org.junit.Assume.assumeFalse("change events are decoded each on its own in replay()", testCase.containsKey("events"));
         String[] namespace = testCase.getString("namespace").getValue().split("\\.", 2);
-        Map<OplogPosition, BsonDocument> oplog = new java.util.HashMap<>();
-        for (BsonValue value : testCase.getArray("oplog")) {
-            oplog.put(position(value.asDocument()), value.asDocument());
-        }
-        java.util.TreeMap<OplogPosition, DecodedEntry> decoded = new java.util.TreeMap<>();
+        List<Logged> history = history(testCase);
+        Map<String, Map<OplogPosition, BsonDocument>> oplogs = byPosition(history);
+        // by the entry's place in the history: several shards' entries can share a position
+        java.util.TreeMap<Integer, DecodedEntry> decoded = new java.util.TreeMap<>();
         String fatal = null;
-        List<BsonValue> entries = new ArrayList<>(testCase.getArray("oplog"));
-        java.util.Collections.reverse(entries);
-        for (BsonValue value : entries) {
+        for (int i = history.size() - 1; i >= 0; i--) {
+            Logged logged = history.get(i);
             DecodedEntry last;
             try {
-                last = TransactionChains.decode(raw(value.asDocument()), oplog::get, namespace[0], namespace[1]);
+                last = TransactionChains.decode(raw(logged.entry()), oplogs.get(logged.oplog())::get, namespace[0], namespace[1]);
             } catch (TransactionChains.MissingEntryException e) {
                 fatal = e.getMessage();
                 continue;
             }
             if (last != null) {
-                decoded.put(position(value.asDocument()), last);
+                decoded.put(i, last);
             }
         }
         Map<String, BytesReference> index = documentsOf(testCase, "before");
@@ -326,6 +337,35 @@ public class ConformanceReplayTests {
         assertNull("unexpected fatal decision: " + fatal, fatal);
         Map<String, BytesReference> expected = documentsOf(testCase, "after");
         assertSameDocuments("", expected, index);
+    }
+
+    /** An entry of a case's oplog history and the oplog that holds it: "" for a replica set's, else its shard's id. */
+    private record Logged(String oplog, BsonDocument entry) {}
+
+    /**
+     * The case's oplog entries in the order a follow applies them: a replica set's in order; the shards' ({@code shards}:
+     * each shard's oplog by its id) merged by {@code ts}, each shard's own order kept, as the node merges them.
+     */
+    private static List<Logged> history(BsonDocument testCase) {
+        List<Logged> history = new ArrayList<>();
+        if (testCase.containsKey("shards")) {
+            for (Map.Entry<String, BsonValue> shard : testCase.getDocument("shards").entrySet()) {
+                shard.getValue().asArray().forEach(value -> history.add(new Logged(shard.getKey(), value.asDocument())));
+            }
+            history.sort(java.util.Comparator.comparing(logged -> position(logged.entry()))); // stable
+        } else {
+            testCase.getArray("oplog").forEach(value -> history.add(new Logged("", value.asDocument())));
+        }
+        return history;
+    }
+
+    /** Each oplog's entries by position: a transaction's earlier entries are looked up in its own shard's oplog. */
+    private static Map<String, Map<OplogPosition, BsonDocument>> byPosition(List<Logged> history) {
+        Map<String, Map<OplogPosition, BsonDocument>> oplogs = new java.util.HashMap<>();
+        for (Logged logged : history) {
+            oplogs.computeIfAbsent(logged.oplog(), oplog -> new java.util.HashMap<>()).put(position(logged.entry()), raw(logged.entry()));
+        }
+        return oplogs;
     }
 
     private static OplogPosition position(BsonDocument entry) {
@@ -368,7 +408,19 @@ public class ConformanceReplayTests {
             }
             return;
         }
-        BsonArray oplog = testCase.getArray("oplog");
+        if (testCase.containsKey("shards")) {
+            assertFalse("oplog or shards, not both", testCase.containsKey("oplog"));
+            assertFalse("at least one shard", testCase.getDocument("shards").isEmpty());
+            for (Map.Entry<String, BsonValue> shard : testCase.getDocument("shards").entrySet()) {
+                assertTrue("shards are named shard0, shard1, shard2: " + shard.getKey(), shard.getKey().matches("shard[0-2]"));
+                checkOplog(shard.getValue().asArray());
+            }
+            return;
+        }
+        checkOplog(testCase.getArray("oplog"));
+    }
+
+    private static void checkOplog(BsonArray oplog) {
         assertFalse("at least one entry", oplog.isEmpty());
         BsonTimestamp last = null;
         for (BsonValue value : oplog) {

@@ -85,7 +85,8 @@ public class OplogEntryDecoderTests {
         DocumentOperation op = single(decode(1, "op: 'd', ns: 'test.coll', o: {sk: 'eu', _id: 'k1'}"));
         assertEquals(Kind.DELETE, op.kind());
         assertEquals("k1", op.documentId());
-        assertNull(op.payload());
+        assertEquals(BsonDocument.parse("{sk: 'eu'}"), op.payload()); // the shard key's values, which name the document deleted
+        assertNull(single(decode(2, "op: 'd', ns: 'test.coll', o: {_id: 'k1'}")).payload());
     }
 
     @Test

@@ -161,16 +161,18 @@ public class ShardedOplogReaderTests {
         OplogReader.Batch merged = ShardedOplogReader.merge(from, List.of(
             new OplogReader.Batch(List.of(a1, a2), OplogPosition.of(new BsonTimestamp(8, 0)), OplogPosition.of(new BsonTimestamp(8, 0)), 0),
             new OplogReader.Batch(List.of(b1, b2), OplogPosition.of(new BsonTimestamp(9, 1)), OplogPosition.of(new BsonTimestamp(9, 1)), 0)
-        ), 1);
+        ), List.of("shard0", "shard1"), 1);
         // cut after one operation, but never inside a position: both entries at (5, 1)
         assertEquals(List.of(a1, b1), merged.entries());
+        assertEquals(List.of("shard0", "shard1"), merged.entryShards()); // each entry's own shard: the same ts on both
         assertEquals(OplogPosition.of(new BsonTimestamp(5, 1)), merged.scannedTo());
         OplogReader.Batch all = ShardedOplogReader.merge(from, List.of(
             new OplogReader.Batch(List.of(a1, a2), OplogPosition.of(new BsonTimestamp(8, 0)), OplogPosition.of(new BsonTimestamp(8, 0)), 0),
             new OplogReader.Batch(List.of(b1, b2), OplogPosition.of(new BsonTimestamp(9, 1)), OplogPosition.of(new BsonTimestamp(9, 1)), 0)
-        ), 100);
+        ), List.of("shard0", "shard1"), 100);
         // (9, 1) is past what the first shard has read to (8, 0): held back
         assertEquals(List.of(a1, b1, a2), all.entries());
+        assertEquals(List.of("shard0", "shard1", "shard0"), all.entryShards());
         assertEquals(OplogPosition.of(new BsonTimestamp(8, 0)), all.scannedTo());
         assertEquals(OplogPosition.of(new BsonTimestamp(8, 0)), all.majorityCommitPoint());
     }
