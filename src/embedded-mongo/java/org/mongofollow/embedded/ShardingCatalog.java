@@ -81,10 +81,17 @@ final class ShardingCatalog {
         return shard;
     }
 
-    /** A drained shard leaves the cluster ({@code config.shards}) at cluster time {@code removedAt}; its server is not stopped. */
+    /**
+     * A drained shard leaves the cluster ({@code config.shards}) at cluster time {@code removedAt}; its server is not stopped.
+     * The config server records it in {@code config.changelog} as MongoDB's does ({@code what: "removeShard"}, {@code details:
+     * {shard}}, its wall-clock {@code time}).
+     */
     synchronized void removeShard(String id, long removedAt) {
         removed.add(new Removed(shards.remove(id), removedAt));
         remove("shards", new Document("_id", id));
+        write("changelog", new Document("_id", "config-" + new ObjectId()).append("server", "config").append("shard", "config")
+            .append("clientAddr", "").append("time", java.time.Instant.now()).append("what", "removeShard").append("ns", "")
+            .append("details", new Document("shard", id)));
     }
 
     /** A shard that left the cluster, and when. */

@@ -299,6 +299,7 @@ public final class FollowStatsAction {
                 builder.field("index", index.index());
                 builder.field("status", index.status());
                 builder.field("initial_copy", index.initialCopy());
+                FollowSummary.of(index.shards()).toXContent(builder, params);
                 builder.startArray("shards");
                 for (ShardFollowStatus shard : index.shards()) {
                     shard.toXContent(builder, params);

@@ -9,6 +9,10 @@ import com.mongodb.MongoSecurityException;
  */
 public final class MongoErrors {
 
+    /** MongoDB's error code Unauthorized: the user lacks a privilege. */
+    public static final int UNAUTHORIZED = 13;
+
+
     private MongoErrors() {}
 
     /** The message of {@code e}, unless an authentication failure is in its causes: then a credential-free one. */

@@ -178,14 +178,12 @@ public final class MongoProbe {
             client.getDatabase("local").getCollection("oplog.rs").find().limit(1).first();
             return true;
         } catch (com.mongodb.MongoServerException e) {
-            if (e.getCode() == UNAUTHORIZED) {
+            if (e.getCode() == MongoErrors.UNAUTHORIZED) {
                 return false;
             }
             throw e;
         }
     }
-
-    private static final int UNAUTHORIZED = 13;
 
     private static String clientName(MongoEndpoint endpoint) {
         return endpoint.clientName() == null ? "NAME" : endpoint.clientName();

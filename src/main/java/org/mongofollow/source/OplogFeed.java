@@ -69,6 +69,9 @@ public final class OplogFeed {
         private final OplogPosition oldest;
         @Nullable
         private final String shard;
+        /** What was lost, when it is not the oplog's oldest entries (else null). */
+        @Nullable
+        private final String reason;
 
         HistoryLostException(OplogPosition from, OplogPosition oldest) {
             this(from, oldest, null);
@@ -81,6 +84,22 @@ public final class OplogFeed {
             this.from = from;
             this.oldest = oldest;
             this.shard = shard;
+            this.reason = null;
+        }
+
+        /** The history of {@code shard} after {@code from} cannot be read, for the {@code reason} given. */
+        HistoryLostException(OplogPosition from, String shard, String reason) {
+            super(reason, null, false, false);
+            this.from = from;
+            this.oldest = null;
+            this.shard = shard;
+            this.reason = reason;
+        }
+
+        /** What was lost when it is not the oplog's oldest entries (a removed shard this node cannot read), else null. */
+        @Nullable
+        public String reason() {
+            return reason;
         }
 
         /** The MongoDB shard whose oplog lost the position, in a sharded cluster; null for a replica set. */

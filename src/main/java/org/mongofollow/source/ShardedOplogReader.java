@@ -30,8 +30,9 @@ import java.util.function.BooleanSupplier;
  * them all: MongoDB's cluster time is a hybrid logical clock, so a write on a chunk's new shard after a migration has a
  * later {@code ts} than the old shard's last write of the document. A migration's own entries ({@code fromMigrate}) are
  * read and skipped when decoded ({@link OplogEntryDecoder}), as on a replica set. A shard removed from the cluster is read on to
- * the end of what it held ({@link ShardRoster}); one removed with chunks of a followed collection still its stops the
- * follow with an explained error.
+ * the end of what it held ({@link ShardRoster}), by every read from before that; one removed with chunks of a followed
+ * collection still its stops the follow with an explained error, and one removed after a read's start that this node has
+ * not seen (it started after the removal) is history lost.
  * <p>
  * A shard's history is lost when its oplog no longer reaches back to the read's start, unless it was added to the
  * cluster after the oldest entry it still holds ({@code config.shards.topologyTime}, MongoDB 5.0 and later): before that
@@ -53,6 +54,8 @@ public final class ShardedOplogReader implements HistoryReader {
         }
     }
 
+    private static final org.apache.logging.log4j.Logger LOGGER = org.apache.logging.log4j.LogManager.getLogger(ShardedOplogReader.class);
+
     /** A router without shards to reach (tests of single replica sets). */
     public static final ShardClients NONE = hosts -> {
         throw new IllegalStateException("no client for the shard [" + hosts + "] of a sharded cluster");
@@ -65,11 +68,15 @@ public final class ShardedOplogReader implements HistoryReader {
     private final List<OplogReader> readers;
     @Nullable
     private final ShardRoster roster;
+    /** The router, to ask {@code config.changelog} for removals (null: asked already, or not to be asked). */
+    @Nullable
+    private final MongoClient mongos;
 
-    ShardedOplogReader(List<Shard> shards, List<OplogReader> readers, @Nullable ShardRoster roster) {
+    ShardedOplogReader(List<Shard> shards, List<OplogReader> readers, @Nullable ShardRoster roster, @Nullable MongoClient mongos) {
         this.shards = List.copyOf(shards);
         this.readers = List.copyOf(readers);
         this.roster = roster;
+        this.mongos = mongos;
     }
 
     /** The reader of every shard {@code config.shards} lists now. */
@@ -82,7 +89,7 @@ public final class ShardedOplogReader implements HistoryReader {
             OplogReader reader = new OplogReader(clients.client(shard.hosts()), namespaces);
             readers.add(breaker == null ? reader : reader.charging(breaker, essential));
         }
-        return new ShardedOplogReader(shards, readers, roster);
+        return new ShardedOplogReader(shards, readers, roster, mongos);
     }
 
     /**
@@ -124,8 +131,68 @@ public final class ShardedOplogReader implements HistoryReader {
         return shards;
     }
 
+    /**
+     * This reader for a read from {@code from}: without the removed shards that hold nothing after it. A removed shard this
+     * node has not seen, which a read from there needs, is history lost ({@link ShardRoster#removedUnseen}): one whose
+     * removal {@code config.changelog} dates in a later second than {@code from}'s (its wall-clock time and the cluster time
+     * are both the servers' clocks, in seconds here). A removal in the same second as {@code from} is taken as before it: a
+     * shard's last change as a shard comes well before its removal ends (its chunks move away first), and a resync, which
+     * starts at the cluster's time after a removal, must not find it again.
+     */
+    private ShardedOplogReader readingFrom(OplogPosition from) {
+        if (roster == null) {
+            return this;
+        }
+        if (mongos != null && from.equals(OplogPosition.MIN) == false && roster.changelogUnreadable() == false) {
+            ShardRoster.Removal removal;
+            try {
+                removal = roster.removedUnseen(from, (from.seconds() + 1L) * 1000L, since -> removals(mongos, since));
+            } catch (com.mongodb.MongoServerException e) {
+                if (e.getCode() != MongoErrors.UNAUTHORIZED) {
+                    throw e;
+                }
+                roster.changelogUnreadable(true);
+                LOGGER.warn("the follow's MongoDB user may not read config.changelog through mongos: a shard removed while this node "
+                    + "was not following cannot be told, and the changes it held before its removal would be missed; grant find on "
+                    + "config.changelog (README, sharded clusters)");
+                removal = null;
+            }
+            if (removal != null) {
+                throw new OplogFeed.HistoryLostException(from, removal.shard(), "MongoDB shard [" + removal.shard() + "] was removed from the cluster at "
+                    + java.time.Instant.ofEpochMilli(removal.timeMillis()) + " (config.changelog), after position " + from
+                    + ", and this node has not read it: the changes it held before its removal can no longer be read");
+            }
+        }
+        List<Shard> kept = new ArrayList<>();
+        List<OplogReader> keptReaders = new ArrayList<>();
+        for (int i = 0; i < shards.size(); i++) {
+            if (roster.readsNothingAfter(shards.get(i).id(), from) == false) {
+                kept.add(shards.get(i));
+                keptReaders.add(readers.get(i));
+            }
+        }
+        return kept.size() == shards.size() ? this : new ShardedOplogReader(kept, keptReaders, roster, null);
+    }
+
+    /** The shards' removals recorded in {@code config.changelog} at or after {@code sinceMillis}. */
+    static List<ShardRoster.Removal> removals(MongoClient mongos, long sinceMillis) {
+        List<ShardRoster.Removal> removals = new ArrayList<>();
+        for (BsonDocument change : mongos.getDatabase("config").getCollection("changelog", BsonDocument.class)
+            .find(Filters.and(Filters.eq("what", "removeShard"), Filters.gte("time", new java.util.Date(sinceMillis))))) {
+            if (change.get("details") instanceof BsonDocument details && details.get("shard") instanceof org.bson.BsonString shard
+                && change.get("time") instanceof org.bson.BsonDateTime time) {
+                removals.add(new ShardRoster.Removal(shard.getValue(), time.getValue()));
+            }
+        }
+        return removals;
+    }
+
     @Override
     public OplogReader.Batch readRange(OplogPosition from, OplogPosition to, int maxOperations, long maxBytes) {
+        ShardedOplogReader reading = readingFrom(from);
+        if (reading != this) {
+            return reading.readRange(from, to, maxOperations, maxBytes);
+        }
         List<OplogReader.Batch> batches = new ArrayList<>();
         for (int i = 0; i < readers.size(); i++) {
             batches.add(readers.get(i).readRange(from, to, maxOperations, maxBytes));
@@ -136,6 +203,10 @@ public final class ShardedOplogReader implements HistoryReader {
 
     @Override
     public OplogReader.Batch tail(OplogPosition from, int maxOperations, long maxBytes, long timeoutMillis, BooleanSupplier abandon) {
+        ShardedOplogReader reading = readingFrom(from);
+        if (reading != this) {
+            return reading.tail(from, maxOperations, maxBytes, timeoutMillis, abandon);
+        }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (true) {
             List<OplogReader.Batch> batches = new ArrayList<>();
@@ -205,17 +276,14 @@ public final class ShardedOplogReader implements HistoryReader {
         return new OplogReader.Batch(entries, upTo.compareTo(from) < 0 ? from : upTo, majority, bytes, null, null, entryShards);
     }
 
-    /**
-     * A read that succeeded: the roster learns each shard's majority commit point then (and lets go of removed shards read
-     * far enough).
-     */
+    /** A read that succeeded: the roster learns each shard's majority commit point then. */
     private OplogReader.Batch done(OplogReader.Batch merged, List<OplogReader.Batch> batches) {
         if (roster != null) {
             Map<String, OplogPosition> majorities = new TreeMap<>();
             for (int i = 0; i < shards.size(); i++) {
                 majorities.put(shards.get(i).id(), batches.get(i).majorityCommitPoint());
             }
-            roster.afterRead(merged.scannedTo(), majorities);
+            roster.afterRead(majorities);
         }
         return merged;
     }

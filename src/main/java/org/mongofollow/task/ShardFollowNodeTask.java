@@ -320,15 +320,15 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             } catch (MongoException e) {
                 if (e.getCode() == FollowFailures.CAPPED_POSITION_LOST) {
                     // (a change-stream follow may not read the oplog: its stream tells history loss itself, 286)
-                    throw historyLost(request.fromExclusive(), params.follow().source() == org.mongofollow.source.SourceMode.OPLOG ? oldest(oplog) : null, null);
+                    throw historyLost(request.fromExclusive(), params.follow().source() == org.mongofollow.source.SourceMode.OPLOG ? oldest(oplog) : null, null, null);
                 }
                 throw e;
             } catch (TransactionChains.MissingEntryException e) {
                 logger.warn("[{}][{}] {}", params.index(), params.shard(), e.getMessage());
-                throw historyLost(request.fromExclusive(), oldest(oplog), null);
+                throw historyLost(request.fromExclusive(), oldest(oplog), null, null);
             } catch (OplogFeed.HistoryLostException e) {
                 // the feed checks every read it makes from MongoDB (the window holds complete reads only)
-                throw historyLost(e.from(), e.oldest(), e.shard());
+                throw historyLost(e.from(), e.oldest(), e.shard(), e.reason());
             }
             if (read == null) {
                 return null; // parked
@@ -385,8 +385,11 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             }
         }
 
-        /** {@code shard}: the MongoDB shard that lost it, in a sharded cluster (else null). */
-        private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest, @Nullable String shard) {
+        /**
+         * {@code shard}: the MongoDB shard that lost it, in a sharded cluster (else null); {@code reason}: what was lost when it
+         * is not the oplog's oldest entries (else null).
+         */
+        private FollowFatalException historyLost(OplogPosition from, OplogPosition oldest, @Nullable String shard, @Nullable String reason) {
             boolean resync = params.follow().onHistoryLost() == org.mongofollow.metadata.FollowParameters.OnHistoryLost.RESYNC;
             if (resync && resyncRequested.compareAndSet(false, true)) {
                 logger.warn("[{}][{}] history lost at {}: starting a resync (on_history_lost: resync)", params.index(), params.shard(), from);
@@ -400,7 +403,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     )
                 );
             }
-            return historyLostException(params.follow().namespace(), params.index(), from, oldest, shard, resync, params.follow().source());
+            return historyLostException(params.follow().namespace(), params.index(), from, oldest, shard, reason, resync, params.follow().source());
         }
 
         @Override
@@ -687,23 +690,27 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
         OplogPosition from,
         OplogPosition oldest,
         @Nullable String shard,
+        @Nullable String reason,
         boolean resyncing,
         org.mongofollow.source.SourceMode source
     ) {
-        String lost = source == org.mongofollow.source.SourceMode.CHANGE_STREAM
+        String lost = reason != null ? "history lost: " + reason + " (the follow of [" + namespace + "])"
+            : source == org.mongofollow.source.SourceMode.CHANGE_STREAM
             ? "history lost: MongoDB can no longer start the change stream of the follow of [" + namespace + "] at position " + from
                 + " (error ChangeStreamHistoryLost: its oplog no longer holds it)"
             : "history lost: " + (shard == null ? "the MongoDB oplog" : "the oplog of MongoDB shard [" + shard + "]")
                 + " no longer holds position " + from + " of the follow of [" + namespace
                 + "] (its oldest entry is " + (oldest == null ? "unknown" : oldest) + ")";
-        String message = lost + ": changes made to the collection while the follow was "
-            + "paused or behind have rolled off the log, so index [" + index + "] can no longer be kept exact from it and may hold documents "
+        String message = lost + (reason != null ? ", so index [" : ": changes made to the collection while the follow was "
+            + "paused or behind have rolled off the log, so index [") + index + "] can no longer be kept exact from it and may hold documents "
             + "that were deleted or changed since. "
             + (resyncing
                 ? "A resync has started (on_history_lost: resync): the collection is copied again and stale documents are removed."
                 : "Run POST /" + index + "/_mongo_follow/_resync to copy the collection again and remove the stale documents while the index "
                     + "stays searchable (or follow with \"on_history_lost\": \"resync\" to do it automatically).")
-            + " To prevent it, give the oplog more room (replSetResizeOplog) or keep the follow from being paused or behind for that long";
+            + (reason != null
+                ? " To prevent it, keep the follows of a sharded cluster running, and caught up, while a shard is removed"
+                : " To prevent it, give the oplog more room (replSetResizeOplog) or keep the follow from being paused or behind for that long");
         return new FollowFatalException(message.replace("{", "(").replace("}", ")"));
     }
 }

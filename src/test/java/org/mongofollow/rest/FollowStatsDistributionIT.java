@@ -62,7 +62,8 @@ public class FollowStatsDistributionIT {
 
     /**
      * A follow of the embedded sharded cluster's oplogs through its mongos: each shard task lists the MongoDB shards it reads,
-     * with how far it has read each one's oplog, at or after its checkpoint.
+     * with how far it has read each one's oplog, at or after its checkpoint; the index's line sums them up (per MongoDB shard
+     * the follower shard furthest behind, and the lowest checkpoint).
      */
     @Test
     @SuppressWarnings("unchecked")
@@ -70,29 +71,49 @@ public class FollowStatsDistributionIT {
         String mongos = "mongodb://127.0.0.1:" + System.getProperty("tests.mongo.sharded.port");
         assertEquals(200, call("PUT", "/stats-sharded/_mongo_follow", """
             {"connection": "%s", "database": "shop", "collection": "sharded", "initial_copy": false, "source": "auto",
-             "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0}}
+             "settings": {"index.number_of_shards": 2, "index.number_of_replicas": 0}}
             """.formatted(mongos)).status());
-        List<Map<String, Object>> mongodbShards = null;
-        Map<String, Object> shard = null;
+        Map<String, Object> index = null;
+        List<Map<String, Object>> shards = List.of();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         do {
-            List<Map<String, Object>> shards = (List<Map<String, Object>>) indexStats("stats-sharded").get("shards");
-            shard = shards.isEmpty() ? null : shards.get(0);
-            mongodbShards = shard == null ? null : (List<Map<String, Object>>) shard.get("mongodb_shards");
-            if (mongodbShards != null && shard.get("checkpoint") != null) {
+            index = indexStats("stats-sharded");
+            shards = (List<Map<String, Object>>) index.get("shards");
+            if (shards.size() == 2 && shards.stream().allMatch(s -> s.get("mongodb_shards") != null && s.get("checkpoint") != null)) {
                 break;
             }
             Thread.sleep(100);
         } while (System.nanoTime() < deadline);
-        assertTrue(String.valueOf(shard), mongodbShards != null);
-        assertEquals(String.valueOf(shard), List.of("shard0", "shard1"), mongodbShards.stream().map(s -> s.get("shard")).toList());
-        String[] checkpoint = ((String) shard.get("checkpoint")).split(":");
-        for (Map<String, Object> mongodbShard : mongodbShards) {
-            String[] readTo = ((String) mongodbShard.get("read_to")).split(":");
-            int bySeconds = Long.compare(Long.parseLong(readTo[0]), Long.parseLong(checkpoint[0]));
-            assertTrue(shard.toString(), bySeconds > 0 || (bySeconds == 0 && Long.parseLong(readTo[1]) >= Long.parseLong(checkpoint[1])));
+        assertTrue(String.valueOf(index), shards.size() == 2 && shards.stream().allMatch(s -> s.get("mongodb_shards") != null));
+        Map<String, String> lowestReadTo = new java.util.TreeMap<>();
+        String lowestCheckpoint = null;
+        for (Map<String, Object> shard : shards) {
+            List<Map<String, Object>> mongodbShards = (List<Map<String, Object>>) shard.get("mongodb_shards");
+            assertEquals(String.valueOf(shard), List.of("shard0", "shard1"), mongodbShards.stream().map(s -> s.get("shard")).toList());
+            String checkpoint = (String) shard.get("checkpoint");
+            for (Map<String, Object> mongodbShard : mongodbShards) {
+                String readTo = (String) mongodbShard.get("read_to");
+                assertTrue(shard.toString(), comparePositions(readTo, checkpoint) >= 0);
+                lowestReadTo.merge((String) mongodbShard.get("shard"), readTo, (a, b) -> comparePositions(a, b) <= 0 ? a : b);
+            }
+            lowestCheckpoint = lowestCheckpoint == null || comparePositions(checkpoint, lowestCheckpoint) < 0 ? checkpoint : lowestCheckpoint;
+            assertNull(shard.get("fatal_exception"));
         }
-        assertNull(shard.get("fatal_exception"));
+        // the index's summary, from the same answer
+        assertEquals(String.valueOf(index), lowestCheckpoint, index.get("checkpoint"));
+        Map<String, String> summary = new java.util.TreeMap<>();
+        for (Map<String, Object> mongodbShard : (List<Map<String, Object>>) index.get("mongodb_shards")) {
+            summary.put((String) mongodbShard.get("shard"), (String) mongodbShard.get("read_to"));
+        }
+        assertEquals(String.valueOf(index), lowestReadTo, summary);
+    }
+
+    /** "seconds:increment" positions compared. */
+    private static int comparePositions(String a, String b) {
+        String[] x = a.split(":");
+        String[] y = b.split(":");
+        int bySeconds = Long.compare(Long.parseLong(x[0]), Long.parseLong(y[0]));
+        return bySeconds != 0 ? bySeconds : Long.compare(Long.parseLong(x[1]), Long.parseLong(y[1]));
     }
 
     @Test

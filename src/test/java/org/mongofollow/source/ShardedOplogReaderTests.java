@@ -231,9 +231,10 @@ public class ShardedOplogReaderTests {
             collection().insertOne(new Document("_id", 100 + i));
         }
         admin(new Document("removeShard", "shard1")); // its chunk moves to shard0 (fromMigrate), then it leaves
+        OplogPosition beforeRemoval = from;
         List<Integer> ids = new ArrayList<>();
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while ((ids.size() < 10 || roster.retired().isEmpty() == false) && System.nanoTime() < deadline) {
+        while ((ids.size() < 10 || retiredTo("shard1") == null || from.compareTo(retiredTo("shard1")) < 0) && System.nanoTime() < deadline) {
             // a lagging follow: small reads, the first ones well before the removal and the changes shard1 made
             OplogReader.Batch batch = readWithRoster(from, 2);
             ids.addAll(ids(batch.entries()).stream().filter(id -> id >= 100).toList());
@@ -244,8 +245,52 @@ public class ShardedOplogReaderTests {
             expected.add(100 + i);
         }
         assertEquals(expected, ids); // read from shard1's oplog, once; shard0's migrated copies are not changes
-        assertEquals(Map.of(), roster.retired()); // read far enough: let go
-        assertEquals(Set.of("shard0"), readWithRoster(from).shardsReadTo().keySet());
+        assertEquals(Set.of("shard0"), readWithRoster(from).shardsReadTo().keySet()); // past its end: left out
+        // a read from before its end (another follow's, or a read again) still has what it held
+        List<Integer> again = new ArrayList<>();
+        for (OplogPosition at = beforeRemoval; at.compareTo(retiredTo("shard1")) < 0; ) {
+            OplogReader.Batch batch = readWithRoster(at, 100);
+            assertTrue(batch.shardsReadTo().containsKey("shard1"));
+            again.addAll(ids(batch.entries()).stream().filter(id -> id >= 100).toList());
+            at = batch.scannedTo();
+        }
+        assertEquals(expected, again);
+    }
+
+    private OplogPosition retiredTo(String shard) {
+        return roster.retired().get(shard);
+    }
+
+    @Test
+    public void aShardRemovedBeforeThisNodeReadIsHistoryLostForReadsFromBeforeItsRemoval() throws InterruptedException {
+        collection().insertOne(new Document("_id", 1));
+        OplogPosition from = readPast(OplogPosition.MIN, 1);
+        collection().insertOne(new Document("_id", 100)); // on shard1
+        Thread.sleep(1100); // (a removal in the same second as a read's start counts as before it)
+        admin(new Document("removeShard", "shard1"));
+        // a node that starts now (a restart, a moved task): its feed's roster has never seen shard1
+        ShardRoster fresh = new ShardRoster();
+        ShardedOplogReader.ShardClients newNode = new ShardedOplogReader.ShardClients() {
+            @Override
+            public MongoClient client(String shardHosts) {
+                return clients.client(shardHosts);
+            }
+
+            @Override
+            public ShardRoster roster() {
+                return fresh;
+            }
+        };
+        OplogFeed.HistoryLostException e = assertThrows(OplogFeed.HistoryLostException.class,
+            () -> ShardedOplogReader.of(mongos, newNode, Set.of("db.c"), new NoopCircuitBreaker("test"), true).tail(from, 100, 1 << 20, 300, () -> false));
+        assertEquals("shard1", e.shard());
+        assertTrue(e.getMessage(), e.getMessage().startsWith("MongoDB shard [shard1] was removed from the cluster at "));
+        // from a position after its removal (a resync's start) there is nothing of it to read
+        collection().insertOne(new Document("_id", 2));
+        OplogPosition now = OplogPosition.of(cluster.shard(0).majorityCommitPoint());
+        OplogReader.Batch batch = ShardedOplogReader.of(mongos, newNode, Set.of("db.c"), new NoopCircuitBreaker("test"), true)
+            .tail(now, 100, 1 << 20, 300, () -> false);
+        assertEquals(Set.of("shard0"), batch.shardsReadTo().keySet());
     }
 
     @Test
