@@ -335,13 +335,17 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
          */
         private Engine.Result delete(ShardOperation operation) throws IOException {
             if (operation.payload().length() > 0 && lookedUp.contains(operation.id()) == false) {
-                GetResult current = primary.getService()
-                    .getForUpdate(operation.id(), SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
+                GetResult current = current(operation.id());
                 if (current.isExists() && DocumentKeys.contradicts(current.internalSourceRef(), operation.payload())) {
                     stale++;
                     return null;
                 }
             }
+            return versionedDelete(operation);
+        }
+
+        /** The document's delete at the operation's version, unless it holds a later one. */
+        private Engine.DeleteResult versionedDelete(ShardOperation operation) throws IOException {
             return primary.applyDeleteOperationOnPrimary(
                 operation.version(),
                 operation.id(),
@@ -351,13 +355,17 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             );
         }
 
+        /** The document as the primary holds it now (a realtime get). */
+        private GetResult current(String id) throws IOException {
+            return primary.getService().getForUpdate(id, SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
+        }
+
         /**
          * An update, and the updates of the same document right after it, go into one write ({@link UpdateRun}). Sets
          * {@link #combined} to the number of operations written.
          */
         private Engine.Result update(ShardOperation operation) throws IOException {
-            GetResult current = primary.getService()
-                .getForUpdate(operation.id(), SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
+            GetResult current = current(operation.id());
             if (lookedUp.contains(operation.id())) {
                 // an earlier update of the document in this batch is looked up: this one applies to what MongoDB has
                 return missingBase(operation);
@@ -375,13 +383,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
             } catch (RejectedDocumentException e) {
                 // the updated document cannot be taken: it leaves the index rather than stay behind in an old version
                 rejections.add(new ApplyOperationsAction.Rejection(operation.id(), operation.version(), e.getMessage()));
-                return primary.applyDeleteOperationOnPrimary(
-                    operation.version(),
-                    operation.id(),
-                    VersionType.EXTERNAL_GTE,
-                    SequenceNumbers.UNASSIGNED_SEQ_NO,
-                    SequenceNumbers.UNASSIGNED_PRIMARY_TERM
-                );
+                return versionedDelete(operation);
             }
             if (written == null) {
                 // the selected copy cannot take this update: the follow indexes the document as MongoDB has it
@@ -446,13 +448,7 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
 
         /** The refused version goes to the dead-letter index: the document leaves the index rather than stay in an older version. */
         private void deleteRefused(ShardOperation operation) throws Exception {
-            Engine.DeleteResult deleted = primary.applyDeleteOperationOnPrimary(
-                operation.version(),
-                operation.id(),
-                VersionType.EXTERNAL_GTE,
-                SequenceNumbers.UNASSIGNED_SEQ_NO,
-                SequenceNumbers.UNASSIGNED_PRIMARY_TERM
-            );
+            Engine.DeleteResult deleted = versionedDelete(operation);
             if (deleted.getResultType() == Engine.Result.Type.SUCCESS) {
                 replicated.add(new Translog.Delete(operation.id(), deleted.getSeqNo(), deleted.getTerm(), deleted.getVersion()));
                 location = locationToSync(location, deleted.getTranslogLocation());

@@ -184,17 +184,21 @@ public class ShardedOplogReaderTests {
 
     /** The node's clients with the roster its feed keeps across reads. */
     private final ShardRoster roster = new ShardRoster();
-    private final ShardedOplogReader.ShardClients withRoster = new ShardedOplogReader.ShardClients() {
-        @Override
-        public MongoClient client(String shardHosts) {
-            return clients.client(shardHosts);
-        }
+    private final ShardedOplogReader.ShardClients withRoster = clientsWith(roster);
 
-        @Override
-        public ShardRoster roster() {
-            return roster;
-        }
-    };
+    private ShardedOplogReader.ShardClients clientsWith(ShardRoster feedRoster) {
+        return new ShardedOplogReader.ShardClients() {
+            @Override
+            public MongoClient client(String shardHosts) {
+                return clients.client(shardHosts);
+            }
+
+            @Override
+            public ShardRoster roster() {
+                return feedRoster;
+            }
+        };
+    }
 
     private OplogReader.Batch readWithRoster(OplogPosition from) {
         return readWithRoster(from, 1000);
@@ -269,18 +273,7 @@ public class ShardedOplogReaderTests {
         Thread.sleep(1100); // (a removal in the same second as a read's start counts as before it)
         admin(new Document("removeShard", "shard1"));
         // a node that starts now (a restart, a moved task): its feed's roster has never seen shard1
-        ShardRoster fresh = new ShardRoster();
-        ShardedOplogReader.ShardClients newNode = new ShardedOplogReader.ShardClients() {
-            @Override
-            public MongoClient client(String shardHosts) {
-                return clients.client(shardHosts);
-            }
-
-            @Override
-            public ShardRoster roster() {
-                return fresh;
-            }
-        };
+        ShardedOplogReader.ShardClients newNode = clientsWith(new ShardRoster());
         OplogFeed.HistoryLostException e = assertThrows(OplogFeed.HistoryLostException.class,
             () -> ShardedOplogReader.of(mongos, newNode, Set.of("db.c"), new NoopCircuitBreaker("test"), true).tail(from, 100, 1 << 20, 300, () -> false));
         assertEquals("shard1", e.shard());
