@@ -34,6 +34,7 @@ public final class ShardedCluster implements AutoCloseable {
         private long oplogMaxEntries = 1_000_000;
         private String serverVersion = ServerVersion.DEFAULT.toString();
         private boolean rawOplog = false;
+        private String advertisedHost = "127.0.0.1";
 
         /** The mongos's port (shards on the ports after it); 0, the default, picks free ports. */
         public Options port(int port) {
@@ -73,6 +74,15 @@ public final class ShardedCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The host name {@code config.shards} gives the shards at (default 127.0.0.1, where they listen): another name stands
+         * for a cluster whose shards are known by names only its own network resolves.
+         */
+        public Options advertisedHost(String advertisedHost) {
+            this.advertisedHost = advertisedHost;
+            return this;
+        }
+
         /** The MongoDB release every server answers as (see {@link EmbeddedMongo.Options#serverVersion}). */
         public Options serverVersion(String serverVersion) {
             ServerVersion.parse(serverVersion);
@@ -95,7 +105,7 @@ public final class ShardedCluster implements AutoCloseable {
         this.options = options;
         this.configServer = EmbeddedMongo.start(EmbeddedMongo.options().replicaSetName("configRepl").clusterClock(clusterClock)
             .noopIntervalMillis(options.noopIntervalMillis).serverVersion(options.serverVersion));
-        this.catalog = new ShardingCatalog(configServer);
+        this.catalog = new ShardingCatalog(configServer, options.advertisedHost);
         this.mongos = new MongosBackend(catalog, clusterClock, ServerVersion.parse(options.serverVersion), servers::get);
         this.mongosServer = new WireServer(mongos);
         mongosServer.bind(new InetSocketAddress("127.0.0.1", options.port), 1, 2);

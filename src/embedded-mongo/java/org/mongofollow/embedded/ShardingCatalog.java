@@ -39,8 +39,12 @@ final class ShardingCatalog {
     private final Map<String, Collection> collections = new LinkedHashMap<>();
     private int chunkVersion;
 
-    ShardingCatalog(EmbeddedMongo configServer) {
+    /** The host name {@code config.shards} gives the shards at (they listen on 127.0.0.1). */
+    private final String advertisedHost;
+
+    ShardingCatalog(EmbeddedMongo configServer, String advertisedHost) {
         this.configServer = configServer;
+        this.advertisedHost = advertisedHost;
     }
 
     EmbeddedMongo configServer() {
@@ -53,7 +57,7 @@ final class ShardingCatalog {
         if (shards.containsKey(id)) {
             throw new MongoServerError(96, "OperationFailed", "a shard named " + id + " already exists");
         }
-        String host = server.replicaSetName() + "/127.0.0.1:" + server.port();
+        String host = server.replicaSetName() + "/" + advertisedHost + ":" + server.port();
         for (Shard existing : shards.values()) {
             if (existing.server() == server) {
                 throw new MongoServerError(96, "OperationFailed", "host " + host + " is already shard " + existing.id());

@@ -67,9 +67,21 @@ public final class FollowClientSettings {
         key -> SecureSetting.secureString(key, null)
     );
 
+    /**
+     * {@code mongo_follow.client.NAME.shard_hosts.SHARD_ID: "host:port,host:port"}: where this node reaches a shard of the
+     * sharded cluster whose mongos routers the client names, instead of the hosts {@code config.shards} gives (which may be
+     * names only the cluster's own network resolves); the replica set name stays the one {@code config.shards} gives.
+     */
+    public static final Setting.AffixSetting<Settings> SHARD_HOSTS = Setting.affixKeySetting(
+        PREFIX,
+        "shard_hosts",
+        key -> Setting.groupSetting(key + ".", Property.NodeScope)
+    );
+
     public static List<Setting<?>> all() {
         return List.of(
             HOSTS,
+            SHARD_HOSTS,
             REPLICA_SET,
             AUTH_SOURCE,
             TLS_ENABLED,
@@ -91,10 +103,22 @@ public final class FollowClientSettings {
     private final TimeValue serverSelectionTimeout;
     private final String username;
     private final char[] password;
+    private final Map<String, String> shardHosts;
 
     private FollowClientSettings(String name, Settings settings) {
         this.name = name;
         this.hosts = concrete(HOSTS, name).get(settings);
+        Settings byShard = concrete(SHARD_HOSTS, name).get(settings);
+        Map<String, String> shards = new java.util.TreeMap<>();
+        for (String shard : byShard.keySet()) {
+            String shardHosts = byShard.get(shard).strip();
+            if (shardHosts.isEmpty() || shardHosts.contains("/") || shardHosts.contains("://")) {
+                throw new IllegalArgumentException("[" + SHARD_HOSTS.getConcreteSettingForNamespace(name).getKey() + shard // (key ends with a dot)
+                    + "] must be host:port pairs separated by commas (the replica set name comes from config.shards), got [" + shardHosts + "]");
+            }
+            shards.put(shard, shardHosts);
+        }
+        this.shardHosts = Map.copyOf(shards);
         this.replicaSet = emptyToNull(concrete(REPLICA_SET, name).get(settings));
         this.authSource = concrete(AUTH_SOURCE, name).get(settings);
         this.tlsEnabled = concrete(TLS_ENABLED, name).get(settings);
@@ -173,6 +197,11 @@ public final class FollowClientSettings {
         return serverSelectionTimeout;
     }
 
+    /** The hosts this node reaches each mapped shard at, by shard id ({@link #SHARD_HOSTS}); others as config.shards says. */
+    public Map<String, String> shardHosts() {
+        return shardHosts;
+    }
+
     public boolean hasCredentials() {
         return username != null;
     }
@@ -191,6 +220,7 @@ public final class FollowClientSettings {
     public boolean sameClientAs(FollowClientSettings other) {
         return other != null
             && hosts.equals(other.hosts)
+            && shardHosts.equals(other.shardHosts)
             && java.util.Objects.equals(replicaSet, other.replicaSet)
             && authSource.equals(other.authSource)
             && tlsEnabled == other.tlsEnabled

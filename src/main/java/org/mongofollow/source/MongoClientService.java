@@ -76,9 +76,25 @@ public class MongoClientService implements Closeable {
      * hosts of a shard reached through a connection string must pass {@link #setShardHostCheck the host check} (the
      * connection allowlist), as the connection string's own hosts did.
      */
-    public MongoClient shardClient(MongoEndpoint endpoint, String shardHosts) {
+    public MongoClient shardClient(MongoEndpoint endpoint, ShardedOplogReader.Shard shard) {
+        String shardHosts = shardHosts(endpoint, shard);
         checkShardHosts(endpoint, shardHosts);
         return client(new ClientKey(endpoint, shardHosts));
+    }
+
+    /**
+     * Where this node reaches {@code shard} ({@code rsName/host:port,...}): at the hosts the named client maps its id to
+     * ({@code mongo_follow.client.NAME.shard_hosts.SHARD_ID}), with the replica set name {@code config.shards} gives, else at
+     * the hosts {@code config.shards} gives.
+     */
+    String shardHosts(MongoEndpoint endpoint, ShardedOplogReader.Shard shard) {
+        FollowClientSettings settings = endpoint.clientName() == null ? null : namedSettings.get(endpoint.clientName());
+        String mapped = settings == null ? null : settings.shardHosts().get(shard.id());
+        if (mapped == null) {
+            return shard.hosts();
+        }
+        int slash = shard.hosts().indexOf('/');
+        return (slash < 0 ? "" : shard.hosts().substring(0, slash + 1)) + mapped;
     }
 
     /** The hosts of a shard reached through a connection string's mongos pass the host check, as its own hosts did. */
@@ -148,7 +164,8 @@ public class MongoClientService implements Closeable {
     }
 
     /** A client of one shard of the cluster behind {@code endpoint} that the caller owns and closes (see {@link #shardClient}). */
-    public MongoClient newShardClient(MongoEndpoint endpoint, String shardHosts) {
+    public MongoClient newShardClient(MongoEndpoint endpoint, ShardedOplogReader.Shard shard) {
+        String shardHosts = shardHosts(endpoint, shard);
         checkShardHosts(endpoint, shardHosts);
         return MongoClients.create(clientSettings(new ClientKey(endpoint, shardHosts)));
     }

@@ -156,7 +156,7 @@ public final class MongoProbe {
         boolean readable = true;
         OplogPosition start = null;
         for (ShardedOplogReader.Shard shard : ShardedOplogReader.shards(mongos)) {
-            try (MongoClient client = clients.newShardClient(endpoint, shard.hosts())) {
+            try (MongoClient client = clients.newShardClient(endpoint, shard)) {
                 OplogPosition majority = new OplogReader(client, database, collection).majorityCommitPoint();
                 start = start == null ? majority : OplogPosition.min(start, majority);
                 readable &= oplogReadable(client);

@@ -50,8 +50,8 @@ public final class OplogFeeds {
                     private final ShardRoster roster = new ShardRoster();
 
                     @Override
-                    public com.mongodb.client.MongoClient client(String shardHosts) {
-                        return clients.shardClient(key.endpoint(), shardHosts);
+                    public com.mongodb.client.MongoClient client(ShardedOplogReader.Shard shard) {
+                        return clients.shardClient(key.endpoint(), shard);
                     }
 
                     @Override

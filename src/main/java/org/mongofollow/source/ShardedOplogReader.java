@@ -43,9 +43,9 @@ public final class ShardedOplogReader implements HistoryReader {
     /** A shard as {@code config.shards} lists it: its id, its hosts ({@code rsName/host:port,...}) and when it was added. */
     public record Shard(String id, String hosts, @Nullable OplogPosition addedAt) {}
 
-    /** How the shards are reached: the node's client of a shard, by its hosts. */
+    /** How the shards are reached: the node's client of a shard. */
     public interface ShardClients {
-        MongoClient client(String shardHosts);
+        MongoClient client(Shard shard);
 
         /** The shards the node's feed has read so far (to read removed ones to their end), or null to list them each read. */
         @Nullable
@@ -57,8 +57,8 @@ public final class ShardedOplogReader implements HistoryReader {
     private static final org.apache.logging.log4j.Logger LOGGER = org.apache.logging.log4j.LogManager.getLogger(ShardedOplogReader.class);
 
     /** A router without shards to reach (tests of single replica sets). */
-    public static final ShardClients NONE = hosts -> {
-        throw new IllegalStateException("no client for the shard [" + hosts + "] of a sharded cluster");
+    public static final ShardClients NONE = shard -> {
+        throw new IllegalStateException("no client for the shard [" + shard.id() + "] of a sharded cluster");
     };
 
     /** How often a tailing read asks every shard again while none has anything past the start. */
@@ -86,7 +86,7 @@ public final class ShardedOplogReader implements HistoryReader {
         List<Shard> shards = roster == null ? listed : roster.toRead(listed, removed -> refuseIfItHoldsChunks(mongos, namespaces, removed));
         List<OplogReader> readers = new ArrayList<>();
         for (Shard shard : shards) {
-            OplogReader reader = new OplogReader(clients.client(shard.hosts()), namespaces);
+            OplogReader reader = new OplogReader(clients.client(shard), namespaces);
             readers.add(breaker == null ? reader : reader.charging(breaker, essential));
         }
         return new ShardedOplogReader(shards, readers, roster, mongos);

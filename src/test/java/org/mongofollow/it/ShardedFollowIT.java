@@ -5,6 +5,7 @@ import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 
 import org.bson.BsonDocument;
+import org.elasticsearch.client.Request;
 import org.bson.BsonInt32;
 import org.bson.Document;
 import org.elasticsearch.test.ESIntegTestCase;
@@ -35,15 +36,33 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
 
     private static ShardedCluster cluster;
     private static MongoClient mongos;
+    /** A cluster whose config.shards names its shards at a host only its own network would resolve. */
+    private static ShardedCluster hidden;
 
     @BeforeClass
     public static void startShardedCluster() {
         cluster = ShardedCluster.start(ShardedCluster.options().shards(2).noopIntervalMillis(100));
         mongos = MongoClients.create(cluster.connectionString());
+        hidden = ShardedCluster.start(ShardedCluster.options().shards(2).noopIntervalMillis(100).advertisedHost("shards.mongo.invalid"));
+    }
+
+    /** The named client {@code hidden}: the mongos of {@link #hidden}, its shards mapped to where this node reaches them. */
+    @Override
+    protected org.elasticsearch.common.settings.Settings nodeSettings(int nodeOrdinal, org.elasticsearch.common.settings.Settings otherSettings) {
+        return org.elasticsearch.common.settings.Settings.builder()
+            .put(super.nodeSettings(nodeOrdinal, otherSettings))
+            .put("mongo_follow.client.hidden.hosts", "127.0.0.1:" + hidden.port())
+            .put("mongo_follow.client.hidden.shard_hosts.shard0", "127.0.0.1:" + hidden.shard(0).port())
+            .put("mongo_follow.client.hidden.shard_hosts.shard1", "127.0.0.1:" + hidden.shard(1).port())
+            .build();
     }
 
     @AfterClass
     public static void stopShardedCluster() {
+        if (hidden != null) {
+            hidden.close();
+            hidden = null;
+        }
         if (mongos != null) {
             mongos.close();
             mongos = null;
@@ -260,6 +279,36 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
             assertConverges("gone", gone);
             assertThat(String.valueOf(shardStats("gone").get(0).get("fatal_exception")), equalTo("null"));
             call("POST", "/gone/_mongo_follow/_unfollow");
+        }
+    }
+
+    /**
+     * A cluster whose config.shards names hosts this node cannot resolve: the named client's {@code shard_hosts} say where
+     * each shard is reached, and the follow of the shards' oplogs goes through them.
+     */
+    public void testANamedClientReachesTheShardsWhereItsSettingsMapThem() throws Exception {
+        try (MongoClient router = MongoClients.create(hidden.connectionString())) {
+            String listed = router.getDatabase("config").getCollection("shards").find(new Document("_id", "shard0")).first().getString("host");
+            assertThat(listed, equalTo("shard0/shards.mongo.invalid:" + hidden.shard(0).port()));
+            router.getDatabase("admin").runCommand(new Document("shardCollection", "sharded.mapped").append("key", new Document("_id", 1)));
+            router.getDatabase("admin").runCommand(new Document("split", "sharded.mapped").append("middle", new Document("_id", 100)));
+            router.getDatabase("admin").runCommand(new Document("moveChunk", "sharded.mapped").append("find", new Document("_id", 100))
+                .append("to", "shard1"));
+            MongoCollection<BsonDocument> mapped = router.getDatabase("sharded").getCollection("mapped", BsonDocument.class);
+            for (int i = 90; i < 110; i++) {
+                mapped.insertOne(new BsonDocument("_id", new BsonInt32(i)).append("n", new BsonInt32(0)));
+            }
+            Request put = new Request("PUT", "/mapped/_mongo_follow");
+            put.setJsonEntity("{\"client\": \"hidden\", \"database\": \"sharded\", \"collection\": \"mapped\", \"source\": \"oplog\"}");
+            call(put);
+            ensureGreen("mapped");
+            for (int i = 90; i < 110; i++) {
+                mapped.updateOne(new Document("_id", i), new Document("$set", new Document("n", i))); // on both shards
+            }
+            mapped.deleteOne(new Document("_id", 95));
+            assertConverges("mapped", mapped);
+            assertThat(String.valueOf(shardStats("mapped").get(0).get("fatal_exception")), equalTo("null"));
+            call("POST", "/mapped/_mongo_follow/_unfollow");
         }
     }
 

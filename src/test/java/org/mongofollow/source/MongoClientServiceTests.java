@@ -51,6 +51,31 @@ public class MongoClientServiceTests {
     }
 
     @Test
+    public void aNamedClientReachesAShardWhereItsSettingsMapIt() {
+        Settings settings = Settings.builder()
+            .put("mongo_follow.client.cluster.hosts", "mongos.example:27017")
+            .put("mongo_follow.client.cluster.shard_hosts.shard1", "10.0.0.5:27018, 10.0.0.6:27018")
+            .build();
+        try (MongoClientService named = new MongoClientService(settings, now::get)) {
+            MongoEndpoint cluster = MongoEndpoint.client("cluster");
+            // config.shards's replica set name, the mapped hosts
+            assertEquals("rs1/10.0.0.5:27018, 10.0.0.6:27018",
+                named.shardHosts(cluster, new ShardedOplogReader.Shard("shard1", "rs1/shard1.internal:27018", null)));
+            assertEquals("rs0/shard0.internal:27018",
+                named.shardHosts(cluster, new ShardedOplogReader.Shard("shard0", "rs0/shard0.internal:27018", null)));
+            // a connection string has no settings: config.shards's hosts
+            assertEquals("rs1/shard1.internal:27018",
+                named.shardHosts(used, new ShardedOplogReader.Shard("shard1", "rs1/shard1.internal:27018", null)));
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new MongoClientService(Settings.builder()
+            .put("mongo_follow.client.cluster.hosts", "mongos.example:27017")
+            .put("mongo_follow.client.cluster.shard_hosts.shard1", "rs1/10.0.0.5:27018")
+            .build(), now::get));
+        assertEquals("[mongo_follow.client.cluster.shard_hosts.shard1] must be host:port pairs separated by commas (the replica set name "
+            + "comes from config.shards), got [rs1/10.0.0.5:27018]", e.getMessage());
+    }
+
+    @Test
     public void aRecentUseKeepsAClientOpen() {
         service.client(ended);
         now.addAndGet(MongoClientService.IDLE_CLIENT_TIMEOUT.nanos() * 2);

@@ -36,7 +36,7 @@ public class ShardedOplogReaderTests {
     private ShardedCluster cluster;
     private MongoClient mongos;
     private final Map<String, MongoClient> shardClients = new ConcurrentHashMap<>();
-    private final ShardedOplogReader.ShardClients clients = hosts -> shardClients.computeIfAbsent(hosts,
+    private final ShardedOplogReader.ShardClients clients = shard -> shardClients.computeIfAbsent(shard.hosts(),
         h -> MongoClients.create(MongoClientService.shardConnection(h)));
 
     @Before
@@ -189,8 +189,8 @@ public class ShardedOplogReaderTests {
     private ShardedOplogReader.ShardClients clientsWith(ShardRoster feedRoster) {
         return new ShardedOplogReader.ShardClients() {
             @Override
-            public MongoClient client(String shardHosts) {
-                return clients.client(shardHosts);
+            public MongoClient client(ShardedOplogReader.Shard shard) {
+                return clients.client(shard);
             }
 
             @Override
