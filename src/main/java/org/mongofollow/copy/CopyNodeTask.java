@@ -155,7 +155,11 @@ public class CopyNodeTask extends AllocatedPersistentTask {
             }
             IdRanges.Plan plan;
             try {
-                plan = IdRanges.plan(collection(BsonDocument.class), params.follow().copyMaxConcurrentRanges());
+                plan = IdRanges.plan(
+                    collection(BsonDocument.class),
+                    params.follow().copyMaxConcurrentRanges(),
+                    ChunkBounds.of(services.mongoClients().client(params.follow().endpoint()), params.follow().namespace())
+                );
             } catch (Exception e) {
                 if (stopping() || FollowFailures.shouldRetry(e) == false) {
                     throw e;

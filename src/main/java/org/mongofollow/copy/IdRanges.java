@@ -26,7 +26,9 @@ import java.util.List;
  * are read sorted (projection {@code _id} only) and cut every {@code estimate / ranges} documents. The number
  * of ranges grows with the collection (one per {@link #DOCUMENTS_PER_RANGE} documents) between one and
  * {@code 4 * max_concurrent_ranges}, at most {@link #MAX_RANGES}; a range is {@code [lower, upper)}, the first
- * has no lower bound and the last no upper bound, so together they cover every {@code _id}.
+ * has no lower bound and the last no upper bound, so together they cover every {@code _id}. Through mongos, a collection
+ * sharded on {@code _id} is also cut where its chunks begin ({@link ChunkBounds}): up to as many more ranges, each read from
+ * one shard.
  *
  * <p><b>Type brackets.</b> MongoDB's {@code $gt}/{@code $lt} only match values of the bound's type class
  * (numbers with numbers, strings with strings, ...), while sorting orders across classes. When the smallest
@@ -46,6 +48,14 @@ public final class IdRanges {
     public record Plan(long estimate, boolean mixedTypes, List<CopyState.Range> ranges) {}
 
     public static Plan plan(MongoCollection<BsonDocument> collection, int maxConcurrentRanges) {
+        return plan(collection, maxConcurrentRanges, List.of());
+    }
+
+    /**
+     * The plan, its ranges also cut at {@code chunkBounds} (the {@code _id}s where the chunks of a collection sharded on
+     * {@code _id} begin, {@link ChunkBounds}), so that each range is read from one shard.
+     */
+    public static Plan plan(MongoCollection<BsonDocument> collection, int maxConcurrentRanges, List<BsonValue> chunkBounds) {
         long estimate = collection.estimatedDocumentCount();
         BsonDocument min = collection.find().projection(Projections.include("_id")).sort(Sorts.ascending("_id")).limit(1).first();
         BsonDocument max = collection.find().projection(Projections.include("_id")).sort(Sorts.descending("_id")).limit(1).first();
@@ -54,7 +64,7 @@ public final class IdRanges {
         }
         boolean mixed = typeClass(min.get("_id")) != typeClass(max.get("_id"));
         int wanted = (int) Math.max(1, Math.min(Math.min(MAX_RANGES, 4L * maxConcurrentRanges), (estimate + DOCUMENTS_PER_RANGE - 1) / DOCUMENTS_PER_RANGE));
-        List<BsonValue> splits = wanted <= 1 ? List.of() : splitPoints(collection, estimate, wanted);
+        List<BsonValue> splits = wanted <= 1 ? List.of() : ChunkBounds.merge(splitPoints(collection, estimate, wanted), chunkBounds, wanted - 1);
         List<CopyState.Range> ranges = new ArrayList<>();
         BsonValue lower = null;
         for (BsonValue split : splits) {

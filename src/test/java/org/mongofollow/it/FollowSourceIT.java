@@ -297,8 +297,11 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
         return shards.get(0);
     }
 
+    /** The shard's checkpoint; an assertion error (which assertBusy retries) while its stats have none yet. */
     private OplogPosition checkpoint(String index) throws java.io.IOException {
-        return OplogPosition.parse((String) onlyShardStats(index).get("checkpoint"));
+        Object checkpoint = onlyShardStats(index).get("checkpoint");
+        assertNotNull("no checkpoint in the stats yet", checkpoint);
+        return OplogPosition.parse((String) checkpoint);
     }
 
     private OplogPosition storedCheckpoint(String index) throws java.io.IOException {

@@ -159,6 +159,7 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
                     // how far each MongoDB shard's oplog has been read (shard2, removed, is left out of reads past its end),
                     // the checkpoint at or before each
                     assertThat(shard.toString(), mongodbShards.stream().map(s -> s.get("shard")).toList(), equalTo(List.of("shard0", "shard1")));
+                    assertNotNull(shard.toString(), shard.get("checkpoint")); // (an assertion: assertBusy retries it)
                     OplogPosition checkpoint = OplogPosition.parse((String) shard.get("checkpoint"));
                     for (Map<String, Object> mongodbShard : mongodbShards) {
                         assertThat(shard.toString(), OplogPosition.parse((String) mongodbShard.get("read_to")).compareTo(checkpoint),

@@ -71,6 +71,7 @@ public class Year2038IT extends MongoFollowIntegTestCase {
             List<Map<String, Object>> shards = shardStats("y2038");
             assertThat(shards.size(), equalTo(2));
             for (Map<String, Object> shard : shards) {
+                assertNotNull(shard.toString(), shard.get("checkpoint")); // (an assertion: assertBusy retries it)
                 assertThat(shard.toString(), OplogPosition.parse((String) shard.get("checkpoint")).seconds(), greaterThan(SECONDS_2038 - 1));
                 assertThat(shard.toString(), shard.get("fatal_exception"), equalTo(null));
             }
