@@ -153,7 +153,8 @@ public final class FollowStatsAction {
     }
 
     /** The statistics of one follower index: its follow status, its copy and one entry per running shard task. */
-    public record IndexStats(String index, String status, CopyStats initialCopy, List<ShardFollowStatus> shards) {}
+    /** {@code numberOfShards}: the follower index's, where the answering node knows it (else 0: not known). */
+    public record IndexStats(String index, String status, CopyStats initialCopy, List<ShardFollowStatus> shards, int numberOfShards) {}
 
     /**
      * The follow's copy (initial copy or resync) as its metadata holds it: progress is stored by the copy task at
@@ -259,6 +260,19 @@ public final class FollowStatsAction {
             List<TaskOperationFailure> taskFailures,
             List<? extends FailedNodeException> nodeFailures
         ) {
+            this(followers, copies, nowMillis, statuses, taskFailures, nodeFailures, Map.of());
+        }
+
+        /** {@code numberOfShards}: each follower index's number of shards, for its summary (an index without one: not known). */
+        public Response(
+            Map<String, String> followers,
+            Map<String, org.mongofollow.metadata.CopyState> copies,
+            long nowMillis,
+            List<ShardFollowStatus> statuses,
+            List<TaskOperationFailure> taskFailures,
+            List<? extends FailedNodeException> nodeFailures,
+            Map<String, Integer> numberOfShards
+        ) {
             super(taskFailures, nodeFailures);
             Map<String, List<ShardFollowStatus>> byIndex = new TreeMap<>();
             followers.keySet().forEach(index -> byIndex.put(index, new ArrayList<>()));
@@ -269,7 +283,13 @@ public final class FollowStatsAction {
             byIndex.forEach((index, shards) -> {
                 shards.sort(Comparator.comparingInt(ShardFollowStatus::shardId));
                 indices.add(
-                    new IndexStats(index, followers.getOrDefault(index, "active"), new CopyStats(copies.get(index), nowMillis), List.copyOf(shards))
+                    new IndexStats(
+                        index,
+                        followers.getOrDefault(index, "active"),
+                        new CopyStats(copies.get(index), nowMillis),
+                        List.copyOf(shards),
+                        numberOfShards.getOrDefault(index, 0)
+                    )
                 );
             });
             this.indices = List.copyOf(indices);
@@ -299,7 +319,7 @@ public final class FollowStatsAction {
                 builder.field("index", index.index());
                 builder.field("status", index.status());
                 builder.field("initial_copy", index.initialCopy());
-                FollowSummary.of(index.shards()).toXContent(builder, params);
+                FollowSummary.of(index.shards(), index.numberOfShards()).toXContent(builder, params);
                 builder.startArray("shards");
                 for (ShardFollowStatus shard : index.shards()) {
                     shard.toXContent(builder, params);

@@ -27,9 +27,14 @@ public record FollowSummary(@Nullable OplogPosition checkpoint, long lagMillis, 
     /** One MongoDB shard over the follower shards: the lowest position read to, the highest lag behind it. */
     public record MongodbShard(OplogPosition readTo, long lagMillis) {}
 
-    public static FollowSummary of(List<ShardFollowStatus> shards) {
+    /**
+     * The summary of {@code shards}, the statuses that answered of a follower index of {@code numberOfShards} shards (0: not
+     * known): no checkpoint while a shard has not answered (its task not running, or its node not reached), since the
+     * lowest would then overstate what the whole index holds.
+     */
+    public static FollowSummary of(List<ShardFollowStatus> shards, int numberOfShards) {
         OplogPosition checkpoint = null;
-        boolean everyCheckpoint = shards.isEmpty() == false;
+        boolean everyCheckpoint = shards.isEmpty() == false && (numberOfShards <= 0 || shards.size() >= numberOfShards);
         long lag = -1; // as a shard's: -1 before anything is known
         Map<String, MongodbShard> mongodbShards = new TreeMap<>();
         for (ShardFollowStatus shard : shards) {
@@ -51,13 +56,14 @@ public record FollowSummary(@Nullable OplogPosition checkpoint, long lagMillis, 
         return new FollowSummary(everyCheckpoint ? checkpoint : null, lag, mongodbShards);
     }
 
-    /** The index's fields: nothing for a follow without shard tasks. */
+    /** The index's fields: nothing unless every shard answered with a checkpoint (a paused follow has no shard tasks). */
     @Override
     public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
-        if (checkpoint != null) {
-            builder.field(ShardFollowStatus.CHECKPOINT.getPreferredName(), checkpoint.toString());
-            builder.field(ShardFollowStatus.LAG_MILLIS.getPreferredName(), lagMillis);
+        if (checkpoint == null) {
+            return builder; // (not every shard known: no summary that would overstate the index)
         }
+        builder.field(ShardFollowStatus.CHECKPOINT.getPreferredName(), checkpoint.toString());
+        builder.field(ShardFollowStatus.LAG_MILLIS.getPreferredName(), lagMillis);
         if (mongodbShards.isEmpty() == false) {
             builder.startArray(ShardFollowStatus.MONGODB_SHARDS.getPreferredName());
             for (Map.Entry<String, MongodbShard> shard : mongodbShards.entrySet()) {

@@ -14,6 +14,7 @@ import org.mongofollow.task.ShardFollowNodeTask;
 import org.mongofollow.task.ShardFollowStatus;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Collects the status of the shard follow tasks of already resolved follower indices from every node
@@ -45,7 +46,23 @@ public class TransportShardFollowStatsAction extends TransportTasksAction<
         List<TaskOperationFailure> taskFailures,
         List<FailedNodeException> nodeFailures
     ) {
-        return new FollowStatsAction.Response(request.followers(), request.copies(), request.nowMillis(), statuses, taskFailures, nodeFailures);
+        Map<String, Integer> numberOfShards = new java.util.HashMap<>();
+        var metadata = clusterService.state().metadata();
+        for (String index : request.followers().keySet()) {
+            var indexMetadata = metadata.index(index);
+            if (indexMetadata != null) {
+                numberOfShards.put(index, indexMetadata.getNumberOfShards());
+            }
+        }
+        return new FollowStatsAction.Response(
+            request.followers(),
+            request.copies(),
+            request.nowMillis(),
+            statuses,
+            taskFailures,
+            nodeFailures,
+            numberOfShards
+        );
     }
 
     @Override

@@ -52,11 +52,16 @@ public final class DocumentKeys {
         Map<String, Object> held = XContentHelper.convertToMap(source, false, XContentType.JSON).v2();
         for (Map.Entry<String, Object> field : key.entrySet()) {
             Object value = held.containsKey(field.getKey()) ? held.get(field.getKey()) : XContentMapValues.extractValue(field.getKey(), held);
-            if (value != null && field.getValue() != null && same(value, field.getValue()) == false) {
+            // scalars only: an object or array shard key value may be held in part (field selection), so it cannot tell
+            if (scalar(value) && scalar(field.getValue()) && same(value, field.getValue()) == false) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean scalar(Object value) {
+        return value != null && value instanceof Map<?, ?> == false && value instanceof java.util.List<?> == false;
     }
 
     /** Equal values, numbers by value (MongoDB's shard key compares 5 and 5.0 as one). */

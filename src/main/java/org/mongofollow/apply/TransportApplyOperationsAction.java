@@ -334,7 +334,9 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
          * to another shard put under the same {@code _id} ({@link DocumentKeys}), and counts as stale.
          */
         private Engine.Result delete(ShardOperation operation) throws IOException {
-            if (operation.payload().length() > 0 && lookedUp.contains(operation.id()) == false) {
+            // (also after a looked-up update of the document in this batch: the document a later insert of the batch wrote
+            // is the one to keep; a stale one that the delete skips is deleted by the look-up, which finds it gone)
+            if (operation.payload().length() > 0) {
                 GetResult current = current(operation.id());
                 if (current.isExists() && DocumentKeys.contradicts(current.internalSourceRef(), operation.payload())) {
                     stale++;

@@ -25,6 +25,8 @@ import java.util.List;
  */
 final class ChunkBounds {
 
+    private static final org.apache.logging.log4j.Logger LOGGER = org.apache.logging.log4j.LogManager.getLogger(ChunkBounds.class);
+
     private ChunkBounds() {}
 
     /**
@@ -39,10 +41,9 @@ final class ChunkBounds {
         try {
             return read(client, namespace);
         } catch (com.mongodb.MongoServerException e) {
-            if (e.getCode() == org.mongofollow.source.MongoErrors.UNAUTHORIZED) {
-                return List.of();
-            }
-            throw e;
+            // Unauthorized, or a hosted service's own refusal (Atlas's AtlasError): the chunks only speed the copy up
+            LOGGER.debug(() -> "cannot read the chunks of [" + namespace + "]: its copy is cut by samples alone", e);
+            return List.of();
         }
     }
 
@@ -51,6 +52,12 @@ final class ChunkBounds {
         BsonDocument collection = config.getCollection("collections", BsonDocument.class).find(Filters.eq("_id", namespace)).first();
         if (collection == null || collection.getBoolean("dropped", org.bson.BsonBoolean.FALSE).getValue()
             || new BsonDocument("_id", new BsonInt32(1)).equals(collection.get("key")) == false) {
+            return List.of();
+        }
+        if (collection.get("defaultCollation") instanceof BsonDocument collation
+            && "simple".equals(collation.getString("locale", new org.bson.BsonString("simple")).getValue()) == false) {
+            // the copy's range filters compare strings by the collection's collation, the chunks by their bytes: the two
+            // orders differ, so chunk bounds would not cut the ranges in order
             return List.of();
         }
         List<Bson> owners = new ArrayList<>(List.of(Filters.eq("ns", namespace))); // chunks by namespace before 5.0
@@ -69,7 +76,8 @@ final class ChunkBounds {
 
     /**
      * {@code _id}s in MongoDB's order (type class, then value) where this class can tell it: numbers, strings (binary, as
-     * without a collation), ObjectIds, dates and booleans; null for other values.
+     * without a collation: {@link #of} gives no bounds for a collection with a default collation), ObjectIds, dates and
+     * booleans.
      */
     static final Comparator<BsonValue> ORDER = (a, b) -> {
         int byClass = Integer.compare(IdRanges.typeClass(a), IdRanges.typeClass(b));
@@ -93,9 +101,18 @@ final class ChunkBounds {
         return switch (value.getBsonType()) {
             case INT32, INT64, STRING, OBJECT_ID, DATE_TIME, BOOLEAN -> true;
             case DOUBLE -> Double.isFinite(value.asDouble().getValue());
-            case DECIMAL128 -> value.asDecimal128().getValue().isFinite();
+            case DECIMAL128 -> hasBigDecimal(value.asDecimal128().getValue());
             default -> false;
         };
+    }
+
+    /** Finite, and not negative zero (which has no BigDecimal). */
+    private static boolean hasBigDecimal(org.bson.types.Decimal128 value) {
+        try {
+            return value.isFinite() && value.bigDecimalValue() != null;
+        } catch (ArithmeticException e) {
+            return false;
+        }
     }
 
     private static BigDecimal decimal(BsonValue value) {

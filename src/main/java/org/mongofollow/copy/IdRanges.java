@@ -65,6 +65,10 @@ public final class IdRanges {
         boolean mixed = typeClass(min.get("_id")) != typeClass(max.get("_id"));
         int wanted = (int) Math.max(1, Math.min(Math.min(MAX_RANGES, 4L * maxConcurrentRanges), (estimate + DOCUMENTS_PER_RANGE - 1) / DOCUMENTS_PER_RANGE));
         List<BsonValue> splits = wanted <= 1 ? List.of() : ChunkBounds.merge(splitPoints(collection, estimate, wanted), chunkBounds, wanted - 1);
+        // a chunk bound of another type class than the ids (a split left by ids deleted since) needs the typed bounds too
+        for (BsonValue split : splits) {
+            mixed |= typeClass(split) != typeClass(min.get("_id"));
+        }
         List<CopyState.Range> ranges = new ArrayList<>();
         BsonValue lower = null;
         for (BsonValue split : splits) {

@@ -114,7 +114,7 @@ public final class FollowClientSettings {
             String shardHosts = byShard.get(shard).strip();
             if (shardHosts.isEmpty() || shardHosts.contains("/") || shardHosts.contains("://")) {
                 throw new IllegalArgumentException("[" + SHARD_HOSTS.getConcreteSettingForNamespace(name).getKey() + shard // (key ends with a dot)
-                    + "] must be host:port pairs separated by commas (the replica set name comes from config.shards), got [" + shardHosts + "]");
+                    + "] must be host:port pairs separated by commas (the replica set name comes from config.shards, credentials from the keystore)");
             }
             shards.put(shard, shardHosts);
         }

@@ -153,6 +153,39 @@ public final class MongoProbe {
      */
     private static ShardsProbe probeShards(MongoClientService clients, MongoEndpoint endpoint, MongoClient mongos, String database,
         String collection, boolean auto) {
+        // a shard removed after the lowest majority commit point (a quiet shard's lags by up to its no-op interval, 10 s on
+        // MongoDB) would be a removal after the follow's start that the follow's nodes never saw (ShardedOplogReader): what it
+        // held is in the copy, which reads after it, so the start waits until every shard has gone past the removal
+        long deadline = System.nanoTime() + REMOVAL_WAIT.nanos();
+        while (true) {
+            ShardsProbe probe = probeShardsOnce(clients, endpoint, mongos, database, collection, auto);
+            if (probe.start() == null || lastRemovalMillis(mongos) < (probe.start().seconds() + 1L) * 1000L || System.nanoTime() - deadline > 0) {
+                return probe;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return probe;
+            }
+        }
+    }
+
+    /** How long a follow's start waits for the shards to pass a removal of a shard just before it. */
+    static final org.elasticsearch.core.TimeValue REMOVAL_WAIT = org.elasticsearch.core.TimeValue.timeValueSeconds(30);
+
+    /** When the newest shard removal ({@code config.changelog}) was, in milliseconds; -1 when none or it cannot be read. */
+    private static long lastRemovalMillis(MongoClient mongos) {
+        try {
+            List<ShardRoster.Removal> removals = ShardedOplogReader.removals(mongos, 0);
+            return removals.stream().mapToLong(ShardRoster.Removal::timeMillis).max().orElse(-1);
+        } catch (com.mongodb.MongoServerException e) {
+            return -1; // (a user who may not read config.changelog: the reads warn of it)
+        }
+    }
+
+    private static ShardsProbe probeShardsOnce(MongoClientService clients, MongoEndpoint endpoint, MongoClient mongos, String database,
+        String collection, boolean auto) {
         boolean readable = true;
         OplogPosition start = null;
         for (ShardedOplogReader.Shard shard : ShardedOplogReader.shards(mongos)) {

@@ -79,22 +79,39 @@ public final class ShardRoster {
     /**
      * Of the shards removed from the cluster at or after {@code fromMillis} (a read's start, in wall-clock milliseconds), one
      * this roster has not seen, or null. A read from there needs what that shard held before it left, and this node, which
-     * did not see it, no longer knows its hosts. {@code removals} is asked only for reads from before every earlier one.
+     * did not see it, no longer knows its hosts. {@code removals} is asked for reads from before the last check, and again
+     * every {@link #RECHECK_NANOS}.
      */
     @Nullable
-    synchronized Removal removedUnseen(OplogPosition from, long fromMillis, java.util.function.LongFunction<List<Removal>> removals) {
-        if (checkedFrom != null && checkedFrom.compareTo(from) <= 0) {
-            return null;
+    Removal removedUnseen(OplogPosition from, long fromMillis, java.util.function.LongFunction<List<Removal>> removals) {
+        Set<String> known;
+        long now = System.nanoTime();
+        synchronized (this) {
+            if (checkedFrom != null && checkedFrom.compareTo(from) <= 0 && now - checkedAtNanos < RECHECK_NANOS) {
+                return null;
+            }
+            known = Set.copyOf(seen.keySet());
         }
-        Set<String> known = seen.keySet();
+        // (asked without the lock: a slow mongos must not hold up the feed's other reads)
         for (Removal removal : removals.apply(fromMillis)) {
             if (known.contains(removal.shard()) == false) {
                 return removal;
             }
         }
-        checkedFrom = from;
+        synchronized (this) {
+            checkedFrom = from;
+            checkedAtNanos = now;
+        }
         return null;
     }
+
+    /**
+     * How long a check stands for the reads after it: a shard can be added, given chunks, drained and removed between two
+     * reads (a feed held back for long), unseen by both, so the check is made again at least this often.
+     */
+    static final long RECHECK_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+
+    private long checkedAtNanos;
 
     private volatile boolean changelogUnreadable;
 

@@ -38,7 +38,7 @@ public class FollowSummaryTests {
             shard(0, OplogPosition.of(1700000090, 4), 10_000, Map.of()),
             shard(1, OplogPosition.of(1700000080, 9), 20_000, Map.of()),
             shard(2, OplogPosition.of(1700000095, 1), -1, Map.of())
-        ));
+        ), 3);
         assertEquals("{\"checkpoint\":\"1700000080:9\",\"lag_millis\":20000}", json(summary));
     }
 
@@ -47,7 +47,7 @@ public class FollowSummaryTests {
         FollowSummary summary = FollowSummary.of(List.of(
             shard(0, OplogPosition.of(1700000090, 1), 0, Map.of("shard0", OplogPosition.of(1700000095, 1), "shard1", OplogPosition.of(1700000090, 1))),
             shard(1, OplogPosition.of(1700000080, 1), 0, Map.of("shard0", OplogPosition.of(1700000099, 1), "shard1", OplogPosition.of(1700000085, 2)))
-        ));
+        ), 2);
         // shard0: read to 95 at the least; 99 - 80 = 19 s behind at the most (follower shard 1). shard1: 85:2, 90 - 90 = 0 and 85 - 80 = 5 s
         assertEquals(
             "{\"checkpoint\":\"1700000080:1\",\"lag_millis\":0,\"mongodb_shards\":["
@@ -59,10 +59,12 @@ public class FollowSummaryTests {
 
     @Test
     public void nothingWithoutACheckpointOfEveryShard() throws IOException {
-        assertEquals("{}", json(FollowSummary.of(List.of()))); // paused: no shard tasks
+        assertEquals("{}", json(FollowSummary.of(List.of(), 2))); // paused: no shard tasks
+        // a shard that did not answer (its task not running, its node not reached): the lowest checkpoint is not known
+        assertEquals("{}", json(FollowSummary.of(List.of(shard(0, OplogPosition.of(1700000090, 1), 0, Map.of())), 2)));
         assertEquals("{}", json(FollowSummary.of(List.of(
             shard(0, OplogPosition.of(1700000090, 1), 0, Map.of()),
             shard(1, null, -1, Map.of())
-        ))));
+        ), 2)));
     }
 }

@@ -54,6 +54,8 @@ public class DocumentKeysTests {
     public void whatCannotBeToldDoesNotContradict() throws IOException {
         assertFalse(DocumentKeys.contradicts(held("{\"a\":1}"), key("{k: 5}"))); // the field is not indexed (field selection)
         assertFalse(DocumentKeys.contradicts(held("{\"k\":null}"), key("{k: 5}")));
+        // an object shard key value held in part (fields: include meta.region): it cannot tell
+        assertFalse(DocumentKeys.contradicts(held("{\"meta\":{\"region\":\"eu\"}}"), key("{meta: {region: 'eu', zone: 'a'}}")));
     }
 
     @Test

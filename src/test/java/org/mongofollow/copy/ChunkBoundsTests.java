@@ -97,4 +97,28 @@ public class ChunkBoundsTests {
             assertEquals(List.of(), ChunkBounds.of(client, "db.byid"));
         }
     }
+
+    /** A chunk bound of another type class than every id (a split left by ids since deleted): the ranges still cover every id. */
+    @Test
+    public void aChunkBoundOfAnotherTypeKeepsEveryIdInARange() {
+        try (ShardedCluster cluster = ShardedCluster.start(ShardedCluster.options().shards(2));
+             MongoClient mongos = MongoClients.create(cluster.connectionString())) {
+            mongos.getDatabase("admin").runCommand(new Document("shardCollection", "db.oids").append("key", new Document("_id", 1)));
+            mongos.getDatabase("admin").runCommand(new Document("split", "db.oids").append("middle", new Document("_id", 0)));
+            MongoCollection<BsonDocument> oids = mongos.getDatabase("db").getCollection("oids", BsonDocument.class);
+            List<BsonDocument> documents = new ArrayList<>();
+            for (int i = 0; i < 12_000; i++) {
+                documents.add(new BsonDocument("_id", new BsonObjectId(new ObjectId())));
+            }
+            oids.insertMany(documents);
+            IdRanges.Plan plan = IdRanges.plan(oids, 4, ChunkBounds.of(mongos, "db.oids"));
+            assertTrue(plan.ranges().toString(), plan.ranges().stream().anyMatch(r -> new BsonInt32(0).equals(r.lower())));
+            assertTrue("typed bounds", plan.mixedTypes());
+            long covered = 0;
+            for (CopyState.Range range : plan.ranges()) {
+                covered += oids.countDocuments(IdRanges.nextBatch(range, plan.mixedTypes()));
+            }
+            assertEquals(12_000, covered);
+        }
+    }
 }

@@ -72,7 +72,7 @@ public class MongoClientServiceTests {
             .put("mongo_follow.client.cluster.shard_hosts.shard1", "rs1/10.0.0.5:27018")
             .build(), now::get));
         assertEquals("[mongo_follow.client.cluster.shard_hosts.shard1] must be host:port pairs separated by commas (the replica set name "
-            + "comes from config.shards), got [rs1/10.0.0.5:27018]", e.getMessage());
+            + "comes from config.shards, credentials from the keystore)", e.getMessage());
     }
 
     @Test
