@@ -159,7 +159,7 @@ public final class MongoProbe {
         long deadline = System.nanoTime() + REMOVAL_WAIT.nanos();
         while (true) {
             ShardsProbe probe = probeShardsOnce(clients, endpoint, mongos, database, collection, auto);
-            if (probe.start() == null || lastRemovalMillis(mongos) < (probe.start().seconds() + 1L) * 1000L || System.nanoTime() - deadline > 0) {
+            if (probe.start() == null || removedAfter(mongos, probe.start()) == false || System.nanoTime() - deadline > 0) {
                 return probe;
             }
             try {
@@ -174,13 +174,12 @@ public final class MongoProbe {
     /** How long a follow's start waits for the shards to pass a removal of a shard just before it. */
     static final org.elasticsearch.core.TimeValue REMOVAL_WAIT = org.elasticsearch.core.TimeValue.timeValueSeconds(30);
 
-    /** When the newest shard removal ({@code config.changelog}) was, in milliseconds; -1 when none or it cannot be read. */
-    private static long lastRemovalMillis(MongoClient mongos) {
+    /** Whether {@code config.changelog} records a shard's removal after {@code start}, as the reads from it would count it. */
+    private static boolean removedAfter(MongoClient mongos, OplogPosition start) {
         try {
-            List<ShardRoster.Removal> removals = ShardedOplogReader.removals(mongos, 0);
-            return removals.stream().mapToLong(ShardRoster.Removal::timeMillis).max().orElse(-1);
+            return ShardedOplogReader.removals(mongos, ShardedOplogReader.removalsAfterMillis(start)).isEmpty() == false;
         } catch (com.mongodb.MongoServerException e) {
-            return -1; // (a user who may not read config.changelog: the reads warn of it)
+            return false; // (a user who may not read config.changelog: the reads warn of it)
         }
     }
 

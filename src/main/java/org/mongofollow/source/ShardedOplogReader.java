@@ -146,7 +146,7 @@ public final class ShardedOplogReader implements HistoryReader {
         if (mongos != null && from.equals(OplogPosition.MIN) == false && roster.changelogUnreadable() == false) {
             ShardRoster.Removal removal;
             try {
-                removal = roster.removedUnseen(from, (from.seconds() + 1L) * 1000L, since -> removals(mongos, since));
+                removal = roster.removedUnseen(from, removalsAfterMillis(from), since -> removals(mongos, since));
             } catch (com.mongodb.MongoServerException e) {
                 if (e.getCode() != MongoErrors.UNAUTHORIZED) {
                     throw e;
@@ -172,6 +172,14 @@ public final class ShardedOplogReader implements HistoryReader {
             }
         }
         return kept.size() == shards.size() ? this : new ShardedOplogReader(kept, keptReaders, roster, null);
+    }
+
+    /**
+     * From when a removal counts as after {@code from}: from the next wall-clock second (see {@link #readingFrom}, and the
+     * start of a follow, which waits for the shards to pass a removal: {@code MongoProbe}).
+     */
+    static long removalsAfterMillis(OplogPosition from) {
+        return (from.seconds() + 1L) * 1000L;
     }
 
     /** The shards' removals recorded in {@code config.changelog} at or after {@code sinceMillis}. */
