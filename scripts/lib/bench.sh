@@ -24,7 +24,7 @@ run_node_and_mongo_benchmark() {
   log "building the plugin and the benchmark (mvn package)"
   mvn -q -B -ntp -Dstyle.color=never -DskipTests package 2>&1 | sed 's/\x1b\[0m//g' >&2 || die "the build failed"
   local zip
-  zip=$(ls -t "$PROJECT_DIR"/target/releases/mongo-follow-*.zip | head -n 1)
+  zip=$(ls -t "$PROJECT_DIR"/target/releases/mongo-follow-*-es"$ES_VERSION".zip | head -n 1)
   mkdir -p "$WORK_DIR"
   local dependency_classpath
   dependency_classpath=$(test_dependency_classpath)

@@ -8,6 +8,9 @@
 PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUN_USER=${MONGO_FOLLOW_USER:-mongofollow}
 ES_VERSION=8.19.21
+# Elasticsearch 9 lines with a server jar on Maven Central but no test framework there: the plugin is compiled against
+# their newest patch release only (the tested 9.x release is the pom's es9 profile's elasticsearch.version).
+ES9_COMPILE_ONLY_VERSIONS="9.2.4 9.3.2"
 WORK_DIR="$PROJECT_DIR/.work"
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -19,6 +22,23 @@ detect_java_home() {
   java=$(command -v java) || die "no java on PATH: install a JDK 17"
   JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$java")")")
   export JAVA_HOME
+}
+
+# Prints the home of a JDK 21 or newer, for the Elasticsearch 9 build (its jars are Java 21 code): $ES9_JAVA_HOME when set,
+# else the newest such JDK under /usr/lib/jvm. Fails with what to do when there is none.
+detect_es9_java_home() {
+  local candidates=() home major best="" best_major=0
+  if [ -n "${ES9_JAVA_HOME:-}" ]; then candidates=("$ES9_JAVA_HOME"); else candidates=(/usr/lib/jvm/*); fi
+  for home in "${candidates[@]}"; do
+    [ -x "$home/bin/javac" ] || continue
+    major=$("$home/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+    [[ "$major" =~ ^[0-9]+$ ]] || continue
+    if [ "$major" -ge 21 ] && [ "$major" -gt "$best_major" ]; then best=$home; best_major=$major; fi
+  done
+  local where="under /usr/lib/jvm"
+  [ -z "${ES9_JAVA_HOME:-}" ] || where="at ES9_JAVA_HOME=$ES9_JAVA_HOME"
+  [ -n "$best" ] || die "the Elasticsearch 9 build needs a JDK 21 or newer: none found $where; install one (Temurin 21 or 25) and set ES9_JAVA_HOME to it, or set MONGO_FOLLOW_SKIP_ES9=true to leave the 9 target out"
+  echo "$best"
 }
 
 # Re-executes the calling script as $RUN_USER when started as root; returns when not root.

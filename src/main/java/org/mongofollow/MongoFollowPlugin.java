@@ -1,7 +1,5 @@
 package org.mongofollow;
 
-import org.elasticsearch.action.ActionRequest;
-import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.client.internal.Client;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.node.DiscoveryNodes;
@@ -20,7 +18,6 @@ import org.elasticsearch.persistent.PersistentTasksExecutor;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.indices.breaker.BreakerSettings;
-import org.elasticsearch.plugins.ActionPlugin;
 import org.elasticsearch.plugins.CircuitBreakerPlugin;
 import org.elasticsearch.plugins.PersistentTaskPlugin;
 import org.elasticsearch.plugins.Plugin;
@@ -43,6 +40,8 @@ import org.mongofollow.copy.CopyTasksExecutor;
 import org.mongofollow.action.TransportFollowStatsAction;
 import org.mongofollow.apply.ApplyOperationsAction;
 import org.mongofollow.apply.TransportApplyOperationsAction;
+import org.mongofollow.compat.ActionPluginBase;
+import org.mongofollow.compat.ActionRegistration;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
 import org.mongofollow.rest.RestCatMongoFollowAction;
 import org.mongofollow.rest.RestFollowActions;
@@ -72,7 +71,7 @@ import java.util.function.Supplier;
  * persistent task per follower shard reads the collection's part of the oplog and applies it to the
  * shard; the follow lives in the follower index's metadata, credentials in the keystore.
  */
-public class MongoFollowPlugin extends Plugin implements ActionPlugin, PersistentTaskPlugin, ReloadablePlugin, CircuitBreakerPlugin {
+public class MongoFollowPlugin extends ActionPluginBase implements PersistentTaskPlugin, ReloadablePlugin, CircuitBreakerPlugin {
 
     /** The thread pool of the MongoDB reads (blocking driver calls) and of the shard tasks' bookkeeping. */
     public static final String THREAD_POOL = FollowThreadPool.NAME;
@@ -167,19 +166,19 @@ public class MongoFollowPlugin extends Plugin implements ActionPlugin, Persisten
     }
 
     @Override
-    public Collection<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
+    protected List<ActionRegistration<?>> actionRegistrations() {
         return List.of(
-            new ActionHandler<>(FollowStatsAction.INSTANCE, TransportFollowStatsAction.class),
-            new ActionHandler<>(FollowStatsAction.SHARDS, org.mongofollow.action.TransportShardFollowStatsAction.class),
-            new ActionHandler<>(org.mongofollow.action.FeedStatsAction.INSTANCE, org.mongofollow.action.FeedStatsAction.TransportAction.class),
-            new ActionHandler<>(PutFollowAction.INSTANCE, PutFollowAction.TransportAction.class),
-            new ActionHandler<>(FollowLifecycleActions.PAUSE, FollowLifecycleActions.TransportPauseAction.class),
-            new ActionHandler<>(FollowLifecycleActions.RESUME, FollowLifecycleActions.TransportResumeAction.class),
-            new ActionHandler<>(FollowLifecycleActions.UNFOLLOW, FollowLifecycleActions.TransportUnfollowAction.class),
-            new ActionHandler<>(FollowInfoAction.INSTANCE, FollowInfoAction.TransportAction.class),
-            new ActionHandler<>(ResyncAction.INSTANCE, ResyncAction.TransportAction.class),
-            new ActionHandler<>(UpdateFollowMetadataAction.INSTANCE, UpdateFollowMetadataAction.TransportAction.class),
-            new ActionHandler<>(ApplyOperationsAction.INSTANCE, TransportApplyOperationsAction.class)
+            new ActionRegistration<>(FollowStatsAction.INSTANCE, TransportFollowStatsAction.class),
+            new ActionRegistration<>(FollowStatsAction.SHARDS, org.mongofollow.action.TransportShardFollowStatsAction.class),
+            new ActionRegistration<>(org.mongofollow.action.FeedStatsAction.INSTANCE, org.mongofollow.action.FeedStatsAction.TransportAction.class),
+            new ActionRegistration<>(PutFollowAction.INSTANCE, PutFollowAction.TransportAction.class),
+            new ActionRegistration<>(FollowLifecycleActions.PAUSE, FollowLifecycleActions.TransportPauseAction.class),
+            new ActionRegistration<>(FollowLifecycleActions.RESUME, FollowLifecycleActions.TransportResumeAction.class),
+            new ActionRegistration<>(FollowLifecycleActions.UNFOLLOW, FollowLifecycleActions.TransportUnfollowAction.class),
+            new ActionRegistration<>(FollowInfoAction.INSTANCE, FollowInfoAction.TransportAction.class),
+            new ActionRegistration<>(ResyncAction.INSTANCE, ResyncAction.TransportAction.class),
+            new ActionRegistration<>(UpdateFollowMetadataAction.INSTANCE, UpdateFollowMetadataAction.TransportAction.class),
+            new ActionRegistration<>(ApplyOperationsAction.INSTANCE, TransportApplyOperationsAction.class)
         );
     }
 

@@ -4,7 +4,6 @@ import org.elasticsearch.action.ActionType;
 import org.elasticsearch.action.FailedNodeException;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.nodes.BaseNodeResponse;
-import org.elasticsearch.action.support.nodes.BaseNodesRequest;
 import org.elasticsearch.action.support.nodes.BaseNodesResponse;
 import org.elasticsearch.action.support.nodes.TransportNodesAction;
 import org.elasticsearch.cluster.ClusterName;
@@ -19,6 +18,8 @@ import org.elasticsearch.transport.TransportRequest;
 import org.elasticsearch.transport.TransportService;
 import org.elasticsearch.xcontent.ToXContent;
 import org.elasticsearch.xcontent.XContentBuilder;
+import org.mongofollow.compat.NodesRequest;
+import org.mongofollow.compat.TransportRequestBase;
 import org.mongofollow.source.OplogFeed;
 import org.mongofollow.source.OplogFeeds;
 
@@ -40,7 +41,7 @@ public final class FeedStatsAction {
 
     private FeedStatsAction() {}
 
-    public static final class Request extends BaseNodesRequest<Request> {
+    public static final class Request extends NodesRequest<Request> {
         private final Set<String> sources;
 
         public Request(Set<String> sources) {
@@ -49,7 +50,7 @@ public final class FeedStatsAction {
         }
     }
 
-    public static final class NodeRequest extends TransportRequest {
+    public static final class NodeRequest extends TransportRequestBase {
         private final List<String> sources;
 
         NodeRequest(Set<String> sources) {

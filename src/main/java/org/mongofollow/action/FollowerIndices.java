@@ -4,6 +4,7 @@ import org.elasticsearch.action.IndicesRequest;
 import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
 
@@ -18,7 +19,7 @@ final class FollowerIndices {
 
     /** The follower index named {@code name}: a missing index is a 404, a plain index too. */
     static IndexMetadata follower(ClusterState state, String name) {
-        IndexMetadata index = state.metadata().index(name);
+        IndexMetadata index = ClusterMetadata.index(state, name);
         if (index == null) {
             throw new org.elasticsearch.index.IndexNotFoundException(name);
         }
@@ -41,14 +42,14 @@ final class FollowerIndices {
     static List<IndexMetadata> resolve(ClusterState state, IndexNameExpressionResolver resolver, String[] requested, IndicesRequest request) {
         List<IndexMetadata> followers = new ArrayList<>();
         if (allFollowers(request.indices())) {
-            for (IndexMetadata indexMetadata : state.metadata()) {
+            for (IndexMetadata indexMetadata : ClusterMetadata.indices(state)) {
                 if (FollowMetadata.isFollowerIndex(indexMetadata)) {
                     followers.add(indexMetadata);
                 }
             }
         } else {
             for (String name : resolver.concreteIndexNames(state, request)) {
-                IndexMetadata indexMetadata = state.metadata().index(name);
+                IndexMetadata indexMetadata = ClusterMetadata.index(state, name);
                 if (FollowMetadata.isFollowerIndex(indexMetadata)) {
                     followers.add(indexMetadata);
                 } else if (List.of(requested).contains(name)) {

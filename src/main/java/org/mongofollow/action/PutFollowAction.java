@@ -26,6 +26,7 @@ import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.copy.GcDeletes;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
@@ -201,7 +202,7 @@ public final class PutFollowAction {
                 mongoClients.namedClient(request.follow.endpoint().clientName());
             }
             allowlist.check(request.follow.endpoint());
-            IndexMetadata existing = clusterService.state().metadata().index(request.index);
+            IndexMetadata existing = ClusterMetadata.index(clusterService.state(), request.index);
             if (existing != null) {
                 FollowMetadata follow = FollowMetadata.of(existing);
                 if (follow != null) {
@@ -227,7 +228,7 @@ public final class PutFollowAction {
         );
 
         private void createIndexIfAbsent(Request request, ActionListener<Boolean> listener) {
-            if (clusterService.state().metadata().index(request.index) != null) {
+            if (ClusterMetadata.index(clusterService.state(), request.index) != null) {
                 listener.onResponse(false);
                 return;
             }
@@ -260,7 +261,7 @@ public final class PutFollowAction {
                         primariesNeverWritten.add(shard.getShardRouting().id());
                     }
                 }
-                IndexMetadata existing = clusterService.state().metadata().index(request.index);
+                IndexMetadata existing = ClusterMetadata.index(clusterService.state(), request.index);
                 boolean neverWritten = anyWritten == false && existing != null && primariesNeverWritten.size() == existing.getNumberOfShards();
                 startFollow(request, user, false, start, neverWritten ? DocumentVersions.forNewFollow(start) : DocumentVersions.IDENTITY, l);
             }));
@@ -274,7 +275,7 @@ public final class PutFollowAction {
             DocumentVersions versions,
             ActionListener<Response> listener
         ) {
-            IndexMetadata index = clusterService.state().metadata().index(request.index);
+            IndexMetadata index = ClusterMetadata.index(clusterService.state(), request.index);
             Map<Integer, OplogPosition> checkpoints = new HashMap<>();
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 checkpoints.put(shard, start);
@@ -297,7 +298,7 @@ public final class PutFollowAction {
                 listener.delegateFailureAndWrap(
                     (l, ack) -> ShardFollowTasks.start(
                         persistentTasks,
-                        clusterService.state().metadata().index(request.index),
+                        ClusterMetadata.index(clusterService.state(), request.index),
                         request.follow,
                         user,
                         l.delegateFailureAndWrap((l2, v) -> l2.onResponse(new Response(created, start)))

@@ -6,6 +6,7 @@ import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.threadpool.ThreadPool;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.copy.GcDeletes;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
@@ -103,7 +104,7 @@ public final class ResyncService implements AutomaticResync {
                                 UpdateFollowMetadataAction.INSTANCE,
                                 UpdateFollowMetadataAction.Request.newCopy(indexName, copy),
                                 l2.delegateFailureAndWrap((l3, ack) -> {
-                                    IndexMetadata updated = clusterService.state().metadata().index(indexName);
+                                    IndexMetadata updated = ClusterMetadata.index(clusterService.state(), indexName);
                                     ShardFollowTasks.start(persistentTasks, updated, FollowMetadata.of(updated).parameters(), user, l3.map(v -> t0));
                                 })
                             )

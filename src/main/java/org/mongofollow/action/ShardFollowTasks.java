@@ -10,6 +10,7 @@ import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.ExceptionsHelper;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.security.FollowUser;
+import org.mongofollow.task.PersistentTaskRequests;
 import org.mongofollow.task.ShardFollowTask;
 
 /**
@@ -33,7 +34,7 @@ final class ShardFollowTasks {
                     params.taskId(),
                     ShardFollowTask.NAME,
                     params,
-                    null,
+                    PersistentTaskRequests.MASTER_NODE_TIMEOUT,
                     ActionListener.<PersistentTasksCustomMetadata.PersistentTask<ShardFollowTask>>wrap(t -> ref.onResponse(null), e -> {
                         if (ExceptionsHelper.unwrapCause(e) instanceof ResourceAlreadyExistsException) {
                             ref.onResponse(null); // already running: starting is idempotent
@@ -53,7 +54,7 @@ final class ShardFollowTasks {
                 ActionListener<Void> ref = refs.acquire();
                 tasks.sendRemoveRequest(
                     ShardFollowTask.taskId(index.getIndexUUID(), shard),
-                    null,
+                    PersistentTaskRequests.MASTER_NODE_TIMEOUT,
                     ActionListener.<PersistentTasksCustomMetadata.PersistentTask<?>>wrap(t -> ref.onResponse(null), e -> {
                         if (ExceptionsHelper.unwrapCause(e) instanceof ResourceNotFoundException) {
                             ref.onResponse(null); // not running: removing is idempotent

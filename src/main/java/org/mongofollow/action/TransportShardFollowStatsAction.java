@@ -10,6 +10,7 @@ import org.elasticsearch.common.util.concurrent.EsExecutors;
 import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.tasks.CancellableTask;
 import org.elasticsearch.transport.TransportService;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.task.ShardFollowNodeTask;
 import org.mongofollow.task.ShardFollowStatus;
 
@@ -47,9 +48,9 @@ public class TransportShardFollowStatsAction extends TransportTasksAction<
         List<FailedNodeException> nodeFailures
     ) {
         Map<String, Integer> numberOfShards = new java.util.HashMap<>();
-        var metadata = clusterService.state().metadata();
+        var state = clusterService.state();
         for (String index : request.followers().keySet()) {
-            var indexMetadata = metadata.index(index);
+            var indexMetadata = ClusterMetadata.index(state, index);
             if (indexMetadata != null) {
                 numberOfShards.put(index, indexMetadata.getNumberOfShards());
             }

@@ -15,6 +15,7 @@ import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.common.bytes.BytesReference;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.breaker.CircuitBreaker;
+import org.elasticsearch.common.lucene.uid.Versions;
 import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.core.Releasable;
@@ -28,6 +29,7 @@ import org.elasticsearch.index.get.GetResult;
 import org.elasticsearch.index.mapper.DocumentParsingException;
 import org.elasticsearch.index.mapper.MapperException;
 import org.elasticsearch.index.mapper.Mapping;
+import org.elasticsearch.index.mapper.RoutingFieldMapper;
 import org.elasticsearch.index.mapper.SourceToParse;
 import org.elasticsearch.index.seqno.SequenceNumbers;
 import org.elasticsearch.index.shard.IndexShard;
@@ -38,10 +40,12 @@ import org.elasticsearch.indices.SystemIndices;
 import org.elasticsearch.indices.breaker.CircuitBreakerService;
 import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.node.NodeClosedException;
+import org.elasticsearch.search.fetch.subphase.FetchSourceContext;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.transport.TransportService;
 import org.elasticsearch.xcontent.XContentType;
+import org.mongofollow.compat.ShardWriteAction;
 import org.mongofollow.memory.FollowBreaker;
 
 import java.io.IOException;
@@ -69,7 +73,7 @@ import static org.elasticsearch.action.index.IndexRequest.UNSET_AUTO_GENERATED_T
  * ({@link ApplyOperationsAction.Response#deferred()}), and the sender sends it in a request of its own. The first
  * document of a request always goes, so every request makes progress however full the breaker is.
  */
-public class TransportApplyOperationsAction extends TransportWriteAction<
+public class TransportApplyOperationsAction extends ShardWriteAction<
     ApplyOperationsAction.Request,
     ApplyOperationsAction.ReplicaRequest,
     ApplyOperationsAction.Response> {
@@ -359,7 +363,9 @@ public class TransportApplyOperationsAction extends TransportWriteAction<
 
         /** The document as the primary holds it now (a realtime get). */
         private GetResult current(String id) throws IOException {
-            return primary.getService().getForUpdate(id, SequenceNumbers.UNASSIGNED_SEQ_NO, SequenceNumbers.UNASSIGNED_PRIMARY_TERM);
+            // what getForUpdate reads (its signature differs between 8.19, 9.1 and 9.2; this one is the same in all)
+            return primary.getService()
+                .get(id, new String[] { RoutingFieldMapper.NAME }, true, Versions.MATCH_ANY, VersionType.INTERNAL, FetchSourceContext.FETCH_SOURCE, false);
         }
 
         /**

@@ -26,6 +26,7 @@ import org.elasticsearch.tasks.TaskId;
 import org.mongofollow.apply.ApplyOperationsAction;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.memory.FollowBreaker;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
@@ -138,7 +139,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     /** Reads the copy's state, plans its ranges if no plan is stored yet, and copies them. */
     private void run() {
         try {
-            IndexMetadata index = clusterService.state().metadata().index(params.index());
+            IndexMetadata index = ClusterMetadata.index(clusterService.state(), params.index());
             FollowMetadata follow = index == null ? null : FollowMetadata.of(index);
             if (follow == null || follow.copy() == null || follow.copy().isRunning() == false || follow.status() != FollowMetadata.Status.ACTIVE) {
                 markAsCompleted();
@@ -180,7 +181,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
     /** The plan is stored: copies it, unless a resync replaced the copy meanwhile. */
     private void afterPlan(CopyState planned) {
         try {
-            IndexMetadata index = clusterService.state().metadata().index(params.index());
+            IndexMetadata index = ClusterMetadata.index(clusterService.state(), params.index());
             FollowMetadata follow = index == null ? null : FollowMetadata.of(index);
             CopyState state = follow == null ? null : follow.copy();
             if (state == null || state.t0().equals(planned.t0()) == false) {
@@ -289,7 +290,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
      * resync found this task still running, so started none: this task copies it.
      */
     private CopyState replacement(OplogPosition t0) {
-        IndexMetadata index = clusterService.state().metadata().index(params.index());
+        IndexMetadata index = ClusterMetadata.index(clusterService.state(), params.index());
         FollowMetadata follow = index == null || index.getIndexUUID().equals(params.indexUuid()) == false ? null : FollowMetadata.of(index);
         if (follow == null || follow.status() != FollowMetadata.Status.ACTIVE || follow.copy() == null || follow.copy().isRunning() == false) {
             return null;

@@ -8,6 +8,7 @@ import org.elasticsearch.xcontent.ConstructingObjectParser;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
+import org.mongofollow.compat.WireVersions;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.metadata.FollowTaskParams;
 import org.mongofollow.security.FollowUser;
@@ -76,7 +77,7 @@ public record CopyTask(String index, String indexUuid, FollowParameters follow, 
 
     @Override
     public TransportVersion getMinimalSupportedVersion() {
-        return TransportVersion.minimumCompatible();
+        return WireVersions.minimumCompatible();
     }
 
     @Override

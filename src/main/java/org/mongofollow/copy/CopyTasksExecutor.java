@@ -11,8 +11,10 @@ import org.elasticsearch.persistent.PersistentTaskState;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.tasks.TaskId;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.task.DataNodeTasksExecutor;
+import org.mongofollow.task.PersistentTaskRequests;
 import org.mongofollow.task.ShardFollowNodeTask;
 
 import java.util.Map;
@@ -43,7 +45,7 @@ public class CopyTasksExecutor extends DataNodeTasksExecutor<CopyTask> {
 
     @Override
     protected void nodeOperation(AllocatedPersistentTask task, CopyTask params, PersistentTaskState state) {
-        IndexMetadata index = clusterService.state().metadata().index(params.index());
+        IndexMetadata index = ClusterMetadata.index(clusterService.state(), params.index());
         if (index == null || index.getIndexUUID().equals(params.indexUuid()) == false) {
             task.markAsCompleted();
             return;
@@ -60,7 +62,7 @@ public class CopyTasksExecutor extends DataNodeTasksExecutor<CopyTask> {
         ActionListener<Void> listener
     ) {
         CopyTask params = new CopyTask(index.getIndex().getName(), index.getIndexUUID(), follow, user);
-        tasks.sendStartRequest(params.taskId(), CopyTask.NAME, params, null, ActionListener.wrap(t -> listener.onResponse(null), e -> {
+        tasks.sendStartRequest(params.taskId(), CopyTask.NAME, params, PersistentTaskRequests.MASTER_NODE_TIMEOUT, ActionListener.wrap(t -> listener.onResponse(null), e -> {
             if (ExceptionsHelper.unwrapCause(e) instanceof ResourceAlreadyExistsException) {
                 listener.onResponse(null);
             } else {
@@ -71,7 +73,7 @@ public class CopyTasksExecutor extends DataNodeTasksExecutor<CopyTask> {
 
     /** Removes the copy task of a follower index (idempotent). */
     public static void remove(PersistentTasksService tasks, IndexMetadata index, ActionListener<Void> listener) {
-        tasks.sendRemoveRequest(CopyTask.taskId(index.getIndexUUID()), null, ActionListener.wrap(t -> listener.onResponse(null), e -> {
+        tasks.sendRemoveRequest(CopyTask.taskId(index.getIndexUUID()), PersistentTaskRequests.MASTER_NODE_TIMEOUT, ActionListener.wrap(t -> listener.onResponse(null), e -> {
             if (ExceptionsHelper.unwrapCause(e) instanceof ResourceNotFoundException) {
                 listener.onResponse(null);
             } else {

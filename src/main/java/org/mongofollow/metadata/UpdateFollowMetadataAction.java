@@ -29,6 +29,7 @@ import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.transport.TransportService;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.source.ResumePoint;
 
@@ -316,7 +317,7 @@ public final class UpdateFollowMetadataAction {
             if (request.change == Change.CHECKPOINTS) {
                 return Tuple.tuple(applyCheckpoints(request.checkpoints, request.resumePoints, state), null);
             }
-            IndexMetadata indexMetadata = state.metadata().index(request.index);
+            IndexMetadata indexMetadata = ClusterMetadata.index(state, request.index);
             if (indexMetadata == null) {
                 throw new IndexNotFoundException(request.index);
             }
@@ -341,7 +342,7 @@ public final class UpdateFollowMetadataAction {
         ) {
             Metadata.Builder metadata = null;
             for (Map.Entry<String, Map<Integer, OplogPosition>> entry : checkpoints.entrySet()) {
-                IndexMetadata indexMetadata = state.metadata().index(entry.getKey());
+                IndexMetadata indexMetadata = ClusterMetadata.index(state, entry.getKey());
                 FollowMetadata current = indexMetadata == null ? null : FollowMetadata.of(indexMetadata);
                 if (current == null) {
                     continue;

@@ -5,7 +5,7 @@ import org.elasticsearch.cluster.node.DiscoveryNode;
 import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.persistent.PersistentTaskParams;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
-import org.elasticsearch.persistent.PersistentTasksExecutor;
+import org.mongofollow.compat.AssigningTasksExecutor;
 
 import java.util.Collection;
 
@@ -14,7 +14,7 @@ import java.util.Collection;
  * data node, on the plugin's thread pool, with the node's services. A start that the pool's full queue refuses is
  * offered again until it runs.
  */
-public abstract class DataNodeTasksExecutor<Params extends PersistentTaskParams> extends PersistentTasksExecutor<Params> {
+public abstract class DataNodeTasksExecutor<Params extends PersistentTaskParams> extends AssigningTasksExecutor<Params> {
 
     protected final ClusterService clusterService;
     protected final ShardFollowNodeTask.Services services;
@@ -27,7 +27,7 @@ public abstract class DataNodeTasksExecutor<Params extends PersistentTaskParams>
     }
 
     @Override
-    public PersistentTasksCustomMetadata.Assignment getAssignment(Params params, Collection<DiscoveryNode> candidateNodes, ClusterState clusterState) {
+    protected PersistentTasksCustomMetadata.Assignment assign(Params params, Collection<DiscoveryNode> candidateNodes, ClusterState clusterState) {
         DiscoveryNode node = selectLeastLoadedNode(clusterState, candidateNodes, DiscoveryNode::canContainData);
         return node == null ? NO_NODE_FOUND : new PersistentTasksCustomMetadata.Assignment(node.getId(), "least loaded data node");
     }

@@ -3,6 +3,7 @@ package org.mongofollow.task;
 import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.FollowTaskParams;
 import org.mongofollow.source.MongoClientService;
@@ -19,13 +20,13 @@ public final class FollowEndpoints {
     /** The endpoints of every follower index (active or paused) and of every follow or copy task still in the cluster state. */
     public static Set<MongoEndpoint> inUse(ClusterState state) {
         Set<MongoEndpoint> endpoints = new HashSet<>();
-        for (IndexMetadata index : state.metadata()) {
+        for (IndexMetadata index : ClusterMetadata.indices(state)) {
             FollowMetadata follow = FollowMetadata.of(index);
             if (follow != null) {
                 endpoints.add(follow.parameters().endpoint());
             }
         }
-        PersistentTasksCustomMetadata tasks = state.metadata().custom(PersistentTasksCustomMetadata.TYPE);
+        PersistentTasksCustomMetadata tasks = PersistentTasksCustomMetadata.getPersistentTasksCustomMetadata(state);
         if (tasks != null) {
             for (PersistentTasksCustomMetadata.PersistentTask<?> task : tasks.tasks()) {
                 if (task.getParams() instanceof FollowTaskParams params) {

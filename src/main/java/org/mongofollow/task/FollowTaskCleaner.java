@@ -8,6 +8,7 @@ import org.elasticsearch.cluster.ClusterStateListener;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
 import org.elasticsearch.persistent.PersistentTasksService;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.FollowTaskParams;
 
@@ -34,7 +35,7 @@ public class FollowTaskCleaner implements ClusterStateListener {
         if (event.localNodeMaster() == false || event.metadataChanged() == false) {
             return;
         }
-        PersistentTasksCustomMetadata tasks = event.state().metadata().custom(PersistentTasksCustomMetadata.TYPE);
+        PersistentTasksCustomMetadata tasks = PersistentTasksCustomMetadata.getPersistentTasksCustomMetadata(event.state());
         if (tasks == null) {
             return;
         }
@@ -45,13 +46,13 @@ public class FollowTaskCleaner implements ClusterStateListener {
             FollowTaskParams params = (FollowTaskParams) task.getParams();
             String indexName = params.index();
             String indexUuid = params.indexUuid();
-            IndexMetadata index = event.state().metadata().index(indexName);
+            IndexMetadata index = ClusterMetadata.index(event.state(), indexName);
             boolean orphan = index == null
                 || index.getIndexUUID().equals(indexUuid) == false
                 || FollowMetadata.of(index) == null;
             if (orphan && addRemoving(task.getId())) {
                 logger.info("removing follow task [{}]: its follower index [{}] is gone or no longer follows", task.getId(), indexName);
-                persistentTasks.sendRemoveRequest(task.getId(), null, ActionListener.running(() -> doneRemoving(task.getId())));
+                persistentTasks.sendRemoveRequest(task.getId(), PersistentTaskRequests.MASTER_NODE_TIMEOUT, ActionListener.running(() -> doneRemoving(task.getId())));
             }
         }
     }

@@ -28,6 +28,7 @@ import org.mongofollow.apply.DocumentGroups;
 import org.mongofollow.operation.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.security.AsFollowUserClient;
 import org.mongofollow.security.PrivilegeCheck;
 import org.mongofollow.source.DecodedEntry;
@@ -599,7 +600,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
          * batches it read before the drop carry its t0, below the drop, and must be written before the sweep.
          */
         private boolean copyWritingBefore(org.elasticsearch.cluster.ClusterState state, long dropVersion) {
-            IndexMetadata index = state.metadata().index(shardId.getIndex());
+            IndexMetadata index = ClusterMetadata.index(state, shardId.getIndex());
             org.mongofollow.metadata.FollowMetadata follow = index == null ? null : org.mongofollow.metadata.FollowMetadata.of(index);
             org.mongofollow.metadata.CopyState copy = follow == null ? null : follow.copy();
             return copy != null

@@ -9,6 +9,7 @@ import org.elasticsearch.xcontent.ConstructingObjectParser;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
+import org.mongofollow.compat.WireVersions;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.metadata.FollowTaskParams;
 import org.mongofollow.security.FollowUser;
@@ -85,7 +86,7 @@ public record ShardFollowTask(String index, String indexUuid, int shard, FollowP
 
     @Override
     public TransportVersion getMinimalSupportedVersion() {
-        return TransportVersion.minimumCompatible();
+        return WireVersions.minimumCompatible();
     }
 
     @Override

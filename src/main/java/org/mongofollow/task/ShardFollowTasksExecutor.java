@@ -8,6 +8,7 @@ import org.elasticsearch.persistent.AllocatedPersistentTask;
 import org.elasticsearch.persistent.PersistentTaskState;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
 import org.elasticsearch.tasks.TaskId;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.source.OplogReader;
@@ -46,7 +47,7 @@ public class ShardFollowTasksExecutor extends DataNodeTasksExecutor<ShardFollowT
 
     @Override
     protected void nodeOperation(AllocatedPersistentTask task, ShardFollowTask params, PersistentTaskState state) {
-        IndexMetadata indexMetadata = clusterService.state().metadata().index(params.index());
+        IndexMetadata indexMetadata = ClusterMetadata.index(clusterService.state(), params.index());
         if (indexMetadata == null || indexMetadata.getIndexUUID().equals(params.indexUuid()) == false) {
             logger.info("[{}][{}] the follower index is gone, ending its shard follow task", params.index(), params.shard());
             task.markAsCompleted();

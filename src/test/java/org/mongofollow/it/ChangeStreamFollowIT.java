@@ -15,6 +15,7 @@ import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.source.ResumePoint;
@@ -76,7 +77,7 @@ public class ChangeStreamFollowIT extends MongoFollowIntegTestCase {
         call("POST", "/items/_mongo_follow/_pause");
         assertBusy(() -> assertThat(shardStats("items").size(), equalTo(0)));
         // each shard stored its resume point with its checkpoint: a token the official driver resumes after
-        FollowMetadata stored = FollowMetadata.of(clusterService().state().metadata().index("items"));
+        FollowMetadata stored = FollowMetadata.of(ClusterMetadata.index(clusterService().state(), "items"));
         List<ResumePoint> points = List.of(stored.resumePoint(0), stored.resumePoint(1));
         for (int shard = 0; shard < 2; shard++) {
             assertThat(stored.toString(), points.get(shard), notNullValue());

@@ -17,6 +17,8 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.disruption.BlockMasterServiceOnMaster;
 import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.compat.ClusterMetadata;
+import org.mongofollow.compat.TestApis;
 import org.mongofollow.operation.DocumentVersions;
 import org.mongofollow.operation.OplogPosition;
 
@@ -151,7 +153,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         Map<String, Map<String, Object>> letters = awaitLetters("my-rejects", "configured", 1);
         assertLetter(letters, "1", "i", 1, "non-finite double [-Infinity] cannot be indexed at [v]", "-Infinity");
         assertBusy(() -> assertThat(indexedDocuments("configured").keySet(), equalTo(java.util.Set.of("2"))), 30, TimeUnit.SECONDS);
-        assertThat(indicesAdmin().prepareGetIndex().setIndices("my-rejects").get().getSettings().get("my-rejects").get("index.hidden"), equalTo("true"));
+        assertThat(TestApis.getIndex(indicesAdmin()).setIndices("my-rejects").get().getSettings().get("my-rejects").get("index.hidden"), equalTo("true"));
     }
 
     /** A mapping update the master cannot take in time is not a refused document: the batch is retried and goes through. */
@@ -189,7 +191,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         Map<String, Object> shard = shardStats("busy").get(0);
         assertThat(((Number) shard.get("documents_rejected")).longValue(), equalTo(0L));
         assertThat(shard.get("fatal_exception"), nullValue());
-        assertNull(internalCluster().clusterService().state().metadata().index(".mongo-follow-rejected"));
+        assertNull(ClusterMetadata.index(internalCluster().clusterService().state(), ".mongo-follow-rejected"));
     }
 
     public void testInvalidDeadLetterIndexNameIsRefused() throws Exception {
@@ -211,7 +213,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
         assertThat((String) letter.get("reason"), containsString(reason));
         assertThat((String) letter.get("document"), containsString(document));
         assertThat(letter.get("namespace"), equalTo("dl.copied"));
-        IndexMetadata index = internalCluster().clusterService().state().metadata().index((String) letter.get("follower_index"));
+        IndexMetadata index = ClusterMetadata.index(internalCluster().clusterService().state(), (String) letter.get("follower_index"));
         assertThat(letter.get("shard"), equalTo(IndexRouting.fromIndexMetadata(index).getShard(id, null)));
         assertNotNull(letter.get("@timestamp"));
     }
@@ -231,7 +233,7 @@ public class DeadLetterIT extends MongoFollowIntegTestCase {
     private Map<String, Map<String, Object>> awaitLetters(String deadLetterIndex, String followerIndex, int count) throws Exception {
         Map<String, Map<String, Object>> letters = new HashMap<>();
         assertBusy(() -> {
-            assertNotNull("no dead-letter index yet", internalCluster().clusterService().state().metadata().index(deadLetterIndex));
+            assertNotNull("no dead-letter index yet", ClusterMetadata.index(internalCluster().clusterService().state(), deadLetterIndex));
             try {
                 indicesAdmin().prepareRefresh(deadLetterIndex).get();
             } catch (org.elasticsearch.index.IndexNotFoundException e) {

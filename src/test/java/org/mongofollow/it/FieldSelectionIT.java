@@ -14,6 +14,7 @@ import org.elasticsearch.index.query.QueryBuilders;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.ESIntegTestCase;
 import org.mongofollow.apply.FieldSelection;
+import org.mongofollow.compat.TestApis;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -114,7 +115,7 @@ public class FieldSelectionIT extends MongoFollowIntegTestCase {
         assertBusy(() -> {
             indicesAdmin().prepareRefresh(".mongo-follow-rejected").get();
             assertResponse(prepareSearch(".mongo-follow-rejected").setQuery(QueryBuilders.termQuery("follower_index", "people")), r -> {
-                assertThat(r.getHits().getTotalHits().value, equalTo(2L));
+                assertThat(TestApis.totalHits(r.getHits()), equalTo(2L));
                 for (SearchHit hit : r.getHits().getHits()) {
                     String document = (String) hit.getSourceAsMap().get("document");
                     assertThat(document, containsString("\"name\": \"person 50"));

@@ -7,6 +7,7 @@ import org.bson.BsonInt32;
 import org.bson.BsonString;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.operation.OplogPosition;
 import org.mongofollow.task.CheckpointPublisher;
 import org.mongofollow.memory.FollowBreaker;
@@ -58,11 +59,11 @@ public class FollowSourceIT extends MongoFollowIntegTestCase {
             OplogPosition start = OplogPosition.parse((String) put.get("start_position"));
             OplogPosition head = writeElsewhere("still");
             assertBusy(() -> assertThat(checkpoint("still"), greaterThanOrEqualTo(head)));
-            long version = clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState().metadata().index("still").getVersion();
+            long version = ClusterMetadata.index(clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState(), "still").getVersion();
             OplogPosition later = writeElsewhere("still");
             assertBusy(() -> assertThat(checkpoint("still"), greaterThanOrEqualTo(later)));
             assertThat("nothing stored while the follow is idle", storedCheckpoint("still"), equalTo(start));
-            assertThat(clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState().metadata().index("still").getVersion(), equalTo(version));
+            assertThat(ClusterMetadata.index(clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState(), "still").getVersion(), equalTo(version));
             // busy: an applied operation stores the checkpoint past it within checkpoint_interval
             MongoCollection<BsonDocument> items = collection("still", "items");
             items.insertOne(new BsonDocument("_id", new BsonInt32(1)));

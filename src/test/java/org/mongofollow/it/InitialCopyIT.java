@@ -14,6 +14,8 @@ import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.ESIntegTestCase;
+import org.mongofollow.compat.ClusterMetadata;
+import org.mongofollow.compat.TestApis;
 import org.mongofollow.copy.CopyTask;
 
 import java.io.IOException;
@@ -126,7 +128,7 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
     }
 
     private String gcDeletes(String index) {
-        return indicesAdmin().prepareGetSettings(index).get().getSetting(index, "index.gc_deletes");
+        return TestApis.getSettings(indicesAdmin(), index).get().getSetting(index, "index.gc_deletes");
     }
 
     /**
@@ -383,8 +385,8 @@ public class InitialCopyIT extends MongoFollowIntegTestCase {
 
     private String nodeRunningCopy(String index) {
         var state = clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState();
-        PersistentTasksCustomMetadata tasks = state.metadata().custom(PersistentTasksCustomMetadata.TYPE);
-        var task = tasks.getTask(CopyTask.taskId(state.metadata().index(index).getIndexUUID()));
+        PersistentTasksCustomMetadata tasks = PersistentTasksCustomMetadata.getPersistentTasksCustomMetadata(state);
+        var task = tasks.getTask(CopyTask.taskId(ClusterMetadata.index(state, index).getIndexUUID()));
         assertNotNull("no copy task", task);
         return state.nodes().get(task.getExecutorNode()).getName();
     }

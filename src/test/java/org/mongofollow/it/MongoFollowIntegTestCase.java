@@ -28,6 +28,8 @@ import org.mongofollow.MongoFollowPlugin;
 import org.mongofollow.apply.BsonToJson;
 import org.mongofollow.operation.DocumentIds;
 import org.mongofollow.apply.FieldSelection;
+import org.mongofollow.compat.ClusterMetadata;
+import org.mongofollow.compat.TestApis;
 import org.mongofollow.embedded.EmbeddedMongo;
 
 import java.io.IOException;
@@ -212,7 +214,7 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         indicesAdmin().prepareRefresh(index).get();
         Map<String, Map<String, Object>> documents = new HashMap<>();
         assertResponse(prepareSearch(index).setSize(10_000).setTrackTotalHits(true), (SearchResponse response) -> {
-            assertTrue("more documents than one page holds", response.getHits().getTotalHits().value <= 10_000);
+            assertTrue("more documents than one page holds", TestApis.totalHits(response.getHits()) <= 10_000);
             for (SearchHit hit : response.getHits().getHits()) {
                 documents.put(hit.getId(), hit.getSourceAsMap());
             }
@@ -295,10 +297,8 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
     /** The name of the node whose persistent task follows the given shard. */
     protected String nodeRunningShardTask(String index, int shard) {
         var state = clusterAdmin().prepareState(TEST_REQUEST_TIMEOUT).get().getState();
-        var tasks = state.metadata().<org.elasticsearch.persistent.PersistentTasksCustomMetadata>custom(
-            org.elasticsearch.persistent.PersistentTasksCustomMetadata.TYPE
-        );
-        String uuid = state.metadata().index(index).getIndexUUID();
+        var tasks = org.elasticsearch.persistent.PersistentTasksCustomMetadata.getPersistentTasksCustomMetadata(state);
+        String uuid = ClusterMetadata.index(state, index).getIndexUUID();
         var task = tasks.getTask(org.mongofollow.task.ShardFollowTask.taskId(uuid, shard));
         return state.nodes().get(task.getExecutorNode()).getName();
     }

@@ -1,0 +1,28 @@
+package org.mongofollow.compat;
+
+import org.elasticsearch.cluster.ClusterState;
+import org.elasticsearch.cluster.metadata.IndexMetadata;
+import org.elasticsearch.index.Index;
+
+/**
+ * Elasticsearch 9.x: the indices are in a project's metadata. The plugin runs in the cluster's one (default) project, as
+ * every self-managed cluster has; {@code Metadata.getProject()} refuses a cluster with several.
+ */
+public final class ClusterMetadata {
+    private ClusterMetadata() {}
+
+    /** The index of that name, or null. */
+    public static IndexMetadata index(ClusterState state, String name) {
+        return state.metadata().getProject().index(name);
+    }
+
+    /** The index, or null when it is gone (or another index now has its name). */
+    public static IndexMetadata index(ClusterState state, Index index) {
+        return state.metadata().getProject().index(index);
+    }
+
+    /** Every index. */
+    public static Iterable<IndexMetadata> indices(ClusterState state) {
+        return state.metadata().getProject();
+    }
+}
