@@ -7,7 +7,9 @@
 
 PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUN_USER=${MONGO_FOLLOW_USER:-mongofollow}
-ES_VERSION=8.19.21
+# The Elasticsearch version the scripts run (scripts/es-node, the demo, the benchmarks): 8.19.21 unless
+# MONGO_FOLLOW_ES_VERSION names another supported one (9.1.0 needs JAVA_HOME on a JDK 21 or newer).
+ES_VERSION=${MONGO_FOLLOW_ES_VERSION:-8.19.21}
 # Elasticsearch 9 lines with a server jar on Maven Central but no test framework there: the plugin is compiled against
 # their newest patch release only (the tested 9.x release is the pom's es9 profile's elasticsearch.version).
 ES9_COMPILE_ONLY_VERSIONS="9.2.4 9.3.2"
