@@ -8,11 +8,17 @@
 PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUN_USER=${MONGO_FOLLOW_USER:-mongofollow}
 # The Elasticsearch version the scripts run (scripts/es-node, the demo, the benchmarks): 8.19.21 unless
-# MONGO_FOLLOW_ES_VERSION names another supported one (9.1.0 needs JAVA_HOME on a JDK 21 or newer).
+# MONGO_FOLLOW_ES_VERSION names another supported one (a 9.x one needs JAVA_HOME on a JDK 21 or newer).
 ES_VERSION=${MONGO_FOLLOW_ES_VERSION:-8.19.21}
-# Elasticsearch 9 lines with a server jar on Maven Central but no test framework there: the plugin is compiled against
-# their newest patch release only (the tested 9.x release is the pom's es9 profile's elasticsearch.version).
-ES9_COMPILE_ONLY_VERSIONS="9.2.4 9.3.2"
+# Elasticsearch 9 releases the plugin is compiled against in every test run, but not tested on: 9.1.0, the newest release
+# of the 9.0/9.1 API (the compat layer's other branch), and 9.3.2, the newest 9.x with a server jar on Maven Central and no
+# test framework. The tested 9.x release is the pom's es9 profile's elasticsearch.version.
+ES9_COMPILE_ONLY_VERSIONS="9.1.0 9.3.2"
+
+# The tested 9.x release: the pom's es9 profile's elasticsearch.version.
+es9_tested_version() {
+  sed -n 's#^ *<elasticsearch.version>\(9\.[0-9.]*\)</elasticsearch.version>#\1#p' "$PROJECT_DIR/pom.xml" | head -n 1
+}
 WORK_DIR="$PROJECT_DIR/.work"
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -82,4 +88,38 @@ test_dependency_classpath() {
       || die "could not resolve the test classpath"
   fi
   cat "$cp_file"
+}
+# Elasticsearch's test framework depends on its transport-netty4 module, which Maven Central lacks for some releases
+# (9.2.4 among them) though the release's distribution ships it. Installs it into the local Maven repository from that
+# distribution (org.elasticsearch.distribution.integ-test-zip, on Maven Central), with a pom naming the jars beside it
+# (Netty, elasticsearch-ssl-config), so that the framework resolves. Does nothing when the module resolves already.
+ensure_netty4_module() {
+  local version=$1 java_home=$2 work="$WORK_DIR/netty4-$1"
+  if JAVA_HOME="$java_home" mvn -q -o -B dependency:get -Dartifact="org.elasticsearch.plugin:transport-netty4:$version" -Dtransitive=false >/dev/null 2>&1 \
+    || JAVA_HOME="$java_home" mvn -q -B -ntp dependency:get -Dartifact="org.elasticsearch.plugin:transport-netty4:$version" -Dtransitive=false >/dev/null 2>&1; then
+    return 0
+  fi
+  log "transport-netty4 $version is not on Maven Central: installing it from the $version distribution"
+  rm -rf "$work" && mkdir -p "$work"
+  JAVA_HOME="$java_home" mvn -q -B -ntp dependency:copy -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$version:zip" \
+    -DoutputDirectory="$work" || die "could not fetch the Elasticsearch $version distribution"
+  unzip -q -j "$work/elasticsearch-$version.zip" "elasticsearch-$version/modules/transport-netty4/*.jar" -d "$work/module" \
+    || die "the $version distribution has no transport-netty4 module"
+  local deps="" jar name
+  for jar in "$work"/module/*.jar; do
+    name=$(basename "$jar" .jar)
+    case "$name" in
+      transport-netty4-*) ;;
+      netty-*) deps+="<dependency><groupId>io.netty</groupId><artifactId>${name%-*}</artifactId><version>${name##*-}</version></dependency>" ;;
+      elasticsearch-*) deps+="<dependency><groupId>org.elasticsearch</groupId><artifactId>${name%-*}</artifactId><version>${name##*-}</version></dependency>" ;;
+    esac
+  done
+  cat > "$work/transport-netty4.pom" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>org.elasticsearch.plugin</groupId><artifactId>transport-netty4</artifactId><version>$version</version>
+<dependencies>$deps</dependencies></project>
+POM
+  JAVA_HOME="$java_home" mvn -q -B -ntp install:install-file -Dfile="$work/module/transport-netty4-$version.jar" -DpomFile="$work/transport-netty4.pom" \
+    || die "could not install transport-netty4 $version into the local Maven repository"
+  rm -rf "$work"
 }
