@@ -249,18 +249,7 @@ public final class FollowStatsAction {
             List<TaskOperationFailure> taskFailures,
             List<? extends FailedNodeException> nodeFailures
         ) {
-            this(followers, Map.of(), 0, statuses, taskFailures, nodeFailures);
-        }
-
-        public Response(
-            Map<String, String> followers,
-            Map<String, org.mongofollow.metadata.CopyState> copies,
-            long nowMillis,
-            List<ShardFollowStatus> statuses,
-            List<TaskOperationFailure> taskFailures,
-            List<? extends FailedNodeException> nodeFailures
-        ) {
-            this(followers, copies, nowMillis, statuses, taskFailures, nodeFailures, Map.of());
+            this(followers, Map.of(), 0, statuses, taskFailures, nodeFailures, Map.of());
         }
 
         /** {@code numberOfShards}: each follower index's number of shards, for its summary (an index without one: not known). */

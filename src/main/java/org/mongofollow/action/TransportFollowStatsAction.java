@@ -65,7 +65,7 @@ public class TransportFollowStatsAction extends HandledTransportAction<FollowSta
         request.followers(followers);
         request.copies(copies, System.currentTimeMillis());
         if (followers.isEmpty()) {
-            listener.onResponse(new FollowStatsAction.Response(followers, copies, request.nowMillis(), List.of(), List.of(), List.of()));
+            listener.onResponse(new FollowStatsAction.Response(followers, copies, request.nowMillis(), List.of(), List.of(), List.of(), Map.of()));
             return;
         }
         client.execute(

@@ -14,6 +14,7 @@ import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.task.ShardFollowNodeTask;
 import org.mongofollow.task.ShardFollowStatus;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -47,7 +48,7 @@ public class TransportShardFollowStatsAction extends TransportTasksAction<
         List<TaskOperationFailure> taskFailures,
         List<FailedNodeException> nodeFailures
     ) {
-        Map<String, Integer> numberOfShards = new java.util.HashMap<>();
+        Map<String, Integer> numberOfShards = new HashMap<>();
         var state = clusterService.state();
         for (String index : request.followers().keySet()) {
             var indexMetadata = ClusterMetadata.index(state, index);

@@ -47,10 +47,6 @@ public final class IdRanges {
     /** The plan: the collection's estimated size, whether its ids span type classes, and the ranges. */
     public record Plan(long estimate, boolean mixedTypes, List<CopyState.Range> ranges) {}
 
-    public static Plan plan(MongoCollection<BsonDocument> collection, int maxConcurrentRanges) {
-        return plan(collection, maxConcurrentRanges, List.of());
-    }
-
     /**
      * The plan, its ranges also cut at {@code chunkBounds} (the {@code _id}s where the chunks of a collection sharded on
      * {@code _id} begin, {@link ChunkBounds}), so that each range is read from one shard.
