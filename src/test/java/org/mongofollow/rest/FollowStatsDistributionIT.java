@@ -108,6 +108,42 @@ public class FollowStatsDistributionIT {
         assertEquals(String.valueOf(index), lowestReadTo, summary);
     }
 
+    /**
+     * The plugin's entitlement policy covers what the bundled MongoDB driver does on a follow: after a follow has opened its
+     * client and read, the node's log holds no "Not entitled" line for the plugin. Elasticsearch 9 enforces the policy (a
+     * refusal is logged at each client the driver opens, as its read of /.dockerenv was); 8.19 on Java 17 does not.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    public void testTheDriverNeedsNothingBeyondTheEntitlementPolicy() throws Exception {
+        assertEquals(200, call("PUT", "/stats-entitled/_mongo_follow", """
+            {"connection": "%s", "database": "shop", "collection": "entitled", "initial_copy": false,
+             "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0}}
+            """.formatted(connection)).status());
+        waitForShards("stats-entitled", 1);
+        List<Map<String, Object>> feeds = List.of();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        do {
+            feeds = (List<Map<String, Object>>) parse(call("GET", "/stats-entitled/_mongo_follow/_stats", null).body()).get("feeds");
+            if (feeds.size() == 1 && ((Number) feeds.get(0).get("mongo_reads")).longValue() > 0) {
+                break;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        assertTrue("the follow's client never read: " + feeds, feeds.size() == 1 && ((Number) feeds.get(0).get("mongo_reads")).longValue() > 0);
+        List<String> refused = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(java.nio.file.Path.of(System.getProperty("tests.es.logs")))) {
+            for (java.nio.file.Path file : files.filter(p -> p.toString().endsWith(".log")).toList()) {
+                for (String line : java.nio.file.Files.readAllLines(file, java.nio.charset.StandardCharsets.UTF_8)) {
+                    if (line.contains("Not entitled") && line.contains("component [mongo-follow]")) {
+                        refused.add(line);
+                    }
+                }
+            }
+        }
+        assertEquals("entitlements the policy lacks", List.of(), refused);
+    }
+
     /** "seconds:increment" positions compared. */
     private static int comparePositions(String a, String b) {
         String[] x = a.split(":");
