@@ -111,7 +111,8 @@ public class CopyCoordinatorRandomTests {
             int wanted = 1 + random.nextInt(8);
             TreeMap<Integer, Boolean> splits = new TreeMap<>();
             for (int i = 1; i < wanted; i++) {
-                splits.put(random.nextInt(collection.isEmpty() ? 100 : collection.lastKey() + 20) - 20, true);
+                // from 20 below the ids to the last id (a collection whose ids all lie below -19 gets the split -20)
+                splits.put(random.nextInt(Math.max(1, collection.isEmpty() ? 100 : collection.lastKey() + 20)) - 20, true);
             }
             List<CopyState.Range> ranges = new ArrayList<>();
             BsonValue lower = null;

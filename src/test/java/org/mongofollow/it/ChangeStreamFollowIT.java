@@ -74,6 +74,14 @@ public class ChangeStreamFollowIT extends MongoFollowIntegTestCase {
             assertThat(shard.toString(), ((Map<?, ?>) resume.get("token")).get("_data"), instanceOf(String.class));
         }
 
+        // each shard stores its resume point with its next checkpoint (published every checkpoint_interval): wait for both
+        // before pausing, since a pause stops the tasks before a publication still to come
+        assertBusy(() -> {
+            FollowMetadata published = FollowMetadata.of(ClusterMetadata.index(clusterService().state(), "items"));
+            assertThat(published, notNullValue());
+            assertThat(published.toString(), published.resumePoint(0), notNullValue());
+            assertThat(published.toString(), published.resumePoint(1), notNullValue());
+        });
         call("POST", "/items/_mongo_follow/_pause");
         assertBusy(() -> assertThat(shardStats("items").size(), equalTo(0)));
         // each shard stored its resume point with its checkpoint: a token the official driver resumes after
