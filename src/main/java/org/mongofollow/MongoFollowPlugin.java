@@ -178,7 +178,11 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
             new ActionRegistration<>(FollowInfoAction.INSTANCE, FollowInfoAction.TransportAction.class),
             new ActionRegistration<>(ResyncAction.INSTANCE, ResyncAction.TransportAction.class),
             new ActionRegistration<>(UpdateFollowMetadataAction.INSTANCE, UpdateFollowMetadataAction.TransportAction.class),
-            new ActionRegistration<>(ApplyOperationsAction.INSTANCE, TransportApplyOperationsAction.class)
+            new ActionRegistration<>(ApplyOperationsAction.INSTANCE, TransportApplyOperationsAction.class),
+            new ActionRegistration<>(
+                org.mongofollow.ingest.IngestDocumentsAction.INSTANCE,
+                org.mongofollow.ingest.TransportIngestDocumentsAction.class
+            )
         );
     }
 

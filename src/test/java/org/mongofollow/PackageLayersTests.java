@@ -31,6 +31,7 @@ public class PackageLayersTests {
         Map.entry("memory", 1),
         Map.entry("apply", 2),
         Map.entry("source", 3),
+        Map.entry("ingest", 3),
         Map.entry("metadata", 4),
         Map.entry("security", 4),
         Map.entry("task", 5),

@@ -27,6 +27,7 @@ import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.compat.ClusterMetadata;
+import org.mongofollow.ingest.FollowPipelines;
 import org.mongofollow.copy.GcDeletes;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
@@ -216,6 +217,10 @@ public final class PutFollowAction {
                     throw new IllegalArgumentException("[settings] apply only to a new follower index, and index [" + request.index + "] exists");
                 }
             }
+            (existing != null
+                ? FollowPipelines.resolve(existing, request.follow.pipeline())
+                : FollowPipelines.resolve(request.settings == null ? Settings.EMPTY : request.settings, request.follow.pipeline())
+            ).validate(clusterService.state(), request.follow.pipeline());
         }
 
         /**

@@ -25,6 +25,8 @@ import org.elasticsearch.persistent.AllocatedPersistentTask;
 import org.elasticsearch.tasks.TaskId;
 import org.mongofollow.apply.ApplyOperationsAction;
 import org.mongofollow.apply.RejectedDocumentException;
+import org.mongofollow.ingest.FollowPipelines;
+import org.mongofollow.ingest.PipelineStage;
 import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.memory.FollowBreaker;
@@ -471,13 +473,34 @@ public class CopyNodeTask extends AllocatedPersistentTask {
 
         @Override
         protected void innerWrite(int shard, ShardBatch write, Consumer<Integer> onSuccess, Consumer<Exception> onFailure) {
-            ApplyOperationsAction.Request request = new ApplyOperationsAction.Request(new ShardId(index.getIndex(), shard), write.operations());
+            // the index's pipeline settings are dynamic: read them for every batch
+            IndexMetadata current = ClusterMetadata.index(clusterService.state(), index.getIndex());
+            FollowPipelines pipelines = current == null ? FollowPipelines.NONE : FollowPipelines.resolve(current, params.follow().pipeline());
+            PipelineStage.run(asUser, params.index(), pipelines, write.operations(), ActionListener.wrap(staged -> {
+                List<DeadLetters.Letter> refused = new ArrayList<>(write.letters());
+                staged.failures().forEach((i, reason) -> {
+                    String id = write.operations().get(i).id();
+                    refused.add(letter(shard, id, state.t0(), write.documents().get(id), reason));
+                });
+                writeStaged(shard, staged.writes(), refused, write.documents(), onSuccess, onFailure);
+            }, onFailure::accept));
+        }
+
+        private void writeStaged(
+            int shard,
+            List<ShardOperation> operations,
+            List<DeadLetters.Letter> refused,
+            Map<String, RawBsonDocument> documents,
+            Consumer<Integer> onSuccess,
+            Consumer<Exception> onFailure
+        ) {
+            ApplyOperationsAction.Request request = new ApplyOperationsAction.Request(new ShardId(index.getIndex(), shard), operations);
             asUser.execute(ApplyOperationsAction.INSTANCE, request, new ActionListener<>() {
                 @Override
                 public void onResponse(ApplyOperationsAction.Response response) {
-                    List<DeadLetters.Letter> letters = new ArrayList<>(write.letters());
+                    List<DeadLetters.Letter> letters = new ArrayList<>(refused);
                     for (ApplyOperationsAction.Rejection rejection : response.rejections()) {
-                        letters.add(letter(shard, rejection.id(), state.t0(), write.documents().get(rejection.id()), rejection.reason()));
+                        letters.add(letter(shard, rejection.id(), state.t0(), documents.get(rejection.id()), rejection.reason()));
                     }
                     deadLetters.write(params.follow().deadLetterIndex(), letters, () -> onSuccess.accept(letters.size()));
                 }

@@ -40,7 +40,8 @@ public record FollowParameters(
     String deadLetterIndex,
     FieldSelection fields,
     SourceMode source,
-    FullDocumentMode fullDocument
+    FullDocumentMode fullDocument,
+    @org.elasticsearch.core.Nullable String pipeline
 )
     implements
         Writeable,
@@ -57,6 +58,11 @@ public record FollowParameters(
     public static final ParseField ON_HISTORY_LOST = new ParseField("on_history_lost");
     public static final ParseField SOURCE = new ParseField("source");
     public static final ParseField FULL_DOCUMENT = new ParseField("full_document");
+    /**
+     * The ingest pipeline the follow's documents go through, as {@code _bulk}'s {@code pipeline}: it replaces the index's
+     * {@code index.default_pipeline} ({@code _none}: none), and the index's {@code index.final_pipeline} runs after it.
+     */
+    public static final ParseField PIPELINE = new ParseField("pipeline");
 
     public static final int DEFAULT_COPY_MAX_CONCURRENT_RANGES = 4;
     public static final int DEFAULT_COPY_BATCH_SIZE = 1000;
@@ -115,6 +121,9 @@ public record FollowParameters(
         );
         validateDatabase(database);
         validateCollection(collection);
+        if (pipeline != null && pipeline.isBlank()) {
+            throw new IllegalArgumentException("[pipeline] must name an ingest pipeline (or be [_none]), got [" + pipeline + "]");
+        }
     }
 
     /** MongoDB's own rules for database names. */
@@ -172,7 +181,8 @@ public record FollowParameters(
             deadLetterIndex,
             fields,
             newSource,
-            newSource == SourceMode.OPLOG ? FullDocumentMode.DEFAULT : fullDocument
+            newSource == SourceMode.OPLOG ? FullDocumentMode.DEFAULT : fullDocument,
+            pipeline
         );
     }
 
@@ -198,8 +208,73 @@ public record FollowParameters(
             in.readString(),
             new FieldSelection(in),
             in.readEnum(SourceMode.class),
-            in.readEnum(FullDocumentMode.class)
+            in.readVInt(),
+            in
         );
+    }
+
+    /**
+     * Marks, in the vInt that carries {@code full_document}, that optional fields added after the first released format
+     * follow it. A follow that sets none of them writes exactly the bytes of that format, which every node reads; one that
+     * sets some is read only by nodes of a release that knows them (every node of a cluster runs one release of the plugin
+     * once a rolling restart ends).
+     */
+    private static final int EXTENSIONS = 0x40;
+    /** The optional fields' tags, each followed by its value; {@link #END_OF_EXTENSIONS} ends them. */
+    private static final int END_OF_EXTENSIONS = 0;
+    private static final int PIPELINE_TAG = 1;
+
+    private FollowParameters(
+        MongoEndpoint endpoint,
+        String database,
+        String collection,
+        boolean initialCopy,
+        int copyMaxConcurrentRanges,
+        int copyBatchSize,
+        OnHistoryLost onHistoryLost,
+        FollowBudgets budgets,
+        String deadLetterIndex,
+        FieldSelection fields,
+        SourceMode source,
+        int fullDocumentAndFlags,
+        StreamInput in
+    ) throws IOException {
+        this(
+            endpoint,
+            database,
+            collection,
+            initialCopy,
+            copyMaxConcurrentRanges,
+            copyBatchSize,
+            onHistoryLost,
+            budgets,
+            deadLetterIndex,
+            fields,
+            source,
+            fullDocumentOf(fullDocumentAndFlags & ~EXTENSIONS),
+            (fullDocumentAndFlags & EXTENSIONS) == 0 ? null : readPipelineExtension(in)
+        );
+    }
+
+    private static FullDocumentMode fullDocumentOf(int ordinal) throws IOException {
+        FullDocumentMode[] values = FullDocumentMode.values();
+        if (ordinal < 0 || ordinal >= values.length) {
+            throw new IOException("unknown [full_document] ordinal [" + ordinal + "]");
+        }
+        return values[ordinal];
+    }
+
+    /** The optional fields; a tag this release does not know fails the read rather than drop what it means. */
+    private static String readPipelineExtension(StreamInput in) throws IOException {
+        String pipeline = null;
+        for (int tag = in.readVInt(); tag != END_OF_EXTENSIONS; tag = in.readVInt()) {
+            if (tag == PIPELINE_TAG) {
+                pipeline = in.readString();
+            } else {
+                throw new IOException("a follow parameter of a newer release of mongo-follow (tag " + tag + "): upgrade every node");
+            }
+        }
+        return pipeline;
     }
 
     @Override
@@ -215,7 +290,14 @@ public record FollowParameters(
         out.writeString(deadLetterIndex);
         fields.writeTo(out);
         out.writeEnum(source);
-        out.writeEnum(fullDocument);
+        if (pipeline == null) {
+            out.writeEnum(fullDocument);
+        } else {
+            out.writeVInt(fullDocument.ordinal() | EXTENSIONS);
+            out.writeVInt(PIPELINE_TAG);
+            out.writeString(pipeline);
+            out.writeVInt(END_OF_EXTENSIONS);
+        }
     }
 
     @Override
@@ -238,6 +320,9 @@ public record FollowParameters(
         }
         budgets.toXContent(builder, params);
         builder.field(DEAD_LETTER_INDEX.getPreferredName(), deadLetterIndex);
+        if (pipeline != null) {
+            builder.field(PIPELINE.getPreferredName(), pipeline);
+        }
         if (fields.selectsAll() == false) {
             fields.toXContent(builder, params);
         }
@@ -263,6 +348,7 @@ public record FollowParameters(
         private FullDocumentMode fullDocument = FullDocumentMode.DEFAULT;
         private String deadLetterIndex;
         private FieldSelection.Paths fields;
+        private String pipeline;
         private final FollowBudgets.Builder budgets;
 
         public Builder() {
@@ -352,6 +438,11 @@ public record FollowParameters(
             return this;
         }
 
+        public Builder pipeline(String pipeline) {
+            this.pipeline = pipeline;
+            return this;
+        }
+
         /** The {@code fields} object as given; {@link #build()} validates its paths. */
         public Builder fields(FieldSelection.Paths fields) {
             this.fields = fields;
@@ -378,7 +469,8 @@ public record FollowParameters(
                 deadLetterIndex,
                 fields == null ? FieldSelection.ALL : fields.selection(),
                 source,
-                fullDocument
+                fullDocument,
+                pipeline
             );
         }
     }
@@ -437,6 +529,7 @@ public record FollowParameters(
         parser.declareString((t, v) -> follow.apply(t).source(SourceMode.parse(v)), SOURCE);
         parser.declareString((t, v) -> follow.apply(t).fullDocument(FullDocumentMode.parse(v)), FULL_DOCUMENT);
         parser.declareString((t, v) -> follow.apply(t).deadLetterIndex(v), DEAD_LETTER_INDEX);
+        parser.declareString((t, v) -> follow.apply(t).pipeline(v), PIPELINE);
         parser.declareObject((t, v) -> follow.apply(t).fields(v), (p, c) -> FieldSelection.parsePaths(p), FieldSelection.FIELDS);
         declareBudgets(parser, t -> follow.apply(t).budgets());
     }

@@ -9,7 +9,9 @@ import com.mongodb.MongoTimeoutException;
 import com.mongodb.MongoWriteConcernException;
 
 import org.elasticsearch.ElasticsearchTimeoutException;
+import org.elasticsearch.ElasticsearchException;
 import org.elasticsearch.ExceptionsHelper;
+import org.elasticsearch.common.io.stream.NotSerializableExceptionWrapper;
 import org.elasticsearch.action.NoShardAvailableActionException;
 import org.elasticsearch.action.UnavailableShardsException;
 import org.elasticsearch.action.support.TransportActions;
@@ -88,6 +90,15 @@ public final class FollowFailures {
             || cause instanceof FailedToCommitClusterStateException
             || cause instanceof ProcessClusterEventTimeoutException
             || cause instanceof ReceiveTimeoutTransportException
-            || cause instanceof ApplyOperationsAction.IncompleteWriteException;
+            || cause instanceof ApplyOperationsAction.IncompleteWriteException
+            || cause instanceof org.mongofollow.ingest.PipelineUnavailableException
+            // the plugin's own exceptions cross the transport wrapped, by name
+            || cause instanceof NotSerializableExceptionWrapper wrapper && RETRYABLE_WRAPPED.contains(wrapper.getExceptionName());
     }
+
+    /** The names of the plugin's retryable exceptions when another node threw them. */
+    private static final Set<String> RETRYABLE_WRAPPED = Set.of(
+        ElasticsearchException.getExceptionName(new ApplyOperationsAction.IncompleteWriteException("")),
+        org.mongofollow.ingest.PipelineUnavailableException.NAME
+    );
 }

@@ -29,6 +29,8 @@ import org.mongofollow.operation.DocumentOperation;
 import org.mongofollow.apply.RejectedDocumentException;
 import org.mongofollow.apply.ShardOperation;
 import org.mongofollow.compat.ClusterMetadata;
+import org.mongofollow.ingest.FollowPipelines;
+import org.mongofollow.ingest.PipelineStage;
 import org.mongofollow.security.AsFollowUserClient;
 import org.mongofollow.security.PrivilegeCheck;
 import org.mongofollow.source.DecodedEntry;
@@ -78,6 +80,8 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
     ) {}
 
     private static final int DROP_PAGE_SIZE = 1000;
+    /** The {@code _id}s one look-up of updated documents asks MongoDB for. */
+    private static final int LOOKUP_CHUNK = 1000;
     /** How often a drop that waits for a copy to end checks whether its task stopped. */
     private static final TimeValue COPY_WAIT_CHECK = TimeValue.timeValueSeconds(30);
     private static final TimeValue DROP_SCROLL_KEEP_ALIVE = TimeValue.timeValueMinutes(1);
@@ -437,6 +441,86 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                     return;
                 }
             }
+            FollowPipelines pipelines = pipelines();
+            if (pipelines.any() == false) {
+                apply(operations, writes, refused, onSuccess, onFailure);
+                return;
+            }
+            Runnable ingest = () -> PipelineStage.run(asUser, params.index(), pipelines, writes, ActionListener.wrap(staged -> {
+                refused.putAll(staged.failures());
+                apply(operations, staged.writes(), refused, onSuccess, onFailure);
+            }, onFailure::accept));
+            if (writes.stream().anyMatch(w -> w.kind().isUpdate())) {
+                execute(onFailure, () -> {
+                    try {
+                        lookUpUpdates(operations, writes, refused);
+                    } catch (Exception e) {
+                        onFailure.accept(e);
+                        return;
+                    }
+                    ingest.run();
+                });
+            } else {
+                ingest.run();
+            }
+        }
+
+        /** The follow's ingest pipelines now (the index's pipeline settings are dynamic). */
+        private FollowPipelines pipelines() {
+            IndexMetadata index = ClusterMetadata.index(services.clusterService().state(), shardId.getIndex());
+            return index == null ? FollowPipelines.NONE : FollowPipelines.resolve(index, params.follow().pipeline());
+        }
+
+        /**
+         * Under ingest pipelines the follower holds what the pipelines made of a document, to which MongoDB's update cannot
+         * apply: each update becomes the index of the document as MongoDB has it now, read with majority read concern (at or
+         * after the update, so a replay of the log converges on the pipelines' view of MongoDB's latest document), or a
+         * delete at the update's version when MongoDB no longer has it (its delete follows in the log).
+         */
+        private void lookUpUpdates(List<DocumentOperation> operations, List<ShardOperation> writes, Map<Integer, String> refused) throws IOException {
+            Map<String, org.bson.BsonValue> ids = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < writes.size(); i++) {
+                if (writes.get(i).kind().isUpdate()) {
+                    ids.putIfAbsent(operations.get(i).documentId(), operations.get(i).mongoId());
+                }
+            }
+            var collection = currentClient().getDatabase(params.follow().database())
+                .getCollection(params.follow().collection(), RawBsonDocument.class)
+                .withReadConcern(ReadConcern.MAJORITY);
+            Map<String, RawBsonDocument> found = new HashMap<>();
+            List<org.bson.BsonValue> all = new ArrayList<>(ids.values());
+            for (int from = 0; from < all.size(); from += LOOKUP_CHUNK) {
+                for (RawBsonDocument document : collection.find(Filters.in("_id", all.subList(from, Math.min(all.size(), from + LOOKUP_CHUNK))))) {
+                    found.put(org.mongofollow.operation.DocumentIds.toElasticsearchId(document.get("_id")), document);
+                }
+            }
+            for (int i = 0; i < writes.size(); i++) {
+                ShardOperation write = writes.get(i);
+                if (write.kind().isUpdate() == false) {
+                    continue;
+                }
+                RawBsonDocument current = found.get(write.id());
+                if (current == null) {
+                    writes.set(i, new ShardOperation(ShardOperation.Kind.DELETE, write.id(), write.version(), BytesArray.EMPTY));
+                    continue;
+                }
+                try {
+                    writes.set(i, ShardOperation.index(write.id(), write.version(), current, params.follow().fields()));
+                } catch (RejectedDocumentException e) {
+                    refused.put(i, e.getMessage());
+                    writes.set(i, new ShardOperation(ShardOperation.Kind.DELETE, write.id(), write.version(), BytesArray.EMPTY));
+                }
+            }
+        }
+
+        /** Writes a batch's shard operations ({@code writes}, one per operation) and its dead letters. */
+        private void apply(
+            List<DocumentOperation> operations,
+            List<ShardOperation> writes,
+            Map<Integer, String> refused,
+            Consumer<WriteResponse> onSuccess,
+            Consumer<Exception> onFailure
+        ) {
             asUser.execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes, baseFloor, params.follow().fields()), ActionListener.wrap(response -> {
                 int tried = operations.size() - response.deferred();
                 List<DocumentOperation> done = operations.subList(0, tried);
@@ -539,10 +623,18 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 onSuccess.accept(new WriteResponse(rejected));
                 return;
             }
-            asUser.execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, writes), ActionListener.wrap(r -> {
-                addLetters(letters, batch, r.rejections());
-                deadLetters.write(params.follow().deadLetterIndex(), letters, () -> onSuccess.accept(new WriteResponse(rejected + letters.size())));
-            }, onFailure));
+            PipelineStage.run(asUser, params.index(), pipelines(), writes, ActionListener.wrap(staged -> {
+                staged.failures().forEach((i, reason) -> {
+                    ShardOperation write = writes.get(i);
+                    logger.warn("[{}][{}] document [{}] looked up at {} rejected: {}", params.index(), params.shard(), write.id(), versions.position(write.version()), reason);
+                    letters.add(new DeadLetters.Letter(params.index(), params.shard(), params.follow().namespace(), write.id(),
+                        versions.position(write.version()), write.version(), 0, "index", reason, null));
+                });
+                asUser.execute(ApplyOperationsAction.INSTANCE, new ApplyOperationsAction.Request(shardId, staged.writes()), ActionListener.wrap(r -> {
+                    addLetters(letters, batch, r.rejections());
+                    deadLetters.write(params.follow().deadLetterIndex(), letters, () -> onSuccess.accept(new WriteResponse(rejected + letters.size())));
+                }, onFailure::accept));
+            }, onFailure::accept));
         }
 
         /**

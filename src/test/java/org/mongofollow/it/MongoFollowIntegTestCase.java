@@ -242,7 +242,14 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
     /** Waits until the index holds exactly the selected part of the collection's documents. */
     protected void assertConverges(String index, MongoCollection<BsonDocument> collection, FieldSelection fields) throws Exception {
         Map<String, Map<String, Object>> expected = expectedDocuments(collection, fields);
+        assertConverges(index, () -> expected);
+    }
+
+    /** Waits until the index holds exactly the {@code expected} documents, by {@code _id} (asked again at each look). */
+    protected void assertConverges(String index, org.elasticsearch.core.CheckedSupplier<Map<String, Map<String, Object>>, IOException> documents)
+        throws Exception {
         assertBusy(() -> {
+            Map<String, Map<String, Object>> expected = documents.get();
             Map<String, Map<String, Object>> actual = indexedDocuments(index);
             if (actual.equals(expected) == false) {
                 Map<String, Object> diff = new HashMap<>();

@@ -52,6 +52,46 @@ public class FollowParametersTests {
     }
 
     @Test
+    public void aPipelineSurvivesTheWireAndTheStoredMetadata() throws IOException {
+        FollowParameters follow = parse("{" + BASE + ", \"source\": \"change_stream\", \"full_document\": \"update_lookup\", "
+            + "\"pipeline\": \"shape\"}");
+        assertEquals("shape", follow.pipeline());
+        try (BytesStreamOutput out = new BytesStreamOutput()) {
+            follow.writeTo(out);
+            FollowParameters read = new FollowParameters(out.bytes().streamInput());
+            assertEquals(follow, read);
+            assertEquals(FullDocumentMode.UPDATE_LOOKUP, read.fullDocument());
+        }
+        assertEquals(follow, parse(Strings.toString(follow)));
+        assertEquals("shape", follow.withSource(SourceMode.CHANGE_STREAM).pipeline());
+    }
+
+    @Test
+    public void aFollowWithoutTheNewFieldsWritesTheFirstFormatsBytes() throws IOException {
+        FollowParameters without = parse("{" + BASE + "}");
+        FollowParameters with = parse("{" + BASE + ", \"pipeline\": \"shape\"}");
+        try (BytesStreamOutput a = new BytesStreamOutput(); BytesStreamOutput b = new BytesStreamOutput()) {
+            without.writeTo(a);
+            with.writeTo(b);
+            // the first format ends with full_document's ordinal: the same bytes but that one, then the extension
+            byte[] first = org.elasticsearch.common.bytes.BytesReference.toBytes(a.bytes());
+            byte[] second = org.elasticsearch.common.bytes.BytesReference.toBytes(b.bytes());
+            assertEquals(0, first[first.length - 1]);
+            assertEquals(0x40, second[first.length - 1]);
+            assertEquals(
+                java.util.Arrays.toString(java.util.Arrays.copyOf(first, first.length - 1)),
+                java.util.Arrays.toString(java.util.Arrays.copyOf(second, first.length - 1))
+            );
+            // an extension tag this release does not know is refused, not skipped
+            second[first.length] = 9;
+            IOException unknown = assertThrows(IOException.class, () -> new FollowParameters(new org.elasticsearch.common.bytes.BytesArray(second).streamInput()));
+            assertTrue(unknown.getMessage(), unknown.getMessage().contains("a newer release of mongo-follow"));
+        }
+        Exception blank = assertThrows(IllegalArgumentException.class, () -> parse("{" + BASE + ", \"pipeline\": \" \"}"));
+        assertTrue(blank.getMessage(), blank.getMessage().contains("[pipeline] must name an ingest pipeline"));
+    }
+
+    @Test
     public void autoIsDecidedOnce() throws IOException {
         FollowParameters auto = parse("{" + BASE + ", \"source\": \"auto\", \"full_document\": \"update_lookup\"}");
         assertThrows(IllegalStateException.class, auto::feedSource);

@@ -242,6 +242,45 @@ public class SecurityDistributionIT {
         assertEquals(200, call(admin, "POST", "/sec-named/_mongo_follow/_unfollow", null).status());
     }
 
+    /**
+     * The index's default pipeline runs on the copy, inserts and updates, as the follow's user: {@code set_security_user}
+     * (the distribution's one processor, from x-pack-security) records that user in every document, updated ones included; the
+     * node's ingest statistics count the documents.
+     */
+    @Test
+    public void testPipelinesRunAsTheFollowsUser() throws Exception {
+        Answer pipeline = call(admin, "PUT", "/_ingest/pipeline/mongo-follow-who",
+            "{\"processors\": [{\"set_security_user\": {\"field\": \"indexed_by\", \"properties\": [\"username\"]}}]}");
+        assertEquals(pipeline.body(), 200, pipeline.status());
+        MongoCollection<Document> source = mongo.getDatabase("sec").getCollection("ingest_src");
+        source.drop();
+        for (int i = 0; i < 5; i++) {
+            source.insertOne(new Document("_id", i).append("n", i));
+        }
+        Answer put = call(follower, "PUT", "/allowed-ingest/_mongo_follow", """
+            {"connection": "%s", "database": "sec", "collection": "ingest_src",
+             "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0, "index.default_pipeline": "mongo-follow-who"}}
+            """.formatted(connection));
+        assertEquals(put.body(), 200, put.status());
+        for (int i = 5; i < 10; i++) {
+            source.insertOne(new Document("_id", i).append("n", i));
+        }
+        source.updateOne(new Document("_id", 1), new Document("$set", new Document("n", 100)));
+        waitForCount(admin, "allowed-ingest", 10);
+        waitFor(() -> call(admin, "GET", "/allowed-ingest/_doc/1", null), a -> a.body().contains("\"n\":100"));
+        Answer users = call(admin, "GET", "/allowed-ingest/_count?q=indexed_by.username:" + FOLLOW_USER, null);
+        assertTrue(users.body(), users.body().contains("\"count\":10,"));
+        Answer updated = call(admin, "GET", "/allowed-ingest/_doc/1", null);
+        assertTrue(updated.body(), updated.body().contains("\"indexed_by\":{\"username\":\"" + FOLLOW_USER + "\"}"));
+        Answer stats = call(admin, "GET", "/_nodes/stats/ingest?filter_path=nodes.*.ingest.pipelines.mongo-follow-who.count", null);
+        java.util.regex.Matcher count = java.util.regex.Pattern.compile("\"count\":(\\d+)").matcher(stats.body());
+        assertTrue(stats.body(), count.find());
+        assertTrue(stats.body(), Integer.parseInt(count.group(1)) >= 11); // the copy's 5, the log's 5 and the looked-up update
+        assertEquals(200, call(admin, "DELETE", "/allowed-ingest", null).status()); // the index uses the pipeline: it goes first
+        assertEquals(200, call(admin, "DELETE", "/_ingest/pipeline/mongo-follow-who", null).status());
+        assertNoSecretShows();
+    }
+
     private static Answer put(RestClient client, String index, String collection) throws IOException {
         return call(client, "PUT", "/" + index + "/_mongo_follow", """
             {"connection": "%s", "database": "sec", "collection": "%s", "initial_copy": false,
