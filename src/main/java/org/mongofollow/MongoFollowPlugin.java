@@ -177,6 +177,10 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
             new ActionRegistration<>(FollowLifecycleActions.UNFOLLOW, FollowLifecycleActions.TransportUnfollowAction.class),
             new ActionRegistration<>(FollowInfoAction.INSTANCE, FollowInfoAction.TransportAction.class),
             new ActionRegistration<>(ResyncAction.INSTANCE, ResyncAction.TransportAction.class),
+            new ActionRegistration<>(
+                org.mongofollow.action.WaitForPositionAction.INSTANCE,
+                org.mongofollow.action.WaitForPositionAction.TransportAction.class
+            ),
             new ActionRegistration<>(UpdateFollowMetadataAction.INSTANCE, UpdateFollowMetadataAction.TransportAction.class),
             new ActionRegistration<>(ApplyOperationsAction.INSTANCE, TransportApplyOperationsAction.class),
             new ActionRegistration<>(

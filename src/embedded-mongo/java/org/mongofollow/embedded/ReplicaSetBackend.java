@@ -151,6 +151,20 @@ final class ReplicaSetBackend extends MemoryBackend implements ServedBackend {
     }
 
     /**
+     * Every reply carries, as a replica set member's does, the operation's logical time (for a write, at or after its oplog
+     * entry), which a client's session keeps as its {@code operationTime}.
+     */
+    @Override
+    public Document handleMessage(de.bwaldvogel.mongo.wire.message.MongoMessage message) {
+        Document reply = super.handleMessage(message);
+        if (reply != null && reply.containsKey("operationTime") == false
+            && appliedOpTime(memberOf(message.getChannel())).get("ts") instanceof BsonTimestamp ts) {
+            reply.append("operationTime", ts);
+        }
+        return reply;
+    }
+
+    /**
      * While set, reads of {@code local.oplog.rs} are refused with Unauthorized (13), as for a user without read access to
      * {@code local} (hosted offerings, restricted roles); change streams, which the server derives from its oplog itself,
      * still work.

@@ -305,6 +305,7 @@ public class TransportApplyOperationsAction extends ShardWriteAction<
             int deferred = retryReason == null && failure == null ? operations.size() - next : 0;
             ApplyOperationsAction.ReplicaRequest replicaRequest = new ApplyOperationsAction.ReplicaRequest(request.shardId(), replicated);
             replicaRequest.setParentTask(request.getParentTask());
+            replicaRequest.setRefreshPolicy(request.getRefreshPolicy()); // a refresh the sender asked for reaches the replicas too
             listener.onResponse(
                 new WritePrimaryResult<>(
                     replicaRequest,

@@ -10,6 +10,7 @@ import org.mongofollow.action.FollowInfoAction;
 import org.mongofollow.action.FollowLifecycleActions;
 import org.mongofollow.action.PutFollowAction;
 import org.mongofollow.action.ResyncAction;
+import org.mongofollow.action.WaitForPositionAction;
 
 import java.io.IOException;
 import java.util.List;
@@ -24,7 +25,7 @@ public final class RestFollowActions {
     private RestFollowActions() {}
 
     public static List<BaseRestHandler> all() {
-        return List.of(new Put(), new Pause(), new Resume(), new Unfollow(), new Info(), new Resync());
+        return List.of(new Put(), new Pause(), new Resume(), new Unfollow(), new Info(), new Resync(), new WaitForPosition());
     }
 
     /** {@code PUT /{index}/_mongo_follow}. */
@@ -131,6 +132,33 @@ public final class RestFollowActions {
         protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
             ResyncAction.Request resync = new ResyncAction.Request(request.param("index"), null);
             return channel -> client.execute(ResyncAction.INSTANCE, resync, new RestToXContentListener<>(channel));
+        }
+    }
+
+    /** {@code POST /{index}/_mongo_follow/_wait_for_position}: 200 once reached, 408 at the timeout. */
+    static final class WaitForPosition extends BaseRestHandler {
+        @Override
+        public String getName() {
+            return "mongo_follow_wait_for_position_action";
+        }
+
+        @Override
+        public List<Route> routes() {
+            return List.of(new Route(POST, "/{index}/_mongo_follow/_wait_for_position"));
+        }
+
+        @Override
+        protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) throws IOException {
+            String index = request.param("index");
+            WaitForPositionAction.Request wait;
+            try (XContentParser parser = request.contentParser()) {
+                wait = WaitForPositionAction.Request.fromXContent(index, parser);
+            }
+            return channel -> client.execute(
+                WaitForPositionAction.INSTANCE,
+                wait,
+                new RestToXContentListener<>(channel, WaitForPositionAction.Answer::status)
+            );
         }
     }
 

@@ -51,6 +51,23 @@ public class ReplicaSetHandshakeTests {
         assertEquals("rs0", primaries.get(0).getSetName());
     }
 
+    /** As a member answers every command: a session keeps the operationTime of its last operation, a write's at or after its entry. */
+    @Test
+    public void aSessionKeepsTheOperationTimeOfItsWrites() {
+        MongoCollection<Document> c = client.getDatabase("optime").getCollection("c");
+        try (com.mongodb.client.ClientSession session = client.startSession()) {
+            Document ping = client.getDatabase("admin").runCommand(session, new Document("ping", 1));
+            assertTrue(ping.toJson(), ping.get("operationTime") instanceof BsonTimestamp);
+            c.insertOne(session, new Document("_id", 1));
+            BsonTimestamp operationTime = session.getOperationTime();
+            assertNotNull(operationTime);
+            Document entry = client.getDatabase("local").getCollection("oplog.rs")
+                .find(new Document("ns", "optime.c").append("o._id", 1)).first();
+            assertNotNull(entry);
+            assertTrue(operationTime.compareTo((BsonTimestamp) entry.get("ts")) >= 0);
+        }
+    }
+
     @Test
     public void helloAndIsMasterAnswerAsPrimary() {
         Document hello = client.getDatabase("admin").runCommand(new Document("hello", 1));
