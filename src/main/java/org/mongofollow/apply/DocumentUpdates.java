@@ -38,7 +38,7 @@ final class DocumentUpdates {
             case UPDATE_DIFF -> DiffApplier.apply(document, update);
             case UPDATE_V1 -> V1UpdateApplier.apply(document, update);
             case UPDATE_DESCRIPTION -> UpdateDescriptionApplier.apply(document, update);
-            case INDEX, DELETE -> throw new IllegalArgumentException(kind + " is not an update");
+            case INDEX, DELETE, MARK_DELETED -> throw new IllegalArgumentException(kind + " is not an update");
         };
     }
 }

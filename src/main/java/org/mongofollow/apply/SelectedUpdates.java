@@ -42,7 +42,7 @@ final class SelectedUpdates {
                 V1UpdateApplier.checkSupported(update);
                 yield v1(update, selection.root(), stored);
             }
-            case INDEX, DELETE, UPDATE_DESCRIPTION -> throw new IllegalArgumentException(kind + " is not narrowed here (see DocumentUpdates)");
+            case INDEX, DELETE, MARK_DELETED, UPDATE_DESCRIPTION -> throw new IllegalArgumentException(kind + " is not narrowed here (see DocumentUpdates)");
         };
     }
 

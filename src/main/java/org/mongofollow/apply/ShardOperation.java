@@ -27,7 +27,8 @@ import java.util.Objects;
  *                {@link Kind#UPDATE_V1}: the update's BSON ({@code o} of the oplog entry); {@link Kind#UPDATE_DESCRIPTION}:
  *                the change event's {@code updateDescription}; {@link Kind#DELETE}: empty, or the JSON of the document
  *                key's fields besides {@code _id} (a sharded collection's shard key values), which the primary deletes
- *                only a document that does not contradict ({@link DocumentKeys})
+ *                only a document that does not contradict ({@link DocumentKeys}); {@link Kind#MARK_DELETED}: the marks and that
+ *                key ({@link OnDelete#deleteOf})
  */
 public record ShardOperation(Kind kind, String id, long version, BytesReference payload) implements Writeable {
 
@@ -41,7 +42,9 @@ public record ShardOperation(Kind kind, String id, long version, BytesReference 
         /** Delete the document. */
         DELETE,
         /** Apply a change event's {@code updateDescription} to the current document. */
-        UPDATE_DESCRIPTION;
+        UPDATE_DESCRIPTION,
+        /** MongoDB deleted the document, and the follow keeps it marked ({@link OnDelete}): the payload holds the marks. */
+        MARK_DELETED;
 
         /** Whether this kind changes the current document rather than replacing or deleting it. */
         public boolean isUpdate() {

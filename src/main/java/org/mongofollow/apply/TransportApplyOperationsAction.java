@@ -203,6 +203,9 @@ public class TransportApplyOperationsAction extends ShardWriteAction<
         });
     }
 
+    /** The document a mark of a document the follower does not hold starts from. */
+    private static final BytesReference STUB = new org.elasticsearch.common.bytes.BytesArray("{}");
+
     /** One batch on the primary: applies operation after operation, pausing for mapping updates. */
     private final class PrimaryBatch {
         private final ApplyOperationsAction.Request request;
@@ -330,6 +333,7 @@ public class TransportApplyOperationsAction extends ShardWriteAction<
             return switch (operation.kind()) {
                 case INDEX -> index(operation.id(), operation.version(), operation.payload());
                 case DELETE -> delete(operation);
+                case MARK_DELETED -> markDeleted(operation);
                 case UPDATE_DIFF, UPDATE_V1, UPDATE_DESCRIPTION -> update(operation);
             };
         }
@@ -349,6 +353,32 @@ public class TransportApplyOperationsAction extends ShardWriteAction<
                 }
             }
             return versionedDelete(operation);
+        }
+
+        /**
+         * MongoDB's delete of a document the follow keeps marked ({@link OnDelete}): the current document, marked, at the
+         * delete's version. Where the follower holds none (a document the initial copy had not written yet, or one refused or
+         * dropped by a pipeline), a stub with the marks only: the follower knows the document was deleted, not what it held,
+         * and an older write (the copy's) stays out, as a delete's tombstone would keep it. A document key that the current
+         * document contradicts skips it, as a delete does.
+         */
+        private Engine.Result markDeleted(ShardOperation operation) throws IOException {
+            GetResult current = current(operation.id());
+            if (current.isExists() == false) {
+                return index(operation.id(), operation.version(), OnDelete.mark(STUB, operation.payload()));
+            }
+            BytesReference key = OnDelete.key(operation.payload());
+            if (key.length() > 0 && DocumentKeys.contradicts(current.internalSourceRef(), key)) {
+                stale++;
+                return null;
+            }
+            if (current.getVersion() > operation.version()) {
+                stale++;
+                return null;
+            }
+            BytesReference marked = OnDelete.mark(current.internalSourceRef(), operation.payload());
+            charge.add(marked.length());
+            return index(operation.id(), operation.version(), marked);
         }
 
         /** The document's delete at the operation's version, unless it holds a later one. */

@@ -272,7 +272,7 @@ public class CopyNodeTask extends AllocatedPersistentTask {
 
     /** The sweep is idempotent: a failure (a primary moving, a scroll lost) runs it again, a few times. */
     private void sweep(IndexMetadata index, long t0, int attempt, ActionListener<Long> listener) {
-        new CopySweep(asUser, index, t0, this::stopping).run(listener.delegateResponse((l, e) -> {
+        new CopySweep(asUser, index, t0, versions.position(t0), params.follow().onDelete(), this::stopping).run(listener.delegateResponse((l, e) -> {
             if (stopping() || attempt >= MAX_SWEEP_ATTEMPTS) {
                 l.onFailure(e);
                 return;

@@ -9,14 +9,16 @@ import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.index.shard.ShardId;
 import org.elasticsearch.search.SearchHit;
 import org.mongofollow.apply.ApplyOperationsAction;
+import org.mongofollow.apply.OnDelete;
 import org.mongofollow.apply.ShardOperation;
+import org.mongofollow.operation.OplogPosition;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
- * The last step of a copy: deletes, shard by shard, every document of the follower index whose version is below the copy's
+ * The last step of a copy: deletes (or marks deleted, {@link OnDelete}), shard by shard, every document of the follower index whose version is below the copy's
  * {@code t0}. Neither the copy (version t0) nor the log after t0 (versions above t0) wrote it, so MongoDB no longer has it
  * (left over from before a resync, or deleted while the follow could not see it). A document written meanwhile makes its
  * delete a harmless version conflict, so the sweep may run again after a failure. Asynchronous: one page of a scroll at a
@@ -30,12 +32,17 @@ final class CopySweep {
     private final Client client;
     private final IndexMetadata index;
     private final long t0;
+    /** The copy's start position, the time a document the sweep finds gone is marked deleted at ({@link OnDelete}). */
+    private final OplogPosition t0Position;
+    private final OnDelete onDelete;
     private final BooleanSupplier stopping;
 
-    CopySweep(Client client, IndexMetadata index, long t0, BooleanSupplier stopping) {
+    CopySweep(Client client, IndexMetadata index, long t0, OplogPosition t0Position, OnDelete onDelete, BooleanSupplier stopping) {
         this.client = client;
         this.index = index;
         this.t0 = t0;
+        this.t0Position = t0Position;
+        this.onDelete = onDelete;
         this.stopping = stopping;
     }
 
@@ -64,10 +71,16 @@ final class CopySweep {
         SearchHit[] hits = page.getHits().getHits();
         boolean lastPage = hits.length < PAGE_SIZE;
         List<ShardOperation> deletes = new ArrayList<>();
-        for (SearchHit hit : hits) {
-            if (hit.getVersion() < t0) {
-                deletes.add(new ShardOperation(ShardOperation.Kind.DELETE, hit.getId(), t0, BytesArray.EMPTY));
+        try {
+            for (SearchHit hit : hits) {
+                if (hit.getVersion() < t0) {
+                    deletes.add(onDelete.deleteOf(hit.getId(), t0, t0Position, BytesArray.EMPTY));
+                }
             }
+        } catch (java.io.IOException e) {
+            clearScroll(scrollId);
+            listener.onFailure(e);
+            return;
         }
         // a failure anywhere after this page gives its scroll back before it is reported
         ActionListener<Long> failing = listener.delegateResponse((l, e) -> {

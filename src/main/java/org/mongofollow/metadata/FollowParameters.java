@@ -12,6 +12,7 @@ import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.apply.FieldSelection;
+import org.mongofollow.apply.OnDelete;
 import org.mongofollow.source.ChangeStreamSource;
 import org.mongofollow.source.FeedSource;
 import org.mongofollow.source.FullDocumentMode;
@@ -41,7 +42,8 @@ public record FollowParameters(
     FieldSelection fields,
     SourceMode source,
     FullDocumentMode fullDocument,
-    @org.elasticsearch.core.Nullable String pipeline
+    @org.elasticsearch.core.Nullable String pipeline,
+    OnDelete onDelete
 )
     implements
         Writeable,
@@ -121,6 +123,9 @@ public record FollowParameters(
         );
         validateDatabase(database);
         validateCollection(collection);
+        if (onDelete == null) {
+            onDelete = OnDelete.DELETE;
+        }
         if (pipeline != null && pipeline.isBlank()) {
             throw new IllegalArgumentException("[pipeline] must name an ingest pipeline (or be [_none]), got [" + pipeline + "]");
         }
@@ -182,7 +187,8 @@ public record FollowParameters(
             fields,
             newSource,
             newSource == SourceMode.OPLOG ? FullDocumentMode.DEFAULT : fullDocument,
-            pipeline
+            pipeline,
+            onDelete
         );
     }
 
@@ -208,8 +214,7 @@ public record FollowParameters(
             in.readString(),
             new FieldSelection(in),
             in.readEnum(SourceMode.class),
-            in.readVInt(),
-            in
+            Tail.read(in)
         );
     }
 
@@ -223,6 +228,7 @@ public record FollowParameters(
     /** The optional fields' tags, each followed by its value; {@link #END_OF_EXTENSIONS} ends them. */
     private static final int END_OF_EXTENSIONS = 0;
     private static final int PIPELINE_TAG = 1;
+    private static final int ON_DELETE_TAG = 2;
 
     private FollowParameters(
         MongoEndpoint endpoint,
@@ -236,24 +242,35 @@ public record FollowParameters(
         String deadLetterIndex,
         FieldSelection fields,
         SourceMode source,
-        int fullDocumentAndFlags,
-        StreamInput in
-    ) throws IOException {
-        this(
-            endpoint,
-            database,
-            collection,
-            initialCopy,
-            copyMaxConcurrentRanges,
-            copyBatchSize,
-            onHistoryLost,
-            budgets,
-            deadLetterIndex,
-            fields,
-            source,
-            fullDocumentOf(fullDocumentAndFlags & ~EXTENSIONS),
-            (fullDocumentAndFlags & EXTENSIONS) == 0 ? null : readPipelineExtension(in)
-        );
+        Tail tail
+    ) {
+        this(endpoint, database, collection, initialCopy, copyMaxConcurrentRanges, copyBatchSize, onHistoryLost, budgets,
+            deadLetterIndex, fields, source, tail.fullDocument, tail.pipeline, tail.onDelete);
+    }
+
+    /**
+     * What follows {@code source} on the wire: {@code full_document}, then the optional fields added after the first format,
+     * if its vInt says so. A tag this release does not know fails the read rather than drop what it means.
+     */
+    private record Tail(FullDocumentMode fullDocument, String pipeline, OnDelete onDelete) {
+        static Tail read(StreamInput in) throws IOException {
+            int fullDocumentAndFlags = in.readVInt();
+            FullDocumentMode fullDocument = fullDocumentOf(fullDocumentAndFlags & ~EXTENSIONS);
+            String pipeline = null;
+            OnDelete onDelete = OnDelete.DELETE;
+            if ((fullDocumentAndFlags & EXTENSIONS) != 0) {
+                for (int tag = in.readVInt(); tag != END_OF_EXTENSIONS; tag = in.readVInt()) {
+                    switch (tag) {
+                        case PIPELINE_TAG -> pipeline = in.readString();
+                        case ON_DELETE_TAG -> onDelete = new OnDelete(in.readString(), in.readOptionalString());
+                        default -> throw new IOException(
+                            "a follow parameter of a newer release of mongo-follow (tag " + tag + "): upgrade every node"
+                        );
+                    }
+                }
+            }
+            return new Tail(fullDocument, pipeline, onDelete);
+        }
     }
 
     private static FullDocumentMode fullDocumentOf(int ordinal) throws IOException {
@@ -262,19 +279,6 @@ public record FollowParameters(
             throw new IOException("unknown [full_document] ordinal [" + ordinal + "]");
         }
         return values[ordinal];
-    }
-
-    /** The optional fields; a tag this release does not know fails the read rather than drop what it means. */
-    private static String readPipelineExtension(StreamInput in) throws IOException {
-        String pipeline = null;
-        for (int tag = in.readVInt(); tag != END_OF_EXTENSIONS; tag = in.readVInt()) {
-            if (tag == PIPELINE_TAG) {
-                pipeline = in.readString();
-            } else {
-                throw new IOException("a follow parameter of a newer release of mongo-follow (tag " + tag + "): upgrade every node");
-            }
-        }
-        return pipeline;
     }
 
     @Override
@@ -290,14 +294,21 @@ public record FollowParameters(
         out.writeString(deadLetterIndex);
         fields.writeTo(out);
         out.writeEnum(source);
-        if (pipeline == null) {
+        if (pipeline == null && onDelete.marks() == false) {
             out.writeEnum(fullDocument);
-        } else {
-            out.writeVInt(fullDocument.ordinal() | EXTENSIONS);
+            return;
+        }
+        out.writeVInt(fullDocument.ordinal() | EXTENSIONS);
+        if (pipeline != null) {
             out.writeVInt(PIPELINE_TAG);
             out.writeString(pipeline);
-            out.writeVInt(END_OF_EXTENSIONS);
         }
+        if (onDelete.marks()) {
+            out.writeVInt(ON_DELETE_TAG);
+            out.writeString(onDelete.field());
+            out.writeOptionalString(onDelete.atField());
+        }
+        out.writeVInt(END_OF_EXTENSIONS);
     }
 
     @Override
@@ -322,6 +333,9 @@ public record FollowParameters(
         builder.field(DEAD_LETTER_INDEX.getPreferredName(), deadLetterIndex);
         if (pipeline != null) {
             builder.field(PIPELINE.getPreferredName(), pipeline);
+        }
+        if (onDelete.marks()) {
+            onDelete.toXContent(builder, params);
         }
         if (fields.selectsAll() == false) {
             fields.toXContent(builder, params);
@@ -349,6 +363,7 @@ public record FollowParameters(
         private String deadLetterIndex;
         private FieldSelection.Paths fields;
         private String pipeline;
+        private OnDelete onDelete = OnDelete.DELETE;
         private final FollowBudgets.Builder budgets;
 
         public Builder() {
@@ -443,6 +458,11 @@ public record FollowParameters(
             return this;
         }
 
+        public Builder onDelete(OnDelete onDelete) {
+            this.onDelete = onDelete;
+            return this;
+        }
+
         /** The {@code fields} object as given; {@link #build()} validates its paths. */
         public Builder fields(FieldSelection.Paths fields) {
             this.fields = fields;
@@ -470,7 +490,8 @@ public record FollowParameters(
                 fields == null ? FieldSelection.ALL : fields.selection(),
                 source,
                 fullDocument,
-                pipeline
+                pipeline,
+                onDelete
             );
         }
     }
@@ -530,6 +551,8 @@ public record FollowParameters(
         parser.declareString((t, v) -> follow.apply(t).fullDocument(FullDocumentMode.parse(v)), FULL_DOCUMENT);
         parser.declareString((t, v) -> follow.apply(t).deadLetterIndex(v), DEAD_LETTER_INDEX);
         parser.declareString((t, v) -> follow.apply(t).pipeline(v), PIPELINE);
+        parser.declareField((p, t, c) -> follow.apply(t).onDelete(OnDelete.parse(p)), new ParseField(OnDelete.FIELD),
+            ObjectParser.ValueType.OBJECT_OR_STRING);
         parser.declareObject((t, v) -> follow.apply(t).fields(v), (p, c) -> FieldSelection.parsePaths(p), FieldSelection.FIELDS);
         declareBudgets(parser, t -> follow.apply(t).budgets());
     }

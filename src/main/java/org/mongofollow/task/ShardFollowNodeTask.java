@@ -432,7 +432,11 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             for (int i = 0; i < operations.size(); i++) {
                 DocumentOperation operation = operations.get(i);
                 try {
-                    writes.add(ShardOperation.of(operation, params.follow().fields(), versions));
+                    ShardOperation write = ShardOperation.of(operation, params.follow().fields(), versions);
+                    if (write.kind() == ShardOperation.Kind.DELETE) {
+                        write = params.follow().onDelete().deleteOf(write.id(), write.version(), operation.position(), write.payload());
+                    }
+                    writes.add(write);
                 } catch (RejectedDocumentException e) {
                     refused.put(i, e.getMessage());
                     writes.add(new ShardOperation(ShardOperation.Kind.DELETE, operation.documentId(), versions.of(operation.position()), BytesArray.EMPTY));
@@ -501,7 +505,7 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
                 }
                 RawBsonDocument current = found.get(write.id());
                 if (current == null) {
-                    writes.set(i, new ShardOperation(ShardOperation.Kind.DELETE, write.id(), write.version(), BytesArray.EMPTY));
+                    writes.set(i, params.follow().onDelete().deleteOf(write.id(), write.version(), operations.get(i).position(), BytesArray.EMPTY));
                     continue;
                 }
                 try {
@@ -706,7 +710,12 @@ public class ShardFollowNodeTask extends AllocatedPersistentTask {
             List<ShardOperation> deletes = new ArrayList<>();
             for (SearchHit hit : page.getHits().getHits()) {
                 if (hit.getVersion() < dropVersion) {
-                    deletes.add(new ShardOperation(ShardOperation.Kind.DELETE, hit.getId(), dropVersion, BytesArray.EMPTY));
+                    try {
+                        deletes.add(params.follow().onDelete().deleteOf(hit.getId(), dropVersion, versions.position(dropVersion), BytesArray.EMPTY));
+                    } catch (IOException e) {
+                        onFailure.accept(e);
+                        return;
+                    }
                 }
             }
             boolean last = page.getHits().getHits().length < DROP_PAGE_SIZE;

@@ -108,10 +108,4 @@ public class DropDuringCopyIT extends MongoFollowIntegTestCase {
         }
         collection.insertMany(documents);
     }
-
-    @SuppressWarnings("unchecked")
-    private static String copyState(String index) throws IOException {
-        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
-        return String.valueOf(((Map<String, Object>) indices.get(0).get("initial_copy")).get("state"));
-    }
 }

@@ -264,12 +264,6 @@ public class IngestPipelineIT extends MongoFollowIntegTestCase {
         return count;
     }
 
-    @SuppressWarnings("unchecked")
-    private static String copyState(String index) throws IOException {
-        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
-        return String.valueOf(((Map<String, Object>) indices.get(0).get("initial_copy")).get("state"));
-    }
-
     private static String body(ResponseException e) throws IOException {
         return new String(e.getResponse().getEntity().getContent().readAllBytes(), StandardCharsets.UTF_8);
     }

@@ -297,6 +297,13 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         return followers.get(0);
     }
 
+    /** The state of the index's initial copy or resync in {@code _stats} ({@code done} once it ended). */
+    @SuppressWarnings("unchecked")
+    protected static String copyState(String index) throws IOException {
+        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/" + index + "/_mongo_follow/_stats").get("indices");
+        return String.valueOf(((Map<String, Object>) indices.get(0).get("initial_copy")).get("state"));
+    }
+
     protected static String infoStatus(String index) throws IOException {
         return (String) followerInfo(index).get("status");
     }

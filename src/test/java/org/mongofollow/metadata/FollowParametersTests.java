@@ -67,6 +67,21 @@ public class FollowParametersTests {
     }
 
     @Test
+    public void onDeleteSurvivesTheWireAndTheStoredMetadata() throws IOException {
+        for (String extra : new String[] { "", ", \"pipeline\": \"shape\"" }) {
+            FollowParameters follow = parse("{" + BASE + extra + ", \"on_delete\": {\"mark\": {\"field\": \"deleted\", \"at_field\": \"at\"}}}");
+            assertEquals(new org.mongofollow.apply.OnDelete("deleted", "at"), follow.onDelete());
+            try (BytesStreamOutput out = new BytesStreamOutput()) {
+                follow.writeTo(out);
+                assertEquals(follow, new FollowParameters(out.bytes().streamInput()));
+            }
+            assertEquals(follow, parse(Strings.toString(follow)));
+        }
+        assertEquals(org.mongofollow.apply.OnDelete.DELETE, parse("{" + BASE + ", \"on_delete\": \"delete\"}").onDelete());
+        assertFalse(Strings.toString(parse("{" + BASE + "}")).contains("on_delete"));
+    }
+
+    @Test
     public void aFollowWithoutTheNewFieldsWritesTheFirstFormatsBytes() throws IOException {
         FollowParameters without = parse("{" + BASE + "}");
         FollowParameters with = parse("{" + BASE + ", \"pipeline\": \"shape\"}");
