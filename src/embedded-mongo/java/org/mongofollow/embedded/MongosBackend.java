@@ -69,6 +69,11 @@ final class MongosBackend extends MemoryBackend implements ServedBackend {
         counters.command(command, query);
         Document reply = dispatch(databaseName, command, query);
         counters.reply(reply);
+        if (reply != null) {
+            // as a mongos answers: the cluster's time, at or after every shard's entry of the operation, which a client's
+            // session keeps as its operationTime
+            reply.put("operationTime", new BsonTimestamp(clusterTime()));
+        }
         return reply;
     }
 

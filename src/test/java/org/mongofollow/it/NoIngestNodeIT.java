@@ -11,7 +11,8 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
 /** A follow whose documents would go through ingest pipelines is refused, with the reason, in a cluster without ingest nodes. */
-@ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.TEST, numDataNodes = 1, numClientNodes = 0)
+// no dedicated master: the test framework gives those its own roles, the ingest role among them
+@ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.TEST, numDataNodes = 1, numClientNodes = 0, supportsDedicatedMasters = false)
 public class NoIngestNodeIT extends MongoFollowIntegTestCase {
 
     @Override
@@ -20,6 +21,7 @@ public class NoIngestNodeIT extends MongoFollowIntegTestCase {
     }
 
     public void testAFollowThroughPipelinesIsRefused() throws Exception {
+        assertTrue("no node has the ingest role", clusterService().state().nodes().getIngestNodes().isEmpty());
         Request pipeline = new Request("PUT", "/_ingest/pipeline/nothing");
         pipeline.setJsonEntity("{\"processors\": []}");
         call(pipeline);

@@ -210,6 +210,32 @@ public class ShardedFollowIT extends MongoFollowIntegTestCase {
         }
     }
 
+    /** Read-your-writes through a mongos: its operationTime, once waited for, is applied from every shard and searchable. */
+    public void testAnApplicationReadsItsOwnWritesThroughAMongos() throws Exception {
+        MongoCollection<BsonDocument> items = shardedCollection("ryw");
+        call(followRequest("ryw", cluster.connectionString(), "sharded", "ryw", "\"source\": \"oplog\", \"initial_copy\": false, "
+            + "\"settings\": {\"number_of_shards\": 2, \"refresh_interval\": \"-1\"}"));
+        ensureGreen("ryw");
+        try (com.mongodb.client.MongoClient client = com.mongodb.client.MongoClients.create(cluster.connectionString());
+             com.mongodb.client.ClientSession session = client.startSession()) {
+            MongoCollection<BsonDocument> viaSession = client.getDatabase("sharded").getCollection("ryw", BsonDocument.class);
+            for (int i = 0; i < 5; i++) {
+                viaSession.insertOne(session, new BsonDocument("_id", new BsonInt32(i * 50)).append("n", new BsonInt32(i)));
+                org.bson.BsonTimestamp position = session.getOperationTime();
+                assertNotNull("a mongos answers with operationTime", position);
+                org.elasticsearch.client.Request wait = new org.elasticsearch.client.Request("POST", "/ryw/_mongo_follow/_wait_for_position");
+                wait.setJsonEntity("{\"position\": \"" + position.getTime() + ":" + position.getInc() + "\", \"timeout\": \"30s\"}");
+                assertThat(call(wait).get("reached"), equalTo(true));
+                String id = Integer.toString(i * 50); // ids on both MongoDB shards
+                org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse(
+                    prepareSearch("ryw").setQuery(org.elasticsearch.index.query.QueryBuilders.idsQuery().addIds(id)),
+                    r -> assertThat("document " + id + " is searchable", org.mongofollow.compat.TestApis.totalHits(r.getHits()), equalTo(1L))
+                );
+            }
+        }
+        assertThat(items.countDocuments(), equalTo(5L));
+    }
+
     /**
      * A shard whose capped oplog dropped a paused follow's position: history lost, and the error names the shard; a resync
      * makes the index exact again.
