@@ -69,8 +69,10 @@ public final class FollowFailures {
             return mongo.getCode() != CAPPED_POSITION_LOST && mongo.getCode() != 13 && mongo.getCode() != 18
                 && (mongo.getCode() < 0 || RETRYABLE_MONGO_CODES.contains(mongo.getCode()));
         }
-        if (cause instanceof IllegalStateException && String.valueOf(cause.getMessage()).startsWith("state should be: open")) {
-            return true; // the client was closed by a settings reload; the next read uses the new one
+        if (cause instanceof IllegalStateException && String.valueOf(cause.getMessage()).startsWith("state should be: ")) {
+            // the driver's client (or its session pool) was closed: by a settings reload, whose next read uses the new
+            // client, or by the node shutting down ("state should be: open", "state should be: server session pool is open")
+            return true;
         }
         return TransportActions.isShardNotAvailableException(cause)
             || cause instanceof EsRejectedExecutionException
