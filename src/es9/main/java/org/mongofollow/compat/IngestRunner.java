@@ -24,7 +24,7 @@ import java.util.function.IntConsumer;
  * Elasticsearch 9.x's ingest entry points: pipelines belong to a project, the cluster's one (default) project here. The way
  * {@code IngestService.executeBulkRequest} completes changed within 9.x: up to 9.1 it forks to an executor it is given and
  * calls back with the thread; from 9.2 it runs on the calling thread and completes a listener. The one found at class load
- * is used.
+ * is used. So are the failure's headers, whose getter was renamed in 9.2.
  */
 public final class IngestRunner {
     private IngestRunner() {}
@@ -46,9 +46,29 @@ public final class IngestRunner {
         return ingest != null && ingest.getPipelines().containsKey(id);
     }
 
+    /** {@code getBodyHeader} from 9.2, {@code getHeader} before (the same headers, renamed). */
+    private static final Method BODY_HEADER = bodyHeader();
+
+    private static Method bodyHeader() {
+        for (String name : new String[] { "getBodyHeader", "getHeader" }) {
+            try {
+                return ElasticsearchException.class.getMethod(name, String.class);
+            } catch (NoSuchMethodException e) {
+                // the other name
+            }
+        }
+        throw new IllegalStateException("ElasticsearchException has neither getBodyHeader nor getHeader");
+    }
+
     /** A header of an ingest failure (the pipeline and processor it names), or null. */
+    @SuppressWarnings("unchecked")
     public static List<String> failureHeader(ElasticsearchException e, String key) {
-        List<String> values = e.getBodyHeader(key);
+        List<String> values;
+        try {
+            values = (List<String>) BODY_HEADER.invoke(e, key);
+        } catch (IllegalAccessException | InvocationTargetException failure) {
+            values = null;
+        }
         return values == null || values.isEmpty() ? e.getMetadata("es." + key) : values;
     }
 
