@@ -29,7 +29,6 @@ import org.elasticsearch.xcontent.ToXContentObject;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.apply.ApplyOperationsAction;
-import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.operation.OplogPosition;
@@ -213,12 +212,6 @@ public final class WaitForPositionAction {
 
         @Override
         protected void doExecute(Task task, Request request, ActionListener<Answer> listener) {
-            try {
-                FollowerIndices.follower(clusterService.state(), request.index());
-            } catch (Exception e) {
-                listener.onFailure(e);
-                return;
-            }
             long deadline = threadPool.relativeTimeInNanos() + request.timeout().nanos();
             poll(request, deadline, FIRST_POLL, listener.map(Answer::new));
         }
@@ -231,7 +224,7 @@ public final class WaitForPositionAction {
                 index = FollowerIndices.follower(state, request.index());
                 follow = FollowMetadata.of(index);
             } catch (Exception e) {
-                listener.onFailure(e); // unfollowed or deleted meanwhile
+                listener.onFailure(e); // not a follower index (404), or unfollowed or deleted meanwhile
                 return;
             }
             FollowStatsAction.Request stats = new FollowStatsAction.Request(request.index());

@@ -24,7 +24,6 @@ import org.mongofollow.compat.TestProcessors;
 import org.mongofollow.operation.DocumentIds;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -262,9 +261,5 @@ public class IngestPipelineIT extends MongoFollowIntegTestCase {
             }
         }
         return count;
-    }
-
-    private static String body(ResponseException e) throws IOException {
-        return new String(e.getResponse().getEntity().getContent().readAllBytes(), StandardCharsets.UTF_8);
     }
 }

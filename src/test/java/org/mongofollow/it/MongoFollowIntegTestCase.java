@@ -297,6 +297,11 @@ public abstract class MongoFollowIntegTestCase extends ESIntegTestCase {
         return followers.get(0);
     }
 
+    /** The body of an error response, as text. */
+    protected static String body(org.elasticsearch.client.ResponseException e) throws IOException {
+        return new String(e.getResponse().getEntity().getContent().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /** The state of the index's initial copy or resync in {@code _stats} ({@code done} once it ended). */
     @SuppressWarnings("unchecked")
     protected static String copyState(String index) throws IOException {

@@ -11,11 +11,9 @@ import org.elasticsearch.test.transport.MockTransportService;
 import org.mongofollow.action.ResyncAction;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -51,7 +49,7 @@ public class OverlappingResyncIT extends MongoFollowIntegTestCase {
         }
         items.insertMany(documents);
         call(followRequest("overlap", mongo.connectionString(), "overlap", "items", "\"settings\": {\"number_of_shards\": 1, \"number_of_replicas\": 0}"));
-        assertBusy(() -> assertThat(copyState(), equalTo("done")), 60, TimeUnit.SECONDS);
+        assertBusy(() -> assertThat(copyState("overlap"), equalTo("done")), 60, TimeUnit.SECONDS);
 
         CountDownLatch firstNewCopy = new CountDownLatch(1);
         CountDownLatch releaseFirstNewCopy = new CountDownLatch(1);
@@ -102,13 +100,7 @@ public class OverlappingResyncIT extends MongoFollowIntegTestCase {
             MockTransportService.getInstance(master).clearAllRules();
         }
         first.actionGet(30, TimeUnit.SECONDS);
-        assertBusy(() -> assertThat(copyState(), equalTo("done")), 60, TimeUnit.SECONDS);
+        assertBusy(() -> assertThat(copyState("overlap"), equalTo("done")), 60, TimeUnit.SECONDS);
         assertConverges("overlap", items);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static String copyState() throws IOException {
-        List<Map<String, Object>> indices = (List<Map<String, Object>>) call("GET", "/overlap/_mongo_follow/_stats").get("indices");
-        return String.valueOf(((Map<String, Object>) indices.get(0).get("initial_copy")).get("state"));
     }
 }

@@ -15,7 +15,6 @@ import org.elasticsearch.test.ESIntegTestCase;
 import org.mongofollow.compat.TestApis;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
@@ -100,9 +99,5 @@ public class WaitForPositionIT extends MongoFollowIntegTestCase {
         Request wait = new Request("POST", "/" + index + "/_mongo_follow/_wait_for_position");
         wait.setJsonEntity(body);
         return wait;
-    }
-
-    private static String body(ResponseException e) throws IOException {
-        return new String(e.getResponse().getEntity().getContent().readAllBytes(), StandardCharsets.UTF_8);
     }
 }
