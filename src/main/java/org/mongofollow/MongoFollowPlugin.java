@@ -40,9 +40,18 @@ import org.mongofollow.copy.CopyTasksExecutor;
 import org.mongofollow.action.TransportFollowStatsAction;
 import org.mongofollow.apply.ApplyOperationsAction;
 import org.mongofollow.apply.TransportApplyOperationsAction;
+import org.mongofollow.autofollow.AutoFollowCoordinator;
+import org.mongofollow.autofollow.AutoFollowMetadata;
+import org.mongofollow.autofollow.AutoFollowStatsAction;
+import org.mongofollow.autofollow.AutoFollowUpdates;
+import org.mongofollow.autofollow.ChangeAutoFollowPatternAction;
+import org.mongofollow.autofollow.GetAutoFollowPatternsAction;
+import org.mongofollow.autofollow.PutAutoFollowPatternAction;
 import org.mongofollow.compat.ActionPluginBase;
+import org.mongofollow.compat.MetadataCustomBase;
 import org.mongofollow.compat.ActionRegistration;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.rest.RestAutoFollowActions;
 import org.mongofollow.rest.RestCatMongoFollowAction;
 import org.mongofollow.rest.RestFollowActions;
 import org.mongofollow.rest.RestFollowStatsAction;
@@ -102,6 +111,7 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
         settings.add(org.mongofollow.security.PrivilegeCheck.INTERVAL);
         settings.add(org.mongofollow.source.OplogFeeds.WINDOW_SIZE);
         settings.add(CheckpointPublisher.IDLE_INTERVAL);
+        settings.add(AutoFollowCoordinator.POLL_INTERVAL);
         return settings;
     }
 
@@ -138,7 +148,16 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
             services.threadPool(),
             allowlist
         );
-        return List.of(mongoClients, checkpoints, allowlist, feeds, resyncs);
+        AutoFollowUpdates autoFollowUpdates = new AutoFollowUpdates(services.clusterService());
+        AutoFollowCoordinator autoFollow = new AutoFollowCoordinator(
+            services.clusterService(),
+            services.threadPool(),
+            services.client(),
+            mongoClients,
+            allowlist,
+            autoFollowUpdates
+        );
+        return List.of(mongoClients, checkpoints, allowlist, feeds, resyncs, autoFollowUpdates, autoFollow);
     }
 
     @Override
@@ -182,6 +201,11 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
                 org.mongofollow.action.WaitForPositionAction.TransportAction.class
             ),
             new ActionRegistration<>(UpdateFollowMetadataAction.INSTANCE, UpdateFollowMetadataAction.TransportAction.class),
+            new ActionRegistration<>(PutAutoFollowPatternAction.INSTANCE, PutAutoFollowPatternAction.TransportAction.class),
+            new ActionRegistration<>(ChangeAutoFollowPatternAction.DELETE, ChangeAutoFollowPatternAction.TransportDeleteAction.class),
+            new ActionRegistration<>(ChangeAutoFollowPatternAction.ACTIVATE, ChangeAutoFollowPatternAction.TransportActivateAction.class),
+            new ActionRegistration<>(GetAutoFollowPatternsAction.INSTANCE, GetAutoFollowPatternsAction.TransportAction.class),
+            new ActionRegistration<>(AutoFollowStatsAction.INSTANCE, AutoFollowStatsAction.TransportAction.class),
             new ActionRegistration<>(ApplyOperationsAction.INSTANCE, TransportApplyOperationsAction.class),
             new ActionRegistration<>(
                 org.mongofollow.ingest.IngestDocumentsAction.INSTANCE,
@@ -203,6 +227,7 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
         Predicate<NodeFeature> clusterSupportsFeature
     ) {
         List<RestHandler> handlers = new ArrayList<>(RestFollowActions.all());
+        handlers.addAll(RestAutoFollowActions.all());
         handlers.add(new RestFollowStatsAction());
         handlers.add(new RestCatMongoFollowAction());
         return handlers;
@@ -210,18 +235,21 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
 
     @Override
     public List<NamedWriteableRegistry.Entry> getNamedWriteables() {
-        return List.of(
+        List<NamedWriteableRegistry.Entry> entries = new ArrayList<>(List.of(
             new NamedWriteableRegistry.Entry(PersistentTaskParams.class, ShardFollowTask.NAME, ShardFollowTask::new),
             new NamedWriteableRegistry.Entry(PersistentTaskParams.class, CopyTask.NAME, CopyTask::new),
             new NamedWriteableRegistry.Entry(Task.Status.class, ShardFollowStatus.NAME, ShardFollowStatus::new)
-        );
+        ));
+        entries.addAll(MetadataCustomBase.namedWriteables(AutoFollowMetadata.TYPE, AutoFollowMetadata::new));
+        return entries;
     }
 
     @Override
     public List<NamedXContentRegistry.Entry> getNamedXContent() {
         return List.of(
             new NamedXContentRegistry.Entry(PersistentTaskParams.class, new ParseField(ShardFollowTask.NAME), ShardFollowTask::fromXContent),
-            new NamedXContentRegistry.Entry(PersistentTaskParams.class, new ParseField(CopyTask.NAME), CopyTask::fromXContent)
+            new NamedXContentRegistry.Entry(PersistentTaskParams.class, new ParseField(CopyTask.NAME), CopyTask::fromXContent),
+            MetadataCustomBase.namedXContent(AutoFollowMetadata.TYPE, AutoFollowMetadata::fromXContent)
         );
     }
 

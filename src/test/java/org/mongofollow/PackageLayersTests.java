@@ -37,8 +37,9 @@ public class PackageLayersTests {
         Map.entry("task", 5),
         Map.entry("copy", 6),
         Map.entry("action", 7),
-        Map.entry("rest", 8),
-        Map.entry("", 9)
+        Map.entry("autofollow", 8),
+        Map.entry("rest", 9),
+        Map.entry("", 10)
     );
 
     private static final Path SOURCES = Path.of("src/main/java/org/mongofollow");

@@ -281,6 +281,10 @@ public final class PutFollowAction {
             ActionListener<Response> listener
         ) {
             IndexMetadata index = ClusterMetadata.index(clusterService.state(), request.index);
+            if (index == null) {
+                listener.onFailure(new org.elasticsearch.index.IndexNotFoundException(request.index)); // deleted meanwhile
+                return;
+            }
             Map<Integer, OplogPosition> checkpoints = new HashMap<>();
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 checkpoints.put(shard, start);

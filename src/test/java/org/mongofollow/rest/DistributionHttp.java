@@ -9,6 +9,8 @@ import org.elasticsearch.client.ResponseException;
 import org.elasticsearch.client.RestClient;
 
 import java.io.IOException;
+import java.util.List;
+import java.util.Map;
 import java.nio.charset.StandardCharsets;
 
 /** Plain HTTP calls to the distribution node of the *DistributionIT tests: the status and the body, errors included. */
@@ -56,6 +58,20 @@ public final class DistributionHttp {
         delete.addParameter("expand_wildcards", "all");
         delete.addParameter("ignore_unavailable", "true");
         client.performRequest(delete);
+    }
+
+    /** Deletes every auto-follow pattern, so that none goes on starting follows after the test that put it. */
+    @SuppressWarnings("unchecked")
+    public static void deleteAutoFollowPatterns(RestClient client) throws IOException {
+        Answer patterns = call(client, "GET", "/_mongo_follow/auto_follow", null);
+        if (patterns.status() != 200) {
+            throw new IOException("could not list the auto-follow patterns: " + patterns.status() + " " + patterns.body());
+        }
+        Map<String, Object> body = org.elasticsearch.common.xcontent.XContentHelper.convertToMap(
+            org.elasticsearch.xcontent.XContentType.JSON.xContent(), patterns.body(), true);
+        for (Map<String, Object> pattern : (List<Map<String, Object>>) body.get("patterns")) {
+            call(client, "DELETE", "/_mongo_follow/auto_follow/" + pattern.get("name"), null);
+        }
     }
 
     /** {@code path} may carry a query string; {@code json} may be null. */

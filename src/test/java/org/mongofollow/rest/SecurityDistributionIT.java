@@ -45,11 +45,13 @@ public class SecurityDistributionIT {
     private static final String FOLLOW_USER = "follow-user";
     private static final String MONITOR_USER = "monitor-user";
     private static final String REVOCABLE_USER = "revocable-user";
+    private static final String AUTO_USER = "auto-user";
 
     private static RestClient admin;
     private static RestClient follower;
     private static RestClient monitor;
     private static RestClient revocable;
+    private static RestClient auto;
     private static MongoClient mongo;
     private static String connection;
     private static Path logs;
@@ -63,6 +65,7 @@ public class SecurityDistributionIT {
         follower = DistributionHttp.connect(FOLLOW_USER, FOLLOW_USER + "-pw");
         monitor = DistributionHttp.connect(MONITOR_USER, MONITOR_USER + "-pw");
         revocable = DistributionHttp.connect(REVOCABLE_USER, REVOCABLE_USER + "-pw");
+        auto = DistributionHttp.connect(AUTO_USER, AUTO_USER + "-pw");
         connection = "mongodb://127.0.0.1:" + System.getProperty("tests.mongo.port") + "/?replicaSet=rs0";
         mongo = MongoClients.create(connection);
         logs = Path.of(System.getProperty("tests.es.logs"));
@@ -70,7 +73,7 @@ public class SecurityDistributionIT {
 
     @AfterClass
     public static void disconnect() throws IOException {
-        for (RestClient client : new RestClient[] { admin, follower, monitor, revocable }) {
+        for (RestClient client : new RestClient[] { admin, follower, monitor, revocable, auto }) {
             if (client != null) {
                 client.close();
             }
@@ -82,7 +85,9 @@ public class SecurityDistributionIT {
 
     @After
     public void cleanUp() throws IOException {
-        call(admin, "PUT", "/_cluster/settings", "{\"persistent\": {\"mongo_follow.connection.allowlist\": null}}");
+        DistributionHttp.deleteAutoFollowPatterns(admin);
+        call(admin, "PUT", "/_cluster/settings",
+            "{\"persistent\": {\"mongo_follow.connection.allowlist\": null, \"mongo_follow.auto_follow.poll_interval\": null}}");
         DistributionHttp.deleteIndices(admin, "sec-*,allowed-*,other-*,revocable-*,.mongo-follow-rejected");
     }
 
@@ -281,6 +286,58 @@ public class SecurityDistributionIT {
         assertNoSecretShows();
     }
 
+    /**
+     * An auto-follow pattern starts its follows with the privileges of the user who put it: into indices it may manage, and
+     * a 403 in the pattern's stats elsewhere; putting one needs the manage cluster privilege, reading them monitor.
+     */
+    @Test
+    public void testAutoFollowPatternsRunAsTheirUser() throws Exception {
+        assertEquals(200, call(admin, "PUT", "/_cluster/settings", "{\"persistent\": {\"mongo_follow.auto_follow.poll_interval\": \"500ms\"}}").status());
+        MongoCollection<Document> before = mongo.getDatabase("secauto").getCollection("before");
+        MongoCollection<Document> later = mongo.getDatabase("secauto").getCollection("later");
+        before.drop();
+        later.drop();
+        for (int i = 0; i < 3; i++) {
+            before.insertOne(new Document("_id", i).append("n", i));
+        }
+        String pattern = """
+            {"connection": "%s", "database": "secauto", "follow_index_pattern": "%s-{{collection}}",
+             "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0}}
+            """;
+        Answer refused = call(follower, "PUT", "/_mongo_follow/auto_follow/sec", pattern.formatted(connection, "allowed-auto"));
+        assertEquals(refused.body(), 403, refused.status());
+        assertTrue(refused.body(), refused.body().contains("cluster:admin/mongo_follow/auto_follow/put"));
+        Answer unseen = call(monitor, "GET", "/_mongo_follow/auto_follow", null);
+        assertEquals(unseen.body(), 403, unseen.status());
+        assertTrue(unseen.body(), unseen.body().contains("cluster:monitor/mongo_follow/auto_follow/get"));
+
+        Answer put = call(auto, "PUT", "/_mongo_follow/auto_follow/sec", pattern.formatted(connection, "allowed-auto"));
+        assertEquals(put.body(), 200, put.status());
+        Answer putDenied = call(auto, "PUT", "/_mongo_follow/auto_follow/sec-denied", pattern.formatted(connection, "other-auto"));
+        assertEquals(putDenied.body(), 200, putDenied.status());
+        waitFor(() -> call(admin, "GET", "/allowed-auto-before/_mongo_follow/_info", null), a -> a.status() == 200);
+        waitForCount(admin, "allowed-auto-before", 3);
+        // a collection created while the pattern runs
+        for (int i = 0; i < 2; i++) {
+            later.insertOne(new Document("_id", i).append("n", i));
+        }
+        waitFor(() -> call(admin, "GET", "/allowed-auto-later/_mongo_follow/_info", null), a -> a.status() == 200);
+        waitForCount(admin, "allowed-auto-later", 2);
+        assertAuditedWriteBy(AUTO_USER, "allowed-auto-later");
+        // where the user may not follow: a 403 in the pattern's stats, and no index
+        Answer denied = waitFor(() -> call(auto, "GET", "/_mongo_follow/auto_follow/sec-denied/_stats", null),
+            a -> a.body().contains("other-auto-later"));
+        assertTrue(denied.body(), denied.body().contains("\"number_of_failed_follow_indices\":"));
+        assertTrue(denied.body(), denied.body().contains("security_exception"));
+        assertTrue(denied.body(), denied.body().contains("[" + AUTO_USER + "]"));
+        assertEquals(404, call(admin, "GET", "/other-auto-before", null).status());
+        Answer stats = call(auto, "GET", "/_mongo_follow/auto_follow/sec/_stats", null);
+        assertTrue(stats.body(), stats.body().contains("\"number_of_successful_follow_indices\":2"));
+        assertEquals(200, call(auto, "DELETE", "/_mongo_follow/auto_follow/sec-denied", null).status());
+        assertEquals(200, call(auto, "DELETE", "/_mongo_follow/auto_follow/sec", null).status());
+        assertNoSecretShows();
+    }
+
     private static Answer put(RestClient client, String index, String collection) throws IOException {
         return call(client, "PUT", "/" + index + "/_mongo_follow", """
             {"connection": "%s", "database": "sec", "collection": "%s", "initial_copy": false,
@@ -320,7 +377,7 @@ public class SecurityDistributionIT {
         seen.put("persistent tasks", call(admin, "GET", "/_cluster/state/metadata?filter_path=metadata.persistent_tasks", null).body());
         List<String> forbidden = new ArrayList<>(List.of("security_headers", "_xpack_security_authentication", "_xpack_security_secondary_authc"));
         forbidden.addAll(List.of(moreSecrets));
-        for (String user : List.of(FOLLOW_USER, MONITOR_USER, REVOCABLE_USER, "mongo-follow-admin")) {
+        for (String user : List.of(FOLLOW_USER, MONITOR_USER, REVOCABLE_USER, AUTO_USER, "mongo-follow-admin")) {
             forbidden.add(user + "-pw");
             forbidden.add(Base64.getEncoder().encodeToString((user + ":" + user + "-pw").getBytes(StandardCharsets.UTF_8)));
         }

@@ -84,9 +84,10 @@ public class YamlRestDistributionIT {
         }
     }
 
-    /** Every test starts from an empty cluster: delete the indices the test made. */
+    /** Every test starts from an empty cluster: delete the auto-follow patterns and the indices the test made. */
     @After
     public void wipeIndices() throws IOException {
+        org.mongofollow.rest.DistributionHttp.deleteAutoFollowPatterns(client);
         Request delete = new Request("DELETE", "/*,-.*");
         delete.addParameter("expand_wildcards", "open,closed,hidden");
         client.performRequest(delete);
