@@ -106,8 +106,9 @@ public final class FollowLifecycleActions {
 
         abstract void execute(Request request, IndexMetadata index, FollowMetadata follow, ActionListener<AcknowledgedResponse> listener);
 
-        void updateMetadata(UpdateFollowMetadataAction.Request update, ActionListener<AcknowledgedResponse> listener) {
-            client.execute(UpdateFollowMetadataAction.INSTANCE, update, listener);
+        /** Changes the follow's metadata as the request says, waiting as long as its timeouts say. */
+        void updateMetadata(Request request, UpdateFollowMetadataAction.Request update, ActionListener<AcknowledgedResponse> listener) {
+            client.execute(UpdateFollowMetadataAction.INSTANCE, update.acknowledged(request.masterNodeTimeout(), request.ackTimeout()), listener);
         }
     }
 
@@ -126,9 +127,10 @@ public final class FollowLifecycleActions {
         @Override
         void execute(Request request, IndexMetadata index, FollowMetadata follow, ActionListener<AcknowledgedResponse> listener) {
             updateMetadata(
+                request,
                 UpdateFollowMetadataAction.Request.setStatus(request.index, FollowMetadata.Status.ACTIVE, FollowMetadata.Status.PAUSED, null),
                 listener.delegateFailureAndWrap(
-                    (l, ack) -> ShardFollowTasks.remove(persistentTasks, index, l.map(v -> AcknowledgedResponse.TRUE))
+                    (l, ack) -> ShardFollowTasks.remove(persistentTasks, index, request.masterNodeTimeout(), l.map(v -> ack))
                 )
             );
         }
@@ -161,9 +163,10 @@ public final class FollowLifecycleActions {
             FollowUser user = FollowUser.current(clusterService.threadPool().getThreadContext());
             FollowParameters parameters = request.budgets == null ? follow.parameters() : follow.parameters().withBudgets(request.budgets);
             updateMetadata(
+                request,
                 UpdateFollowMetadataAction.Request.setStatus(request.index, FollowMetadata.Status.PAUSED, FollowMetadata.Status.ACTIVE, parameters),
                 listener.delegateFailureAndWrap(
-                    (l, ack) -> ShardFollowTasks.start(persistentTasks, index, parameters, user, l.map(v -> AcknowledgedResponse.TRUE))
+                    (l, ack) -> ShardFollowTasks.start(persistentTasks, index, parameters, user, request.masterNodeTimeout(), l.map(v -> ack))
                 )
             );
         }
@@ -186,7 +189,8 @@ public final class FollowLifecycleActions {
             ShardFollowTasks.remove(
                 persistentTasks,
                 index,
-                listener.delegateFailureAndWrap((l, v) -> updateMetadata(UpdateFollowMetadataAction.Request.remove(request.index), l.delegateFailureAndWrap((l2, ack) -> {
+                request.masterNodeTimeout(),
+                listener.delegateFailureAndWrap((l, v) -> updateMetadata(request, UpdateFollowMetadataAction.Request.remove(request.index), l.delegateFailureAndWrap((l2, ack) -> {
                     if (follow.copy() != null && follow.copy().isRunning()) {
                         // the copy held tombstones (index.gc_deletes) up; a plain index gets its own value back
                         org.mongofollow.copy.GcDeletes.restore(client, request.index, follow.copy().gcDeletesBefore(), l2.map(r -> ack));

@@ -5,6 +5,7 @@ import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.action.ActionType;
 import org.elasticsearch.action.admin.indices.create.CreateIndexRequest;
 import org.elasticsearch.action.support.ActionFilters;
+import org.elasticsearch.action.support.ActiveShardCount;
 import org.elasticsearch.action.support.HandledTransportAction;
 import org.elasticsearch.client.internal.Client;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
@@ -65,6 +66,7 @@ public final class PutFollowAction {
     public static final class Request extends FollowerIndexRequest {
         private FollowParameters follow;
         private final Settings settings;
+        private ActiveShardCount waitForActiveShards = ActiveShardCount.DEFAULT;
 
         public Request(String index, FollowParameters follow, Settings settings) {
             super(index);
@@ -76,6 +78,7 @@ public final class PutFollowAction {
             super(in);
             this.follow = new FollowParameters(in);
             this.settings = in.readBoolean() ? Settings.readSettingsFromStream(in) : null;
+            this.waitForActiveShards = ActiveShardCount.readFrom(in);
         }
 
         @Override
@@ -86,6 +89,17 @@ public final class PutFollowAction {
             if (settings != null) {
                 settings.writeTo(out);
             }
+            waitForActiveShards.writeTo(out);
+        }
+
+        /**
+         * {@code ?wait_for_active_shards}, as index creation and CCR's follow take it: how many copies of each of the follower
+         * index's shards must be active before the answer ({@code shards_acknowledged} says whether they were within
+         * {@code ?timeout}); by default the primaries.
+         */
+        public Request waitForActiveShards(ActiveShardCount count) {
+            this.waitForActiveShards = Objects.requireNonNull(count);
+            return this;
         }
 
         private static final class Body {
@@ -115,22 +129,29 @@ public final class PutFollowAction {
     public static final class Response extends ActionResponse implements ToXContentObject {
         private final boolean indexCreated;
         private final OplogPosition startPosition;
+        private final boolean acknowledged;
+        private final boolean shardsAcknowledged;
 
-        public Response(boolean indexCreated, OplogPosition startPosition) {
+        public Response(boolean indexCreated, OplogPosition startPosition, boolean acknowledged, boolean shardsAcknowledged) {
             this.indexCreated = indexCreated;
             this.startPosition = startPosition;
+            this.acknowledged = acknowledged;
+            this.shardsAcknowledged = shardsAcknowledged;
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             out.writeBoolean(indexCreated);
             out.writeLong(startPosition.timestamp());
+            out.writeBoolean(acknowledged);
+            out.writeBoolean(shardsAcknowledged);
         }
 
         @Override
         public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
             return builder.startObject()
-                .field("acknowledged", true)
+                .field("acknowledged", acknowledged)
+                .field("shards_acknowledged", shardsAcknowledged)
                 .field("index_created", indexCreated)
                 .field("start_position", startPosition.toString())
                 .endObject();
@@ -193,7 +214,7 @@ public final class PutFollowAction {
                     listener.onFailure(e);
                     return;
                 }
-                createIndexIfAbsent(request, listener.delegateFailureAndWrap((l, created) -> startFollow(request, user, created, start, l)));
+                createIndexIfAbsent(request, listener.delegateFailureAndWrap((l, ready) -> startFollow(request, user, ready, start, l)));
             });
         }
 
@@ -232,14 +253,22 @@ public final class PutFollowAction {
             List.of(Map.of("mongo_follow_doubles", Map.of("match_mapping_type", "double", "mapping", Map.of("type", "double"))))
         );
 
-        private void createIndexIfAbsent(Request request, ActionListener<Boolean> listener) {
+        /** The follower index as the request found or made it: created now, and whether its creation was acknowledged. */
+        private record IndexReady(boolean created, boolean acknowledged, boolean shardsAcknowledged) {}
+
+        private void createIndexIfAbsent(Request request, ActionListener<IndexReady> listener) {
             if (ClusterMetadata.index(clusterService.state(), request.index) != null) {
-                listener.onResponse(false);
+                listener.onResponse(new IndexReady(false, true, false)); // its shards are waited for once the follow started
                 return;
             }
             CreateIndexRequest create = new CreateIndexRequest(request.index, request.settings == null ? Settings.EMPTY : request.settings);
             create.mapping(NEW_INDEX_MAPPING);
-            client.admin().indices().create(create, listener.delegateFailureAndWrap((l, r) -> l.onResponse(true)));
+            create.masterNodeTimeout(request.masterNodeTimeout());
+            create.ackTimeout(request.ackTimeout());
+            create.waitForActiveShards(request.waitForActiveShards);
+            client.admin().indices().create(create, listener.delegateFailureAndWrap(
+                (l, r) -> l.onResponse(new IndexReady(true, r.isAcknowledged(), r.isShardsAcknowledged()))
+            ));
         }
 
         /**
@@ -248,9 +277,9 @@ public final class PutFollowAction {
          * hold documents (or tombstones) from an earlier follow that versioned them as the oplog timestamps themselves, which only
          * {@link DocumentVersions#IDENTITY} orders right against the new follow's writes: it keeps that (until 2038).
          */
-        private void startFollow(Request request, FollowUser user, boolean created, OplogPosition start, ActionListener<Response> listener) {
-            if (created) {
-                startFollow(request, user, true, start, DocumentVersions.forNewFollow(start), listener);
+        private void startFollow(Request request, FollowUser user, IndexReady ready, OplogPosition start, ActionListener<Response> listener) {
+            if (ready.created()) {
+                startFollow(request, user, ready, start, DocumentVersions.forNewFollow(start), listener);
                 return;
             }
             // a shard's highest sequence number (in every shard's stats) tells whether it ever took a write, refreshed or not,
@@ -268,14 +297,14 @@ public final class PutFollowAction {
                 }
                 IndexMetadata existing = ClusterMetadata.index(clusterService.state(), request.index);
                 boolean neverWritten = anyWritten == false && existing != null && primariesNeverWritten.size() == existing.getNumberOfShards();
-                startFollow(request, user, false, start, neverWritten ? DocumentVersions.forNewFollow(start) : DocumentVersions.IDENTITY, l);
+                startFollow(request, user, ready, start, neverWritten ? DocumentVersions.forNewFollow(start) : DocumentVersions.IDENTITY, l);
             }));
         }
 
         private void startFollow(
             Request request,
             FollowUser user,
-            boolean created,
+            IndexReady ready,
             OplogPosition start,
             DocumentVersions versions,
             ActionListener<Response> listener
@@ -291,26 +320,35 @@ public final class PutFollowAction {
             }
             if (request.follow.initialCopy() == false) {
                 FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints, null, versions);
-                store(request, user, created, start, follow, listener);
+                store(request, user, ready, start, follow, listener);
                 return;
             }
             // the copy starts at `start` (t0): tombstones must outlive it before the shard tasks write any (see GcDeletes)
             CopyState copy = CopyState.start(start, false, GcDeletes.current(index), threadPool.absoluteTimeInMillis());
             FollowMetadata follow = new FollowMetadata(request.follow, FollowMetadata.Status.ACTIVE, checkpoints, copy, versions);
-            GcDeletes.raise(client, request.index, listener.delegateFailureAndWrap((l, v) -> store(request, user, created, start, follow, l)));
+            GcDeletes.raise(client, request.index, listener.delegateFailureAndWrap((l, v) -> store(request, user, ready, start, follow, l)));
         }
 
-        private void store(Request request, FollowUser user, boolean created, OplogPosition start, FollowMetadata follow, ActionListener<Response> listener) {
+        private void store(Request request, FollowUser user, IndexReady ready, OplogPosition start, FollowMetadata follow, ActionListener<Response> listener) {
             client.execute(
                 UpdateFollowMetadataAction.INSTANCE,
-                UpdateFollowMetadataAction.Request.start(request.index, follow),
+                UpdateFollowMetadataAction.Request.start(request.index, follow).acknowledged(request.masterNodeTimeout(), request.ackTimeout()),
                 listener.delegateFailureAndWrap(
                     (l, ack) -> ShardFollowTasks.start(
                         persistentTasks,
                         ClusterMetadata.index(clusterService.state(), request.index),
                         request.follow,
                         user,
-                        l.delegateFailureAndWrap((l2, v) -> l2.onResponse(new Response(created, start)))
+                        request.masterNodeTimeout(),
+                        l.delegateFailureAndWrap((l2, v) -> {
+                            boolean acknowledged = ready.acknowledged() && ack.isAcknowledged();
+                            if (ready.created()) {
+                                l2.onResponse(new Response(true, start, acknowledged, ready.shardsAcknowledged()));
+                            } else {
+                                ClusterMetadata.waitForActiveShards(clusterService, request.index, request.waitForActiveShards, request.ackTimeout(),
+                                    l2.map(shards -> new Response(false, start, acknowledged, shards)));
+                            }
+                        })
                     )
                 )
             );

@@ -71,19 +71,22 @@ public final class ResyncAction {
 
     public static final class Response extends ActionResponse implements ToXContentObject {
         private final OplogPosition startPosition;
+        private final boolean acknowledged;
 
-        public Response(OplogPosition startPosition) {
-            this.startPosition = startPosition;
+        public Response(ResyncService.Started started) {
+            this.startPosition = started.t0();
+            this.acknowledged = started.acknowledged();
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             out.writeLong(startPosition.timestamp());
+            out.writeBoolean(acknowledged);
         }
 
         @Override
         public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
-            return builder.startObject().field("acknowledged", true).field("start_position", startPosition.toString()).endObject();
+            return builder.startObject().field("acknowledged", acknowledged).field("start_position", startPosition.toString()).endObject();
         }
     }
 
@@ -100,7 +103,14 @@ public final class ResyncAction {
 
         @Override
         protected void doExecute(Task task, Request request, ActionListener<Response> listener) {
-            resyncs.resync(request.index, request.lostPosition, FollowUser.current(threadPool.getThreadContext()), listener.map(Response::new));
+            resyncs.resync(
+                request.index,
+                request.lostPosition,
+                FollowUser.current(threadPool.getThreadContext()),
+                request.masterNodeTimeout(),
+                request.ackTimeout(),
+                listener.map(Response::new)
+            );
         }
     }
 }

@@ -4,6 +4,7 @@ import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.client.internal.Client;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.cluster.service.ClusterService;
+import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.mongofollow.compat.ClusterMetadata;
@@ -11,6 +12,7 @@ import org.mongofollow.copy.GcDeletes;
 import org.mongofollow.metadata.CopyState;
 import org.mongofollow.metadata.FollowMetadata;
 import org.mongofollow.metadata.UpdateFollowMetadataAction;
+import org.mongofollow.task.PersistentTaskRequests;
 import org.mongofollow.security.ConnectionAllowlist;
 import org.mongofollow.security.FollowUser;
 import org.mongofollow.source.MongoClientService;
@@ -61,6 +63,24 @@ public final class ResyncService implements AutomaticResync {
      * a copy that started after it already resyncs, and nothing new starts. Answers the new copy's t0.
      */
     public void resync(String indexName, OplogPosition lostPosition, FollowUser user, ActionListener<OplogPosition> listener) {
+        resync(indexName, lostPosition, user, PersistentTaskRequests.MASTER_NODE_TIMEOUT, null, listener.map(Started::t0));
+    }
+
+    /** A resync's start position, and whether every node applied the new copy within the ack timeout. */
+    public record Started(OplogPosition t0, boolean acknowledged) {}
+
+    /**
+     * The same with the request's {@code ?master_timeout} for each cluster-state change and {@code ?timeout} for the nodes
+     * to apply the new copy (null: not waited for).
+     */
+    public void resync(
+        String indexName,
+        OplogPosition lostPosition,
+        FollowUser user,
+        TimeValue masterNodeTimeout,
+        TimeValue ackTimeout,
+        ActionListener<Started> listener
+    ) {
         IndexMetadata index;
         FollowMetadata follow;
         try {
@@ -72,7 +92,7 @@ public final class ResyncService implements AutomaticResync {
             return;
         }
         if (lostPosition != null && follow.copy() != null && follow.copy().t0().after(lostPosition)) {
-            listener.onResponse(follow.copy().t0()); // another shard's loss already started a resync
+            listener.onResponse(new Started(follow.copy().t0(), true)); // another shard's loss already started a resync
             return;
         }
         threadPool.executor(FollowThreadPool.NAME).execute(() -> {
@@ -92,9 +112,14 @@ public final class ResyncService implements AutomaticResync {
             // the previous copy may still hold gc_deletes up: the value to restore is the one from before it
             String gcBefore = follow.copy() != null && follow.copy().isRunning() ? follow.copy().gcDeletesBefore() : GcDeletes.current(index);
             CopyState copy = CopyState.start(t0, true, gcBefore, threadPool.absoluteTimeInMillis());
+            UpdateFollowMetadataAction.Request newCopy = UpdateFollowMetadataAction.Request.newCopy(indexName, copy);
+            if (ackTimeout != null) {
+                newCopy.acknowledged(masterNodeTimeout, ackTimeout);
+            }
             ShardFollowTasks.remove(
                 persistentTasks,
                 index,
+                masterNodeTimeout,
                 listener.delegateFailureAndWrap(
                     (l, removed) -> GcDeletes.raise(
                         client,
@@ -102,10 +127,17 @@ public final class ResyncService implements AutomaticResync {
                         l.delegateFailureAndWrap(
                             (l2, raised) -> client.execute(
                                 UpdateFollowMetadataAction.INSTANCE,
-                                UpdateFollowMetadataAction.Request.newCopy(indexName, copy),
+                                newCopy,
                                 l2.delegateFailureAndWrap((l3, ack) -> {
                                     IndexMetadata updated = ClusterMetadata.index(clusterService.state(), indexName);
-                                    ShardFollowTasks.start(persistentTasks, updated, FollowMetadata.of(updated).parameters(), user, l3.map(v -> t0));
+                                    ShardFollowTasks.start(
+                                        persistentTasks,
+                                        updated,
+                                        FollowMetadata.of(updated).parameters(),
+                                        user,
+                                        masterNodeTimeout,
+                                        l3.map(v -> new Started(t0, ack.isAcknowledged()))
+                                    );
                                 })
                             )
                         )

@@ -6,11 +6,11 @@ import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.action.support.RefCountingListener;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
+import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.ExceptionsHelper;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.security.FollowUser;
-import org.mongofollow.task.PersistentTaskRequests;
 import org.mongofollow.task.ShardFollowTask;
 
 /**
@@ -21,11 +21,18 @@ final class ShardFollowTasks {
 
     private ShardFollowTasks() {}
 
-    static void start(PersistentTasksService tasks, IndexMetadata index, FollowParameters follow, FollowUser user, ActionListener<Void> listener) {
+    static void start(
+        PersistentTasksService tasks,
+        IndexMetadata index,
+        FollowParameters follow,
+        FollowUser user,
+        TimeValue masterNodeTimeout,
+        ActionListener<Void> listener
+    ) {
         try (RefCountingListener refs = new RefCountingListener(listener)) {
             org.mongofollow.metadata.FollowMetadata metadata = org.mongofollow.metadata.FollowMetadata.of(index);
             if (metadata != null && metadata.copy() != null && metadata.copy().isRunning()) {
-                org.mongofollow.copy.CopyTasksExecutor.start(tasks, index, follow, user, refs.acquire());
+                org.mongofollow.copy.CopyTasksExecutor.start(tasks, index, follow, user, masterNodeTimeout, refs.acquire());
             }
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 ShardFollowTask params = new ShardFollowTask(index.getIndex().getName(), index.getIndexUUID(), shard, follow, user);
@@ -34,7 +41,7 @@ final class ShardFollowTasks {
                     params.taskId(),
                     ShardFollowTask.NAME,
                     params,
-                    PersistentTaskRequests.MASTER_NODE_TIMEOUT,
+                    masterNodeTimeout,
                     ActionListener.<PersistentTasksCustomMetadata.PersistentTask<ShardFollowTask>>wrap(t -> ref.onResponse(null), e -> {
                         if (ExceptionsHelper.unwrapCause(e) instanceof ResourceAlreadyExistsException) {
                             ref.onResponse(null); // already running: starting is idempotent
@@ -47,14 +54,14 @@ final class ShardFollowTasks {
         }
     }
 
-    static void remove(PersistentTasksService tasks, IndexMetadata index, ActionListener<Void> listener) {
+    static void remove(PersistentTasksService tasks, IndexMetadata index, TimeValue masterNodeTimeout, ActionListener<Void> listener) {
         try (RefCountingListener refs = new RefCountingListener(listener)) {
-            org.mongofollow.copy.CopyTasksExecutor.remove(tasks, index, refs.acquire());
+            org.mongofollow.copy.CopyTasksExecutor.remove(tasks, index, masterNodeTimeout, refs.acquire());
             for (int shard = 0; shard < index.getNumberOfShards(); shard++) {
                 ActionListener<Void> ref = refs.acquire();
                 tasks.sendRemoveRequest(
                     ShardFollowTask.taskId(index.getIndexUUID(), shard),
-                    PersistentTaskRequests.MASTER_NODE_TIMEOUT,
+                    masterNodeTimeout,
                     ActionListener.<PersistentTasksCustomMetadata.PersistentTask<?>>wrap(t -> ref.onResponse(null), e -> {
                         if (ExceptionsHelper.unwrapCause(e) instanceof ResourceNotFoundException) {
                             ref.onResponse(null); // not running: removing is idempotent

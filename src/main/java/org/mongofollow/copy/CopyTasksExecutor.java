@@ -9,12 +9,12 @@ import org.elasticsearch.cluster.service.ClusterService;
 import org.elasticsearch.persistent.AllocatedPersistentTask;
 import org.elasticsearch.persistent.PersistentTaskState;
 import org.elasticsearch.persistent.PersistentTasksCustomMetadata;
+import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.persistent.PersistentTasksService;
 import org.elasticsearch.tasks.TaskId;
 import org.mongofollow.compat.ClusterMetadata;
 import org.mongofollow.metadata.FollowParameters;
 import org.mongofollow.task.DataNodeTasksExecutor;
-import org.mongofollow.task.PersistentTaskRequests;
 import org.mongofollow.task.ShardFollowNodeTask;
 
 import java.util.Map;
@@ -59,10 +59,11 @@ public class CopyTasksExecutor extends DataNodeTasksExecutor<CopyTask> {
         IndexMetadata index,
         FollowParameters follow,
         org.mongofollow.security.FollowUser user,
+        TimeValue masterNodeTimeout,
         ActionListener<Void> listener
     ) {
         CopyTask params = new CopyTask(index.getIndex().getName(), index.getIndexUUID(), follow, user);
-        tasks.sendStartRequest(params.taskId(), CopyTask.NAME, params, PersistentTaskRequests.MASTER_NODE_TIMEOUT, ActionListener.wrap(t -> listener.onResponse(null), e -> {
+        tasks.sendStartRequest(params.taskId(), CopyTask.NAME, params, masterNodeTimeout, ActionListener.wrap(t -> listener.onResponse(null), e -> {
             if (ExceptionsHelper.unwrapCause(e) instanceof ResourceAlreadyExistsException) {
                 listener.onResponse(null);
             } else {
@@ -72,8 +73,8 @@ public class CopyTasksExecutor extends DataNodeTasksExecutor<CopyTask> {
     }
 
     /** Removes the copy task of a follower index (idempotent). */
-    public static void remove(PersistentTasksService tasks, IndexMetadata index, ActionListener<Void> listener) {
-        tasks.sendRemoveRequest(CopyTask.taskId(index.getIndexUUID()), PersistentTaskRequests.MASTER_NODE_TIMEOUT, ActionListener.wrap(t -> listener.onResponse(null), e -> {
+    public static void remove(PersistentTasksService tasks, IndexMetadata index, TimeValue masterNodeTimeout, ActionListener<Void> listener) {
+        tasks.sendRemoveRequest(CopyTask.taskId(index.getIndexUUID()), masterNodeTimeout, ActionListener.wrap(t -> listener.onResponse(null), e -> {
             if (ExceptionsHelper.unwrapCause(e) instanceof ResourceNotFoundException) {
                 listener.onResponse(null);
             } else {

@@ -11,7 +11,9 @@ import org.elasticsearch.action.support.master.MasterNodeRequest;
 import org.elasticsearch.action.support.master.TransportMasterNodeAction;
 import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.ClusterStateTaskListener;
-import org.elasticsearch.cluster.SimpleBatchedExecutor;
+import org.elasticsearch.cluster.ClusterStateAckListener;
+import org.elasticsearch.cluster.ClusterStateTaskExecutor;
+import org.elasticsearch.cluster.node.DiscoveryNode;
 import org.elasticsearch.cluster.block.ClusterBlockException;
 import org.elasticsearch.cluster.block.ClusterBlockLevel;
 import org.elasticsearch.cluster.metadata.IndexMetadata;
@@ -23,7 +25,6 @@ import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.util.concurrent.EsExecutors;
 import org.elasticsearch.core.TimeValue;
-import org.elasticsearch.core.Tuple;
 import org.elasticsearch.index.IndexNotFoundException;
 import org.elasticsearch.injection.guice.Inject;
 import org.elasticsearch.tasks.Task;
@@ -80,6 +81,8 @@ public final class UpdateFollowMetadataAction {
         /** index -> shard -> change stream resume point at or before the checkpoint, for {@link Change#CHECKPOINTS} */
         private Map<String, Map<Integer, ResumePoint>> resumePoints = Map.of();
         private CopyState copy;
+        /** How long the change waits for every node to apply it (a user's request: {@code ?timeout}); null: it does not wait. */
+        private TimeValue ackTimeout;
 
         private Request(
             String index,
@@ -160,6 +163,17 @@ public final class UpdateFollowMetadataAction {
                 i -> i.readImmutableMap(StreamInput::readVInt, p -> ResumePoint.fromStoredJson(p.readString()))
             );
             this.copy = in.readBoolean() ? CopyState.fromCustomData(in.readMap(StreamInput::readString)) : null;
+            this.ackTimeout = in.readOptionalTimeValue();
+        }
+
+        /**
+         * A user's change: it waits for a master for up to {@code masterNodeTimeout}, and its answer says whether every node
+         * applied it within {@code ackTimeout} ({@code acknowledged}), as Elasticsearch's own acknowledged requests do.
+         */
+        public Request acknowledged(TimeValue masterNodeTimeout, TimeValue ackTimeout) {
+            masterNodeTimeout(masterNodeTimeout);
+            this.ackTimeout = Objects.requireNonNull(ackTimeout);
+            return this;
         }
 
         @Override
@@ -186,6 +200,7 @@ public final class UpdateFollowMetadataAction {
                 copy.toCustomData(data);
                 out.writeMap(data, StreamOutput::writeString);
             }
+            out.writeOptionalTimeValue(ackTimeout);
         }
 
         @Override
@@ -280,9 +295,43 @@ public final class UpdateFollowMetadataAction {
         }
     }
 
+    /** A user's change answers whether every node applied it within its ack timeout. */
+    private record Acks(UpdateTask task) implements ClusterStateAckListener {
+        @Override
+        public boolean mustAck(DiscoveryNode discoveryNode) {
+            return true;
+        }
+
+        @Override
+        public void onAllNodesAcked() {
+            task.listener().onResponse(AcknowledgedResponse.TRUE);
+        }
+
+        @Override
+        public void onAckFailure(Exception e) {
+            task.listener().onResponse(AcknowledgedResponse.FALSE);
+        }
+
+        @Override
+        public void onAckTimeout() {
+            task.listener().onResponse(AcknowledgedResponse.FALSE);
+        }
+
+        @Override
+        public TimeValue ackTimeout() {
+            return task.request().ackTimeout;
+        }
+    }
+
     public static class TransportAction extends TransportMasterNodeAction<Request, AcknowledgedResponse> {
 
         private final MasterServiceTaskQueue<UpdateTask> queue;
+        /**
+         * The follows' own progress (checkpoints, a copy's progress), at the lowest priority: a busy cluster's follows send
+         * it several times a second, which at a higher priority would keep the master from ever running its lowest-priority
+         * tasks (such as a health request's {@code wait_for_events=languid}: RandomFaultsIT, seed CD92930580F).
+         */
+        private final MasterServiceTaskQueue<UpdateTask> progressQueue;
 
         @Inject
         public TransportAction(TransportService transportService, ClusterService clusterService, ThreadPool threadPool, ActionFilters actionFilters) {
@@ -297,11 +346,13 @@ public final class UpdateFollowMetadataAction {
                 EsExecutors.DIRECT_EXECUTOR_SERVICE
             );
             this.queue = clusterService.createTaskQueue("mongo-follow-metadata", Priority.NORMAL, new Executor());
+            this.progressQueue = clusterService.createTaskQueue("mongo-follow-progress", Priority.LANGUID, new Executor());
         }
 
         @Override
         protected void masterOperation(Task task, Request request, ClusterState state, ActionListener<AcknowledgedResponse> listener) {
-            queue.submitTask("mongo_follow " + request.describe(), new UpdateTask(request, listener), request.masterNodeTimeout());
+            boolean progress = request.change == Change.CHECKPOINTS || request.change == Change.COPY_UPDATE;
+            (progress ? progressQueue : queue).submitTask("mongo_follow " + request.describe(), new UpdateTask(request, listener), request.masterNodeTimeout());
         }
 
         @Override
@@ -310,12 +361,35 @@ public final class UpdateFollowMetadataAction {
         }
     }
 
-    private static final class Executor extends SimpleBatchedExecutor<UpdateTask, Void> {
+    /**
+     * Applies the batch's changes in order; a user's change answers once every node applied it (or its ack timeout passed),
+     * the tasks' own (checkpoints, copy progress) once the new state is committed.
+     */
+    private static final class Executor implements ClusterStateTaskExecutor<UpdateTask> {
         @Override
-        public Tuple<ClusterState, Void> executeTask(UpdateTask task, ClusterState state) {
+        public ClusterState execute(BatchExecutionContext<UpdateTask> batch) {
+            ClusterState state = batch.initialState();
+            for (TaskContext<UpdateTask> context : batch.taskContexts()) {
+                UpdateTask task = context.getTask();
+                try (var ignored = context.captureResponseHeaders()) {
+                    ClusterState before = state;
+                    state = executeTask(task, state);
+                    if (task.request().ackTimeout != null && state != before) {
+                        context.success(new Acks(task));
+                    } else { // (a change that changes nothing has nothing for the nodes to apply)
+                        context.success(() -> task.listener().onResponse(AcknowledgedResponse.TRUE));
+                    }
+                } catch (Exception e) {
+                    context.onFailure(e);
+                }
+            }
+            return state;
+        }
+
+        private static ClusterState executeTask(UpdateTask task, ClusterState state) {
             Request request = task.request();
             if (request.change == Change.CHECKPOINTS) {
-                return Tuple.tuple(applyCheckpoints(request.checkpoints, request.resumePoints, state), null);
+                return applyCheckpoints(request.checkpoints, request.resumePoints, state);
             }
             IndexMetadata indexMetadata = ClusterMetadata.index(state, request.index);
             if (indexMetadata == null) {
@@ -324,11 +398,11 @@ public final class UpdateFollowMetadataAction {
             FollowMetadata current = FollowMetadata.of(indexMetadata);
             FollowMetadata updated = request.apply(current);
             if (Objects.equals(current, updated)) {
-                return Tuple.tuple(state, null);
+                return state;
             }
             Metadata.Builder metadata = Metadata.builder(state.metadata());
             put(metadata, indexMetadata, updated);
-            return Tuple.tuple(ClusterState.builder(state).metadata(metadata).build(), null);
+            return ClusterState.builder(state).metadata(metadata).build();
         }
 
         /**
@@ -365,11 +439,6 @@ public final class UpdateFollowMetadataAction {
             }
             builder.version(indexMetadata.getVersion() + 1);
             metadata.put(builder);
-        }
-
-        @Override
-        public void taskSucceeded(UpdateTask task, Void unused) {
-            task.listener().onResponse(AcknowledgedResponse.TRUE);
         }
     }
 }

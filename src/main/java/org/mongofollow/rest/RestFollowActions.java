@@ -4,6 +4,8 @@ import org.elasticsearch.client.internal.node.NodeClient;
 import org.elasticsearch.common.Strings;
 import org.elasticsearch.rest.BaseRestHandler;
 import org.elasticsearch.rest.RestRequest;
+import org.elasticsearch.rest.RestUtils;
+import org.elasticsearch.action.support.ActiveShardCount;
 import org.elasticsearch.rest.action.RestToXContentListener;
 import org.elasticsearch.xcontent.XContentParser;
 import org.mongofollow.action.FollowInfoAction;
@@ -28,6 +30,11 @@ public final class RestFollowActions {
         return List.of(new Put(), new Pause(), new Resume(), new Unfollow(), new Info(), new Resync(), new WaitForPosition());
     }
 
+    /** {@code ?master_timeout} and {@code ?timeout} (the ack timeout), as Elasticsearch's own acknowledged APIs take them. */
+    private static void timeouts(RestRequest request, org.mongofollow.action.FollowerIndexRequest follow) {
+        follow.timeouts(RestUtils.getMasterNodeTimeout(request), RestUtils.getAckTimeout(request));
+    }
+
     /** {@code PUT /{index}/_mongo_follow}. */
     static final class Put extends BaseRestHandler {
         @Override
@@ -47,6 +54,8 @@ public final class RestFollowActions {
             try (XContentParser parser = request.contentParser()) {
                 put = PutFollowAction.Request.fromXContent(index, parser);
             }
+            timeouts(request, put);
+            put.waitForActiveShards(ActiveShardCount.parseString(request.param("wait_for_active_shards")));
             return channel -> client.execute(PutFollowAction.INSTANCE, put, new RestToXContentListener<>(channel));
         }
     }
@@ -66,6 +75,7 @@ public final class RestFollowActions {
         @Override
         protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
             FollowLifecycleActions.Request pause = new FollowLifecycleActions.Request(request.param("index"), null);
+            timeouts(request, pause);
             return channel -> client.execute(FollowLifecycleActions.PAUSE, pause, new RestToXContentListener<>(channel));
         }
     }
@@ -93,6 +103,7 @@ public final class RestFollowActions {
             } else {
                 resume = FollowLifecycleActions.Request.resume(index, null);
             }
+            timeouts(request, resume);
             return channel -> client.execute(FollowLifecycleActions.RESUME, resume, new RestToXContentListener<>(channel));
         }
     }
@@ -112,6 +123,7 @@ public final class RestFollowActions {
         @Override
         protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
             FollowLifecycleActions.Request unfollow = new FollowLifecycleActions.Request(request.param("index"), null);
+            timeouts(request, unfollow);
             return channel -> client.execute(FollowLifecycleActions.UNFOLLOW, unfollow, new RestToXContentListener<>(channel));
         }
     }
@@ -131,6 +143,7 @@ public final class RestFollowActions {
         @Override
         protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
             ResyncAction.Request resync = new ResyncAction.Request(request.param("index"), null);
+            timeouts(request, resync);
             return channel -> client.execute(ResyncAction.INSTANCE, resync, new RestToXContentListener<>(channel));
         }
     }

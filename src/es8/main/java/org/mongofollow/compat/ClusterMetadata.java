@@ -22,4 +22,15 @@ public final class ClusterMetadata {
     public static Iterable<IndexMetadata> indices(ClusterState state) {
         return state.metadata();
     }
+
+    /** Waits until {@code count} copies of each shard of the index are active; {@code false} at the timeout. */
+    public static void waitForActiveShards(
+        org.elasticsearch.cluster.service.ClusterService clusterService,
+        String index,
+        org.elasticsearch.action.support.ActiveShardCount count,
+        org.elasticsearch.core.TimeValue timeout,
+        org.elasticsearch.action.ActionListener<Boolean> listener
+    ) {
+        org.elasticsearch.action.support.ActiveShardsObserver.waitForActiveShards(clusterService, new String[] { index }, count, timeout, listener);
+    }
 }

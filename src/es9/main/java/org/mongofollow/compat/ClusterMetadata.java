@@ -25,4 +25,15 @@ public final class ClusterMetadata {
     public static Iterable<IndexMetadata> indices(ClusterState state) {
         return state.metadata().getProject();
     }
+
+    /** Waits until {@code count} copies of each shard of the index are active; {@code false} at the timeout. */
+    public static void waitForActiveShards(
+        org.elasticsearch.cluster.service.ClusterService clusterService,
+        String index,
+        org.elasticsearch.action.support.ActiveShardCount count,
+        org.elasticsearch.core.TimeValue timeout,
+        org.elasticsearch.action.ActionListener<Boolean> listener
+    ) {
+        org.elasticsearch.action.support.ActiveShardsObserver.waitForActiveShards(clusterService, org.elasticsearch.cluster.metadata.ProjectId.DEFAULT, new String[] { index }, count, timeout, listener);
+    }
 }
