@@ -126,7 +126,7 @@ public final class FeedStatsAction {
                         .field("entries_read", stats.entriesRead())
                         .field("bytes_read", stats.bytesRead())
                         .field("reads_served_from_window", stats.servedFromWindow())
-                        .field("window_size_in_bytes", stats.windowBytes())
+                        .humanReadableField("window_size_in_bytes", "window_size", org.elasticsearch.common.unit.ByteSizeValue.ofBytes(stats.windowBytes()))
                         .field("window_segments", stats.windowSegments())
                         .endObject();
                 }

@@ -63,15 +63,15 @@ public record FollowSummary(@Nullable OplogPosition checkpoint, long lagMillis, 
             return builder; // (not every shard known: no summary that would overstate the index)
         }
         builder.field(ShardFollowStatus.CHECKPOINT.getPreferredName(), checkpoint.toString());
-        builder.field(ShardFollowStatus.LAG_MILLIS.getPreferredName(), lagMillis);
+        ShardFollowStatus.millisField(builder, ShardFollowStatus.LAG_MILLIS, "lag", lagMillis);
         if (mongodbShards.isEmpty() == false) {
             builder.startArray(ShardFollowStatus.MONGODB_SHARDS.getPreferredName());
             for (Map.Entry<String, MongodbShard> shard : mongodbShards.entrySet()) {
                 builder.startObject()
                     .field(ShardFollowStatus.SHARD.getPreferredName(), shard.getKey())
-                    .field(ShardFollowStatus.READ_TO.getPreferredName(), shard.getValue().readTo().toString())
-                    .field(ShardFollowStatus.LAG_MILLIS.getPreferredName(), shard.getValue().lagMillis())
-                    .endObject();
+                    .field(ShardFollowStatus.READ_TO.getPreferredName(), shard.getValue().readTo().toString());
+                ShardFollowStatus.millisField(builder, ShardFollowStatus.LAG_MILLIS, "lag", shard.getValue().lagMillis());
+                builder.endObject();
             }
             builder.endArray();
         }

@@ -3,6 +3,8 @@ package org.mongofollow.rest;
 import org.elasticsearch.client.internal.node.NodeClient;
 import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.Table;
+import org.elasticsearch.common.unit.ByteSizeValue;
+import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.rest.RestRequest;
 import org.elasticsearch.rest.RestResponse;
 import org.elasticsearch.rest.action.RestResponseListener;
@@ -51,15 +53,19 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
             .addCell("shard", "alias:s;desc:shard")
             .addCell("status", "alias:st;desc:follow status")
             .addCell("checkpoint", "alias:cp;desc:oplog position up to which everything is applied")
-            .addCell("lag", "desc:lag behind the source head, in milliseconds")
-            .addCell("buffered_ops", "alias:bo;desc:operations read and waiting to be written")
-            .addCell("ops_written", "alias:ow;desc:operations written")
-            .addCell("errors", "alias:e;desc:failed reads and writes, and the fatal error if any")
+            .addCell("lag", "alias:l;text-align:right;desc:lag of the checkpoint behind the source head (a time: ?time= sets its unit), empty before it is known")
+            .addCell("buffered_ops", "alias:bo;text-align:right;desc:operations read and waiting to be written")
+            .addCell("ops_written", "alias:ow;text-align:right;desc:operations written")
+            .addCell("errors", "alias:e;text-align:right;desc:failed read and write requests (each retried)")
             .addCell("copy", "alias:c;desc:the copy (initial copy or resync): percent of the estimated documents copied, done or failed, empty without a copy")
             .addCell("copy_rate", "alias:cr;text-align:right;desc:documents a running copy copies per second, on average since it started")
             .addCell("copy_eta", "alias:ce;text-align:right;desc:time a running copy still needs at that rate for the rest of its estimated documents")
             .addCell("mongodb_shards", "alias:ms;default:false;desc:of a sharded cluster followed from its shards' oplogs, each MongoDB shard "
                 + "with the lag of this shard's checkpoint behind how far its oplog is read, in milliseconds (shard:lag, space separated)")
+            .addCell("failure_reason", "alias:fr;default:false;desc:why the shard's follow stopped (its fatal error), empty while it runs")
+            .addCell("buffered_size", "alias:bs;default:false;text-align:right;desc:size of the operations waiting to be written (?bytes= sets its unit)")
+            .addCell("bytes_read", "alias:br;default:false;text-align:right;desc:size of the oplog entries or change events read (?bytes= sets its unit)")
+            .addCell("last_read", "alias:lr;default:false;text-align:right;desc:time since the last successful read (?time= sets its unit)")
             .endHeaders();
     }
 
@@ -67,9 +73,10 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
         Table table = getTableWithHeader(request);
         for (FollowStatsAction.IndexStats index : response.indices()) {
             if (index.shards().isEmpty()) {
-                table.startRow().addCell(index.index()).addCell("-").addCell(index.status());
+                // a paused follow has no shard tasks: one line, whose shard and shard figures are empty
+                table.startRow().addCell(index.index()).addCell(null).addCell(index.status());
                 table.addCell(null).addCell(null).addCell(null).addCell(null).addCell(null);
-                copyCells(table, index).addCell(null).endRow();
+                copyCells(table, index).addCell(null).addCell(null).addCell(null).addCell(null).addCell(null).endRow();
                 continue;
             }
             for (ShardFollowStatus shard : index.shards()) {
@@ -78,11 +85,16 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
                     .addCell(shard.shardId())
                     .addCell(shard.status())
                     .addCell(shard.checkpoint() == null ? null : shard.checkpoint().toString())
-                    .addCell(shard.lagMillis())
+                    .addCell(millis(shard.lagMillis()))
                     .addCell(shard.writeBufferOperationCount())
                     .addCell(shard.operationsWritten())
-                    .addCell(errors(shard));
-                copyCells(table, index).addCell(mongodbShards(shard)).endRow();
+                    .addCell(shard.failedReadRequests() + shard.failedWriteRequests());
+                copyCells(table, index).addCell(mongodbShards(shard))
+                    .addCell(shard.fatalException() == null ? null : shard.fatalException().reason())
+                    .addCell(ByteSizeValue.ofBytes(shard.writeBufferSizeInBytes()))
+                    .addCell(ByteSizeValue.ofBytes(shard.bytesRead()))
+                    .addCell(millis(shard.timeSinceLastReadMillis()))
+                    .endRow();
             }
         }
         return table;
@@ -115,8 +127,8 @@ public class RestCatMongoFollowAction extends AbstractCatAction {
         };
     }
 
-    private static String errors(ShardFollowStatus shard) {
-        long count = shard.failedReadRequests() + shard.failedWriteRequests();
-        return shard.fatalException() == null ? Long.toString(count) : count + " fatal: " + shard.fatalException().reason();
+    /** A duration cell, which {@code ?time=} renders; empty when not known (-1). */
+    private static TimeValue millis(long millis) {
+        return millis < 0 ? null : TimeValue.timeValueMillis(millis);
     }
 }

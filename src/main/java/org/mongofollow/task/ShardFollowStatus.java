@@ -6,6 +6,8 @@ import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.io.stream.Writeable;
 import org.elasticsearch.core.Nullable;
+import org.elasticsearch.core.TimeValue;
+import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.tasks.Task;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.ToXContentObject;
@@ -213,28 +215,28 @@ public record ShardFollowStatus(
         positionField(builder, SOURCE_HEAD_POSITION, sourceHeadPosition);
         positionField(builder, LAST_REQUESTED_POSITION, lastRequestedPosition);
         positionField(builder, CHECKPOINT, checkpoint);
-        builder.field(LAG_MILLIS.getPreferredName(), lagMillis);
+        millisField(builder, LAG_MILLIS, "lag", lagMillis);
         builder.field(OUTSTANDING_READ_REQUESTS.getPreferredName(), outstandingReadRequests);
         builder.field(OUTSTANDING_WRITE_REQUESTS.getPreferredName(), outstandingWriteRequests);
         builder.field(WRITE_BUFFER_OPERATION_COUNT.getPreferredName(), writeBufferOperationCount);
-        builder.field(WRITE_BUFFER_SIZE_IN_BYTES.getPreferredName(), writeBufferSizeInBytes);
+        builder.humanReadableField(WRITE_BUFFER_SIZE_IN_BYTES.getPreferredName(), "write_buffer_size", ByteSizeValue.ofBytes(writeBufferSizeInBytes));
         builder.field(SUCCESSFUL_READ_REQUESTS.getPreferredName(), successfulReadRequests);
         builder.field(FAILED_READ_REQUESTS.getPreferredName(), failedReadRequests);
         builder.field(OPERATIONS_READ.getPreferredName(), operationsRead);
         builder.field(OPERATIONS_SKIPPED.getPreferredName(), operationsSkipped);
         builder.field(BYTES_READ.getPreferredName(), bytesRead);
-        builder.field(TOTAL_READ_TIME_MILLIS.getPreferredName(), totalReadTimeMillis);
+        millisField(builder, TOTAL_READ_TIME_MILLIS, "total_read_time", totalReadTimeMillis);
         builder.field(SUCCESSFUL_WRITE_REQUESTS.getPreferredName(), successfulWriteRequests);
         builder.field(FAILED_WRITE_REQUESTS.getPreferredName(), failedWriteRequests);
         builder.field(OPERATIONS_WRITTEN.getPreferredName(), operationsWritten);
         builder.field(DOCUMENTS_REJECTED.getPreferredName(), documentsRejected);
-        builder.field(TOTAL_WRITE_TIME_MILLIS.getPreferredName(), totalWriteTimeMillis);
+        millisField(builder, TOTAL_WRITE_TIME_MILLIS, "total_write_time", totalWriteTimeMillis);
         builder.startArray(READ_EXCEPTIONS.getPreferredName());
         for (ReadException readException : readExceptions) {
             readException.toXContent(builder, params);
         }
         builder.endArray();
-        builder.field(TIME_SINCE_LAST_READ_MILLIS.getPreferredName(), timeSinceLastReadMillis);
+        millisField(builder, TIME_SINCE_LAST_READ_MILLIS, "time_since_last_read", timeSinceLastReadMillis);
         if (fatalException == null) {
             builder.nullField(FATAL_EXCEPTION.getPreferredName());
         } else {
@@ -257,10 +259,9 @@ public record ShardFollowStatus(
             // a sharded cluster in oplog mode: how far each shard's oplog has been read; the checkpoint is at or before all
             builder.startArray(MONGODB_SHARDS.getPreferredName());
             for (Map.Entry<String, OplogPosition> shard : mongodbShards.entrySet()) {
-                builder.startObject().field(SHARD.getPreferredName(), shard.getKey())
-                    .field(READ_TO.getPreferredName(), shard.getValue().toString())
-                    .field(LAG_MILLIS.getPreferredName(), mongodbShardLagMillis(shard.getValue()))
-                    .endObject();
+                builder.startObject().field(SHARD.getPreferredName(), shard.getKey()).field(READ_TO.getPreferredName(), shard.getValue().toString());
+                millisField(builder, LAG_MILLIS, "lag", mongodbShardLagMillis(shard.getValue()));
+                builder.endObject();
             }
             builder.endArray();
         }
@@ -301,7 +302,19 @@ public record ShardFollowStatus(
         }
     }
 
-    /** An exception as the stats show it: its Elasticsearch-style type name and its message. */
+    /**
+     * A duration in milliseconds, and with {@code ?human} the same readable ({@code "1.5s"}), as CCR's stats render theirs;
+     * a negative one (not known yet) only as the number.
+     */
+    public static void millisField(XContentBuilder builder, ParseField rawField, String readableField, long millis) throws IOException {
+        if (millis < 0) {
+            builder.field(rawField.getPreferredName(), millis);
+        } else {
+            builder.humanReadableField(rawField.getPreferredName(), readableField, TimeValue.timeValueMillis(millis));
+        }
+    }
+
+        /** An exception as the stats show it: its Elasticsearch-style type name and its message. */
     public record ExceptionInfo(String type, @Nullable String reason) implements Writeable, ToXContentObject {
 
         public ExceptionInfo {

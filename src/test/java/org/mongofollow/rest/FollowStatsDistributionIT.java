@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
@@ -178,6 +179,20 @@ public class FollowStatsDistributionIT {
             assertNull(shard.get("fatal_exception"));
         }
 
+        // sizes in bytes (?bytes=b), numeric errors, no failure while it runs (failure_reason left out by default)
+        String sized = call("GET", "/_cat/mongo_follow/stats-follower?h=shard,buffered_size,bytes_read,errors,failure_reason&bytes=b&format=json", null).body();
+        List<Object> rows;
+        try (var parser = XContentType.JSON.xContent().createParser(org.elasticsearch.xcontent.XContentParserConfiguration.EMPTY, sized)) {
+            rows = parser.list();
+        }
+        assertEquals(sized, 2, rows.size());
+        for (Map<String, Object> row : (List<Map<String, Object>>) (List<?>) rows) {
+            assertTrue(sized, String.valueOf(row.get("buffered_size")).matches("\\d+"));
+            assertTrue(sized, String.valueOf(row.get("bytes_read")).matches("\\d+"));
+            assertEquals(sized, "0", row.get("errors"));
+            assertNull(sized, row.get("failure_reason"));
+        }
+
         // the node's feed of the follow's endpoint, which both shards read through: its first read (a tail at the head)
         // is counted once it returns
         List<Map<String, Object>> feeds = null;
@@ -196,20 +211,36 @@ public class FollowStatsDistributionIT {
         }
         assertTrue(feeds.toString(), ((Number) feeds.get(0).get("mongo_reads")).longValue() > 0);
 
-        String line = "stats-follower\\s+%d\\s+active\\s+\\d+:\\d+\\s+-?\\d+\\s+\\d+\\s+\\d+\\s+0\\s*";
-        String cat = call("GET", "/_cat/mongo_follow?v", null).body();
+        // ?human adds the readable form of each duration and size next to the number, as CCR's stats do
+        Map<String, Object> human = (Map<String, Object>) ((List<Map<String, Object>>) indexStats("stats-follower", "?human").get("shards")).get(0);
+        Map<String, String> readable = Map.of("lag_millis", "lag", "write_buffer_size_in_bytes", "write_buffer_size",
+            "total_read_time_millis", "total_read_time", "total_write_time_millis", "total_write_time",
+            "time_since_last_read_millis", "time_since_last_read");
+        readable.forEach((raw, field) -> {
+            // (a duration not known yet, -1, stays a number only)
+            assertEquals(field + " in " + human, ((Number) human.get(raw)).longValue() >= 0, human.containsKey(field));
+        });
+        assertTrue(human.toString(), ((String) human.get("write_buffer_size")).matches("\\d+(\\.\\d+)?[kmgt]?b"));
+        assertTrue(human.toString(), ((String) human.get("total_read_time")).matches("\\d+(\\.\\d+)?(nanos|micros|ms|s|m|h|d)"));
+        assertFalse("no readable fields without ?human: " + shards.get(0), shards.get(0).containsKey("write_buffer_size"));
+        Map<String, Object> humanFeeds = parse(call("GET", "/stats-follower/_mongo_follow/_stats?human", null).body());
+        assertTrue(humanFeeds.toString(), ((List<Map<String, Object>>) humanFeeds.get("feeds")).get(0).containsKey("window_size"));
+
+        // (lag in milliseconds with ?time=ms; empty until the shard knows the source head)
+        String line = "stats-follower\\s+%d\\s+active\\s+\\d+:\\d+\\s+(\\d+\\s+)?\\d+\\s+\\d+\\s+0\\s*";
+        String cat = call("GET", "/_cat/mongo_follow?v&time=ms", null).body();
         assertTrue(cat, cat.matches(
             "(?s)index\\s+shard\\s+status\\s+checkpoint\\s+lag\\s+buffered_ops\\s+ops_written\\s+errors\\s+copy\\s+copy_rate\\s+copy_eta\\s*\n"
                 + line.formatted(0) + "\n" + line.formatted(1) + "\n"
         ));
 
-        // paused: no shard tasks, one cat line with shard "-"
+        // paused: no shard tasks, one cat line with an empty shard
         assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_pause", null).status());
         Map<String, Object> index = indexStats("stats-follower");
         assertEquals("paused", index.get("status"));
         assertEquals(List.of(), index.get("shards"));
         cat = call("GET", "/_cat/mongo_follow/stats-follower", null).body();
-        assertTrue(cat, cat.matches("stats-follower\\s+-\\s+paused\\s*\n"));
+        assertTrue(cat, cat.matches("stats-follower\\s+paused\\s*\n"));
 
         // resumed: the shards come back, from the kept checkpoints
         assertEquals(200, call("POST", "/stats-follower/_mongo_follow/_resume", null).status());
@@ -247,7 +278,12 @@ public class FollowStatsDistributionIT {
 
     @SuppressWarnings("unchecked")
     private Map<String, Object> indexStats(String index) throws IOException {
-        Answer answer = call("GET", "/" + index + "/_mongo_follow/_stats", null);
+        return indexStats(index, "");
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> indexStats(String index, String query) throws IOException {
+        Answer answer = call("GET", "/" + index + "/_mongo_follow/_stats" + query, null);
         assertEquals(answer.body(), 200, answer.status());
         List<Map<String, Object>> indices = (List<Map<String, Object>>) parse(answer.body()).get("indices");
         assertEquals(answer.body(), 1, indices.size());

@@ -36,6 +36,9 @@ final class RestApiSpec {
 
     private static final Pattern PART = Pattern.compile("\\{([^}]+)}");
 
+    /** The parameters every API takes (Elasticsearch's {@code _common.json}). */
+    private static final java.util.Set<String> GLOBAL_PARAMS = java.util.Set.of("pretty", "human", "error_trace", "filter_path");
+
     private final Map<String, Api> apis;
 
     private RestApiSpec(Map<String, Api> apis) {
@@ -112,7 +115,7 @@ final class RestApiSpec {
         matcher.appendTail(path);
         StringBuilder query = new StringBuilder();
         for (Map.Entry<String, Object> param : remaining.entrySet()) {
-            if (api.params().contains(param.getKey()) == false) {
+            if (api.params().contains(param.getKey()) == false && GLOBAL_PARAMS.contains(param.getKey()) == false) {
                 throw new AssertionError("[" + apiName + "] has no parameter [" + param.getKey() + "] in its spec");
             }
             query.append(query.isEmpty() ? '?' : '&').append(encode(param.getKey())).append('=').append(encode(stringValue(param.getValue())));
