@@ -16,8 +16,6 @@ import org.bson.BsonString;
 
 import java.util.List;
 
-import org.elasticsearch.ElasticsearchStatusException;
-import org.elasticsearch.rest.RestStatus;
 
 /**
  * Checks, before a follow changes anything, that its MongoDB endpoint answers as a replica set member whose oplog or
@@ -89,20 +87,18 @@ public final class MongoProbe {
             }
             return new Probe(start, source);
         } catch (OplogReader.NotAReplicaSetException | OplogReader.NotThePrimaryException e) {
-            throw new IllegalArgumentException("MongoDB at [" + where + "] cannot be followed: " + e.getMessage());
+            throw new MongoUpstreamException.MongoNotFollowableException("MongoDB at [{}] cannot be followed: {}", where, e.getMessage());
         } catch (MongoTimeoutException e) {
-            throw new ElasticsearchStatusException(
+            throw new MongoUpstreamException.MongoUnreachableException(
                 "cannot reach a MongoDB replica set member at [{}] within the server selection timeout; check the hosts, the replica set name and the network",
-                RestStatus.SERVICE_UNAVAILABLE,
                 where
             );
         } catch (MongoSecurityException e) {
             // never e.getMessage(): the driver's message names the credential (user name, mechanism, source)
-            throw new ElasticsearchStatusException(
+            throw new MongoUpstreamException.MongoAuthenticationException(
                 "MongoDB at [{}] refused the credentials of the follow's client (authentication failed{}); check "
                     + "mongo_follow.client.{}.username and mongo_follow.client.{}.password in the keystore, and that the server "
                     + "has authentication enabled",
-                RestStatus.FORBIDDEN,
                 where,
                 serverAnswer(e),
                 clientName(endpoint),
@@ -110,15 +106,9 @@ public final class MongoProbe {
             );
         } catch (IllegalStateException e) {
             // an answer the oplog cannot be followed from (no majority commit point reported)
-            throw new ElasticsearchStatusException("MongoDB at [{}] cannot be followed: {}", RestStatus.BAD_GATEWAY, where, e.getMessage());
+            throw new MongoUpstreamException.MongoCommandFailedException("MongoDB at [{}] cannot be followed: {}", where, e.getMessage());
         } catch (MongoException e) {
-            throw new ElasticsearchStatusException(
-                "MongoDB at [{}] answered with error {}: {}",
-                RestStatus.BAD_GATEWAY,
-                where,
-                e.getCode(),
-                MongoErrors.safeMessage(e)
-            );
+            throw new MongoUpstreamException.MongoCommandFailedException("MongoDB at [{}] answered with error {}: {}", where, e.getCode(), MongoErrors.safeMessage(e));
         }
     }
 

@@ -5,6 +5,7 @@ import org.mongofollow.operation.OplogPosition;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
+import org.elasticsearch.ElasticsearchException;
 import org.elasticsearch.ElasticsearchStatusException;
 import org.elasticsearch.common.settings.MockSecureSettings;
 import org.elasticsearch.common.settings.Settings;
@@ -68,10 +69,11 @@ public class MongoProbeTests {
             MongoClientService clients = new MongoClientService(Settings.EMPTY)
         ) {
             String uri = "mongodb://127.0.0.1:" + mongo.memberPort(1) + "/?directConnection=true";
-            IllegalArgumentException e = assertThrows(
-                IllegalArgumentException.class,
+            MongoUpstreamException e = assertThrows(
+                MongoUpstreamException.MongoNotFollowableException.class,
                 () -> MongoProbe.startPosition(clients, MongoEndpoint.connection(uri), "shop", "orders")
             );
+            assertEquals(RestStatus.BAD_REQUEST, e.status());
             assertTrue(e.getMessage(), e.getMessage().startsWith("MongoDB at [" + uri + "] cannot be followed: the follow's connection goes straight to"));
         }
     }
@@ -86,10 +88,12 @@ public class MongoProbeTests {
         InetSocketAddress address = server.bind();
         try (MongoClientService clients = new MongoClientService(Settings.EMPTY)) {
             String uri = "mongodb://127.0.0.1:" + address.getPort() + "/?serverSelectionTimeoutMS=2000";
-            IllegalArgumentException e = assertThrows(
-                IllegalArgumentException.class,
+            MongoUpstreamException e = assertThrows(
+                MongoUpstreamException.MongoNotFollowableException.class,
                 () -> MongoProbe.startPosition(clients, MongoEndpoint.connection(uri), "shop", "orders")
             );
+            assertEquals(RestStatus.BAD_REQUEST, e.status());
+            assertEquals("mongo_not_followable_exception", ElasticsearchException.getExceptionName(e));
             assertEquals(
                 "MongoDB at [" + uri + "] cannot be followed: the MongoDB server is not a replica set member, so it has no oplog to follow: "
                     + "start mongod with --replSet (a one-member replica set is enough)",
@@ -101,7 +105,7 @@ public class MongoProbeTests {
     }
 
     @Test
-    public void refusedCredentialsAreA403WithoutTheCredentials() {
+    public void refusedCredentialsAreA502OfTheirOwnTypeWithoutTheCredentials() {
         MockSecureSettings secure = new MockSecureSettings();
         secure.setString("mongo_follow.client.prod.username", "probe-user");
         secure.setString("mongo_follow.client.prod.password", "Pr0be-Secret");
@@ -113,11 +117,13 @@ public class MongoProbeTests {
                 .setSecureSettings(secure)
                 .build();
             try (MongoClientService clients = new MongoClientService(settings)) {
-                ElasticsearchStatusException e = assertThrows(
-                    ElasticsearchStatusException.class,
+                MongoUpstreamException e = assertThrows(
+                    MongoUpstreamException.MongoAuthenticationException.class,
                     () -> MongoProbe.startPosition(clients, MongoEndpoint.client("prod"), "shop", "orders")
                 );
-                assertEquals(RestStatus.FORBIDDEN, e.status());
+                // not a 403, which users read as a missing Elasticsearch privilege: MongoDB, the upstream, refused
+                assertEquals(RestStatus.BAD_GATEWAY, e.status());
+                assertEquals("mongo_authentication_exception", ElasticsearchException.getExceptionName(e));
                 assertTrue(e.getMessage(), e.getMessage().startsWith("MongoDB at [127.0.0.1:" + mongo.port() + "/?replicaSet=rs0] refused the credentials"));
                 assertTrue(e.getMessage(), e.getMessage().contains("mongo_follow.client.prod.password in the keystore"));
                 assertFalse(e.getMessage(), e.getMessage().contains("probe-user"));
@@ -130,12 +136,13 @@ public class MongoProbeTests {
     public void anUnreachableServerIsA503WithinTheServerSelectionTimeout() {
         try (MongoClientService clients = new MongoClientService(Settings.EMPTY)) {
             long start = System.nanoTime();
-            ElasticsearchStatusException e = assertThrows(
-                ElasticsearchStatusException.class,
+            MongoUpstreamException e = assertThrows(
+                MongoUpstreamException.MongoUnreachableException.class,
                 () -> MongoProbe.startPosition(
                     clients, MongoEndpoint.connection("mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=300"), "shop", "orders")
             );
             assertEquals(RestStatus.SERVICE_UNAVAILABLE, e.status());
+            assertEquals("mongo_unreachable_exception", ElasticsearchException.getExceptionName(e));
             assertTrue(System.nanoTime() - start < 5_000_000_000L);
         }
     }
