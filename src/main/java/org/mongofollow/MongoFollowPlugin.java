@@ -90,6 +90,7 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
     private volatile org.mongofollow.source.OplogFeeds feeds;
     private volatile org.mongofollow.action.ResyncService resyncs;
     private volatile ConnectionAllowlist allowlist;
+    private volatile ClusterService clusterService;
 
     /** Set by the node before the components are created (see {@link #setCircuitBreaker}). */
     private volatile CircuitBreaker breaker;
@@ -124,6 +125,7 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
 
     @Override
     public Collection<?> createComponents(PluginServices services) {
+        clusterService = services.clusterService();
         // the keystore is open now: read the named clients' credentials, then let them go
         mongoClients = new MongoClientService(services.environment().settings());
         checkpoints = CheckpointPublisher.create(services.client(), services.threadPool(), services.clusterService().getClusterSettings());
@@ -231,6 +233,12 @@ public class MongoFollowPlugin extends ActionPluginBase implements PersistentTas
         handlers.add(new RestFollowStatsAction());
         handlers.add(new RestCatMongoFollowAction());
         return handlers;
+    }
+
+    /** Only a follow writes into its follower index (see {@link org.mongofollow.action.FollowerWriteBlock}). */
+    @Override
+    public Collection<org.elasticsearch.action.support.ActionFilter> getActionFilters() {
+        return List.of(new org.mongofollow.action.FollowerWriteBlock(() -> clusterService == null ? null : clusterService.state()));
     }
 
     @Override

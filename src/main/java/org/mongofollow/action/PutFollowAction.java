@@ -224,6 +224,14 @@ public final class PutFollowAction {
                 mongoClients.namedClient(request.follow.endpoint().clientName());
             }
             allowlist.check(request.follow.endpoint());
+            var named = ClusterMetadata.abstraction(clusterService.state(), request.index);
+            if (named != null && named.getType() != org.elasticsearch.cluster.metadata.IndexAbstraction.Type.CONCRETE_INDEX) {
+                boolean dataStream = named.getType() == org.elasticsearch.cluster.metadata.IndexAbstraction.Type.DATA_STREAM;
+                throw new IllegalArgumentException(
+                    "[" + request.index + "] is " + (dataStream ? "a data stream" : "an alias") + ": a follower index must be an index"
+                        + (dataStream ? " (a data stream only appends, and a follow replaces and deletes documents)" : " (follow into the index it names)")
+                );
+            }
             IndexMetadata existing = ClusterMetadata.index(clusterService.state(), request.index);
             if (existing != null) {
                 FollowMetadata follow = FollowMetadata.of(existing);

@@ -63,7 +63,7 @@ public record AutoFollowPattern(
         collections = List.copyOf(collections);
         excludeCollections = List.copyOf(excludeCollections);
         Objects.requireNonNull(followIndexPattern);
-        follow = Map.copyOf(follow);
+        follow = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(follow)); // (a JSON null stays: Map.copyOf refuses it)
         Objects.requireNonNull(user);
         followed = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(followed));
     }

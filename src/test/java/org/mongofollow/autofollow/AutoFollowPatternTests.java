@@ -102,6 +102,8 @@ public class AutoFollowPatternTests {
         String message = assertThrows(IllegalArgumentException.class, () -> AutoFollowPattern.parse(withCredentials, FollowUser.NONE)).getMessage();
         assertFalse(message, message.contains(SECRET));
         assertThrows(RuntimeException.class, () -> pattern("database", "shop", "no_such_field", true));
+        // a JSON null is refused as PUT /{index}/_mongo_follow refuses it (a 400), not a server error
+        assertThrows(org.elasticsearch.xcontent.XContentParseException.class, () -> pattern("database", "shop", "pipeline", null));
         assertThrows(IllegalArgumentException.class, () -> PatternRequest.validateName("_stats"));
         assertThrows(IllegalArgumentException.class, () -> PatternRequest.validateName("a,b"));
         assertThrows(IllegalArgumentException.class, () -> PatternRequest.validateName(""));

@@ -33,4 +33,9 @@ public final class ClusterMetadata {
     ) {
         org.elasticsearch.action.support.ActiveShardsObserver.waitForActiveShards(clusterService, new String[] { index }, count, timeout, listener);
     }
+
+    /** What the name stands for (an index, an alias or a data stream), or null. */
+    public static org.elasticsearch.cluster.metadata.IndexAbstraction abstraction(ClusterState state, String name) {
+        return state.metadata().getIndicesLookup().get(name);
+    }
 }
