@@ -187,11 +187,13 @@ public final class AutoFollowCoordinator implements ClusterStateListener {
             return;
         }
         Map.Entry<String, AutoFollowPattern> pattern = patterns.next();
+        // the next pattern's poll runs once, whether this one ends as planned or with an unexpected error
+        Runnable next = new org.elasticsearch.common.util.concurrent.RunOnce(() -> fork(() -> pollEach(patterns)));
         try {
-            pollPattern(pattern.getKey(), pattern.getValue(), () -> fork(() -> pollEach(patterns)));
+            pollPattern(pattern.getKey(), pattern.getValue(), next);
         } catch (RuntimeException e) {
             logger.warn(() -> "auto-follow pattern [" + pattern.getKey() + "] failed its poll", e);
-            pollEach(patterns);
+            next.run();
         }
     }
 
