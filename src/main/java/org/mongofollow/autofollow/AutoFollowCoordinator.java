@@ -116,6 +116,9 @@ public final class AutoFollowCoordinator implements ClusterStateListener {
 
     /** Whether a pattern came, went, changed or was paused or resumed (not merely what it followed: the coordinator's own record). */
     private static boolean definitionsChanged(AutoFollowMetadata previous, AutoFollowMetadata current) {
+        if (previous == current) {
+            return false; // the usual case on the applier thread: a state that changed something else (a checkpoint, say)
+        }
         if (previous.patterns().keySet().equals(current.patterns().keySet()) == false) {
             return true;
         }
@@ -216,7 +219,7 @@ public final class AutoFollowCoordinator implements ClusterStateListener {
         AutoFollowStats.Recorder recorder = recorders.computeIfAbsent(name, n -> new AutoFollowStats.Recorder());
         Map<String, List<String>> listing;
         try {
-            MongoEndpoint endpoint = pattern.followRequest(name, "database", "collection").follow().endpoint();
+            MongoEndpoint endpoint = pattern.endpoint();
             allowlist.check(endpoint);
             listing = NamespaceLister.list(clients.client(endpoint), pattern);
         } catch (Exception e) {

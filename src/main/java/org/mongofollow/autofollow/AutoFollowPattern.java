@@ -185,6 +185,11 @@ public record AutoFollowPattern(
         }
     }
 
+    /** The MongoDB deployment the pattern's follows read (its client or connection), as each of its follows has it. */
+    public org.mongofollow.source.MongoEndpoint endpoint() {
+        return followRequest("auto-follow", "database", "collection").follow().endpoint();
+    }
+
     public AutoFollowPattern withActive(boolean newActive) {
         return new AutoFollowPattern(database, collections, excludeCollections, followIndexPattern, follow, newActive, user, followed);
     }

@@ -86,7 +86,7 @@ public final class PutAutoFollowPatternAction {
         @Override
         protected void masterOperation(Task task, Request request, ClusterState state, ActionListener<AcknowledgedResponse> listener) {
             AutoFollowPattern pattern = AutoFollowPattern.parse(request.body, FollowUser.current(threadPool.getThreadContext()));
-            MongoEndpoint endpoint = pattern.followRequest(request.name(), "database", "collection").follow().endpoint();
+            MongoEndpoint endpoint = pattern.endpoint();
             if (endpoint.clientName() != null) {
                 clients.namedClient(endpoint.clientName());
             }
